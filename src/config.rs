@@ -1,0 +1,446 @@
+//! The `paseto` configuration table and its validation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use rocket::figment::error::{Actual, Kind};
+use rocket::figment::{Figment, Profile};
+use serde::{Deserialize, Serialize};
+
+use crate::kind::KindSpec;
+use crate::token::{
+    Authority, KeyError, KindRules, LocalKey, MAX_TTL, PublicKey, Purpose, Rules, SecretKey,
+};
+
+/// The most clock skew that may be configured, in seconds.
+pub const MAX_LEEWAY: u64 = 600;
+
+/// The `[<profile>.paseto]` table of `Rocket.toml` (or `ROCKET_PASETO` in the environment).
+///
+/// Every field is optional. Keys are given as PASERK strings (`k4.local.…`, `k4.secret.…`,
+/// `k4.public.…`) or, for the asymmetric ones, as PEM blocks. `Debug` never shows them.
+///
+/// ```toml
+/// [default.paseto]
+/// local_key = "k4.local.…"
+/// issuer = "https://auth.example.com"
+///
+/// [default.paseto.access]
+/// purpose = "public"
+/// ttl = 900
+/// ```
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The `v4.local` key (`k4.local.…`) that encrypts local-purpose tokens.
+    ///
+    /// Required when any kind uses `purpose = "local"`; in the `debug` profile a missing key is
+    /// replaced by an ephemeral one, with a warning.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub local_key: Option<String>,
+    /// Earlier local keys that still decrypt tokens (found by their footer `kid`) but never
+    /// encrypt new ones. List a key here when you replace `local_key`; remove it once the longest
+    /// token lifetime has passed.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub previous_local_keys: Vec<String>,
+    /// The `v4.public` signing key (`k4.secret.…` or a PKCS#8 PEM block). Its public key is
+    /// derived and trusted automatically.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// Extra verification-only public keys (`k4.public.…` or SPKI PEM): a previous signing key,
+    /// or another issuer's.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub public_keys: Vec<String>,
+    /// Stamped as `iss` on issued tokens and, when set, required to match on verification.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Stamped as `aud` on issued tokens and, when set, required on verification (as the string
+    /// or one element of an array).
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`, at most 600.
+    ///
+    /// _Default:_ `0`.
+    #[serde(default)]
+    pub leeway: u64,
+    /// Tokens longer than this many bytes are rejected before any decoding (256 to 65536).
+    ///
+    /// _Default:_ `4096`.
+    #[serde(default = "defaults::max_token_length")]
+    pub max_token_length: usize,
+    /// The request header that carries tokens.
+    ///
+    /// _Default:_ `"Authorization"`.
+    #[serde(default = "defaults::header")]
+    pub header: String,
+    /// The authentication scheme before the token in that header, matched case-insensitively.
+    ///
+    /// _Default:_ `"Bearer"`.
+    #[serde(default = "defaults::scheme")]
+    pub scheme: String,
+    /// Whether a token read from a cookie must be accompanied, on `POST`, `PUT`, `PATCH` and
+    /// `DELETE`, by a `csrf_header` equal to the token's `csrf` claim. Tokens from the header
+    /// never need it.
+    ///
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::yes")]
+    pub csrf: bool,
+    /// The request header that carries the CSRF value.
+    ///
+    /// _Default:_ `"X-CSRF-Token"`.
+    #[serde(default = "defaults::csrf_header")]
+    pub csrf_header: String,
+    /// Settings of access tokens ([`Access`](crate::Access)).
+    ///
+    /// _Default:_ local purpose, 900 s, cookie `access_token`.
+    #[serde(default)]
+    pub access: KindConfig,
+    /// Settings of refresh tokens ([`Refresh`](crate::Refresh)).
+    ///
+    /// _Default:_ local purpose, 1209600 s (14 days), cookie `refresh_token`.
+    #[serde(default)]
+    pub refresh: KindConfig,
+    /// Settings of kinds you define, by name (see [`TokenKind`](crate::TokenKind)).
+    ///
+    /// _Default:_ each kind's own defaults.
+    #[serde(default)]
+    pub kinds: BTreeMap<String, KindConfig>,
+}
+
+/// The settings of one token kind, e.g. `[default.paseto.access]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindConfig {
+    /// `"local"` or `"public"`: the only purpose accepted for this kind, whatever a token claims.
+    ///
+    /// _Default:_ the kind's default (`"local"` for access and refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
+    /// Lifetime of new tokens in seconds, from 1 to 31622400 (366 days).
+    ///
+    /// _Default:_ the kind's default (900 for access, 1209600 for refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    /// The cookie read when the request has no token header; `""` turns cookies off.
+    ///
+    /// _Default:_ the kind's default (`access_token`, `refresh_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+}
+
+mod defaults {
+    pub fn max_token_length() -> usize {
+        crate::token::DEFAULT_MAX_TOKEN_LENGTH
+    }
+    pub fn header() -> String {
+        "Authorization".into()
+    }
+    pub fn scheme() -> String {
+        "Bearer".into()
+    }
+    pub fn csrf_header() -> String {
+        "X-CSRF-Token".into()
+    }
+    pub fn yes() -> bool {
+        true
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            local_key: None,
+            previous_local_keys: Vec::new(),
+            secret_key: None,
+            public_keys: Vec::new(),
+            issuer: None,
+            audience: None,
+            leeway: 0,
+            max_token_length: defaults::max_token_length(),
+            header: defaults::header(),
+            scheme: defaults::scheme(),
+            csrf: true,
+            csrf_header: defaults::csrf_header(),
+            access: KindConfig::default(),
+            refresh: KindConfig::default(),
+            kinds: BTreeMap::new(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |set: bool| if set { "<redacted>" } else { "<none>" };
+        f.debug_struct("Config")
+            .field("local_key", &redacted(self.local_key.is_some()))
+            .field("previous_local_keys", &self.previous_local_keys.len())
+            .field("secret_key", &redacted(self.secret_key.is_some()))
+            .field("public_keys", &self.public_keys.len())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
+            .field("max_token_length", &self.max_token_length)
+            .field("header", &self.header)
+            .field("scheme", &self.scheme)
+            .field("csrf", &self.csrf)
+            .field("csrf_header", &self.csrf_header)
+            .field("access", &self.access)
+            .field("refresh", &self.refresh)
+            .field("kinds", &self.kinds)
+            .finish()
+    }
+}
+
+/// A configuration problem: which field, and what is wrong with it. Never contains key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    field: String,
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(field: impl Into<String>, message: impl fmt::Display) -> Self {
+        ConfigError {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The offending field, e.g. `paseto.local_key` or `paseto.access.ttl`.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// What is wrong with it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Settings the Rocket glue needs besides the token core.
+#[derive(Debug, Clone)]
+pub(crate) struct Web {
+    pub header: String,
+    pub scheme: String,
+    pub csrf_header: Option<String>,
+    /// Per kind, in the same order as the rules' kinds: the cookie to read, if any.
+    pub cookies: Vec<Option<String>>,
+}
+
+/// What a successful load produced, plus whether the local key is an ephemeral stand-in.
+pub(crate) struct Loaded {
+    pub authority: Authority,
+    pub web: Web,
+    pub ephemeral_local_key: bool,
+}
+
+impl Config {
+    /// Extracts the `paseto` table of `figment` (an absent table is all defaults).
+    ///
+    /// Errors name the field and never repeat the value that was found, since a misplaced
+    /// secret would otherwise be printed.
+    pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
+        if figment.find_value("paseto").is_err() {
+            return Ok(Config::default());
+        }
+        figment.extract_inner::<Config>("paseto").map_err(|e| {
+            let field = if e.path.is_empty() {
+                "paseto".to_owned()
+            } else {
+                e.path.join(".")
+            };
+            let field = if field.starts_with("paseto") { field } else { format!("paseto.{field}") };
+            ConfigError::new(field, describe(&e.kind))
+        })
+    }
+
+    /// Validates every field and key and builds the keyring.
+    pub(crate) fn load(&self, specs: &[KindSpec], profile: &Profile) -> Result<Loaded, ConfigError> {
+        let mut kinds = Vec::with_capacity(specs.len());
+        let mut cookies = Vec::with_capacity(specs.len());
+        for name in self.kinds.keys() {
+            if !specs.iter().any(|s| s.name == name.as_str() && s.custom) {
+                return Err(ConfigError::new(
+                    format!("paseto.kinds.{name}"),
+                    "no token kind of this name is registered with `PasetoFairing::kind`",
+                ));
+            }
+        }
+        for spec in specs {
+            let (table, path) = match spec.name {
+                "access" if !spec.custom => (Some(&self.access), "paseto.access".to_owned()),
+                "refresh" if !spec.custom => (Some(&self.refresh), "paseto.refresh".to_owned()),
+                name => (self.kinds.get(name), format!("paseto.kinds.{name}")),
+            };
+            let table = table.cloned().unwrap_or_default();
+            let ttl = table.ttl.unwrap_or(spec.ttl.as_secs());
+            if ttl == 0 || ttl > MAX_TTL.as_secs() {
+                return Err(ConfigError::new(
+                    format!("{path}.ttl"),
+                    format_args!("must be between 1 and {} seconds", MAX_TTL.as_secs()),
+                ));
+            }
+            let cookie = table.cookie.or(spec.cookie.map(str::to_owned)).filter(|c| !c.is_empty());
+            if let Some(cookie) = &cookie {
+                if !is_token(cookie) {
+                    return Err(ConfigError::new(format!("{path}.cookie"), "is not a valid cookie name"));
+                }
+            }
+            let purpose = table.purpose.unwrap_or(spec.purpose);
+            kinds.push(KindRules::new(spec.name, purpose, Duration::from_secs(ttl)));
+            cookies.push(cookie);
+        }
+
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::new("paseto.leeway", format_args!("must be at most {MAX_LEEWAY} seconds")));
+        }
+        if !(256..=65536).contains(&self.max_token_length) {
+            return Err(ConfigError::new("paseto.max_token_length", "must be between 256 and 65536"));
+        }
+        if !is_token(&self.header) {
+            return Err(ConfigError::new("paseto.header", "is not a valid header name"));
+        }
+        if !is_token(&self.scheme) {
+            return Err(ConfigError::new("paseto.scheme", "is not a valid authentication scheme"));
+        }
+        if self.csrf && !is_token(&self.csrf_header) {
+            return Err(ConfigError::new("paseto.csrf_header", "is not a valid header name"));
+        }
+        for (field, value) in [("paseto.issuer", &self.issuer), ("paseto.audience", &self.audience)] {
+            if value.as_ref().is_some_and(|v| v.is_empty()) {
+                return Err(ConfigError::new(field, "must not be empty; leave it out instead"));
+            }
+        }
+
+        let key_error = |field: String| move |e: KeyError| ConfigError::new(field, e);
+        let secret = self
+            .secret_key
+            .as_deref()
+            .map(SecretKey::parse)
+            .transpose()
+            .map_err(key_error("paseto.secret_key".into()))?;
+        let public = self
+            .public_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| PublicKey::parse(k).map_err(key_error(format!("paseto.public_keys[{i}]"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let previous = self
+            .previous_local_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                LocalKey::from_paserk(k).map_err(key_error(format!("paseto.previous_local_keys[{i}]")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut local = self
+            .local_key
+            .as_deref()
+            .map(LocalKey::from_paserk)
+            .transpose()
+            .map_err(key_error("paseto.local_key".into()))?;
+
+        let mut ephemeral_local_key = false;
+        let needs_local = kinds.iter().any(|k| k.purpose() == Purpose::Local);
+        if local.is_none() && needs_local {
+            if profile == &rocket::Config::DEBUG_PROFILE {
+                local = Some(LocalKey::generate().map_err(key_error("paseto.local_key".into()))?);
+                ephemeral_local_key = true;
+            } else {
+                let users: Vec<_> = kinds
+                    .iter()
+                    .filter(|k| k.purpose() == Purpose::Local)
+                    .map(|k| k.name().to_owned())
+                    .collect();
+                return Err(ConfigError::new(
+                    "paseto.local_key",
+                    format_args!(
+                        "is required outside the debug profile: {} tokens use purpose \"local\"",
+                        users.join(", ")
+                    ),
+                ));
+            }
+        }
+        let needs_public = kinds.iter().find(|k| k.purpose() == Purpose::Public);
+        if let Some(kind) = needs_public {
+            if secret.is_none() && public.is_empty() {
+                return Err(ConfigError::new(
+                    "paseto.secret_key",
+                    format_args!(
+                        "{} tokens use purpose \"public\", so `secret_key` (or, to only verify, `public_keys`) is required",
+                        kind.name()
+                    ),
+                ));
+            }
+        }
+
+        let mut rules = Rules::new(kinds)
+            .leeway(Duration::from_secs(self.leeway))
+            .max_token_length(self.max_token_length);
+        if let Some(issuer) = &self.issuer {
+            rules = rules.issuer(issuer.clone());
+        }
+        if let Some(audience) = &self.audience {
+            rules = rules.audience(audience.clone());
+        }
+        let authority = Authority::new(local, secret, public, rules).with_previous_local_keys(previous);
+        Ok(Loaded {
+            authority,
+            web: Web {
+                header: self.header.clone(),
+                scheme: self.scheme.clone(),
+                csrf_header: self.csrf.then(|| self.csrf_header.clone()),
+                cookies,
+            },
+            ephemeral_local_key,
+        })
+    }
+}
+
+/// Whether `s` is an RFC 9110 token (header names, auth schemes, cookie names).
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Describes a Figment error without the offending value.
+fn describe(kind: &Kind) -> String {
+    fn actual(a: &Actual) -> String {
+        match a {
+            Actual::Str(_) => "a string".into(),
+            Actual::Char(_) => "a character".into(),
+            Actual::Bytes(_) => "bytes".into(),
+            Actual::Other(_) => "a value".into(),
+            other => other.to_string(),
+        }
+    }
+    match kind {
+        Kind::InvalidType(a, expected) => format!("found {}, expected {expected}", actual(a)),
+        Kind::InvalidValue(a, expected) => format!("invalid value {}, expected {expected}", actual(a)),
+        Kind::UnknownVariant(_, expected) => format!("unknown value, expected one of {expected:?}"),
+        Kind::UnknownField(field, _) => format!("unknown setting `{field}`"),
+        Kind::Message(_) => "invalid value".into(),
+        other => other.to_string(),
+    }
+}

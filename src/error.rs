@@ -1,0 +1,203 @@
+//! What a guard fails with, and how failures look to clients.
+
+use std::io::Cursor;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket::{Catcher, catch, catchers as rocket_catchers};
+
+use crate::issuer::Issuer;
+use crate::token::{IssueError, Rejection};
+
+/// Why authentication failed: the error of every guard in this crate, and a [`Responder`].
+///
+/// As a response it is JSON with the right status and an RFC 6750 `WWW-Authenticate` challenge.
+/// Every rejected token gets the very same body, whichever check failed: the reason
+/// ([`AuthError::Invalid`]) is for your logs, never for the client.
+///
+/// | variant | status | body `error` | `WWW-Authenticate` |
+/// |---|---|---|---|
+/// | `Missing` | 401 | `unauthorized` | `Bearer` |
+/// | `Invalid(_)` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
+/// | `BadCredentials` | 401 | `invalid_credentials` | `Bearer` |
+/// | `Csrf` | 403 | `csrf_failed` | — |
+/// | `Issue(_)`, `NotConfigured` | 500 | `server_error` | — |
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The request carried no token.
+    #[error("no token was presented")]
+    Missing,
+    /// A token was presented and rejected; the reason is for logs only.
+    #[error("the token was rejected: {0}")]
+    Invalid(Rejection),
+    /// A token came from a cookie on an unsafe method without a matching CSRF header.
+    #[error("the request lacks a valid CSRF token")]
+    Csrf,
+    /// For login routes: the username or password is wrong.
+    #[error("bad username or password")]
+    BadCredentials,
+    /// A token could not be minted.
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+    /// The fairing is not attached (a route's sentinel normally prevents this).
+    #[error("PasetoFairing is not attached")]
+    NotConfigured,
+}
+
+impl AuthError {
+    /// The HTTP status this error responds with.
+    pub fn status(&self) -> Status {
+        match self {
+            AuthError::Missing | AuthError::Invalid(_) | AuthError::BadCredentials => Status::Unauthorized,
+            AuthError::Csrf => Status::Forbidden,
+            AuthError::Issue(_) | AuthError::NotConfigured => Status::InternalServerError,
+        }
+    }
+
+    /// Whether the request simply had no token (as opposed to a bad one).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, AuthError::Missing)
+    }
+
+    fn body(&self) -> Body {
+        match self {
+            AuthError::Missing => Body::Missing,
+            AuthError::Invalid(_) => Body::Invalid,
+            AuthError::BadCredentials => Body::BadCredentials,
+            AuthError::Csrf => Body::Csrf,
+            AuthError::Issue(_) | AuthError::NotConfigured => Body::ServerError,
+        }
+    }
+}
+
+/// The fixed response bodies. Fixed strings keep failures byte-identical whatever their cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Body {
+    None = 0,
+    Missing,
+    Invalid,
+    BadCredentials,
+    Csrf,
+    Forbidden,
+    ServerError,
+}
+
+impl Body {
+    fn json(self) -> &'static str {
+        match self {
+            Body::None | Body::Missing => {
+                r#"{"error":"unauthorized","message":"Authentication is required."}"#
+            }
+            Body::Invalid => r#"{"error":"invalid_token","message":"The token is invalid or has expired."}"#,
+            Body::BadCredentials => {
+                r#"{"error":"invalid_credentials","message":"Bad username or password."}"#
+            }
+            Body::Csrf => r#"{"error":"csrf_failed","message":"A valid CSRF token is required."}"#,
+            Body::Forbidden => r#"{"error":"forbidden","message":"Access is forbidden."}"#,
+            Body::ServerError => r#"{"error":"server_error","message":"The request could not be completed."}"#,
+        }
+    }
+
+    fn from_u8(v: u8) -> Body {
+        match v {
+            1 => Body::Missing,
+            2 => Body::Invalid,
+            3 => Body::BadCredentials,
+            4 => Body::Csrf,
+            5 => Body::Forbidden,
+            6 => Body::ServerError,
+            _ => Body::None,
+        }
+    }
+
+    fn status(self) -> Status {
+        match self {
+            Body::None | Body::Missing | Body::Invalid | Body::BadCredentials => Status::Unauthorized,
+            Body::Csrf | Body::Forbidden => Status::Forbidden,
+            Body::ServerError => Status::InternalServerError,
+        }
+    }
+}
+
+/// The last guard failure of a request, for the catchers.
+struct LastFailure(AtomicU8);
+
+pub(crate) fn record(request: &Request<'_>, error: &AuthError) {
+    request
+        .local_cache(|| LastFailure(AtomicU8::new(0)))
+        .0
+        .store(error.body() as u8, Ordering::Relaxed);
+}
+
+fn last(request: &Request<'_>) -> Body {
+    Body::from_u8(request.local_cache(|| LastFailure(AtomicU8::new(0))).0.load(Ordering::Relaxed))
+}
+
+/// A failure response with one of the fixed bodies.
+struct Rendered(Body);
+
+impl<'r> Responder<'r, 'static> for Rendered {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        Ok(respond(request, self.0))
+    }
+}
+
+fn respond(request: &Request<'_>, body: Body) -> Response<'static> {
+    let json = body.json();
+    let mut response = Response::build()
+        .status(body.status())
+        .header(ContentType::JSON)
+        .sized_body(json.len(), Cursor::new(json))
+        .finalize();
+    if body.status() == Status::Unauthorized {
+        let scheme = request
+            .rocket()
+            .state::<Issuer>()
+            .map(|i| i.shared().web.scheme.as_str())
+            .unwrap_or("Bearer");
+        let challenge = match body {
+            Body::Invalid => format!(r#"{scheme} error="invalid_token""#),
+            _ => scheme.to_owned(),
+        };
+        response.set_header(Header::new("WWW-Authenticate", challenge));
+    }
+    response
+}
+
+impl<'r> Responder<'r, 'static> for AuthError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        if let AuthError::Issue(e) = &self {
+            rocket::error!("rocket_paseto: could not issue a token: {e}");
+        }
+        Ok(respond(request, self.body()))
+    }
+}
+
+#[catch(401)]
+fn unauthorized(request: &Request<'_>) -> Rendered {
+    match last(request) {
+        body @ (Body::Invalid | Body::Missing | Body::BadCredentials) => Rendered(body),
+        _ => Rendered(Body::Missing),
+    }
+}
+
+#[catch(403)]
+fn forbidden(request: &Request<'_>) -> Rendered {
+    match last(request) {
+        Body::Csrf => Rendered(Body::Csrf),
+        _ => Rendered(Body::Forbidden),
+    }
+}
+
+/// Catchers that render 401 and 403 as JSON with an RFC 6750 `WWW-Authenticate` challenge.
+///
+/// ```
+/// let rocket = rocket::build().register("/", rocket_paseto::catchers());
+/// ```
+pub fn catchers() -> Vec<Catcher> {
+    rocket_catchers![unauthorized, forbidden]
+}

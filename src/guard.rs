@@ -1,0 +1,260 @@
+//! The `Paseto<K, C>` request guard.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use rocket::http::Method;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::error::{self, AuthError};
+use crate::issuer::{Issuer, Shared};
+use crate::kind::{Access, TokenKind};
+use crate::token::{Claims, Rejection, Verified};
+
+/// A verified token of kind `K` (such as [`Access`] or [`Refresh`]), with its claims read into
+/// `C`: the request guard at the centre of this crate.
+///
+/// The token is taken from the configured header (`Authorization: Bearer <token>` by default,
+/// scheme matched case-insensitively) or, only when that header is absent, from the kind's
+/// cookie. It must have the purpose configured for `K`, a key from the server's keyring, valid
+/// times, the configured `iss` and `aud`, and `type` equal to `K::NAME`.
+///
+/// | route argument | no token | bad token | good token |
+/// |---|---|---|---|
+/// | `Paseto<K>` | 401 | 401 | the token |
+/// | `Result<Paseto<K>, AuthError>` | `Err(AuthError::Missing)` | `Err(AuthError::Invalid(_))` | `Ok(token)` |
+/// | `Option<Paseto<K>>` | `None` | `None` | `Some(token)` |
+///
+/// Rocket turns every failure of an `Option` guard into `None`. For an optional login that
+/// still answers 401 to a bad token, take the `Result` and call [`Paseto::optional`]:
+///
+/// ```
+/// # use rocket_paseto::{Paseto, Access, AuthError};
+/// #[rocket::get("/greeting")]
+/// fn greeting(auth: Result<Paseto<Access>, AuthError>) -> Result<String, AuthError> {
+///     Ok(match Paseto::optional(auth)? {
+///         Some(token) => format!("Hello, {}!", token.subject()),
+///         None => "Hello, stranger!".into(),
+///     })
+/// }
+/// ```
+///
+/// Each kind is verified at most once per request, however many guards ask for it.
+pub struct Paseto<K: TokenKind = Access, C = Claims> {
+    verified: Arc<Verified>,
+    claims: C,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K: TokenKind, C> Paseto<K, C> {
+    /// `sub`: whom the token is about.
+    pub fn subject(&self) -> &str {
+        &self.verified.claims().sub
+    }
+
+    /// `exp`: when the token expires.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.verified.claims().exp
+    }
+
+    /// `iat`: when the token was issued, if it says.
+    pub fn issued_at(&self) -> Option<OffsetDateTime> {
+        self.verified.claims().iat
+    }
+
+    /// `jti`: the token's unique id, if it has one.
+    pub fn jti(&self) -> Option<&str> {
+        self.verified.claims().jti.as_deref()
+    }
+
+    /// The registered claims (`sub`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`, `type`).
+    pub fn registered(&self) -> &Claims {
+        self.verified.claims()
+    }
+
+    /// The claims, read into `C`.
+    pub fn claims(&self) -> &C {
+        &self.claims
+    }
+
+    /// Takes the claims out.
+    pub fn into_claims(self) -> C {
+        self.claims
+    }
+
+    /// The token exactly as the client sent it.
+    pub fn token(&self) -> &str {
+        self.verified.token()
+    }
+
+    /// `Ok(None)` when no token was sent, `Err` when a bad one was: see the table above.
+    pub fn optional(result: Result<Self, AuthError>) -> Result<Option<Self>, AuthError> {
+        match result {
+            Ok(token) => Ok(Some(token)),
+            Err(AuthError::Missing) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl<K: TokenKind, C> fmt::Debug for Paseto<K, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Paseto")
+            .field("kind", &K::NAME)
+            .field("claims", self.verified.claims())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a token was found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Header,
+    Cookie,
+}
+
+/// The per-request verification outcome of kind `K`, shared by every guard of that kind.
+struct Cached<K>(Result<Arc<Verified>, Failure>, PhantomData<fn() -> K>);
+
+#[derive(Clone, Copy)]
+enum Failure {
+    Missing,
+    Invalid(Rejection),
+    Csrf,
+    NotConfigured,
+}
+
+impl Failure {
+    fn into_error(self) -> AuthError {
+        match self {
+            Failure::Missing => AuthError::Missing,
+            Failure::Invalid(r) => AuthError::Invalid(r),
+            Failure::Csrf => AuthError::Csrf,
+            Failure::NotConfigured => AuthError::NotConfigured,
+        }
+    }
+}
+
+fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, Failure> {
+    let issuer = request.rocket().state::<Issuer>().ok_or(Failure::NotConfigured)?;
+    let shared = issuer.shared();
+    let rules = shared.authority.rules();
+    let Some(index) = rules.kinds().iter().position(|k| k.name() == K::NAME) else {
+        return Err(Failure::NotConfigured);
+    };
+    let (token, source) = find_token(request, shared, index)?;
+    let verified = shared
+        .authority
+        .verify(K::NAME, token, OffsetDateTime::now_utc())
+        .map_err(Failure::Invalid)?;
+    if source == Source::Cookie {
+        check_csrf(request, shared, &verified)?;
+    }
+    Ok(Arc::new(verified))
+}
+
+fn find_token<'r>(
+    request: &'r Request<'_>,
+    shared: &Shared,
+    index: usize,
+) -> Result<(&'r str, Source), Failure> {
+    let web = &shared.web;
+    let mut values = request.headers().get(&web.header);
+    match (values.next(), values.next()) {
+        (Some(_), Some(_)) => Err(Failure::Invalid(Rejection::Malformed)),
+        (Some(value), None) => {
+            let (scheme, token) = value
+                .split_once(' ')
+                .ok_or(Failure::Invalid(Rejection::Malformed))?;
+            let token = token.trim_matches(' ');
+            if !scheme.eq_ignore_ascii_case(&web.scheme) || token.is_empty() {
+                return Err(Failure::Invalid(Rejection::Malformed));
+            }
+            Ok((token, Source::Header))
+        }
+        (None, _) => {
+            let name = web.cookies.get(index).and_then(Option::as_deref).ok_or(Failure::Missing)?;
+            let cookie = request.cookies().get(name).ok_or(Failure::Missing)?;
+            Ok((cookie.value(), Source::Cookie))
+        }
+    }
+}
+
+/// Signed double submit: on unsafe methods, a cookie-borne token's `csrf` claim must equal the
+/// CSRF header, which another site cannot set.
+fn check_csrf(request: &Request<'_>, shared: &Shared, verified: &Verified) -> Result<(), Failure> {
+    let Some(header) = &shared.web.csrf_header else {
+        return Ok(());
+    };
+    if !matches!(
+        request.method(),
+        Method::Post | Method::Put | Method::Patch | Method::Delete
+    ) {
+        return Ok(());
+    }
+    let expected = verified.claims().csrf.as_deref().ok_or(Failure::Csrf)?;
+    let mut sent = request.headers().get(header);
+    match (sent.next(), sent.next()) {
+        (Some(value), None) if bool::from(value.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+        _ => Err(Failure::Csrf),
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, K, C> FromRequest<'r> for Paseto<K, C>
+where
+    K: TokenKind,
+    C: DeserializeOwned + Send + 'static,
+{
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        let cached = request.local_cache(|| Cached::<K>(verify_request::<K>(request), PhantomData));
+        let failure = match &cached.0 {
+            Ok(verified) => match serde_json::from_str::<C>(verified.payload()) {
+                Ok(claims) => {
+                    return Outcome::Success(Paseto {
+                        verified: verified.clone(),
+                        claims,
+                        kind: PhantomData,
+                    });
+                }
+                Err(_) => Failure::Invalid(Rejection::ClaimsType),
+            },
+            Err(failure) => *failure,
+        };
+        if let Failure::Invalid(reason) = failure {
+            rocket::debug!("rocket_paseto: {} token rejected: {reason}", K::NAME);
+        }
+        let error = failure.into_error();
+        error::record(request, &error);
+        Outcome::Error((error.status(), error))
+    }
+}
+
+impl<K: TokenKind, C> Sentinel for Paseto<K, C> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        let Some(issuer) = rocket.state::<Issuer>() else {
+            rocket::error!(
+                "`Paseto<{}>` is used in a route, but `PasetoFairing` is not attached.",
+                K::NAME
+            );
+            rocket::info_!("Attach it with `.attach(rocket_paseto::PasetoFairing::default())`.");
+            return true;
+        };
+        if issuer.authority().rules().kind(K::NAME).is_none() {
+            rocket::error!(
+                "The token kind `{}` is used in a route but not registered with `PasetoFairing`.",
+                K::NAME
+            );
+            rocket::info_!("Register it with `PasetoFairing::default().kind::<YourKind>()`.");
+            return true;
+        }
+        false
+    }
+}

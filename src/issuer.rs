@@ -1,0 +1,233 @@
+//! Minting tokens: the [`Issuer`] and its builder.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Web;
+use crate::error::AuthError;
+use crate::kind::{Access, Refresh, TokenKind};
+use crate::token::{Authority, IssueError, Rejection, Verified};
+
+/// Mints tokens with the configured keys and rules.
+///
+/// Managed by [`PasetoFairing`](crate::PasetoFairing): take `&Issuer` as a route argument, or get
+/// it with `rocket.state::<Issuer>()`. Cloning is cheap.
+///
+/// ```
+/// # use rocket_paseto::{Issuer, AuthError, TokenPair};
+/// # use rocket::serde::json::Json;
+/// #[rocket::post("/token")]
+/// fn token(issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+///     Ok(Json(issuer.pair("alice")?))
+/// }
+///
+/// #[rocket::post("/api-token")]
+/// fn api_token(issuer: &Issuer) -> Result<String, AuthError> {
+///     let token = issuer
+///         .access("alice")
+///         .claim("scope", "reports:read")
+///         .ttl(std::time::Duration::from_secs(60))
+///         .issue()?;
+///     Ok(token)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Issuer {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub authority: Authority,
+    pub web: Web,
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("authority", &self.shared.authority)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Issuer {
+    pub(crate) fn new(authority: Authority, web: Web) -> Self {
+        Issuer {
+            shared: Arc::new(Shared { authority, web }),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The token core: keys, rules, minting and verification without Rocket.
+    pub fn authority(&self) -> &Authority {
+        &self.shared.authority
+    }
+
+    /// Starts an access token for `subject`.
+    pub fn access(&self, subject: impl Into<String>) -> TokenBuilder<'_> {
+        self.kind::<Access>(subject)
+    }
+
+    /// Starts a refresh token for `subject`.
+    pub fn refresh(&self, subject: impl Into<String>) -> TokenBuilder<'_> {
+        self.kind::<Refresh>(subject)
+    }
+
+    /// Starts a token of kind `K` for `subject`.
+    pub fn kind<K: TokenKind>(&self, subject: impl Into<String>) -> TokenBuilder<'_> {
+        TokenBuilder {
+            issuer: self,
+            kind: K::NAME,
+            subject: subject.into(),
+            ttl: None,
+            extra: Ok(serde_json::Map::new()),
+        }
+    }
+
+    /// An access and a refresh token for `subject`, ready to serialise as a login response.
+    pub fn pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
+        let subject = subject.into();
+        let access_token = self.access(subject.as_str()).issue()?;
+        let refresh_token = self.refresh(subject).issue()?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token,
+            token_type: self.shared.web.scheme.clone(),
+            expires_in: self.ttl_of(Access::NAME).as_secs(),
+        })
+    }
+
+    /// Verifies `token` as a token of kind `K` now, outside of a request.
+    pub fn verify<K: TokenKind>(&self, token: &str) -> Result<Verified, Rejection> {
+        self.shared
+            .authority
+            .verify(K::NAME, token, time::OffsetDateTime::now_utc())
+    }
+
+    /// The configured lifetime of kind `name`'s tokens.
+    fn ttl_of(&self, name: &str) -> Duration {
+        self.shared
+            .authority
+            .rules()
+            .kind(name)
+            .map(|k| k.ttl())
+            .unwrap_or_default()
+    }
+}
+
+/// A token being minted: add claims or a lifetime, then [`issue`](TokenBuilder::issue) it.
+#[must_use = "a token is only minted by `issue()`"]
+pub struct TokenBuilder<'a> {
+    issuer: &'a Issuer,
+    kind: &'static str,
+    subject: String,
+    ttl: Option<Duration>,
+    extra: Result<serde_json::Map<String, serde_json::Value>, IssueError>,
+}
+
+impl fmt::Debug for TokenBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenBuilder")
+            .field("kind", &self.kind)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenBuilder<'_> {
+    /// Gives this token its own lifetime instead of the kind's (1 second to 366 days).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Adds one claim. Registered claims (`sub`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`,
+    /// `type`) are set by the issuer: naming one makes [`issue`](Self::issue) fail.
+    pub fn claim(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
+        if let Ok(map) = &mut self.extra {
+            match serde_json::to_value(value) {
+                Ok(value) => {
+                    map.insert(name.into(), value);
+                }
+                Err(_) => self.extra = Err(IssueError::Build),
+            }
+        }
+        self
+    }
+
+    /// Adds every field of `claims`, which must serialise to a JSON object (e.g. a struct).
+    pub fn claims<T: Serialize + ?Sized>(mut self, claims: &T) -> Self {
+        if let Ok(map) = &mut self.extra {
+            match serde_json::to_value(claims) {
+                Ok(serde_json::Value::Object(more)) => map.extend(more),
+                _ => self.extra = Err(IssueError::NotAnObject),
+            }
+        }
+        self
+    }
+
+    /// Mints the token.
+    pub fn issue(self) -> Result<String, IssueError> {
+        let extra = self.extra?;
+        self.issuer
+            .shared
+            .authority
+            .mint(self.kind, &self.subject, self.ttl, Some(&extra))
+    }
+}
+
+/// An access and a refresh token, as returned by [`Issuer::pair`]: the usual login response.
+///
+/// ```json
+/// {"access_token": "v4.local.…", "refresh_token": "v4.local.…", "token_type": "Bearer", "expires_in": 900}
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// The scheme to send the access token with, `Bearer` unless configured otherwise.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for &'r Issuer {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match request.rocket().state::<Issuer>() {
+            Some(issuer) => Outcome::Success(issuer),
+            None => Outcome::Error((rocket::http::Status::InternalServerError, AuthError::NotConfigured)),
+        }
+    }
+}
+
+impl Sentinel for &Issuer {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        if rocket.state::<Issuer>().is_none() {
+            rocket::error!("`&Issuer` is used in a route, but `PasetoFairing` is not attached.");
+            rocket::info_!("Attach it with `.attach(rocket_paseto::PasetoFairing::default())`.");
+            return true;
+        }
+        false
+    }
+}

@@ -1,0 +1,93 @@
+//! Token kinds: what a token is for, checked through its `type` claim.
+
+use std::time::Duration;
+
+use crate::token::Purpose;
+
+/// A kind of token, such as [`Access`] or [`Refresh`], used as `Paseto<K>`.
+///
+/// A kind's name is the `type` claim its tokens carry, so a token of one kind never passes as
+/// another. Its settings live in `[paseto.access]`, `[paseto.refresh]`, or for your own kinds
+/// `[paseto.kinds.<NAME>]`; the constants here are the defaults when those tables are silent.
+///
+/// Your own kinds must be registered with [`PasetoFairing::kind`](crate::PasetoFairing::kind):
+///
+/// ```
+/// use rocket_paseto::{Paseto, PasetoFairing, Purpose, TokenKind};
+/// use std::time::Duration;
+///
+/// /// Long-lived tokens for scripts, signed so other services can verify them.
+/// pub struct ApiKey;
+///
+/// impl TokenKind for ApiKey {
+///     const NAME: &'static str = "api_key";
+///     const TTL: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+///     const PURPOSE: Purpose = Purpose::Public;
+/// }
+///
+/// #[rocket::get("/report")]
+/// fn report(key: Paseto<ApiKey>) -> String {
+///     format!("report for {}", key.subject())
+/// }
+///
+/// let rocket = rocket::build()
+///     .attach(PasetoFairing::default().kind::<ApiKey>())
+///     .mount("/", rocket::routes![report]);
+/// ```
+pub trait TokenKind: Send + Sync + 'static {
+    /// The `type` claim of this kind's tokens and the name of its settings table. Lowercase
+    /// letters, digits and `_`; `access` and `refresh` are taken.
+    const NAME: &'static str;
+    /// Default lifetime of new tokens.
+    const TTL: Duration;
+    /// Default purpose.
+    const PURPOSE: Purpose = Purpose::Local;
+    /// Default cookie read when a request has no token header; `None` reads no cookie.
+    const COOKIE: Option<&'static str> = None;
+}
+
+/// Short-lived tokens that authorise requests: `Paseto<Access>`.
+///
+/// Defaults: `type` `"access"`, local purpose, 15 minutes, cookie `access_token`.
+#[derive(Debug, Clone, Copy)]
+pub struct Access;
+
+impl TokenKind for Access {
+    const NAME: &'static str = "access";
+    const TTL: Duration = Duration::from_secs(15 * 60);
+    const COOKIE: Option<&'static str> = Some("access_token");
+}
+
+/// Long-lived tokens that only obtain new access tokens: `Paseto<Refresh>`.
+///
+/// Defaults: `type` `"refresh"`, local purpose, 14 days, cookie `refresh_token`.
+#[derive(Debug, Clone, Copy)]
+pub struct Refresh;
+
+impl TokenKind for Refresh {
+    const NAME: &'static str = "refresh";
+    const TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+    const COOKIE: Option<&'static str> = Some("refresh_token");
+}
+
+/// A kind as the fairing knows it: the trait's constants, captured at registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KindSpec {
+    pub name: &'static str,
+    pub ttl: Duration,
+    pub purpose: Purpose,
+    pub cookie: Option<&'static str>,
+    pub custom: bool,
+}
+
+impl KindSpec {
+    pub fn of<K: TokenKind>(custom: bool) -> Self {
+        KindSpec {
+            name: K::NAME,
+            ttl: K::TTL,
+            purpose: K::PURPOSE,
+            cookie: K::COOKIE,
+            custom,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! PASETO v4 authentication for Rocket 0.5.
+//!
+//! Attach one fairing, put keys in `Rocket.toml`, take a guard as a route argument:
+//!
+//! ```no_run
+//! use rocket::serde::json::{Json, Value, json};
+//! use rocket::{get, launch, post, routes};
+//! use rocket_paseto::{Access, AuthError, Issuer, Paseto, PasetoFairing, Refresh, TokenPair};
+//!
+//! #[derive(rocket::serde::Deserialize)]
+//! #[serde(crate = "rocket::serde")]
+//! struct Login { username: String, password: String }
+//!
+//! #[post("/login", data = "<form>")]
+//! fn login(form: Json<Login>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+//!     if (form.username.as_str(), form.password.as_str()) != ("test", "test") {
+//!         return Err(AuthError::BadCredentials);
+//!     }
+//!     Ok(Json(issuer.pair(&form.username)?))
+//! }
+//!
+//! #[get("/user")]
+//! fn user(token: Paseto<Access>) -> Json<Value> {
+//!     Json(json!({ "user": token.subject() }))
+//! }
+//!
+//! #[post("/refresh")]
+//! fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<Value>, AuthError> {
+//!     let access_token = issuer.access(token.subject()).issue()?;
+//!     Ok(Json(json!({ "access_token": access_token })))
+//! }
+//!
+//! #[launch]
+//! fn rocket() -> _ {
+//!     rocket::build()
+//!         .attach(PasetoFairing::default())          // reads [<profile>.paseto]
+//!         .register("/", rocket_paseto::catchers())  // JSON 401/403 bodies
+//!         .mount("/", routes![login, user, refresh])
+//! }
+//! ```
+//!
+//! # Configuration
+//!
+//! Settings are read through Figment at ignite from the `paseto` table of the selected profile,
+//! so `Rocket.toml`, `ROCKET_CONFIG` and `ROCKET_PASETO` all work the usual Rocket way. Every
+//! field and key is checked then; a mistake refuses launch with a message naming the field,
+//! never printing key material. See [`Config`] for every field and its default.
+//!
+//! ```toml
+//! [default.paseto]
+//! local_key  = "k4.local.…"    # v4.local key (run `cargo run --example keygen`)
+//! secret_key = "k4.secret.…"   # v4.public signing key (PASERK or PKCS#8 PEM)
+//! public_keys = ["k4.public.…"] # extra verification-only keys
+//! issuer   = "https://auth.example.com"   # stamped as `iss`; required when set
+//! audience = "https://api.example.com"    # stamped as `aud`; required when set
+//! leeway   = 30                           # seconds of clock skew on exp / nbf / iat
+//!
+//! [default.paseto.access]
+//! purpose = "local"            # "local" or "public"
+//! ttl     = 900                # seconds
+//!
+//! [default.paseto.refresh]
+//! purpose = "local"
+//! ttl     = 1209600
+//! ```
+//!
+//! In the `debug` profile a missing `local_key` is replaced by an ephemeral key with a warning;
+//! in any other profile it is a launch error.
+//!
+//! # Guards
+//!
+//! [`Paseto<K, C>`](Paseto) is a verified token of kind `K` ([`Access`], [`Refresh`], or your
+//! own [`TokenKind`]) with claims read into `C` (by default the registered [`Claims`]). Its docs
+//! have the table of what `Paseto`, `Option<Paseto>` and `Result<Paseto, AuthError>` give for
+//! no token, a bad token and a good one. [`&Issuer`](Issuer) mints tokens. Both have a
+//! [`Sentinel`](rocket::Sentinel): a route that uses them without the fairing aborts launch.
+//!
+//! # What is checked
+//!
+//! Tokens are PASETO v4 only. A token is accepted only with the purpose configured for its kind
+//! (never the one it claims), a key from the server's keyring chosen by the footer's `kid` (an
+//! unknown `kid` fails; no `kid` means the current key), a JSON-object payload without duplicate
+//! keys, an `exp` in RFC 3339 with uppercase `T`/`Z`, `nbf`/`iat` not in the future beyond the
+//! leeway, matching `iss`/`aud` when configured, and `type` equal to the kind. Tokens over
+//! `max_token_length`, with a trailing `.`, extra segments or non-canonical base64 are rejected
+//! before anything is decoded. Every failure gets the same 401 body.
+//!
+//! Tokens read from a cookie on `POST`, `PUT`, `PATCH` or `DELETE` must also carry a `csrf`
+//! claim equal to the `X-CSRF-Token` header (signed double submit), unless `csrf = false`.
+//!
+//! # The token core
+//!
+//! [`token`] has keys, claims, minting and verification without any Rocket type, for use outside
+//! requests and for benchmarks.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod config;
+mod error;
+mod fairing;
+mod guard;
+mod issuer;
+mod kind;
+pub mod token;
+
+pub use config::{Config, ConfigError, KindConfig, MAX_LEEWAY};
+pub use error::{AuthError, catchers};
+pub use fairing::PasetoFairing;
+pub use guard::Paseto;
+pub use issuer::{Issuer, TokenBuilder, TokenPair};
+pub use kind::{Access, Refresh, TokenKind};
+pub use token::{Claims, Purpose};

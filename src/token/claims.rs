@@ -1,0 +1,349 @@
+//! Registered claims, parsed strictly from a decrypted or verified payload.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Claim names the crate sets itself; extra claims may not use them.
+pub const REGISTERED_CLAIMS: [&str; 8] = ["sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type"];
+
+/// The registered claims of a verified token, the default claims type of
+/// [`Paseto`](crate::Paseto).
+///
+/// Use your own `C: DeserializeOwned` in `Paseto<K, C>` to read further claims; the registered
+/// ones stay available through the guard's accessors either way.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct Claims {
+    /// `sub`: whom the token is about.
+    pub sub: String,
+    /// `exp`: when the token expires.
+    #[serde(with = "time::serde::rfc3339")]
+    pub exp: OffsetDateTime,
+    /// `iat`: when the token was issued, if stated.
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub iat: Option<OffsetDateTime>,
+    /// `nbf`: when the token becomes valid, if stated.
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<OffsetDateTime>,
+    /// `jti`: the token's unique id, if stated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// `iss`: who issued the token, if stated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// `aud`: whom the token is for, if stated (one or several audiences).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aud: Vec<String>,
+    /// `type`: the token's kind, e.g. `"access"` or `"refresh"`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `csrf`: the value a cookie-borne token requires in the CSRF header, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
+}
+
+impl fmt::Debug for Claims {
+    // Claims are not secret, but subjects are personal data: keep them out of casual logs too.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Claims")
+            .field("type", &self.kind)
+            .field("exp", &self.exp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a payload's claims are unacceptable (before any time or audience rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimsError {
+    /// Not a JSON object, invalid JSON, a duplicate key, or a registered claim of the wrong type.
+    Malformed,
+    /// A required registered claim is absent.
+    Missing(&'static str),
+    /// A time claim is not an RFC 3339 string with uppercase `T` and `Z`.
+    Time(&'static str),
+}
+
+/// Parses the registered claims of `payload`, rejecting duplicate keys at any depth.
+pub(crate) fn parse(payload: &str) -> Result<Claims, ClaimsError> {
+    let mut de = serde_json::Deserializer::from_str(payload);
+    let raw = RawClaims::deserialize(&mut de).map_err(|_| ClaimsError::Malformed)?;
+    de.end().map_err(|_| ClaimsError::Malformed)?;
+    raw.into_claims()
+}
+
+/// Formats a time as RFC 3339 in UTC with whole seconds, as PASETO implementations expect.
+pub(crate) fn format_time(t: OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn parse_time(value: &str, name: &'static str) -> Result<OffsetDateTime, ClaimsError> {
+    // RFC 3339 allows lowercase `t` and `z`; the PASETO spec does not.
+    if value.bytes().any(|b| b == b't' || b == b'z') {
+        return Err(ClaimsError::Time(name));
+    }
+    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| ClaimsError::Time(name))
+}
+
+#[derive(Default)]
+struct RawClaims<'a> {
+    sub: Option<Cow<'a, str>>,
+    exp: Option<Cow<'a, str>>,
+    iat: Option<Cow<'a, str>>,
+    nbf: Option<Cow<'a, str>>,
+    jti: Option<Cow<'a, str>>,
+    iss: Option<Cow<'a, str>>,
+    aud: Option<Vec<String>>,
+    kind: Option<Cow<'a, str>>,
+    csrf: Option<Cow<'a, str>>,
+}
+
+impl RawClaims<'_> {
+    fn into_claims(self) -> Result<Claims, ClaimsError> {
+        let exp = self.exp.ok_or(ClaimsError::Missing("exp"))?;
+        Ok(Claims {
+            sub: self.sub.ok_or(ClaimsError::Missing("sub"))?.into_owned(),
+            exp: parse_time(&exp, "exp")?,
+            iat: self.iat.map(|t| parse_time(&t, "iat")).transpose()?,
+            nbf: self.nbf.map(|t| parse_time(&t, "nbf")).transpose()?,
+            jti: self.jti.map(Cow::into_owned),
+            iss: self.iss.map(Cow::into_owned),
+            aud: self.aud.unwrap_or_default(),
+            kind: self.kind.ok_or(ClaimsError::Missing("type"))?.into_owned(),
+            csrf: self.csrf.map(Cow::into_owned),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawClaims<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RawClaimsVisitor)
+    }
+}
+
+struct RawClaimsVisitor;
+
+impl<'de> Visitor<'de> for RawClaimsVisitor {
+    type Value = RawClaims<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut raw = RawClaims::default();
+        let mut keys = KeySet::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "sub" => Some(&mut raw.sub),
+                "exp" => Some(&mut raw.exp),
+                "iat" => Some(&mut raw.iat),
+                "nbf" => Some(&mut raw.nbf),
+                "jti" => Some(&mut raw.jti),
+                "iss" => Some(&mut raw.iss),
+                "type" => Some(&mut raw.kind),
+                "csrf" => Some(&mut raw.csrf),
+                _ => None,
+            };
+            if let Some(slot) = slot {
+                *slot = Some(map.next_value::<Cow<'de, str>>()?);
+            } else if key == "aud" {
+                raw.aud = Some(map.next_value::<Audience>()?.0);
+            } else {
+                map.next_value_seed(Strict)?;
+            }
+            keys.insert(key).map_err(de::Error::custom)?;
+        }
+        Ok(raw)
+    }
+}
+
+/// The keys of one JSON object, to reject duplicates (which serde_json would silently accept).
+#[derive(Default)]
+struct KeySet<'a>(Vec<Cow<'a, str>>);
+
+impl<'a> KeySet<'a> {
+    fn insert(&mut self, key: Cow<'a, str>) -> Result<(), &'static str> {
+        if self.0.iter().any(|k| *k == key) {
+            return Err("duplicate key");
+        }
+        self.0.push(key);
+        Ok(())
+    }
+}
+
+/// `aud` as one string or an array of strings.
+struct Audience(Vec<String>);
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AudienceVisitor;
+        impl<'de> Visitor<'de> for AudienceVisitor {
+            type Value = Audience;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audience, E> {
+                Ok(Audience(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+                let mut all = Vec::new();
+                while let Some(a) = seq.next_element::<String>()? {
+                    all.push(a);
+                }
+                Ok(Audience(all))
+            }
+        }
+        deserializer.deserialize_any(AudienceVisitor)
+    }
+}
+
+/// Skips any JSON value, failing on duplicate keys in nested objects.
+pub(crate) struct Strict;
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Strict)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys = KeySet::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            map.next_value_seed(Strict)?;
+            keys.insert(key).map_err(de::Error::custom)?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `json` is one JSON object without duplicate keys at any depth.
+pub(crate) fn is_strict_object(json: &[u8]) -> bool {
+    struct Object;
+    impl<'de> Visitor<'de> for Object {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+            Strict.visit_map(map)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    de.deserialize_map(Object).is_ok() && de.end().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"sub":"alice","exp":"2030-01-01T00:00:00Z","type":"access","x":{"y":1}}"#;
+
+    #[test]
+    fn parses_registered_claims() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.sub, "alice");
+        assert_eq!(c.kind, "access");
+        assert!(c.aud.is_empty());
+    }
+
+    #[test]
+    fn rejects_duplicates_at_any_depth() {
+        let top = r#"{"sub":"a","sub":"b","exp":"2030-01-01T00:00:00Z","type":"access"}"#;
+        assert_eq!(parse(top), Err(ClaimsError::Malformed));
+        let unknown = r#"{"sub":"a","x":1,"x":2,"exp":"2030-01-01T00:00:00Z","type":"access"}"#;
+        assert_eq!(parse(unknown), Err(ClaimsError::Malformed));
+        let nested = r#"{"sub":"a","x":{"y":1,"y":2},"exp":"2030-01-01T00:00:00Z","type":"access"}"#;
+        assert_eq!(parse(nested), Err(ClaimsError::Malformed));
+        // An escaped spelling of the same key is the same key.
+        let escaped = r#"{"sub":"a","s\u0075b":"b","exp":"2030-01-01T00:00:00Z","type":"access"}"#;
+        assert_eq!(parse(escaped), Err(ClaimsError::Malformed));
+    }
+
+    #[test]
+    fn rejects_non_objects_and_wrong_types() {
+        for payload in ["[]", "\"x\"", "1", "null", "{", r#"{"sub":1}"#, ""] {
+            assert_eq!(parse(payload), Err(ClaimsError::Malformed), "{payload}");
+        }
+        assert_eq!(parse(&format!("{GOOD}x")), Err(ClaimsError::Malformed));
+    }
+
+    #[test]
+    fn requires_exp_sub_and_type_with_strict_times() {
+        assert_eq!(parse(r#"{"sub":"a","type":"access"}"#), Err(ClaimsError::Missing("exp")));
+        assert_eq!(
+            parse(r#"{"exp":"2030-01-01T00:00:00Z","type":"access"}"#),
+            Err(ClaimsError::Missing("sub"))
+        );
+        assert_eq!(
+            parse(r#"{"sub":"a","exp":"2030-01-01T00:00:00Z"}"#),
+            Err(ClaimsError::Missing("type"))
+        );
+        assert_eq!(
+            parse(r#"{"sub":"a","exp":"2030-01-01t00:00:00Z","type":"access"}"#),
+            Err(ClaimsError::Time("exp"))
+        );
+        assert_eq!(
+            parse(r#"{"sub":"a","exp":"2030-01-01T00:00:00z","type":"access"}"#),
+            Err(ClaimsError::Time("exp"))
+        );
+        assert_eq!(
+            parse(r#"{"sub":"a","exp":1893456000,"type":"access"}"#),
+            Err(ClaimsError::Malformed)
+        );
+        let offset = r#"{"sub":"a","exp":"2030-01-01T02:00:00+02:00","type":"access"}"#;
+        assert_eq!(parse(offset).unwrap().exp, parse(GOOD).unwrap().exp);
+    }
+
+    #[test]
+    fn audience_is_a_string_or_an_array() {
+        let one = r#"{"sub":"a","aud":"x","exp":"2030-01-01T00:00:00Z","type":"t"}"#;
+        assert_eq!(parse(one).unwrap().aud, ["x"]);
+        let many = r#"{"sub":"a","aud":["x","y"],"exp":"2030-01-01T00:00:00Z","type":"t"}"#;
+        assert_eq!(parse(many).unwrap().aud, ["x", "y"]);
+        let bad = r#"{"sub":"a","aud":5,"exp":"2030-01-01T00:00:00Z","type":"t"}"#;
+        assert_eq!(parse(bad), Err(ClaimsError::Malformed));
+    }
+
+    #[test]
+    fn strict_object_check() {
+        assert!(is_strict_object(br#"{"kid":"k4.lid.x"}"#));
+        assert!(!is_strict_object(br#"{"kid":"a","kid":"b"}"#));
+        assert!(!is_strict_object(b"arbitrary text"));
+        assert!(!is_strict_object(b"[1]"));
+    }
+}

@@ -1,0 +1,738 @@
+//! The token core: keys, claims, minting and strict verification, free of Rocket types.
+//!
+//! [`Authority`] holds the keyring and the rules and does all the work; the Rocket glue in this
+//! crate only finds a token in a request and hands it here. It is public so tokens can be minted
+//! and checked outside a request too (tests, background jobs, other transports), and benchmarked
+//! on its own.
+//!
+//! ```
+//! use rocket_paseto::token::{Authority, KindRules, LocalKey, Purpose, Rules};
+//! use std::time::Duration;
+//!
+//! let rules = Rules::new(vec![KindRules::new("access", Purpose::Local, Duration::from_secs(900))]);
+//! let authority = Authority::new(Some(LocalKey::generate()?), None, vec![], rules);
+//!
+//! let token = authority.mint("access", "alice", None, None::<&()>)?;
+//! let verified = authority.verify("access", &token, time::OffsetDateTime::now_utc())?;
+//! assert_eq!(verified.claims().sub, "alice");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod claims;
+mod keys;
+
+use std::fmt;
+use std::time::Duration;
+
+use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
+use pasetors::token::{Local, Public, UntrustedToken};
+use pasetors::version4::{LocalToken, PublicToken, V4};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use claims::{Claims, REGISTERED_CLAIMS};
+pub use keys::{KeyError, KeyId, LocalKey, PublicKey, SecretKey};
+
+use claims::ClaimsError;
+
+/// The default cap on a token's length, in bytes, checked before anything is decoded.
+pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 4096;
+
+/// The longest lifetime a token may be given: a year and a day.
+pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
+
+/// The longest footer accepted, in bytes once decoded. Ours is about 60.
+const MAX_FOOTER: usize = 512;
+
+/// A token purpose: `v4.local` (encrypted with a shared key) or `v4.public` (signed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    /// `v4.local`: authenticated encryption with the shared `local_key`. Claims are private.
+    Local,
+    /// `v4.public`: Ed25519 signatures. Anyone with the public key can verify; claims are readable.
+    Public,
+}
+
+impl Purpose {
+    fn header(self) -> &'static str {
+        match self {
+            Purpose::Local => LocalToken::HEADER,
+            Purpose::Public => PublicToken::HEADER,
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Purpose::Local => "local",
+            Purpose::Public => "public",
+        })
+    }
+}
+
+/// How tokens of one kind are minted and verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindRules {
+    name: String,
+    purpose: Purpose,
+    ttl: Duration,
+}
+
+impl KindRules {
+    /// Rules for the kind `name` (its `type` claim), with its purpose and default lifetime.
+    pub fn new(name: impl Into<String>, purpose: Purpose, ttl: Duration) -> Self {
+        KindRules {
+            name: name.into(),
+            purpose,
+            ttl,
+        }
+    }
+
+    /// The kind's name, which tokens carry as their `type` claim.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The purpose every token of this kind must have.
+    pub fn purpose(&self) -> Purpose {
+        self.purpose
+    }
+
+    /// The lifetime given to new tokens unless the issuer says otherwise.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
+/// Verification and minting rules shared by all kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    kinds: Vec<KindRules>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: Duration,
+    max_token_length: usize,
+}
+
+impl Rules {
+    /// Rules for these kinds, with no `iss`/`aud`, no leeway and the default length cap.
+    pub fn new(kinds: Vec<KindRules>) -> Self {
+        Rules {
+            kinds,
+            issuer: None,
+            audience: None,
+            leeway: Duration::ZERO,
+            max_token_length: DEFAULT_MAX_TOKEN_LENGTH,
+        }
+    }
+
+    /// Stamp `iss` on new tokens and require it on verification.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Stamp `aud` on new tokens and require it (as a string or in an array) on verification.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Tokens longer than this are rejected before any decoding.
+    pub fn max_token_length(mut self, max: usize) -> Self {
+        self.max_token_length = max;
+        self
+    }
+
+    /// The rules for the kind `name`, if there is such a kind.
+    pub fn kind(&self, name: &str) -> Option<&KindRules> {
+        self.kinds.iter().find(|k| k.name == name)
+    }
+
+    /// Every configured kind.
+    pub fn kinds(&self) -> &[KindRules] {
+        &self.kinds
+    }
+}
+
+/// Why a token was rejected. For logs and tests only: clients are never told which check failed.
+///
+/// Neither `Debug` nor `Display` include any part of the token or its claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Longer than the configured maximum.
+    #[error("token is longer than the configured maximum")]
+    TooLong,
+    /// Not `v4.local.` / `v4.public.` as configured for the kind (including other versions).
+    #[error("token does not have the version and purpose configured for its kind")]
+    WrongPurpose,
+    /// Not a well-formed token: bad segments, trailing dot, bad or non-canonical base64.
+    #[error("token is malformed")]
+    Malformed,
+    /// The footer is not a small JSON object with unique keys, or its `kid` is not a key id of
+    /// the right type.
+    #[error("token footer is invalid")]
+    Footer,
+    /// The footer's `kid` names no key in the keyring.
+    #[error("token names a key that is not in the keyring")]
+    UnknownKey,
+    /// The keyring has no key for the kind's purpose.
+    #[error("no key is configured for this purpose")]
+    NoKey,
+    /// Decryption or signature verification failed.
+    #[error("token failed authentication")]
+    Crypto,
+    /// The payload is not a JSON object of well-typed claims without duplicate keys.
+    #[error("token payload is not a valid claims object")]
+    Payload,
+    /// A required claim is missing.
+    #[error("token lacks the `{0}` claim")]
+    MissingClaim(&'static str),
+    /// A time claim is not RFC 3339 with uppercase `T` and `Z`.
+    #[error("token's `{0}` claim is not a valid RFC 3339 time")]
+    BadTime(&'static str),
+    /// `exp` is in the past beyond the leeway.
+    #[error("token has expired")]
+    Expired,
+    /// `nbf` is in the future beyond the leeway.
+    #[error("token is not valid yet")]
+    NotYetValid,
+    /// `iat` is in the future beyond the leeway.
+    #[error("token was issued in the future")]
+    IssuedInFuture,
+    /// `iss` is absent or does not match the configured issuer.
+    #[error("token's issuer does not match")]
+    Issuer,
+    /// `aud` is absent or does not contain the configured audience.
+    #[error("token's audience does not match")]
+    Audience,
+    /// The `type` claim is not this kind's name.
+    #[error("token is of another kind")]
+    WrongKind,
+    /// The kind is not configured.
+    #[error("no such token kind is configured")]
+    UnknownKind,
+    /// The claims did not deserialise into the route's claims type.
+    #[error("token claims do not match the expected claims type")]
+    ClaimsType,
+}
+
+/// Why a token could not be minted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// The kind is not configured.
+    #[error("no token kind named `{0}` is configured")]
+    UnknownKind(String),
+    /// The kind's purpose needs a key this service does not have (e.g. a verifier-only service).
+    #[error("no {0} key is configured, so `{1}` tokens cannot be minted here")]
+    NoKey(Purpose, String),
+    /// Extra claims tried to set a claim the crate sets itself.
+    #[error("extra claims may not set the registered claim `{0}`")]
+    ReservedClaim(String),
+    /// Extra claims did not serialise to a JSON object.
+    #[error("extra claims must serialise to a JSON object")]
+    NotAnObject,
+    /// The requested lifetime is zero or longer than [`MAX_TTL`].
+    #[error("a token lifetime must be between 1 second and {} days", MAX_TTL.as_secs() / 86400)]
+    Ttl,
+    /// Serialisation or the cryptography failed.
+    #[error("the token could not be built")]
+    Build,
+}
+
+/// A token that passed every check.
+#[derive(Clone)]
+pub struct Verified {
+    token: String,
+    payload: String,
+    claims: Claims,
+}
+
+impl Verified {
+    /// The token as it was presented.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The decrypted or verified JSON payload.
+    pub fn payload(&self) -> &str {
+        &self.payload
+    }
+
+    /// The registered claims.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A local or public key together with the footer that names it, both computed once.
+struct Keyed<K> {
+    key: K,
+    footer: Vec<u8>,
+}
+
+impl<K> Keyed<K> {
+    fn new(key: K, id: &KeyId) -> Self {
+        Keyed {
+            key,
+            footer: serde_json::to_vec(&Footer { kid: id.as_str() }).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Footer<'a> {
+    kid: &'a str,
+}
+
+/// The keyring and rules: mints tokens and verifies them strictly.
+pub struct Authority {
+    local: Option<Keyed<LocalKey>>,
+    previous_local: Vec<LocalKey>,
+    secret: Option<Keyed<SecretKey>>,
+    public: Vec<PublicKey>,
+    rules: Rules,
+}
+
+impl fmt::Debug for Authority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authority")
+            .field("local", &self.local.as_ref().map(|k| k.key.id()))
+            .field("secret", &self.secret.as_ref().map(|k| k.key.id()))
+            .field("public", &self.public.iter().map(PublicKey::id).collect::<Vec<_>>())
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+impl Authority {
+    /// An authority with the current local key, the signing key, extra verification-only public
+    /// keys and the rules. The signing key's public half is trusted automatically.
+    pub fn new(
+        local: Option<LocalKey>,
+        secret: Option<SecretKey>,
+        public: Vec<PublicKey>,
+        rules: Rules,
+    ) -> Self {
+        let mut trusted: Vec<PublicKey> = Vec::with_capacity(public.len() + 1);
+        if let Some(secret) = &secret {
+            // Re-derive so the keyring owns an independent copy of the public half.
+            if let Ok(own) = PublicKey::from_paserk(&secret.public_key().to_paserk()) {
+                trusted.push(own);
+            }
+        }
+        for key in public {
+            if !trusted.iter().any(|k| k.id() == key.id()) {
+                trusted.push(key);
+            }
+        }
+        Authority {
+            local: local.map(|k| {
+                let id = k.id().clone();
+                Keyed::new(k, &id)
+            }),
+            previous_local: Vec::new(),
+            secret: secret.map(|k| {
+                let id = k.id().clone();
+                Keyed::new(k, &id)
+            }),
+            public: trusted,
+            rules,
+        }
+    }
+
+    /// Keys that still decrypt local tokens (found by their `kid`) but never encrypt new ones.
+    pub fn with_previous_local_keys(mut self, keys: Vec<LocalKey>) -> Self {
+        self.previous_local = keys;
+        self
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The current local key, if any.
+    pub fn local_key(&self) -> Option<&LocalKey> {
+        self.local.as_ref().map(|k| &k.key)
+    }
+
+    /// The signing key, if any.
+    pub fn secret_key(&self) -> Option<&SecretKey> {
+        self.secret.as_ref().map(|k| &k.key)
+    }
+
+    /// Every trusted public key, the signing key's own first.
+    pub fn public_keys(&self) -> &[PublicKey] {
+        &self.public
+    }
+
+    /// Mints a token of kind `kind` for `subject`, with an optional lifetime (else the kind's) and
+    /// optional extra claims, which must serialise to a JSON object without registered names.
+    pub fn mint<T: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        subject: &str,
+        ttl: Option<Duration>,
+        extra: Option<&T>,
+    ) -> Result<String, IssueError> {
+        let rules = self
+            .rules
+            .kind(kind)
+            .ok_or_else(|| IssueError::UnknownKind(kind.to_owned()))?;
+        let ttl = ttl.unwrap_or(rules.ttl);
+        if ttl.is_zero() || ttl > MAX_TTL {
+            return Err(IssueError::Ttl);
+        }
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|_| IssueError::Build)?;
+        let exp = now + ttl;
+
+        let mut claims = match extra {
+            None => serde_json::Map::new(),
+            Some(extra) => match serde_json::to_value(extra).map_err(|_| IssueError::NotAnObject)? {
+                serde_json::Value::Object(map) => map,
+                serde_json::Value::Null => serde_json::Map::new(),
+                _ => return Err(IssueError::NotAnObject),
+            },
+        };
+        if let Some(name) = REGISTERED_CLAIMS.iter().find(|n| claims.contains_key(**n)) {
+            return Err(IssueError::ReservedClaim((*name).to_owned()));
+        }
+        let now_s = claims::format_time(now);
+        claims.insert("sub".into(), subject.into());
+        claims.insert("exp".into(), claims::format_time(exp).into());
+        claims.insert("iat".into(), now_s.clone().into());
+        claims.insert("nbf".into(), now_s.into());
+        claims.insert("jti".into(), new_jti()?.into());
+        claims.insert("type".into(), rules.name.clone().into());
+        if let Some(iss) = &self.rules.issuer {
+            claims.insert("iss".into(), iss.clone().into());
+        }
+        if let Some(aud) = &self.rules.audience {
+            claims.insert("aud".into(), aud.clone().into());
+        }
+        let payload = serde_json::to_vec(&claims).map_err(|_| IssueError::Build)?;
+
+        match rules.purpose {
+            Purpose::Local => {
+                let keyed = self
+                    .local
+                    .as_ref()
+                    .ok_or_else(|| IssueError::NoKey(Purpose::Local, kind.to_owned()))?;
+                LocalToken::encrypt(keyed.key.inner(), &payload, Some(&keyed.footer), None)
+                    .map_err(|_| IssueError::Build)
+            }
+            Purpose::Public => {
+                let keyed = self
+                    .secret
+                    .as_ref()
+                    .ok_or_else(|| IssueError::NoKey(Purpose::Public, kind.to_owned()))?;
+                PublicToken::sign(keyed.key.inner(), &payload, Some(&keyed.footer), None)
+                    .map_err(|_| IssueError::Build)
+            }
+        }
+    }
+
+    /// Verifies `token` as a token of kind `kind` at time `now`.
+    ///
+    /// The purpose comes from the kind's rules and the key from this keyring (by the footer's
+    /// `kid`, or the current key when there is no `kid`), never from the token itself.
+    pub fn verify(&self, kind: &str, token: &str, now: OffsetDateTime) -> Result<Verified, Rejection> {
+        let rules = self.rules.kind(kind).ok_or(Rejection::UnknownKind)?;
+        let payload = self.open(rules.purpose, token)?;
+        let claims = claims::parse(&payload).map_err(|e| match e {
+            ClaimsError::Malformed => Rejection::Payload,
+            ClaimsError::Missing(name) => Rejection::MissingClaim(name),
+            ClaimsError::Time(name) => Rejection::BadTime(name),
+        })?;
+        self.check_claims(rules, &claims, now)?;
+        Ok(Verified {
+            token: token.to_owned(),
+            payload,
+            claims,
+        })
+    }
+
+    /// Checks the token's shape, finds its key, and returns the authenticated payload.
+    fn open(&self, purpose: Purpose, token: &str) -> Result<String, Rejection> {
+        if token.len() > self.rules.max_token_length {
+            return Err(Rejection::TooLong);
+        }
+        let body = token
+            .strip_prefix(purpose.header())
+            .ok_or(Rejection::WrongPurpose)?;
+        // At most `payload.footer`, each non-empty canonical base64url: no trailing dot, no
+        // extra segments, no padding, nothing outside the alphabet.
+        let mut segments = body.split('.');
+        let (Some(message), footer, None) = (segments.next(), segments.next(), segments.next())
+        else {
+            return Err(Rejection::Malformed);
+        };
+        if !is_b64(message) || footer.is_some_and(|f| !is_b64(f)) {
+            return Err(Rejection::Malformed);
+        }
+        if footer.is_some_and(|f| f.len() > MAX_FOOTER * 4 / 3 + 1) {
+            return Err(Rejection::Footer);
+        }
+
+        let payload = match purpose {
+            Purpose::Local => {
+                let untrusted = UntrustedToken::<Local, V4>::try_from(token)
+                    .map_err(|_| Rejection::Malformed)?;
+                let key = match kid(untrusted.untrusted_footer(), "k4.lid.")? {
+                    None => self.local.as_ref().map(|k| &k.key).ok_or(Rejection::NoKey)?,
+                    Some(kid) => self.local_by_id(kid).ok_or(Rejection::UnknownKey)?,
+                };
+                LocalToken::decrypt(key.inner(), &untrusted, None, None)
+            }
+            Purpose::Public => {
+                let untrusted = UntrustedToken::<Public, V4>::try_from(token)
+                    .map_err(|_| Rejection::Malformed)?;
+                let key = match kid(untrusted.untrusted_footer(), "k4.pid.")? {
+                    None => self
+                        .secret
+                        .as_ref()
+                        .map(|k| k.key.public_key())
+                        .or(self.public.first())
+                        .ok_or(Rejection::NoKey)?,
+                    Some(kid) => self
+                        .public
+                        .iter()
+                        .find(|k| k.id().as_str() == kid)
+                        .ok_or(Rejection::UnknownKey)?,
+                };
+                PublicToken::verify(key.inner(), &untrusted, None, None)
+            }
+        };
+        let trusted = payload.map_err(|e| match e {
+            pasetors::errors::Error::PayloadInvalidUtf8 => Rejection::Payload,
+            _ => Rejection::Crypto,
+        })?;
+        Ok(trusted.payload().to_owned())
+    }
+
+    fn local_by_id(&self, kid: &str) -> Option<&LocalKey> {
+        self.local
+            .iter()
+            .map(|k| &k.key)
+            .chain(self.previous_local.iter())
+            .find(|k| k.id().as_str() == kid)
+    }
+
+    fn check_claims(&self, rules: &KindRules, claims: &Claims, now: OffsetDateTime) -> Result<(), Rejection> {
+        let leeway = self.rules.leeway;
+        if now > claims.exp + leeway {
+            return Err(Rejection::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| now < nbf - leeway) {
+            return Err(Rejection::NotYetValid);
+        }
+        if claims.iat.is_some_and(|iat| iat > now + leeway) {
+            return Err(Rejection::IssuedInFuture);
+        }
+        if claims.kind != rules.name {
+            return Err(Rejection::WrongKind);
+        }
+        if let Some(iss) = &self.rules.issuer {
+            if claims.iss.as_deref() != Some(iss.as_str()) {
+                return Err(Rejection::Issuer);
+            }
+        }
+        if let Some(aud) = &self.rules.audience {
+            if !claims.aud.iter().any(|a| a == aud) {
+                return Err(Rejection::Audience);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the untrusted footer's `kid`, which must be a key id with `prefix` when present.
+fn kid<'a>(footer: &'a [u8], prefix: &str) -> Result<Option<&'a str>, Rejection> {
+    if footer.is_empty() {
+        return Ok(None);
+    }
+    if footer.len() > MAX_FOOTER || !claims::is_strict_object(footer) {
+        return Err(Rejection::Footer);
+    }
+    #[derive(Deserialize)]
+    struct AnyFooter<'a> {
+        #[serde(borrow)]
+        kid: Option<&'a str>,
+    }
+    let parsed: AnyFooter<'a> = serde_json::from_slice(footer).map_err(|_| Rejection::Footer)?;
+    match parsed.kid {
+        None => Ok(None),
+        Some(kid) if kid.starts_with(prefix) && kid.len() == prefix.len() + 44 => Ok(Some(kid)),
+        Some(_) => Err(Rejection::Footer),
+    }
+}
+
+/// Whether `s` is non-empty canonical unpadded base64url.
+fn is_b64(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && keys::is_canonical(s)
+}
+
+/// 128 random bits as unpadded base64url.
+fn new_jti() -> Result<String, IssueError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| IssueError::Build)?;
+    let mut out = [0u8; 22];
+    Base64UrlSafeNoPadding::encode_to_str(&mut out, bytes)
+        .map(str::to_owned)
+        .map_err(|_| IssueError::Build)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules::new(vec![
+            KindRules::new("access", Purpose::Local, Duration::from_secs(900)),
+            KindRules::new("refresh", Purpose::Local, Duration::from_secs(3600)),
+            KindRules::new("signed", Purpose::Public, Duration::from_secs(900)),
+        ])
+    }
+
+    fn authority() -> Authority {
+        Authority::new(
+            Some(LocalKey::generate().unwrap()),
+            Some(SecretKey::generate().unwrap()),
+            vec![],
+            rules(),
+        )
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    #[test]
+    fn mint_and_verify_both_purposes() {
+        let a = authority();
+        for kind in ["access", "signed"] {
+            let t = a.mint(kind, "alice", None, Some(&serde_json::json!({"role": "admin"}))).unwrap();
+            let v = a.verify(kind, &t, now()).unwrap();
+            assert_eq!(v.claims().sub, "alice");
+            assert_eq!(v.claims().kind, kind);
+            assert!(v.payload().contains("\"role\":\"admin\""));
+            assert_eq!(v.claims().jti.as_ref().unwrap().len(), 22);
+        }
+    }
+
+    #[test]
+    fn kinds_do_not_cross() {
+        let a = authority();
+        let refresh = a.mint("refresh", "alice", None, None::<&()>).unwrap();
+        assert_eq!(a.verify("access", &refresh, now()).unwrap_err(), Rejection::WrongKind);
+        let signed = a.mint("signed", "alice", None, None::<&()>).unwrap();
+        assert_eq!(a.verify("access", &signed, now()).unwrap_err(), Rejection::WrongPurpose);
+    }
+
+    #[test]
+    fn reserved_claims_cannot_be_overridden() {
+        let a = authority();
+        let err = a
+            .mint("access", "alice", None, Some(&serde_json::json!({"exp": "2999-01-01T00:00:00Z"})))
+            .unwrap_err();
+        assert!(matches!(err, IssueError::ReservedClaim(name) if name == "exp"));
+        assert!(matches!(a.mint("access", "a", None, Some(&[1, 2])), Err(IssueError::NotAnObject)));
+        assert!(matches!(
+            a.mint("access", "a", Some(Duration::ZERO), None::<&()>),
+            Err(IssueError::Ttl)
+        ));
+    }
+
+    #[test]
+    fn footer_kid_selects_the_key_and_unknown_kids_fail_closed() {
+        let a = authority();
+        let other = authority();
+        let t = other.mint("access", "mallory", None, None::<&()>).unwrap();
+        assert_eq!(a.verify("access", &t, now()).unwrap_err(), Rejection::UnknownKey);
+    }
+
+    #[test]
+    fn previous_local_keys_still_verify() {
+        let old = LocalKey::generate().unwrap();
+        let old_copy = LocalKey::from_paserk(&old.to_paserk()).unwrap();
+        let before = Authority::new(Some(old), None, vec![], rules());
+        let t = before.mint("access", "alice", None, None::<&()>).unwrap();
+        let after = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules())
+            .with_previous_local_keys(vec![old_copy]);
+        assert!(after.verify("access", &t, now()).is_ok());
+    }
+
+    #[test]
+    fn shape_checks_come_first() {
+        let a = authority();
+        let t = a.mint("access", "alice", None, None::<&()>).unwrap();
+        assert_eq!(a.verify("access", &format!("{t}."), now()).unwrap_err(), Rejection::Malformed);
+        assert_eq!(a.verify("access", &format!("{t}.x.y"), now()).unwrap_err(), Rejection::Malformed);
+        assert_eq!(a.verify("access", &format!("{t}="), now()).unwrap_err(), Rejection::Malformed);
+        assert_eq!(
+            a.verify("access", &t.replacen("v4.", "v3.", 1), now()).unwrap_err(),
+            Rejection::WrongPurpose
+        );
+        let long = "v4.local.".to_string() + &"A".repeat(DEFAULT_MAX_TOKEN_LENGTH);
+        assert_eq!(a.verify("access", &long, now()).unwrap_err(), Rejection::TooLong);
+    }
+
+    #[test]
+    fn time_edges_respect_leeway() {
+        let leeway = Duration::from_secs(30);
+        let a = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules().leeway(leeway));
+        let t = a.mint("access", "alice", Some(Duration::from_secs(60)), None::<&()>).unwrap();
+        let exp = a.verify("access", &t, now()).unwrap().claims().exp;
+        assert!(a.verify("access", &t, exp + leeway).is_ok());
+        assert_eq!(
+            a.verify("access", &t, exp + leeway + Duration::from_secs(1)).unwrap_err(),
+            Rejection::Expired
+        );
+        let iat = exp - Duration::from_secs(60);
+        assert!(a.verify("access", &t, iat - leeway).is_ok());
+        assert_eq!(
+            a.verify("access", &t, iat - leeway - Duration::from_secs(1)).unwrap_err(),
+            Rejection::NotYetValid
+        );
+    }
+
+    #[test]
+    fn issuer_and_audience_are_required_when_configured() {
+        let key = LocalKey::generate().unwrap();
+        let paserk = key.to_paserk();
+        let plain = Authority::new(Some(key), None, vec![], rules());
+        let strict = Authority::new(
+            Some(LocalKey::from_paserk(&paserk).unwrap()),
+            None,
+            vec![],
+            rules().issuer("https://a.example").audience("https://b.example"),
+        );
+        let t = plain.mint("access", "alice", None, None::<&()>).unwrap();
+        assert_eq!(strict.verify("access", &t, now()).unwrap_err(), Rejection::Issuer);
+        let t = strict.mint("access", "alice", None, None::<&()>).unwrap();
+        let v = strict.verify("access", &t, now()).unwrap();
+        assert_eq!(v.claims().iss.as_deref(), Some("https://a.example"));
+        assert_eq!(v.claims().aud, ["https://b.example"]);
+    }
+}
