@@ -1,5 +1,6 @@
 //! The `Paseto<K, C>` request guard.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -205,6 +206,17 @@ fn check_csrf(request: &Request<'_>, shared: &Shared, verified: &Verified) -> Re
     }
 }
 
+/// Reads the claims into `C`; the registered claims were parsed already, so reuse them.
+fn claims_of<C: DeserializeOwned + 'static>(verified: &Verified) -> Result<C, serde_json::Error> {
+    if TypeId::of::<C>() == TypeId::of::<Claims>() {
+        let registered: Box<dyn Any> = Box::new(verified.claims().clone());
+        if let Ok(claims) = registered.downcast::<C>() {
+            return Ok(*claims);
+        }
+    }
+    serde_json::from_str::<C>(verified.payload())
+}
+
 #[rocket::async_trait]
 impl<'r, K, C> FromRequest<'r> for Paseto<K, C>
 where
@@ -216,7 +228,7 @@ where
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
         let cached = request.local_cache(|| Cached::<K>(verify_request::<K>(request), PhantomData));
         let failure = match &cached.0 {
-            Ok(verified) => match serde_json::from_str::<C>(verified.payload()) {
+            Ok(verified) => match claims_of::<C>(verified) {
                 Ok(claims) => {
                     return Outcome::Success(Paseto {
                         verified: verified.clone(),

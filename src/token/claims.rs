@@ -46,6 +46,20 @@ pub struct Claims {
     pub csrf: Option<String>,
 }
 
+impl<'de> Deserialize<'de> for Claims {
+    /// Reads claims with the same strict rules as verification (required `sub`, `exp`, `type`;
+    /// RFC 3339 times with uppercase `T`/`Z`; no duplicate keys).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        RawClaims::deserialize(deserializer)?
+            .into_claims()
+            .map_err(|e| de::Error::custom(match e {
+                ClaimsError::Malformed => "malformed claims",
+                ClaimsError::Missing(_) => "a required claim is missing",
+                ClaimsError::Time(_) => "a time claim is not RFC 3339 with uppercase T and Z",
+            }))
+    }
+}
+
 impl fmt::Debug for Claims {
     // Claims are not secret, but subjects are personal data: keep them out of casual logs too.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests: fixed test keys, apps built from an explicit
+//! figment (never the repository's `Rocket.toml`), and a forge for tokens with any claims.
+
+#![allow(dead_code)]
+
+use pasetors::keys::{AsymmetricSecretKey, SymmetricKey};
+use pasetors::version4::{LocalToken, PublicToken, V4};
+use rocket::figment::Figment;
+use rocket::local::blocking::Client;
+use rocket::{Build, Rocket, Route};
+use rocket_paseto::token::{LocalKey, SecretKey};
+use rocket_paseto::{PasetoFairing, catchers};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Test-only keys. Published here, so worthless for anything else.
+pub const LOCAL: &str = "k4.local.5KEyzOJPPj-C2-27f61GaL45GEspp1Z-XbWG1UiWu0Q";
+pub const SECRET: &str = "k4.secret.JSSpmat4EsUgVrkSsKco-igvd6XtbUrfECxOvD-vc_JczlRlxgzdX8rPGMPGgFcyz1WakbZ42VJApcUz9idXRw";
+pub const PUBLIC: &str = "k4.public.XM5UZcYM3V_KzxjDxoBXMs9VmpG2eNlSQKXFM_YnV0c";
+pub const OTHER_LOCAL: &str = "k4.local.4KD1yiQJup6Ayglge4P09hy5jsFXuhNHyvfum8xGZzc";
+pub const OTHER_SECRET: &str = "k4.secret.YDM1RHHUm6ZH7zx01DR50x2jkzGUQf076VyT0M7FzD_CKJOsS-Gj__tl2OpDBmb_vH_LxqVMkKxqLX4x-5okYA";
+
+/// A debug-profile figment with `paseto` set to `paseto` and quiet logs.
+pub fn figment(paseto: Value) -> Figment {
+    Figment::from(rocket::Config::debug_default())
+        .merge(("log_level", "off"))
+        .merge(("paseto", paseto))
+}
+
+/// The test keys, as a `paseto` table to extend.
+pub fn keys() -> Value {
+    json!({ "local_key": LOCAL, "secret_key": SECRET })
+}
+
+pub fn rocket(paseto: Value, routes: Vec<Route>) -> Rocket<Build> {
+    rocket::custom(figment(paseto))
+        .attach(PasetoFairing::default())
+        .register("/", catchers())
+        .mount("/", routes)
+}
+
+pub fn client(paseto: Value, routes: Vec<Route>) -> Client {
+    Client::tracked(rocket(paseto, routes)).expect("the test app ignites")
+}
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+}
+
+pub fn time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap()
+}
+
+/// A valid claim set for `kind`, expiring in ten minutes.
+pub fn claims(kind: &str) -> Map<String, Value> {
+    let now = now();
+    let mut map = Map::new();
+    map.insert("sub".into(), "alice".into());
+    map.insert("exp".into(), time(now + time::Duration::minutes(10)).into());
+    map.insert("iat".into(), time(now).into());
+    map.insert("nbf".into(), time(now).into());
+    map.insert("jti".into(), "test-jti".into());
+    map.insert("type".into(), kind.into());
+    map
+}
+
+pub fn lid(local: &str) -> String {
+    LocalKey::from_paserk(local).unwrap().id().to_string()
+}
+
+pub fn pid(secret: &str) -> String {
+    SecretKey::parse(secret).unwrap().id().to_string()
+}
+
+pub fn kid_footer(kid: &str) -> String {
+    json!({ "kid": kid }).to_string()
+}
+
+/// Encrypts `payload` with `local`, bypassing every rule of the crate.
+pub fn forge_local(local: &str, payload: &str, footer: Option<&str>) -> String {
+    let key = SymmetricKey::<V4>::try_from(local).unwrap();
+    LocalToken::encrypt(&key, payload.as_bytes(), footer.map(str::as_bytes), None).unwrap()
+}
+
+/// Signs `payload` with `secret`, bypassing every rule of the crate.
+pub fn forge_public(secret: &str, payload: &str, footer: Option<&str>) -> String {
+    let key = AsymmetricSecretKey::<V4>::try_from(secret).unwrap();
+    PublicToken::sign(&key, payload.as_bytes(), footer.map(str::as_bytes), None).unwrap()
+}
+
+/// A correctly keyed local token with these claims and our usual footer.
+pub fn local_token(claims: &Map<String, Value>) -> String {
+    forge_local(LOCAL, &Value::Object(claims.clone()).to_string(), Some(&kid_footer(&lid(LOCAL))))
+}
+
+pub fn bearer(token: &str) -> rocket::http::Header<'static> {
+    rocket::http::Header::new("Authorization", format!("Bearer {token}"))
+}

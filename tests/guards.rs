@@ -1,0 +1,429 @@
+//! `Paseto<K, C>` through HTTP: where tokens are found, every verification rule (each with a
+//! passing and a failing case), the outcome table, CSRF for cookie tokens, and uniform bodies.
+
+mod common;
+
+use common::*;
+use rocket::http::{ContentType, Cookie, Header, Status};
+use rocket::local::blocking::{Client, LocalResponse};
+use rocket::{get, post, routes};
+use rocket_paseto::{Access, AuthError, Issuer, Paseto, Refresh};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[get("/access")]
+fn access(token: Paseto<Access>) -> String {
+    token.subject().to_owned()
+}
+
+#[post("/access")]
+fn access_post(token: Paseto<Access>) -> String {
+    token.subject().to_owned()
+}
+
+#[get("/refresh")]
+fn refresh(token: Paseto<Refresh>) -> String {
+    token.subject().to_owned()
+}
+
+#[get("/option")]
+fn option(token: Option<Paseto<Access>>) -> String {
+    match token {
+        Some(t) => format!("some:{}", t.subject()),
+        None => "none".into(),
+    }
+}
+
+#[get("/result")]
+fn result(token: Result<Paseto<Access>, AuthError>) -> &'static str {
+    match token {
+        Ok(_) => "ok",
+        Err(AuthError::Missing) => "missing",
+        Err(AuthError::Invalid(_)) => "invalid",
+        Err(_) => "other",
+    }
+}
+
+#[get("/optional")]
+fn optional(auth: Result<Paseto<Access>, AuthError>) -> Result<String, AuthError> {
+    Ok(match Paseto::optional(auth)? {
+        Some(t) => format!("hello {}", t.subject()),
+        None => "hello stranger".into(),
+    })
+}
+
+#[derive(Deserialize)]
+struct Role {
+    role: String,
+}
+
+#[get("/role")]
+fn role(token: Paseto<Access, Role>) -> String {
+    format!("{}:{}", token.subject(), token.claims().role)
+}
+
+#[get("/twice")]
+fn twice(a: Paseto<Access>, b: Paseto<Access, Role>) -> String {
+    // Both guards share one verification: the very same token allocation.
+    (a.token().as_ptr() == b.token().as_ptr()).to_string()
+}
+
+#[get("/issue")]
+fn issue(issuer: &Issuer) -> String {
+    issuer.access("bob").issue().unwrap()
+}
+
+fn all_routes() -> Vec<rocket::Route> {
+    routes![access, access_post, refresh, option, result, optional, role, twice, issue]
+}
+
+fn app(paseto: Value) -> Client {
+    client(paseto, all_routes())
+}
+
+fn with_keys(extra: Value) -> Value {
+    let mut base = keys();
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+fn get_with<'c>(client: &'c Client, path: &'c str, token: &str) -> LocalResponse<'c> {
+    client.get(path).header(bearer(token)).dispatch()
+}
+
+fn body(response: LocalResponse<'_>) -> (Status, Option<String>, String) {
+    let status = response.status();
+    let challenge = response.headers().get_one("WWW-Authenticate").map(str::to_owned);
+    (status, challenge, response.into_string().unwrap_or_default())
+}
+
+#[test]
+fn a_valid_bearer_token_passes_and_the_scheme_is_case_insensitive() {
+    let client = app(keys());
+    let token = local_token(&claims("access"));
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = client
+            .get("/access")
+            .header(Header::new("Authorization", format!("{scheme} {token}")))
+            .dispatch();
+        assert_eq!(response.status(), Status::Ok, "{scheme}");
+        assert_eq!(response.into_string().unwrap(), "alice");
+    }
+}
+
+#[test]
+fn tokens_minted_by_the_issuer_pass() {
+    let client = app(keys());
+    let token = client.get("/issue").dispatch().into_string().unwrap();
+    let response = get_with(&client, "/access", &token);
+    assert_eq!(response.into_string().unwrap(), "bob");
+}
+
+#[test]
+fn no_token_is_401_with_a_bare_challenge() {
+    let client = app(keys());
+    let (status, challenge, text) = body(client.get("/access").dispatch());
+    assert_eq!(status, Status::Unauthorized);
+    assert_eq!(challenge.as_deref(), Some("Bearer"));
+    let json: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["error"], "unauthorized");
+}
+
+/// Every way a token can be bad, each one rejected with the very same response.
+#[test]
+fn every_rejection_is_the_same_401() {
+    let client = app(with_keys(json!({
+        "issuer": "https://auth.example",
+        "audience": "https://api.example",
+        "max_token_length": 1024,
+    })));
+    let good_claims = || {
+        let mut c = claims("access");
+        c.insert("iss".into(), "https://auth.example".into());
+        c.insert("aud".into(), "https://api.example".into());
+        c
+    };
+    let good = local_token(&good_claims());
+    assert_eq!(get_with(&client, "/access", &good).status(), Status::Ok);
+
+    let with = |key: &str, value: Value| {
+        let mut c = good_claims();
+        c.insert(key.into(), value);
+        local_token(&c)
+    };
+    let without = |key: &str| {
+        let mut c = good_claims();
+        c.remove(key);
+        local_token(&c)
+    };
+    let past = time(now() - time::Duration::minutes(5));
+    let future = time(now() + time::Duration::minutes(5));
+    let mut tampered = good.clone().into_bytes();
+    let i = "v4.local.".len() + 40;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let footer = kid_footer(&lid(LOCAL));
+    let payload = Value::Object(good_claims()).to_string();
+
+    let bad: Vec<(&str, String)> = vec![
+        ("tampered", tampered),
+        ("expired", with("exp", past.clone().into())),
+        ("not yet valid", with("nbf", future.clone().into())),
+        ("issued in the future", with("iat", future.into())),
+        ("no exp", without("exp")),
+        ("no sub", without("sub")),
+        ("no type", without("type")),
+        ("refresh token", with("type", "refresh".into())),
+        ("lowercase t", with("exp", past.replace('T', "t").into())),
+        ("numeric exp", with("exp", 4_102_444_800u64.into())),
+        ("wrong issuer", with("iss", "https://evil.example".into())),
+        ("no issuer", without("iss")),
+        ("wrong audience", with("aud", json!(["https://other.example"]))),
+        ("no audience", without("aud")),
+        ("other key, our kid", forge_local(OTHER_LOCAL, &payload, Some(&footer))),
+        ("other key, its kid", forge_local(OTHER_LOCAL, &payload, Some(&kid_footer(&lid(OTHER_LOCAL))))),
+        ("other key, no footer", forge_local(OTHER_LOCAL, &payload, None)),
+        ("public token", forge_public(SECRET, &payload, Some(&kid_footer(&pid(SECRET))))),
+        ("key material as kid", forge_local(LOCAL, &payload, Some(&kid_footer(LOCAL)))),
+        ("sid as kid", forge_local(LOCAL, &payload, Some(&kid_footer(&pid(SECRET).replace("pid", "sid"))))),
+        ("non-JSON footer", forge_local(LOCAL, &payload, Some("just text"))),
+        ("duplicate footer keys", forge_local(LOCAL, &payload, Some(&format!(r#"{{"kid":"{0}","kid":"{0}"}}"#, lid(LOCAL))))),
+        ("array payload", forge_local(LOCAL, "[1,2]", Some(&footer))),
+        ("string payload", forge_local(LOCAL, "\"alice\"", Some(&footer))),
+        ("duplicate claims", forge_local(LOCAL, &payload.replacen('{', r#"{"sub":"mallory","#, 1), Some(&footer))),
+        ("trailing dot", format!("{good}.")),
+        ("extra segment", format!("{good}.e30")),
+        ("v3 header", good.replacen("v4.", "v3.", 1)),
+        ("padding", format!("{good}==")),
+        ("junk", "not-a-token".into()),
+        ("oversized", format!("{good}{}", "A".repeat(1024))),
+    ];
+
+    let (_, reference_challenge, reference_body) = body(get_with(&client, "/access", &bad[0].1));
+    assert_eq!(reference_challenge.as_deref(), Some(r#"Bearer error="invalid_token""#));
+    assert_eq!(
+        serde_json::from_str::<Value>(&reference_body).unwrap()["error"],
+        "invalid_token"
+    );
+    for (case, token) in &bad {
+        let (status, challenge, text) = body(get_with(&client, "/access", token));
+        assert_eq!(status, Status::Unauthorized, "{case}");
+        assert_eq!(challenge, reference_challenge, "{case}");
+        assert_eq!(text, reference_body, "{case}");
+    }
+}
+
+#[test]
+fn invalid_utf8_payload_is_rejected() {
+    let client = app(keys());
+    let key = pasetors::keys::SymmetricKey::<pasetors::version4::V4>::try_from(LOCAL).unwrap();
+    let token = pasetors::version4::LocalToken::encrypt(&key, b"{\"sub\":\"\xff\"}", None, None).unwrap();
+    assert_eq!(get_with(&client, "/access", &token).status(), Status::Unauthorized);
+}
+
+#[test]
+fn a_token_without_footer_is_tried_against_the_current_key() {
+    let client = app(keys());
+    let payload = Value::Object(claims("access")).to_string();
+    let token = forge_local(LOCAL, &payload, None);
+    assert_eq!(get_with(&client, "/access", &token).status(), Status::Ok);
+}
+
+#[test]
+fn previous_local_keys_verify_by_kid() {
+    let payload = Value::Object(claims("access")).to_string();
+    let old = forge_local(OTHER_LOCAL, &payload, Some(&kid_footer(&lid(OTHER_LOCAL))));
+    let rotated = app(with_keys(json!({ "previous_local_keys": [OTHER_LOCAL] })));
+    assert_eq!(get_with(&rotated, "/access", &old).status(), Status::Ok);
+    let forgotten = app(keys());
+    assert_eq!(get_with(&forgotten, "/access", &old).status(), Status::Unauthorized);
+}
+
+#[test]
+fn kinds_never_pass_for_each_other() {
+    let client = app(keys());
+    let access_token = local_token(&claims("access"));
+    let refresh_token = local_token(&claims("refresh"));
+    assert_eq!(get_with(&client, "/refresh", &refresh_token).status(), Status::Ok);
+    assert_eq!(get_with(&client, "/refresh", &access_token).status(), Status::Unauthorized);
+    assert_eq!(get_with(&client, "/access", &refresh_token).status(), Status::Unauthorized);
+}
+
+#[test]
+fn the_purpose_comes_from_configuration_not_from_the_token() {
+    let client = app(with_keys(json!({ "access": { "purpose": "public" } })));
+    let payload = Value::Object(claims("access")).to_string();
+    let public = forge_public(SECRET, &payload, Some(&kid_footer(&pid(SECRET))));
+    let local = local_token(&claims("access"));
+    assert_eq!(get_with(&client, "/access", &public).status(), Status::Ok);
+    assert_eq!(get_with(&client, "/access", &local).status(), Status::Unauthorized);
+    // A public token from a key we do not trust, claiming one of our kids, fails closed.
+    let foreign = forge_public(OTHER_SECRET, &payload, Some(&kid_footer(&pid(SECRET))));
+    assert_eq!(get_with(&client, "/access", &foreign).status(), Status::Unauthorized);
+    // Verification-only keys are trusted by kid.
+    let other = forge_public(OTHER_SECRET, &payload, Some(&kid_footer(&pid(OTHER_SECRET))));
+    assert_eq!(get_with(&client, "/access", &other).status(), Status::Unauthorized);
+    let trusting = app(with_keys(json!({
+        "access": { "purpose": "public" },
+        "public_keys": [rocket_paseto::token::SecretKey::parse(OTHER_SECRET).unwrap().public_key().to_paserk()],
+    })));
+    assert_eq!(get_with(&trusting, "/access", &other).status(), Status::Ok);
+}
+
+#[test]
+fn audience_may_be_an_array_and_leeway_is_honoured() {
+    let client = app(with_keys(json!({ "audience": "api", "leeway": 60 })));
+    let mut c = claims("access");
+    c.insert("aud".into(), json!(["web", "api"]));
+    c.insert("nbf".into(), time(now() + time::Duration::seconds(30)).into());
+    c.insert("exp".into(), time(now() - time::Duration::seconds(30)).into());
+    assert_eq!(get_with(&client, "/access", &local_token(&c)).status(), Status::Ok);
+    c.insert("exp".into(), time(now() - time::Duration::seconds(90)).into());
+    assert_eq!(get_with(&client, "/access", &local_token(&c)).status(), Status::Unauthorized);
+}
+
+#[test]
+fn the_outcome_table_holds() {
+    let client = app(keys());
+    let good = local_token(&claims("access"));
+    let bad = good.replacen("v4.local.", "v4.local.x", 1);
+
+    let text = |path: &str, token: Option<&str>| {
+        let mut request = client.get(path.to_owned());
+        if let Some(token) = token {
+            request = request.header(bearer(token));
+        }
+        let response = request.dispatch();
+        (response.status(), response.into_string().unwrap_or_default())
+    };
+    assert_eq!(text("/option", None), (Status::Ok, "none".into()));
+    assert_eq!(text("/option", Some(&good)), (Status::Ok, "some:alice".into()));
+    assert_eq!(text("/option", Some(&bad)), (Status::Ok, "none".into()));
+
+    assert_eq!(text("/result", None), (Status::Ok, "missing".into()));
+    assert_eq!(text("/result", Some(&good)), (Status::Ok, "ok".into()));
+    assert_eq!(text("/result", Some(&bad)), (Status::Ok, "invalid".into()));
+
+    assert_eq!(text("/optional", None), (Status::Ok, "hello stranger".into()));
+    assert_eq!(text("/optional", Some(&good)), (Status::Ok, "hello alice".into()));
+    assert_eq!(text("/optional", Some(&bad)).0, Status::Unauthorized);
+}
+
+#[test]
+fn typed_claims_and_one_verification_per_request() {
+    let client = app(keys());
+    let mut c = claims("access");
+    c.insert("role".into(), "admin".into());
+    let token = local_token(&c);
+    assert_eq!(get_with(&client, "/role", &token).into_string().unwrap(), "alice:admin");
+    assert_eq!(get_with(&client, "/twice", &token).into_string().unwrap(), "true");
+    // Claims that do not fit the route's type are a rejection, not a 500.
+    let plain = local_token(&claims("access"));
+    assert_eq!(get_with(&client, "/role", &plain).status(), Status::Unauthorized);
+}
+
+#[test]
+fn cookies_are_read_only_without_a_header() {
+    let client = app(keys());
+    let good = local_token(&claims("access"));
+    let response = client.get("/access").cookie(Cookie::new("access_token", good.clone())).dispatch();
+    assert_eq!(response.status(), Status::Ok);
+    // A present but invalid header never falls back to a valid cookie.
+    let response = client
+        .get("/access")
+        .header(bearer("garbage"))
+        .cookie(Cookie::new("access_token", good.clone()))
+        .dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+    // Another kind's cookie is not read.
+    let response = client.get("/access").cookie(Cookie::new("refresh_token", good.clone())).dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+    // Cookie names are configurable, and "" turns cookies off.
+    let renamed = app(with_keys(json!({ "access": { "cookie": "session" } })));
+    let response = renamed.get("/access").cookie(Cookie::new("session", good.clone())).dispatch();
+    assert_eq!(response.status(), Status::Ok);
+    let off = app(with_keys(json!({ "access": { "cookie": "" } })));
+    let response = off.get("/access").cookie(Cookie::new("access_token", good)).dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+}
+
+#[test]
+fn header_name_and_scheme_are_configurable() {
+    let client = app(with_keys(json!({ "header": "X-Auth", "scheme": "Token" })));
+    let good = local_token(&claims("access"));
+    let ok = client.get("/access").header(Header::new("X-Auth", format!("token {good}"))).dispatch();
+    assert_eq!(ok.status(), Status::Ok);
+    let (status, challenge, _) = body(get_with(&client, "/access", &good));
+    assert_eq!(status, Status::Unauthorized);
+    assert_eq!(challenge.as_deref(), Some("Token"));
+}
+
+#[test]
+fn malformed_headers_are_401_not_500() {
+    let client = app(keys());
+    let good = local_token(&claims("access"));
+    let cases = [
+        format!("Basic {good}"),
+        "Bearer".to_owned(),
+        "Bearer ".to_owned(),
+        format!("Bearer {good} extra"),
+        format!("Bearer\t{good}"),
+        "Bearer é€".to_owned(),
+    ];
+    for value in cases {
+        let response = client.get("/access").header(Header::new("Authorization", value.clone())).dispatch();
+        assert_eq!(response.status(), Status::Unauthorized, "{value:?}");
+    }
+    let twice = client
+        .get("/access")
+        .header(bearer(&good))
+        .header(Header::new("Authorization", format!("Bearer {good}")))
+        .dispatch();
+    assert_eq!(twice.status(), Status::Unauthorized);
+}
+
+#[test]
+fn cookie_tokens_need_the_csrf_header_on_unsafe_methods() {
+    let client = app(keys());
+    let mut c = claims("access");
+    c.insert("csrf".into(), "s3cret-csrf".into());
+    let with_csrf = local_token(&c);
+    let without_csrf = local_token(&claims("access"));
+    let post = |token: &str, header: Option<&str>| {
+        let mut request = client.post("/access").cookie(Cookie::new("access_token", token.to_owned()));
+        if let Some(value) = header {
+            request = request.header(Header::new("X-CSRF-Token", value.to_owned()));
+        }
+        let response = request.dispatch();
+        (response.status(), response.into_string().unwrap_or_default())
+    };
+    assert_eq!(post(&with_csrf, Some("s3cret-csrf")).0, Status::Ok);
+    let (status, text) = post(&with_csrf, None);
+    assert_eq!(status, Status::Forbidden);
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["error"], "csrf_failed");
+    assert_eq!(post(&with_csrf, Some("s3cret-csrX")).0, Status::Forbidden);
+    assert_eq!(post(&without_csrf, Some("anything")).0, Status::Forbidden);
+    // Safe methods and header-borne tokens need no CSRF header.
+    let get = client.get("/access").cookie(Cookie::new("access_token", without_csrf.clone())).dispatch();
+    assert_eq!(get.status(), Status::Ok);
+    let header = client.post("/access").header(bearer(&without_csrf)).dispatch();
+    assert_eq!(header.status(), Status::Ok);
+    // And it can be turned off.
+    let off = app(with_keys(json!({ "csrf": false })));
+    let response = off.post("/access").cookie(Cookie::new("access_token", without_csrf)).dispatch();
+    assert_eq!(response.status(), Status::Ok);
+}
+
+#[test]
+fn an_invalid_token_in_the_result_guard_does_not_leak_into_the_body() {
+    let client = app(keys());
+    let response = client
+        .get("/access")
+        .header(ContentType::JSON)
+        .header(bearer("v4.local.AAAA"))
+        .dispatch();
+    let text = response.into_string().unwrap();
+    assert!(!text.contains("v4.local"));
+}
