@@ -60,7 +60,7 @@ fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<Value>, AuthE
 }
 
 #[launch]
-fn rocket() -> Rocket<Build> {
+pub fn rocket() -> Rocket<Build> {
     rocket::build()
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())

@@ -265,12 +265,12 @@ impl Config {
             return Ok(Config::default());
         }
         figment.extract_inner::<Config>("paseto").map_err(|e| {
-            let field = if e.path.is_empty() {
-                "paseto".to_owned()
-            } else {
-                e.path.join(".")
-            };
-            let field = if field.starts_with("paseto") { field } else { format!("paseto.{field}") };
+            // Figment records the path inside the table first and the `paseto` prefix last.
+            let mut path: Vec<&str> = e.path.iter().map(String::as_str).collect();
+            if path.last() == Some(&"paseto") {
+                path.pop();
+            }
+            let field = std::iter::once("paseto").chain(path).collect::<Vec<_>>().join(".");
             ConfigError::new(field, describe(&e.kind))
         })
     }

@@ -97,3 +97,90 @@ pub fn local_token(claims: &Map<String, Value>) -> String {
 pub fn bearer(token: &str) -> rocket::http::Header<'static> {
     rocket::http::Header::new("Authorization", format!("Bearer {token}"))
 }
+
+// --- Running the examples as real processes ----------------------------------------------------
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+/// The compiled example `name` (`cargo test` builds every example before running tests).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} is missing: run the whole `cargo test`, which builds the examples", path.display());
+    path
+}
+
+/// Runs an example to completion with these environment variables.
+pub fn run_example(name: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(example(name));
+    command.env_remove("ROCKET_PROFILE").env("ROCKET_CLI_COLORS", "false");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.stdin(Stdio::null()).output().unwrap()
+}
+
+/// A running example server, killed on drop.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts an example server on a free loopback port and waits until it accepts connections.
+pub fn serve_example(name: &str, env: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let mut command = Command::new(example(name));
+    command
+        .env_remove("ROCKET_PROFILE")
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_LOG_LEVEL", "off")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut server = Server { child: command.spawn().unwrap(), port };
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("example {name} exited early: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("example {name} did not start listening on {port}");
+}
+
+/// One HTTP/1.1 request over loopback: returns the status and the body.
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
