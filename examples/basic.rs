@@ -10,8 +10,8 @@
 //! Keys come from `Rocket.toml` (demo keys in the debug profile), `ROCKET_CONFIG` or
 //! `ROCKET_PASETO`, as for any Rocket setting.
 
-use rocket::serde::json::{Json, Value, json};
 use rocket::serde::Deserialize;
+use rocket::serde::json::{Json, Value, json};
 use rocket::{Build, Rocket, get, launch, post, routes};
 use rocket_paseto::{Access, AuthError, Issuer, Paseto, PasetoFairing, Refresh, TokenPair};
 use subtle::ConstantTimeEq;
@@ -50,7 +50,11 @@ fn user(token: Paseto<Access>) -> Json<Value> {
 /// `POST /refresh` with a refresh token → a new access token.
 #[post("/refresh")]
 fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<Value>, AuthError> {
-    let pair_expiry = issuer.authority().rules().kind("access").map(|k| k.ttl().as_secs());
+    let pair_expiry = issuer
+        .authority()
+        .rules()
+        .kind("access")
+        .map(|k| k.ttl().as_secs());
     let access_token = issuer.access(token.subject()).issue()?;
     Ok(Json(json!({
         "access_token": access_token,

@@ -270,13 +270,20 @@ impl Config {
             if path.last() == Some(&"paseto") {
                 path.pop();
             }
-            let field = std::iter::once("paseto").chain(path).collect::<Vec<_>>().join(".");
+            let field = std::iter::once("paseto")
+                .chain(path)
+                .collect::<Vec<_>>()
+                .join(".");
             ConfigError::new(field, describe(&e.kind))
         })
     }
 
     /// Validates every field and key and builds the keyring.
-    pub(crate) fn load(&self, specs: &[KindSpec], profile: &Profile) -> Result<Loaded, ConfigError> {
+    pub(crate) fn load(
+        &self,
+        specs: &[KindSpec],
+        profile: &Profile,
+    ) -> Result<Loaded, ConfigError> {
         let mut kinds = Vec::with_capacity(specs.len());
         let mut cookies = Vec::with_capacity(specs.len());
         for name in self.kinds.keys() {
@@ -301,11 +308,15 @@ impl Config {
                     format_args!("must be between 1 and {} seconds", MAX_TTL.as_secs()),
                 ));
             }
-            let cookie = table.cookie.or(spec.cookie.map(str::to_owned)).filter(|c| !c.is_empty());
-            if let Some(cookie) = &cookie {
-                if !is_token(cookie) {
-                    return Err(ConfigError::new(format!("{path}.cookie"), "is not a valid cookie name"));
-                }
+            let cookie = table
+                .cookie
+                .or(spec.cookie.map(str::to_owned))
+                .filter(|c| !c.is_empty());
+            if cookie.as_deref().is_some_and(|c| !is_token(c)) {
+                return Err(ConfigError::new(
+                    format!("{path}.cookie"),
+                    "is not a valid cookie name",
+                ));
             }
             let purpose = table.purpose.unwrap_or(spec.purpose);
             kinds.push(KindRules::new(spec.name, purpose, Duration::from_secs(ttl)));
@@ -313,23 +324,44 @@ impl Config {
         }
 
         if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::new("paseto.leeway", format_args!("must be at most {MAX_LEEWAY} seconds")));
+            return Err(ConfigError::new(
+                "paseto.leeway",
+                format_args!("must be at most {MAX_LEEWAY} seconds"),
+            ));
         }
         if !(256..=65536).contains(&self.max_token_length) {
-            return Err(ConfigError::new("paseto.max_token_length", "must be between 256 and 65536"));
+            return Err(ConfigError::new(
+                "paseto.max_token_length",
+                "must be between 256 and 65536",
+            ));
         }
         if !is_token(&self.header) {
-            return Err(ConfigError::new("paseto.header", "is not a valid header name"));
+            return Err(ConfigError::new(
+                "paseto.header",
+                "is not a valid header name",
+            ));
         }
         if !is_token(&self.scheme) {
-            return Err(ConfigError::new("paseto.scheme", "is not a valid authentication scheme"));
+            return Err(ConfigError::new(
+                "paseto.scheme",
+                "is not a valid authentication scheme",
+            ));
         }
         if self.csrf && !is_token(&self.csrf_header) {
-            return Err(ConfigError::new("paseto.csrf_header", "is not a valid header name"));
+            return Err(ConfigError::new(
+                "paseto.csrf_header",
+                "is not a valid header name",
+            ));
         }
-        for (field, value) in [("paseto.issuer", &self.issuer), ("paseto.audience", &self.audience)] {
+        for (field, value) in [
+            ("paseto.issuer", &self.issuer),
+            ("paseto.audience", &self.audience),
+        ] {
             if value.as_ref().is_some_and(|v| v.is_empty()) {
-                return Err(ConfigError::new(field, "must not be empty; leave it out instead"));
+                return Err(ConfigError::new(
+                    field,
+                    "must not be empty; leave it out instead",
+                ));
             }
         }
 
@@ -344,14 +376,17 @@ impl Config {
             .public_keys
             .iter()
             .enumerate()
-            .map(|(i, k)| PublicKey::parse(k).map_err(key_error(format!("paseto.public_keys[{i}]"))))
+            .map(|(i, k)| {
+                PublicKey::parse(k).map_err(key_error(format!("paseto.public_keys[{i}]")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let previous = self
             .previous_local_keys
             .iter()
             .enumerate()
             .map(|(i, k)| {
-                LocalKey::from_paserk(k).map_err(key_error(format!("paseto.previous_local_keys[{i}]")))
+                LocalKey::from_paserk(k)
+                    .map_err(key_error(format!("paseto.previous_local_keys[{i}]")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut local = self
@@ -364,7 +399,7 @@ impl Config {
         let mut ephemeral_local_key = false;
         let needs_local = kinds.iter().any(|k| k.purpose() == Purpose::Local);
         if local.is_none() && needs_local {
-            if profile == &rocket::Config::DEBUG_PROFILE {
+            if *profile == rocket::Config::DEBUG_PROFILE {
                 local = Some(LocalKey::generate().map_err(key_error("paseto.local_key".into()))?);
                 ephemeral_local_key = true;
             } else {
@@ -383,16 +418,17 @@ impl Config {
             }
         }
         let needs_public = kinds.iter().find(|k| k.purpose() == Purpose::Public);
-        if let Some(kind) = needs_public {
-            if secret.is_none() && public.is_empty() {
-                return Err(ConfigError::new(
-                    "paseto.secret_key",
-                    format_args!(
-                        "{} tokens use purpose \"public\", so `secret_key` (or, to only verify, `public_keys`) is required",
-                        kind.name()
-                    ),
-                ));
-            }
+        if let Some(kind) = needs_public
+            && secret.is_none()
+            && public.is_empty()
+        {
+            return Err(ConfigError::new(
+                "paseto.secret_key",
+                format_args!(
+                    "{} tokens use purpose \"public\", so `secret_key` (or, to only verify, `public_keys`) is required",
+                    kind.name()
+                ),
+            ));
         }
 
         let mut rules = Rules::new(kinds)
@@ -404,7 +440,8 @@ impl Config {
         if let Some(audience) = &self.audience {
             rules = rules.audience(audience.clone());
         }
-        let authority = Authority::new(local, secret, public, rules).with_previous_local_keys(previous);
+        let authority =
+            Authority::new(local, secret, public, rules).with_previous_local_keys(previous);
         Ok(Loaded {
             authority,
             web: Web {
@@ -421,7 +458,8 @@ impl Config {
 /// Whether `s` is an RFC 9110 token (header names, auth schemes, cookie names).
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Describes a Figment error without the offending value.
@@ -437,7 +475,9 @@ fn describe(kind: &Kind) -> String {
     }
     match kind {
         Kind::InvalidType(a, expected) => format!("found {}, expected {expected}", actual(a)),
-        Kind::InvalidValue(a, expected) => format!("invalid value {}, expected {expected}", actual(a)),
+        Kind::InvalidValue(a, expected) => {
+            format!("invalid value {}, expected {expected}", actual(a))
+        }
         Kind::UnknownVariant(_, expected) => format!("unknown value, expected one of {expected:?}"),
         Kind::UnknownField(field, _) => format!("unknown setting `{field}`"),
         Kind::Message(_) => "invalid value".into(),

@@ -51,7 +51,9 @@ impl AuthError {
     /// The HTTP status this error responds with.
     pub fn status(&self) -> Status {
         match self {
-            AuthError::Missing | AuthError::Invalid(_) | AuthError::BadCredentials => Status::Unauthorized,
+            AuthError::Missing | AuthError::Invalid(_) | AuthError::BadCredentials => {
+                Status::Unauthorized
+            }
             AuthError::Csrf => Status::Forbidden,
             AuthError::Issue(_) | AuthError::NotConfigured => Status::InternalServerError,
         }
@@ -92,13 +94,17 @@ impl Body {
             Body::None | Body::Missing => {
                 r#"{"error":"unauthorized","message":"Authentication is required."}"#
             }
-            Body::Invalid => r#"{"error":"invalid_token","message":"The token is invalid or has expired."}"#,
+            Body::Invalid => {
+                r#"{"error":"invalid_token","message":"The token is invalid or has expired."}"#
+            }
             Body::BadCredentials => {
                 r#"{"error":"invalid_credentials","message":"Bad username or password."}"#
             }
             Body::Csrf => r#"{"error":"csrf_failed","message":"A valid CSRF token is required."}"#,
             Body::Forbidden => r#"{"error":"forbidden","message":"Access is forbidden."}"#,
-            Body::ServerError => r#"{"error":"server_error","message":"The request could not be completed."}"#,
+            Body::ServerError => {
+                r#"{"error":"server_error","message":"The request could not be completed."}"#
+            }
         }
     }
 
@@ -116,7 +122,9 @@ impl Body {
 
     fn status(self) -> Status {
         match self {
-            Body::None | Body::Missing | Body::Invalid | Body::BadCredentials => Status::Unauthorized,
+            Body::None | Body::Missing | Body::Invalid | Body::BadCredentials => {
+                Status::Unauthorized
+            }
             Body::Csrf | Body::Forbidden => Status::Forbidden,
             Body::ServerError => Status::InternalServerError,
         }
@@ -134,7 +142,12 @@ pub(crate) fn record(request: &Request<'_>, error: &AuthError) {
 }
 
 fn last(request: &Request<'_>) -> Body {
-    Body::from_u8(request.local_cache(|| LastFailure(AtomicU8::new(0))).0.load(Ordering::Relaxed))
+    Body::from_u8(
+        request
+            .local_cache(|| LastFailure(AtomicU8::new(0)))
+            .0
+            .load(Ordering::Relaxed),
+    )
 }
 
 /// A failure response with one of the fixed bodies.

@@ -26,7 +26,10 @@ pub struct PasetoFairing {
 impl Default for PasetoFairing {
     fn default() -> Self {
         PasetoFairing {
-            kinds: vec![KindSpec::of::<Access>(false), KindSpec::of::<Refresh>(false)],
+            kinds: vec![
+                KindSpec::of::<Access>(false),
+                KindSpec::of::<Refresh>(false),
+            ],
             invalid: None,
         }
     }
@@ -54,8 +57,10 @@ impl PasetoFairing {
                 "a token kind name must be lowercase letters, digits and `_`",
             ));
         } else if self.kinds.iter().any(|k| k.name == K::NAME) {
-            self.invalid
-                .get_or_insert(ConfigError::new(field, "this token kind name is already registered"));
+            self.invalid.get_or_insert(ConfigError::new(
+                field,
+                "this token kind name is already registered",
+            ));
         } else {
             self.kinds.push(KindSpec::of::<K>(true));
         }

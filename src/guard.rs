@@ -17,7 +17,7 @@ use crate::issuer::{Issuer, Shared};
 use crate::kind::{Access, TokenKind};
 use crate::token::{Claims, Rejection, Verified};
 
-/// A verified token of kind `K` (such as [`Access`] or [`Refresh`]), with its claims read into
+/// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
 /// `C`: the request guard at the centre of this crate.
 ///
 /// The token is taken from the configured header (`Authorization: Bearer <token>` by default,
@@ -142,7 +142,10 @@ impl Failure {
 }
 
 fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, Failure> {
-    let issuer = request.rocket().state::<Issuer>().ok_or(Failure::NotConfigured)?;
+    let issuer = request
+        .rocket()
+        .state::<Issuer>()
+        .ok_or(Failure::NotConfigured)?;
     let shared = issuer.shared();
     let rules = shared.authority.rules();
     let Some(index) = rules.kinds().iter().position(|k| k.name() == K::NAME) else {
@@ -179,7 +182,11 @@ fn find_token<'r>(
             Ok((token, Source::Header))
         }
         (None, _) => {
-            let name = web.cookies.get(index).and_then(Option::as_deref).ok_or(Failure::Missing)?;
+            let name = web
+                .cookies
+                .get(index)
+                .and_then(Option::as_deref)
+                .ok_or(Failure::Missing)?;
             let cookie = request.cookies().get(name).ok_or(Failure::Missing)?;
             Ok((cookie.value(), Source::Cookie))
         }

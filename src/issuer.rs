@@ -216,7 +216,10 @@ impl<'r> FromRequest<'r> for &'r Issuer {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match request.rocket().state::<Issuer>() {
             Some(issuer) => Outcome::Success(issuer),
-            None => Outcome::Error((rocket::http::Status::InternalServerError, AuthError::NotConfigured)),
+            None => Outcome::Error((
+                rocket::http::Status::InternalServerError,
+                AuthError::NotConfigured,
+            )),
         }
     }
 }

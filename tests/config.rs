@@ -44,26 +44,60 @@ fn defaults_are_documented_values() {
     let issuer = PasetoFairing::default().load(&figment(keys())).unwrap();
     let rules = issuer.authority().rules();
     let access = rules.kind("access").unwrap();
-    assert_eq!((access.purpose(), access.ttl()), (Purpose::Local, Duration::from_secs(900)));
+    assert_eq!(
+        (access.purpose(), access.ttl()),
+        (Purpose::Local, Duration::from_secs(900))
+    );
     let refresh = rules.kind("refresh").unwrap();
-    assert_eq!((refresh.purpose(), refresh.ttl()), (Purpose::Local, Duration::from_secs(1_209_600)));
+    assert_eq!(
+        (refresh.purpose(), refresh.ttl()),
+        (Purpose::Local, Duration::from_secs(1_209_600))
+    );
 }
 
 #[test]
 fn wrong_keys_are_named_and_never_echoed() {
-    let text = rejects(figment(json!({ "local_key": PUBLIC })), "paseto.local_key", &[PUBLIC]);
+    let text = rejects(
+        figment(json!({ "local_key": PUBLIC })),
+        "paseto.local_key",
+        &[PUBLIC],
+    );
     assert!(text.contains("k4.public"), "{text}");
-    rejects(figment(json!({ "local_key": SECRET })), "paseto.local_key", &[SECRET]);
-    rejects(figment(json!({ "secret_key": LOCAL })), "paseto.secret_key", &[LOCAL]);
-    rejects(figment(json!({ "local_key": "k4.local.AAAA" })), "paseto.local_key", &[]);
+    rejects(
+        figment(json!({ "local_key": SECRET })),
+        "paseto.local_key",
+        &[SECRET],
+    );
+    rejects(
+        figment(json!({ "secret_key": LOCAL })),
+        "paseto.secret_key",
+        &[LOCAL],
+    );
+    rejects(
+        figment(json!({ "local_key": "k4.local.AAAA" })),
+        "paseto.local_key",
+        &[],
+    );
     let k3 = "k3.local.cHFyc3R1dnd4eXp7fH1-f4CBgoOEhYaHiImKi4yNjo8";
-    let text = rejects(figment(json!({ "local_key": k3 })), "paseto.local_key", &[k3]);
+    let text = rejects(
+        figment(json!({ "local_key": k3 })),
+        "paseto.local_key",
+        &[k3],
+    );
     assert!(text.contains("v4"), "{text}");
     let zero = format!("k4.secret.{}", "A".repeat(86));
-    let text = rejects(figment(json!({ "secret_key": zero })), "paseto.secret_key", &[]);
+    let text = rejects(
+        figment(json!({ "secret_key": zero })),
+        "paseto.secret_key",
+        &[],
+    );
     assert!(text.contains("zero"), "{text}");
     let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----";
-    rejects(figment(json!({ "secret_key": pem })), "paseto.secret_key", &[]);
+    rejects(
+        figment(json!({ "secret_key": pem })),
+        "paseto.secret_key",
+        &[],
+    );
     rejects(
         figment(json!({ "local_key": LOCAL, "public_keys": [PUBLIC, LOCAL] })),
         "paseto.public_keys[1]",
@@ -78,7 +112,11 @@ fn wrong_keys_are_named_and_never_echoed() {
 
 #[test]
 fn a_secret_in_the_wrong_field_type_is_not_echoed() {
-    rejects(figment(json!({ "local_key": LOCAL, "leeway": SECRET })), "paseto.leeway", &[SECRET]);
+    rejects(
+        figment(json!({ "local_key": LOCAL, "leeway": SECRET })),
+        "paseto.leeway",
+        &[SECRET],
+    );
     rejects(
         figment(json!({ "local_key": LOCAL, "access": { "purpose": SECRET } })),
         "paseto.access.purpose",
@@ -95,20 +133,52 @@ fn bad_numbers_and_names_are_launch_errors() {
         }
         figment(base)
     };
-    rejects(k(json!({ "access": { "ttl": -5 } })), "paseto.access.ttl", &[]);
-    rejects(k(json!({ "access": { "ttl": 0 } })), "paseto.access.ttl", &[]);
-    rejects(k(json!({ "refresh": { "ttl": 1_000_000_000u64 } })), "paseto.refresh.ttl", &[]);
-    rejects(k(json!({ "access": { "purpose": "private" } })), "paseto.access.purpose", &[]);
+    rejects(
+        k(json!({ "access": { "ttl": -5 } })),
+        "paseto.access.ttl",
+        &[],
+    );
+    rejects(
+        k(json!({ "access": { "ttl": 0 } })),
+        "paseto.access.ttl",
+        &[],
+    );
+    rejects(
+        k(json!({ "refresh": { "ttl": 1_000_000_000u64 } })),
+        "paseto.refresh.ttl",
+        &[],
+    );
+    rejects(
+        k(json!({ "access": { "purpose": "private" } })),
+        "paseto.access.purpose",
+        &[],
+    );
     rejects(k(json!({ "leeway": 100_000 })), "paseto.leeway", &[]);
     rejects(k(json!({ "leeway": -1 })), "paseto.leeway", &[]);
-    rejects(k(json!({ "max_token_length": 10 })), "paseto.max_token_length", &[]);
+    rejects(
+        k(json!({ "max_token_length": 10 })),
+        "paseto.max_token_length",
+        &[],
+    );
     rejects(k(json!({ "header": "Bad Header" })), "paseto.header", &[]);
     rejects(k(json!({ "scheme": "" })), "paseto.scheme", &[]);
     rejects(k(json!({ "issuer": "" })), "paseto.issuer", &[]);
-    rejects(k(json!({ "access": { "cookie": "a;b" } })), "paseto.access.cookie", &[]);
-    rejects(k(json!({ "kinds": { "nope": { "ttl": 5 } } })), "paseto.kinds.nope", &[]);
+    rejects(
+        k(json!({ "access": { "cookie": "a;b" } })),
+        "paseto.access.cookie",
+        &[],
+    );
+    rejects(
+        k(json!({ "kinds": { "nope": { "ttl": 5 } } })),
+        "paseto.kinds.nope",
+        &[],
+    );
     rejects(k(json!({ "locl_key": LOCAL })), "paseto.locl_key", &[LOCAL]);
-    rejects(k(json!({ "access": { "tll": 5 } })), "paseto.access.tll", &[]);
+    rejects(
+        k(json!({ "access": { "tll": 5 } })),
+        "paseto.access.tll",
+        &[],
+    );
 }
 
 #[test]
@@ -132,9 +202,15 @@ fn public_purpose_needs_a_public_key() {
 fn only_the_debug_profile_gets_an_ephemeral_local_key() {
     let issuer = PasetoFairing::default().load(&figment(json!({}))).unwrap();
     let token = issuer.access("alice").issue().unwrap();
-    assert_eq!(issuer.verify::<Access>(&token).unwrap().claims().sub, "alice");
+    assert_eq!(
+        issuer.verify::<Access>(&token).unwrap().claims().sub,
+        "alice"
+    );
     let other = PasetoFairing::default().load(&figment(json!({}))).unwrap();
-    assert!(other.verify::<Access>(&token).is_err(), "each run has its own key");
+    assert!(
+        other.verify::<Access>(&token).is_err(),
+        "each run has its own key"
+    );
 
     let text = rejects(release(json!({})), "paseto.local_key", &[]);
     assert!(text.contains("access"), "{text}");
@@ -151,12 +227,17 @@ fn only_the_debug_profile_gets_an_ephemeral_local_key() {
 fn an_absent_paseto_table_means_defaults() {
     let figment = Figment::from(rocket::Config::debug_default()).merge(("log_level", "off"));
     assert!(PasetoFairing::default().load(&figment).is_ok());
-    assert!(PasetoFairing::default().load(&figment.select("release")).is_err());
+    assert!(
+        PasetoFairing::default()
+            .load(&figment.select("release"))
+            .is_err()
+    );
 }
 
 #[test]
 fn ignite_fails_on_bad_config() {
-    let rocket = rocket::custom(release(json!({ "local_key": PUBLIC }))).attach(PasetoFairing::default());
+    let rocket =
+        rocket::custom(release(json!({ "local_key": PUBLIC }))).attach(PasetoFairing::default());
     let err = rocket::execute(rocket.ignite()).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::FailedFairings(_)));
 }
@@ -165,10 +246,16 @@ fn ignite_fails_on_bad_config() {
 fn config_debug_redacts_keys() {
     let config: Config = figment(keys()).extract_inner("paseto").unwrap();
     let text = format!("{config:?}");
-    assert!(!text.contains(&LOCAL[9..]) && !text.contains(&SECRET[10..]), "{text}");
+    assert!(
+        !text.contains(&LOCAL[9..]) && !text.contains(&SECRET[10..]),
+        "{text}"
+    );
     let issuer = PasetoFairing::default().load(&figment(keys())).unwrap();
     let text = format!("{issuer:?}");
-    assert!(!text.contains(&LOCAL[9..]) && !text.contains(&SECRET[10..]), "{text}");
+    assert!(
+        !text.contains(&LOCAL[9..]) && !text.contains(&SECRET[10..]),
+        "{text}"
+    );
     assert!(text.contains("k4.lid."), "{text}");
 }
 
@@ -187,7 +274,10 @@ fn pem_keys_are_accepted() {
     assert_eq!(issuer.authority().public_keys().len(), 2);
     let token = issuer.access("alice").issue().unwrap();
     assert!(token.starts_with("v4.public."));
-    assert_eq!(issuer.verify::<Access>(&token).unwrap().claims().sub, "alice");
+    assert_eq!(
+        issuer.verify::<Access>(&token).unwrap().claims().sub,
+        "alice"
+    );
     let from_pem = rocket_paseto::token::PublicKey::parse(&pair.pk.to_pem()).unwrap();
     assert_eq!(issuer.authority().secret_key().unwrap().id(), from_pem.id());
 }
@@ -230,7 +320,9 @@ fn guards_without_the_fairing_abort_launch() {
     assert!(sentinel_aborts(bare().mount("/", routes![user])));
     assert!(sentinel_aborts(bare().mount("/", routes![issue])));
     // Unregistered kinds abort too; registering them fixes it.
-    let unregistered = bare().attach(PasetoFairing::default()).mount("/", routes![api]);
+    let unregistered = bare()
+        .attach(PasetoFairing::default())
+        .mount("/", routes![api]);
     assert!(sentinel_aborts(unregistered));
     let registered = bare()
         .attach(PasetoFairing::default().kind::<ApiKey>())
@@ -245,7 +337,10 @@ fn custom_kinds_use_their_own_table_and_defaults() {
         .mount("/", routes![api, issue, user]);
     let client = Client::tracked(rocket).unwrap();
     let token = client.get("/issue").dispatch().into_string().unwrap();
-    assert!(token.starts_with("v4.public."), "the kind's default purpose");
+    assert!(
+        token.starts_with("v4.public."),
+        "the kind's default purpose"
+    );
     let ok = client.get("/api").header(bearer(&token)).dispatch();
     assert_eq!(ok.into_string().unwrap(), "script");
     let as_access = client.get("/user").header(bearer(&token)).dispatch();
@@ -253,9 +348,15 @@ fn custom_kinds_use_their_own_table_and_defaults() {
 
     let mut paseto = keys();
     paseto["kinds"] = json!({ "api_key": { "purpose": "local", "ttl": 60 } });
-    let issuer = PasetoFairing::default().kind::<ApiKey>().load(&figment(paseto)).unwrap();
+    let issuer = PasetoFairing::default()
+        .kind::<ApiKey>()
+        .load(&figment(paseto))
+        .unwrap();
     let rules = issuer.authority().rules().kind("api_key").unwrap().clone();
-    assert_eq!((rules.purpose(), rules.ttl()), (Purpose::Local, Duration::from_secs(60)));
+    assert_eq!(
+        (rules.purpose(), rules.ttl()),
+        (Purpose::Local, Duration::from_secs(60))
+    );
 }
 
 #[test]
@@ -270,8 +371,14 @@ fn kind_registration_mistakes_fail_at_ignite() {
         const NAME: &'static str = "access";
         const TTL: Duration = Duration::from_secs(60);
     }
-    let err = PasetoFairing::default().kind::<Bad>().load(&figment(keys())).unwrap_err();
+    let err = PasetoFairing::default()
+        .kind::<Bad>()
+        .load(&figment(keys()))
+        .unwrap_err();
     assert_eq!(err.field(), "paseto.kinds.Bad Name");
-    let err = PasetoFairing::default().kind::<Dup>().load(&figment(keys())).unwrap_err();
+    let err = PasetoFairing::default()
+        .kind::<Dup>()
+        .load(&figment(keys()))
+        .unwrap_err();
     assert_eq!(err.field(), "paseto.kinds.access");
 }

@@ -36,30 +36,61 @@ fn basic_serves_its_contract() {
 
     let user = client.get("/user").header(bearer(access)).dispatch();
     assert_eq!(user.status(), Status::Ok);
-    assert_eq!(user.into_json::<Value>().unwrap(), json!({ "user": "test" }));
+    assert_eq!(
+        user.into_json::<Value>().unwrap(),
+        json!({ "user": "test" })
+    );
 
     let renewed = client.post("/refresh").header(bearer(refresh)).dispatch();
     assert_eq!(renewed.status(), Status::Ok);
     let renewed: Value = renewed.into_json().unwrap();
     let new_access = renewed["access_token"].as_str().unwrap();
-    assert_eq!(client.get("/user").header(bearer(new_access)).dispatch().status(), Status::Ok);
+    assert_eq!(
+        client
+            .get("/user")
+            .header(bearer(new_access))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
 
     // Refresh tokens do not open /user, access tokens do not refresh.
-    assert_eq!(client.get("/user").header(bearer(refresh)).dispatch().status(), Status::Unauthorized);
-    assert_eq!(client.post("/refresh").header(bearer(access)).dispatch().status(), Status::Unauthorized);
+    assert_eq!(
+        client
+            .get("/user")
+            .header(bearer(refresh))
+            .dispatch()
+            .status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        client
+            .post("/refresh")
+            .header(bearer(access))
+            .dispatch()
+            .status(),
+        Status::Unauthorized
+    );
 
     for (username, password) in [("test", "wrong"), ("nobody", "test"), ("", "")] {
         let (status, body) = login(&client, username, password);
         assert_eq!(status, Status::Unauthorized);
         assert_eq!(body["error"], "invalid_credentials");
     }
-    let garbage = client.post("/login").header(ContentType::JSON).body("{not json").dispatch();
+    let garbage = client
+        .post("/login")
+        .header(ContentType::JSON)
+        .body("{not json")
+        .dispatch();
     assert_eq!(garbage.status(), Status::Unauthorized);
 
     let missing = client.get("/user").dispatch();
     assert_eq!(missing.status(), Status::Unauthorized);
     assert_eq!(missing.content_type(), Some(ContentType::JSON));
-    let bad = client.get("/user").header(bearer("v4.local.nope")).dispatch();
+    let bad = client
+        .get("/user")
+        .header(bearer("v4.local.nope"))
+        .dispatch();
     assert_eq!(bad.status(), Status::Unauthorized);
     assert_eq!(bad.into_json::<Value>().unwrap()["error"], "invalid_token");
 }
@@ -74,17 +105,34 @@ fn keygen() -> (String, String, String) {
         let line = text.lines().find(|l| l.starts_with(prefix)).unwrap();
         line.split('"').nth(1).unwrap().to_owned()
     };
-    (value("local_key = "), value("secret_key = "), value("# public_keys = "))
+    (
+        value("local_key = "),
+        value("secret_key = "),
+        value("# public_keys = "),
+    )
 }
 
 #[test]
 fn keygen_keys_configure_basic_through_rocket_paseto() {
     let (local, secret, public) = keygen();
-    assert!(local.starts_with("k4.local.") && secret.starts_with("k4.secret.") && public.starts_with("k4.public."));
+    assert!(
+        local.starts_with("k4.local.")
+            && secret.starts_with("k4.secret.")
+            && public.starts_with("k4.public.")
+    );
     let paseto = format!(r#"{{local_key="{local}",secret_key="{secret}"}}"#);
-    let server = serve_example("basic", &[("ROCKET_PROFILE", "release"), ("ROCKET_PASETO", &paseto)]);
+    let server = serve_example(
+        "basic",
+        &[("ROCKET_PROFILE", "release"), ("ROCKET_PASETO", &paseto)],
+    );
 
-    let (status, body) = http(server.port, "POST", "/login", &[], r#"{"username":"test","password":"test"}"#);
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/login",
+        &[],
+        r#"{"username":"test","password":"test"}"#,
+    );
     assert_eq!(status, 200, "{body}");
     let tokens: Value = serde_json::from_str(&body).unwrap();
     let access = tokens["access_token"].as_str().unwrap();
@@ -97,7 +145,13 @@ fn keygen_keys_configure_basic_through_rocket_paseto() {
     let auth = format!("Bearer {access}");
     let (status, body) = http(server.port, "GET", "/user", &[("Authorization", &auth)], "");
     assert_eq!((status, body.as_str()), (200, r#"{"user":"test"}"#));
-    let (status, _) = http(server.port, "GET", "/user", &[("Authorization", "Bearer x")], "");
+    let (status, _) = http(
+        server.port,
+        "GET",
+        "/user",
+        &[("Authorization", "Bearer x")],
+        "",
+    );
     assert_eq!(status, 401);
 }
 
@@ -107,14 +161,30 @@ fn rocket_config_files_work_too() {
     let dir = std::env::temp_dir().join(format!("rocket-paseto-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("Rocket.toml");
-    std::fs::write(&file, format!("[release.paseto]\nlocal_key = \"{local}\"\n[release.paseto.access]\nttl = 60\n")).unwrap();
+    std::fs::write(
+        &file,
+        format!("[release.paseto]\nlocal_key = \"{local}\"\n[release.paseto.access]\nttl = 60\n"),
+    )
+    .unwrap();
     let server = serve_example(
         "basic",
-        &[("ROCKET_PROFILE", "release"), ("ROCKET_CONFIG", file.to_str().unwrap())],
+        &[
+            ("ROCKET_PROFILE", "release"),
+            ("ROCKET_CONFIG", file.to_str().unwrap()),
+        ],
     );
-    let (status, body) = http(server.port, "POST", "/login", &[], r#"{"username":"test","password":"test"}"#);
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/login",
+        &[],
+        r#"{"username":"test","password":"test"}"#,
+    );
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["expires_in"], 60);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["expires_in"],
+        60
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -122,17 +192,52 @@ fn rocket_config_files_work_too() {
 fn bad_config_exits_non_zero_naming_the_field_without_key_material() {
     let (local, secret, public) = keygen();
     let cases = [
-        (format!(r#"{{secret_key="{secret}"}}"#), "paseto.local_key", secret.clone()),
-        (format!(r#"{{local_key="{public}"}}"#), "paseto.local_key", public.clone()),
-        (format!(r#"{{local_key="{secret}"}}"#), "paseto.local_key", secret.clone()),
-        (format!(r#"{{local_key="{local}",secret_key="{local}"}}"#), "paseto.secret_key", local.clone()),
-        (format!(r#"{{local_key="{local}",access={{ttl=-1}}}}"#), "paseto.access.ttl", local.clone()),
-        (format!(r#"{{local_key="{local}",refresh={{purpose="sealed"}}}}"#), "paseto.refresh.purpose", local.clone()),
-        (format!(r#"{{local_key="{local}",leeway="{secret}"}}"#), "paseto.leeway", secret.clone()),
+        (
+            format!(r#"{{secret_key="{secret}"}}"#),
+            "paseto.local_key",
+            secret.clone(),
+        ),
+        (
+            format!(r#"{{local_key="{public}"}}"#),
+            "paseto.local_key",
+            public.clone(),
+        ),
+        (
+            format!(r#"{{local_key="{secret}"}}"#),
+            "paseto.local_key",
+            secret.clone(),
+        ),
+        (
+            format!(r#"{{local_key="{local}",secret_key="{local}"}}"#),
+            "paseto.secret_key",
+            local.clone(),
+        ),
+        (
+            format!(r#"{{local_key="{local}",access={{ttl=-1}}}}"#),
+            "paseto.access.ttl",
+            local.clone(),
+        ),
+        (
+            format!(r#"{{local_key="{local}",refresh={{purpose="sealed"}}}}"#),
+            "paseto.refresh.purpose",
+            local.clone(),
+        ),
+        (
+            format!(r#"{{local_key="{local}",leeway="{secret}"}}"#),
+            "paseto.leeway",
+            secret.clone(),
+        ),
     ];
     for (paseto, field, key) in cases {
-        let output = run_example("basic", &[("ROCKET_PROFILE", "release"), ("ROCKET_PASETO", &paseto)]);
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let output = run_example(
+            "basic",
+            &[("ROCKET_PROFILE", "release"), ("ROCKET_PASETO", &paseto)],
+        );
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(!output.status.success(), "{paseto} launched");
         assert!(text.contains(field), "{field} not named in:\n{text}");
         let data = key.rsplit('.').next().unwrap();
@@ -157,15 +262,27 @@ fn the_sentinel_message_names_the_fairing() {
             .merge(("cli_colors", false));
         let rocket = rocket::custom(config).mount("/", rocket::routes![guarded]);
         let error = rocket::execute(rocket.ignite()).unwrap_err();
-        assert!(matches!(error.kind(), rocket::error::ErrorKind::SentinelAborts(_)));
+        assert!(matches!(
+            error.kind(),
+            rocket::error::ErrorKind::SentinelAborts(_)
+        ));
         return;
     }
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "the_sentinel_message_names_the_fairing", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "the_sentinel_message_names_the_fairing",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("ROCKET_PASETO_SENTINEL_CHILD", "1")
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(output.status.success(), "{text}");
     assert!(text.contains("`PasetoFairing` is not attached"), "{text}");
 }

@@ -74,7 +74,17 @@ fn issue(issuer: &Issuer) -> String {
 }
 
 fn all_routes() -> Vec<rocket::Route> {
-    routes![access, access_post, refresh, option, result, optional, role, twice, issue]
+    routes![
+        access,
+        access_post,
+        refresh,
+        option,
+        result,
+        optional,
+        role,
+        twice,
+        issue
+    ]
 }
 
 fn app(paseto: Value) -> Client {
@@ -95,8 +105,15 @@ fn get_with<'c>(client: &'c Client, path: &'c str, token: &str) -> LocalResponse
 
 fn body(response: LocalResponse<'_>) -> (Status, Option<String>, String) {
     let status = response.status();
-    let challenge = response.headers().get_one("WWW-Authenticate").map(str::to_owned);
-    (status, challenge, response.into_string().unwrap_or_default())
+    let challenge = response
+        .headers()
+        .get_one("WWW-Authenticate")
+        .map(str::to_owned);
+    (
+        status,
+        challenge,
+        response.into_string().unwrap_or_default(),
+    )
 }
 
 #[test]
@@ -180,19 +197,64 @@ fn every_rejection_is_the_same_401() {
         ("numeric exp", with("exp", 4_102_444_800u64.into())),
         ("wrong issuer", with("iss", "https://evil.example".into())),
         ("no issuer", without("iss")),
-        ("wrong audience", with("aud", json!(["https://other.example"]))),
+        (
+            "wrong audience",
+            with("aud", json!(["https://other.example"])),
+        ),
         ("no audience", without("aud")),
-        ("other key, our kid", forge_local(OTHER_LOCAL, &payload, Some(&footer))),
-        ("other key, its kid", forge_local(OTHER_LOCAL, &payload, Some(&kid_footer(&lid(OTHER_LOCAL))))),
-        ("other key, no footer", forge_local(OTHER_LOCAL, &payload, None)),
-        ("public token", forge_public(SECRET, &payload, Some(&kid_footer(&pid(SECRET))))),
-        ("key material as kid", forge_local(LOCAL, &payload, Some(&kid_footer(LOCAL)))),
-        ("sid as kid", forge_local(LOCAL, &payload, Some(&kid_footer(&pid(SECRET).replace("pid", "sid"))))),
-        ("non-JSON footer", forge_local(LOCAL, &payload, Some("just text"))),
-        ("duplicate footer keys", forge_local(LOCAL, &payload, Some(&format!(r#"{{"kid":"{0}","kid":"{0}"}}"#, lid(LOCAL))))),
+        (
+            "other key, our kid",
+            forge_local(OTHER_LOCAL, &payload, Some(&footer)),
+        ),
+        (
+            "other key, its kid",
+            forge_local(OTHER_LOCAL, &payload, Some(&kid_footer(&lid(OTHER_LOCAL)))),
+        ),
+        (
+            "other key, no footer",
+            forge_local(OTHER_LOCAL, &payload, None),
+        ),
+        (
+            "public token",
+            forge_public(SECRET, &payload, Some(&kid_footer(&pid(SECRET)))),
+        ),
+        (
+            "key material as kid",
+            forge_local(LOCAL, &payload, Some(&kid_footer(LOCAL))),
+        ),
+        (
+            "sid as kid",
+            forge_local(
+                LOCAL,
+                &payload,
+                Some(&kid_footer(&pid(SECRET).replace("pid", "sid"))),
+            ),
+        ),
+        (
+            "non-JSON footer",
+            forge_local(LOCAL, &payload, Some("just text")),
+        ),
+        (
+            "duplicate footer keys",
+            forge_local(
+                LOCAL,
+                &payload,
+                Some(&format!(r#"{{"kid":"{0}","kid":"{0}"}}"#, lid(LOCAL))),
+            ),
+        ),
         ("array payload", forge_local(LOCAL, "[1,2]", Some(&footer))),
-        ("string payload", forge_local(LOCAL, "\"alice\"", Some(&footer))),
-        ("duplicate claims", forge_local(LOCAL, &payload.replacen('{', r#"{"sub":"mallory","#, 1), Some(&footer))),
+        (
+            "string payload",
+            forge_local(LOCAL, "\"alice\"", Some(&footer)),
+        ),
+        (
+            "duplicate claims",
+            forge_local(
+                LOCAL,
+                &payload.replacen('{', r#"{"sub":"mallory","#, 1),
+                Some(&footer),
+            ),
+        ),
         ("trailing dot", format!("{good}.")),
         ("extra segment", format!("{good}.e30")),
         ("v3 header", good.replacen("v4.", "v3.", 1)),
@@ -202,7 +264,10 @@ fn every_rejection_is_the_same_401() {
     ];
 
     let (_, reference_challenge, reference_body) = body(get_with(&client, "/access", &bad[0].1));
-    assert_eq!(reference_challenge.as_deref(), Some(r#"Bearer error="invalid_token""#));
+    assert_eq!(
+        reference_challenge.as_deref(),
+        Some(r#"Bearer error="invalid_token""#)
+    );
     assert_eq!(
         serde_json::from_str::<Value>(&reference_body).unwrap()["error"],
         "invalid_token"
@@ -219,8 +284,12 @@ fn every_rejection_is_the_same_401() {
 fn invalid_utf8_payload_is_rejected() {
     let client = app(keys());
     let key = pasetors::keys::SymmetricKey::<pasetors::version4::V4>::try_from(LOCAL).unwrap();
-    let token = pasetors::version4::LocalToken::encrypt(&key, b"{\"sub\":\"\xff\"}", None, None).unwrap();
-    assert_eq!(get_with(&client, "/access", &token).status(), Status::Unauthorized);
+    let token =
+        pasetors::version4::LocalToken::encrypt(&key, b"{\"sub\":\"\xff\"}", None, None).unwrap();
+    assert_eq!(
+        get_with(&client, "/access", &token).status(),
+        Status::Unauthorized
+    );
 }
 
 #[test]
@@ -238,7 +307,10 @@ fn previous_local_keys_verify_by_kid() {
     let rotated = app(with_keys(json!({ "previous_local_keys": [OTHER_LOCAL] })));
     assert_eq!(get_with(&rotated, "/access", &old).status(), Status::Ok);
     let forgotten = app(keys());
-    assert_eq!(get_with(&forgotten, "/access", &old).status(), Status::Unauthorized);
+    assert_eq!(
+        get_with(&forgotten, "/access", &old).status(),
+        Status::Unauthorized
+    );
 }
 
 #[test]
@@ -246,9 +318,18 @@ fn kinds_never_pass_for_each_other() {
     let client = app(keys());
     let access_token = local_token(&claims("access"));
     let refresh_token = local_token(&claims("refresh"));
-    assert_eq!(get_with(&client, "/refresh", &refresh_token).status(), Status::Ok);
-    assert_eq!(get_with(&client, "/refresh", &access_token).status(), Status::Unauthorized);
-    assert_eq!(get_with(&client, "/access", &refresh_token).status(), Status::Unauthorized);
+    assert_eq!(
+        get_with(&client, "/refresh", &refresh_token).status(),
+        Status::Ok
+    );
+    assert_eq!(
+        get_with(&client, "/refresh", &access_token).status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        get_with(&client, "/access", &refresh_token).status(),
+        Status::Unauthorized
+    );
 }
 
 #[test]
@@ -258,13 +339,26 @@ fn the_purpose_comes_from_configuration_not_from_the_token() {
     let public = forge_public(SECRET, &payload, Some(&kid_footer(&pid(SECRET))));
     let local = local_token(&claims("access"));
     assert_eq!(get_with(&client, "/access", &public).status(), Status::Ok);
-    assert_eq!(get_with(&client, "/access", &local).status(), Status::Unauthorized);
+    assert_eq!(
+        get_with(&client, "/access", &local).status(),
+        Status::Unauthorized
+    );
     // A public token from a key we do not trust, claiming one of our kids, fails closed.
     let foreign = forge_public(OTHER_SECRET, &payload, Some(&kid_footer(&pid(SECRET))));
-    assert_eq!(get_with(&client, "/access", &foreign).status(), Status::Unauthorized);
+    assert_eq!(
+        get_with(&client, "/access", &foreign).status(),
+        Status::Unauthorized
+    );
     // Verification-only keys are trusted by kid.
-    let other = forge_public(OTHER_SECRET, &payload, Some(&kid_footer(&pid(OTHER_SECRET))));
-    assert_eq!(get_with(&client, "/access", &other).status(), Status::Unauthorized);
+    let other = forge_public(
+        OTHER_SECRET,
+        &payload,
+        Some(&kid_footer(&pid(OTHER_SECRET))),
+    );
+    assert_eq!(
+        get_with(&client, "/access", &other).status(),
+        Status::Unauthorized
+    );
     let trusting = app(with_keys(json!({
         "access": { "purpose": "public" },
         "public_keys": [rocket_paseto::token::SecretKey::parse(OTHER_SECRET).unwrap().public_key().to_paserk()],
@@ -277,11 +371,26 @@ fn audience_may_be_an_array_and_leeway_is_honoured() {
     let client = app(with_keys(json!({ "audience": "api", "leeway": 60 })));
     let mut c = claims("access");
     c.insert("aud".into(), json!(["web", "api"]));
-    c.insert("nbf".into(), time(now() + time::Duration::seconds(30)).into());
-    c.insert("exp".into(), time(now() - time::Duration::seconds(30)).into());
-    assert_eq!(get_with(&client, "/access", &local_token(&c)).status(), Status::Ok);
-    c.insert("exp".into(), time(now() - time::Duration::seconds(90)).into());
-    assert_eq!(get_with(&client, "/access", &local_token(&c)).status(), Status::Unauthorized);
+    c.insert(
+        "nbf".into(),
+        time(now() + time::Duration::seconds(30)).into(),
+    );
+    c.insert(
+        "exp".into(),
+        time(now() - time::Duration::seconds(30)).into(),
+    );
+    assert_eq!(
+        get_with(&client, "/access", &local_token(&c)).status(),
+        Status::Ok
+    );
+    c.insert(
+        "exp".into(),
+        time(now() - time::Duration::seconds(90)).into(),
+    );
+    assert_eq!(
+        get_with(&client, "/access", &local_token(&c)).status(),
+        Status::Unauthorized
+    );
 }
 
 #[test]
@@ -296,18 +405,30 @@ fn the_outcome_table_holds() {
             request = request.header(bearer(token));
         }
         let response = request.dispatch();
-        (response.status(), response.into_string().unwrap_or_default())
+        (
+            response.status(),
+            response.into_string().unwrap_or_default(),
+        )
     };
     assert_eq!(text("/option", None), (Status::Ok, "none".into()));
-    assert_eq!(text("/option", Some(&good)), (Status::Ok, "some:alice".into()));
+    assert_eq!(
+        text("/option", Some(&good)),
+        (Status::Ok, "some:alice".into())
+    );
     assert_eq!(text("/option", Some(&bad)), (Status::Ok, "none".into()));
 
     assert_eq!(text("/result", None), (Status::Ok, "missing".into()));
     assert_eq!(text("/result", Some(&good)), (Status::Ok, "ok".into()));
     assert_eq!(text("/result", Some(&bad)), (Status::Ok, "invalid".into()));
 
-    assert_eq!(text("/optional", None), (Status::Ok, "hello stranger".into()));
-    assert_eq!(text("/optional", Some(&good)), (Status::Ok, "hello alice".into()));
+    assert_eq!(
+        text("/optional", None),
+        (Status::Ok, "hello stranger".into())
+    );
+    assert_eq!(
+        text("/optional", Some(&good)),
+        (Status::Ok, "hello alice".into())
+    );
     assert_eq!(text("/optional", Some(&bad)).0, Status::Unauthorized);
 }
 
@@ -317,18 +438,30 @@ fn typed_claims_and_one_verification_per_request() {
     let mut c = claims("access");
     c.insert("role".into(), "admin".into());
     let token = local_token(&c);
-    assert_eq!(get_with(&client, "/role", &token).into_string().unwrap(), "alice:admin");
-    assert_eq!(get_with(&client, "/twice", &token).into_string().unwrap(), "true");
+    assert_eq!(
+        get_with(&client, "/role", &token).into_string().unwrap(),
+        "alice:admin"
+    );
+    assert_eq!(
+        get_with(&client, "/twice", &token).into_string().unwrap(),
+        "true"
+    );
     // Claims that do not fit the route's type are a rejection, not a 500.
     let plain = local_token(&claims("access"));
-    assert_eq!(get_with(&client, "/role", &plain).status(), Status::Unauthorized);
+    assert_eq!(
+        get_with(&client, "/role", &plain).status(),
+        Status::Unauthorized
+    );
 }
 
 #[test]
 fn cookies_are_read_only_without_a_header() {
     let client = app(keys());
     let good = local_token(&claims("access"));
-    let response = client.get("/access").cookie(Cookie::new("access_token", good.clone())).dispatch();
+    let response = client
+        .get("/access")
+        .cookie(Cookie::new("access_token", good.clone()))
+        .dispatch();
     assert_eq!(response.status(), Status::Ok);
     // A present but invalid header never falls back to a valid cookie.
     let response = client
@@ -338,14 +471,23 @@ fn cookies_are_read_only_without_a_header() {
         .dispatch();
     assert_eq!(response.status(), Status::Unauthorized);
     // Another kind's cookie is not read.
-    let response = client.get("/access").cookie(Cookie::new("refresh_token", good.clone())).dispatch();
+    let response = client
+        .get("/access")
+        .cookie(Cookie::new("refresh_token", good.clone()))
+        .dispatch();
     assert_eq!(response.status(), Status::Unauthorized);
     // Cookie names are configurable, and "" turns cookies off.
     let renamed = app(with_keys(json!({ "access": { "cookie": "session" } })));
-    let response = renamed.get("/access").cookie(Cookie::new("session", good.clone())).dispatch();
+    let response = renamed
+        .get("/access")
+        .cookie(Cookie::new("session", good.clone()))
+        .dispatch();
     assert_eq!(response.status(), Status::Ok);
     let off = app(with_keys(json!({ "access": { "cookie": "" } })));
-    let response = off.get("/access").cookie(Cookie::new("access_token", good)).dispatch();
+    let response = off
+        .get("/access")
+        .cookie(Cookie::new("access_token", good))
+        .dispatch();
     assert_eq!(response.status(), Status::Unauthorized);
 }
 
@@ -353,7 +495,10 @@ fn cookies_are_read_only_without_a_header() {
 fn header_name_and_scheme_are_configurable() {
     let client = app(with_keys(json!({ "header": "X-Auth", "scheme": "Token" })));
     let good = local_token(&claims("access"));
-    let ok = client.get("/access").header(Header::new("X-Auth", format!("token {good}"))).dispatch();
+    let ok = client
+        .get("/access")
+        .header(Header::new("X-Auth", format!("token {good}")))
+        .dispatch();
     assert_eq!(ok.status(), Status::Ok);
     let (status, challenge, _) = body(get_with(&client, "/access", &good));
     assert_eq!(status, Status::Unauthorized);
@@ -373,7 +518,10 @@ fn malformed_headers_are_401_not_500() {
         "Bearer é€".to_owned(),
     ];
     for value in cases {
-        let response = client.get("/access").header(Header::new("Authorization", value.clone())).dispatch();
+        let response = client
+            .get("/access")
+            .header(Header::new("Authorization", value.clone()))
+            .dispatch();
         assert_eq!(response.status(), Status::Unauthorized, "{value:?}");
     }
     let twice = client
@@ -392,27 +540,44 @@ fn cookie_tokens_need_the_csrf_header_on_unsafe_methods() {
     let with_csrf = local_token(&c);
     let without_csrf = local_token(&claims("access"));
     let post = |token: &str, header: Option<&str>| {
-        let mut request = client.post("/access").cookie(Cookie::new("access_token", token.to_owned()));
+        let mut request = client
+            .post("/access")
+            .cookie(Cookie::new("access_token", token.to_owned()));
         if let Some(value) = header {
             request = request.header(Header::new("X-CSRF-Token", value.to_owned()));
         }
         let response = request.dispatch();
-        (response.status(), response.into_string().unwrap_or_default())
+        (
+            response.status(),
+            response.into_string().unwrap_or_default(),
+        )
     };
     assert_eq!(post(&with_csrf, Some("s3cret-csrf")).0, Status::Ok);
     let (status, text) = post(&with_csrf, None);
     assert_eq!(status, Status::Forbidden);
-    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["error"], "csrf_failed");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["error"],
+        "csrf_failed"
+    );
     assert_eq!(post(&with_csrf, Some("s3cret-csrX")).0, Status::Forbidden);
     assert_eq!(post(&without_csrf, Some("anything")).0, Status::Forbidden);
     // Safe methods and header-borne tokens need no CSRF header.
-    let get = client.get("/access").cookie(Cookie::new("access_token", without_csrf.clone())).dispatch();
+    let get = client
+        .get("/access")
+        .cookie(Cookie::new("access_token", without_csrf.clone()))
+        .dispatch();
     assert_eq!(get.status(), Status::Ok);
-    let header = client.post("/access").header(bearer(&without_csrf)).dispatch();
+    let header = client
+        .post("/access")
+        .header(bearer(&without_csrf))
+        .dispatch();
     assert_eq!(header.status(), Status::Ok);
     // And it can be turned off.
     let off = app(with_keys(json!({ "csrf": false })));
-    let response = off.post("/access").cookie(Cookie::new("access_token", without_csrf)).dispatch();
+    let response = off
+        .post("/access")
+        .cookie(Cookie::new("access_token", without_csrf))
+        .dispatch();
     assert_eq!(response.status(), Status::Ok);
 }
 

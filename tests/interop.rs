@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::process::Command;
 
 use common::*;
@@ -28,7 +29,11 @@ fn python() -> Option<String> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("pyseto is not importable by `{python}`; .ci/run installs it (set PYSETO_PYTHON)");
     }
-    eprintln!("SKIPPED: pyseto is not importable by `{python}`; set PYSETO_PYTHON to a venv with pyseto");
+    // Written to stderr directly: libtest would capture `eprintln!` of a passing test.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: pyseto is not importable by `{python}`; set PYSETO_PYTHON to a venv with pyseto"
+    );
     None
 }
 
@@ -50,7 +55,9 @@ fn public_pem(secret: &str) -> (String, String) {
     // The same key pair as PEM: PKCS#8 for the secret half, SPKI for the public half.
     let paserk = secret.strip_prefix("k4.secret.").unwrap();
     let mut buf = [0u8; 64];
-    let bytes = <ct_codecs::Base64UrlSafeNoPadding as ct_codecs::Decoder>::decode(&mut buf, paserk, None).unwrap();
+    let bytes =
+        <ct_codecs::Base64UrlSafeNoPadding as ct_codecs::Decoder>::decode(&mut buf, paserk, None)
+            .unwrap();
     let pair = ed25519_compact::KeyPair::from_slice(bytes).unwrap();
     (pair.sk.to_pem(), pair.pk.to_pem())
 }
@@ -63,7 +70,11 @@ fn our_tokens_open_in_pyseto() {
         paseto["access"] = json!({ "purpose": purpose });
         paseto["issuer"] = json!("https://auth.example");
         let issuer = PasetoFairing::default().load(&figment(paseto)).unwrap();
-        let token = issuer.access("alice").claim("role", "admin").issue().unwrap();
+        let token = issuer
+            .access("alice")
+            .claim("role", "admin")
+            .issue()
+            .unwrap();
         let (key, kid) = match purpose {
             "local" => (LOCAL.to_owned(), lid(LOCAL)),
             _ => (PUBLIC.to_owned(), pid(SECRET)),
@@ -73,7 +84,9 @@ fn our_tokens_open_in_pyseto() {
             keys.push(public_pem(SECRET).1);
         }
         for key in keys {
-            let opened: Value = serde_json::from_str(&pyseto(&py, &["decode", purpose, &key, &token]).unwrap()).unwrap();
+            let opened: Value =
+                serde_json::from_str(&pyseto(&py, &["decode", purpose, &key, &token]).unwrap())
+                    .unwrap();
             let payload = &opened["payload"];
             assert_eq!(payload["sub"], "alice");
             assert_eq!(payload["type"], "access");
@@ -86,7 +99,11 @@ fn our_tokens_open_in_pyseto() {
             assert_eq!(footer, json!({ "kid": kid }));
         }
         // pyseto rejects with the wrong key too.
-        let wrong = if purpose == "local" { OTHER_LOCAL.to_owned() } else { public_pem(OTHER_SECRET).1 };
+        let wrong = if purpose == "local" {
+            OTHER_LOCAL.to_owned()
+        } else {
+            public_pem(OTHER_SECRET).1
+        };
         assert!(pyseto(&py, &["decode", purpose, &wrong, &token]).is_err());
     }
 }
@@ -101,7 +118,11 @@ fn pyseto_tokens_pass_our_guards() {
         let payload = Value::Object(claims("access")).to_string();
         let (signing, kid, other) = match purpose {
             "local" => (vec![LOCAL.to_owned()], lid(LOCAL), OTHER_LOCAL.to_owned()),
-            _ => (vec![SECRET.to_owned(), public_pem(SECRET).0], pid(SECRET), OTHER_SECRET.to_owned()),
+            _ => (
+                vec![SECRET.to_owned(), public_pem(SECRET).0],
+                pid(SECRET),
+                OTHER_SECRET.to_owned(),
+            ),
         };
         for key in signing {
             for footer in [kid_footer(&kid), String::new()] {
@@ -115,14 +136,35 @@ fn pyseto_tokens_pass_our_guards() {
         for footer in [kid_footer(&kid), String::new()] {
             let token = pyseto(&py, &["encode", purpose, &other, &payload, &footer]).unwrap();
             let response = client.get("/user").header(bearer(&token)).dispatch();
-            assert_eq!(response.status(), Status::Unauthorized, "{purpose} foreign key");
+            assert_eq!(
+                response.status(),
+                Status::Unauthorized,
+                "{purpose} foreign key"
+            );
         }
         // Our claim rules apply to foreign tokens as to ours: right key, wrong kind.
         let mut refresh = claims("access");
         refresh.insert("type".into(), "refresh".into());
         let right = if purpose == "local" { LOCAL } else { SECRET };
-        let token = pyseto(&py, &["encode", purpose, right, &Value::Object(refresh).to_string(), ""]).unwrap();
-        assert_eq!(client.get("/user").header(bearer(&token)).dispatch().status(), Status::Unauthorized);
+        let token = pyseto(
+            &py,
+            &[
+                "encode",
+                purpose,
+                right,
+                &Value::Object(refresh).to_string(),
+                "",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            client
+                .get("/user")
+                .header(bearer(&token))
+                .dispatch()
+                .status(),
+            Status::Unauthorized
+        );
     }
 }
 
@@ -132,18 +174,49 @@ fn pyseto_tokens_pass_our_guards() {
 fn basic_example_with_environment_keys_interoperates() {
     let Some(py) = python() else { return };
     let paseto = format!(r#"{{local_key="{LOCAL}",secret_key="{SECRET}"}}"#);
-    let server = serve_example("basic", &[("ROCKET_PROFILE", "release"), ("ROCKET_PASETO", &paseto)]);
+    let server = serve_example(
+        "basic",
+        &[("ROCKET_PROFILE", "release"), ("ROCKET_PASETO", &paseto)],
+    );
 
     let mut c = claims("access");
     c.insert("sub".into(), "from-python".into());
-    let token = pyseto(&py, &["encode", "local", LOCAL, &Value::Object(c).to_string(), &kid_footer(&lid(LOCAL))]).unwrap();
+    let token = pyseto(
+        &py,
+        &[
+            "encode",
+            "local",
+            LOCAL,
+            &Value::Object(c).to_string(),
+            &kid_footer(&lid(LOCAL)),
+        ],
+    )
+    .unwrap();
     let auth = format!("Bearer {token}");
     let (status, body) = http(server.port, "GET", "/user", &[("Authorization", &auth)], "");
     assert_eq!((status, body.as_str()), (200, r#"{"user":"from-python"}"#));
 
-    let (status, body) = http(server.port, "POST", "/login", &[], r#"{"username":"test","password":"test"}"#);
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/login",
+        &[],
+        r#"{"username":"test","password":"test"}"#,
+    );
     assert_eq!(status, 200);
     let tokens: Value = serde_json::from_str(&body).unwrap();
-    let opened = pyseto(&py, &["decode", "local", LOCAL, tokens["access_token"].as_str().unwrap()]).unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&opened).unwrap()["payload"]["sub"], "test");
+    let opened = pyseto(
+        &py,
+        &[
+            "decode",
+            "local",
+            LOCAL,
+            tokens["access_token"].as_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&opened).unwrap()["payload"]["sub"],
+        "test"
+    );
 }

@@ -14,7 +14,9 @@ use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
 use pasetors::token::{Local, Public, UntrustedToken};
 use pasetors::version4::{LocalToken, PublicToken, V4};
-use rocket_paseto::token::{Authority, KeyError, KindRules, LocalKey, PublicKey, Purpose, Rejection, Rules, SecretKey};
+use rocket_paseto::token::{
+    Authority, KeyError, KindRules, LocalKey, PublicKey, Purpose, Rejection, Rules, SecretKey,
+};
 use serde_json::Value;
 
 fn load(name: &str) -> Vec<Value> {
@@ -24,7 +26,10 @@ fn load(name: &str) -> Vec<Value> {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -56,26 +61,57 @@ fn v4_tokens() {
             assert!(ours.id().as_str().starts_with("k4.lid."));
             let key = SymmetricKey::<V4>::from(&bytes).unwrap();
             UntrustedToken::<Local, V4>::try_from(token)
-                .and_then(|t| LocalToken::decrypt(&key, &t, Some(footer).filter(|f| !f.is_empty()), Some(implicit)))
+                .and_then(|t| {
+                    LocalToken::decrypt(
+                        &key,
+                        &t,
+                        Some(footer).filter(|f| !f.is_empty()),
+                        Some(implicit),
+                    )
+                })
                 .map(|t| t.payload().to_owned())
                 .map_err(|e| format!("{e:?}"))
         } else {
-            let secret = SecretKey::parse(&format!("k4.secret.{}", b64(&hex(str_of(v, "secret-key"))))).expect(name);
-            let public = PublicKey::parse(&format!("k4.public.{}", b64(&hex(str_of(v, "public-key"))))).expect(name);
+            let secret =
+                SecretKey::parse(&format!("k4.secret.{}", b64(&hex(str_of(v, "secret-key")))))
+                    .expect(name);
+            let public =
+                PublicKey::parse(&format!("k4.public.{}", b64(&hex(str_of(v, "public-key")))))
+                    .expect(name);
             // The PEM forms are the same keys.
-            assert_eq!(SecretKey::parse(str_of(v, "secret-key-pem")).unwrap().id(), public.id(), "{name}");
-            assert_eq!(PublicKey::parse(str_of(v, "public-key-pem")).unwrap().id(), public.id(), "{name}");
+            assert_eq!(
+                SecretKey::parse(str_of(v, "secret-key-pem")).unwrap().id(),
+                public.id(),
+                "{name}"
+            );
+            assert_eq!(
+                PublicKey::parse(str_of(v, "public-key-pem")).unwrap().id(),
+                public.id(),
+                "{name}"
+            );
             assert_eq!(secret.id(), public.id(), "{name}");
             let key = AsymmetricPublicKey::<V4>::from(&hex(str_of(v, "public-key"))).unwrap();
             if !expect_fail {
                 // Ed25519 is deterministic: signing the payload gives the vector's token.
                 let sk = AsymmetricSecretKey::<V4>::from(&hex(str_of(v, "secret-key"))).unwrap();
                 let payload = str_of(v, "payload").as_bytes();
-                let signed = PublicToken::sign(&sk, payload, Some(footer).filter(|f| !f.is_empty()), Some(implicit));
+                let signed = PublicToken::sign(
+                    &sk,
+                    payload,
+                    Some(footer).filter(|f| !f.is_empty()),
+                    Some(implicit),
+                );
                 assert_eq!(signed.unwrap(), token, "{name}");
             }
             UntrustedToken::<Public, V4>::try_from(token)
-                .and_then(|t| PublicToken::verify(&key, &t, Some(footer).filter(|f| !f.is_empty()), Some(implicit)))
+                .and_then(|t| {
+                    PublicToken::verify(
+                        &key,
+                        &t,
+                        Some(footer).filter(|f| !f.is_empty()),
+                        Some(implicit),
+                    )
+                })
                 .map(|t| t.payload().to_owned())
                 .map_err(|e| format!("{e:?}"))
         };
@@ -109,16 +145,32 @@ fn v4_tokens_through_the_verifier() {
             continue;
         }
         let (authority, kind) = if !str_of(&v, "key").is_empty() {
-            let key = LocalKey::from_paserk(&format!("k4.local.{}", b64(&hex(str_of(&v, "key"))))).unwrap();
-            (Authority::new(Some(key), None, vec![], Rules::new(kinds.clone())), "local")
+            let key = LocalKey::from_paserk(&format!("k4.local.{}", b64(&hex(str_of(&v, "key")))))
+                .unwrap();
+            (
+                Authority::new(Some(key), None, vec![], Rules::new(kinds.clone())),
+                "local",
+            )
         } else {
-            let key = PublicKey::parse(&format!("k4.public.{}", b64(&hex(str_of(&v, "public-key"))))).unwrap();
-            (Authority::new(None, None, vec![key], Rules::new(kinds.clone())), "public")
+            let key = PublicKey::parse(&format!(
+                "k4.public.{}",
+                b64(&hex(str_of(&v, "public-key")))
+            ))
+            .unwrap();
+            (
+                Authority::new(None, None, vec![key], Rules::new(kinds.clone())),
+                "public",
+            )
         };
-        let verdict = authority.verify(kind, str_of(&v, "token"), before_expiry).unwrap_err();
+        let verdict = authority
+            .verify(kind, str_of(&v, "token"), before_expiry)
+            .unwrap_err();
         if v["expect-fail"].as_bool().unwrap() {
             assert!(
-                matches!(verdict, Rejection::Crypto | Rejection::WrongPurpose | Rejection::Malformed),
+                matches!(
+                    verdict,
+                    Rejection::Crypto | Rejection::WrongPurpose | Rejection::Malformed
+                ),
                 "{name}: {verdict:?}"
             );
         } else {
@@ -131,7 +183,12 @@ fn v4_tokens_through_the_verifier() {
 }
 
 /// Runs one PASERK key file: `parse(paserk)` then `format` round-trips, failures are errors.
-fn paserk_keys<K>(file: &str, prefix: &str, parse: impl Fn(&str) -> Result<K, KeyError>, format: impl Fn(&K) -> String) {
+fn paserk_keys<K>(
+    file: &str,
+    prefix: &str,
+    parse: impl Fn(&str) -> Result<K, KeyError>,
+    format: impl Fn(&K) -> String,
+) {
     let vectors = load(file);
     let mut passed = 0;
     for v in &vectors {
@@ -141,11 +198,16 @@ fn paserk_keys<K>(file: &str, prefix: &str, parse: impl Fn(&str) -> Result<K, Ke
             // Failing vectors without a PASERK give raw key bytes: format them as if they were one.
             format!("{prefix}.{}", b64(&hex(str_of(v, "key"))))
         });
-        let all_zero = !str_of(v, "key").is_empty() && hex(str_of(v, "key")).iter().take(32).all(|b| *b == 0);
+        let all_zero =
+            !str_of(v, "key").is_empty() && hex(str_of(v, "key")).iter().take(32).all(|b| *b == 0);
         match (expect_fail, parse(&paserk)) {
             (false, Ok(key)) => {
                 assert_eq!(format(&key), paserk, "{name}");
-                assert_eq!(&format(&key)[prefix.len() + 1..], b64(&hex(str_of(v, "key"))), "{name}");
+                assert_eq!(
+                    &format(&key)[prefix.len() + 1..],
+                    b64(&hex(str_of(v, "key"))),
+                    "{name}"
+                );
                 passed += 1;
             }
             (false, Err(KeyError::ZeroKey | KeyError::ZeroSeed)) if all_zero => passed += 1,
@@ -159,17 +221,32 @@ fn paserk_keys<K>(file: &str, prefix: &str, parse: impl Fn(&str) -> Result<K, Ke
 
 #[test]
 fn paserk_local() {
-    paserk_keys("k4.local.json", "k4.local", LocalKey::from_paserk, LocalKey::to_paserk);
+    paserk_keys(
+        "k4.local.json",
+        "k4.local",
+        LocalKey::from_paserk,
+        LocalKey::to_paserk,
+    );
 }
 
 #[test]
 fn paserk_secret() {
-    paserk_keys("k4.secret.json", "k4.secret", SecretKey::from_paserk, SecretKey::to_paserk);
+    paserk_keys(
+        "k4.secret.json",
+        "k4.secret",
+        SecretKey::from_paserk,
+        SecretKey::to_paserk,
+    );
 }
 
 #[test]
 fn paserk_public() {
-    paserk_keys("k4.public.json", "k4.public", PublicKey::from_paserk, PublicKey::to_paserk);
+    paserk_keys(
+        "k4.public.json",
+        "k4.public",
+        PublicKey::from_paserk,
+        PublicKey::to_paserk,
+    );
 }
 
 #[test]

@@ -24,10 +24,16 @@ pub struct Claims {
     #[serde(with = "time::serde::rfc3339")]
     pub exp: OffsetDateTime,
     /// `iat`: when the token was issued, if stated.
-    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub iat: Option<OffsetDateTime>,
     /// `nbf`: when the token becomes valid, if stated.
-    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub nbf: Option<OffsetDateTime>,
     /// `jti`: the token's unique id, if stated.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,11 +58,13 @@ impl<'de> Deserialize<'de> for Claims {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         RawClaims::deserialize(deserializer)?
             .into_claims()
-            .map_err(|e| de::Error::custom(match e {
-                ClaimsError::Malformed => "malformed claims",
-                ClaimsError::Missing(_) => "a required claim is missing",
-                ClaimsError::Time(_) => "a time claim is not RFC 3339 with uppercase T and Z",
-            }))
+            .map_err(|e| {
+                de::Error::custom(match e {
+                    ClaimsError::Malformed => "malformed claims",
+                    ClaimsError::Missing(_) => "a required claim is missing",
+                    ClaimsError::Time(_) => "a time claim is not RFC 3339 with uppercase T and Z",
+                })
+            })
     }
 }
 
@@ -182,7 +190,7 @@ struct KeySet<'a>(Vec<Cow<'a, str>>);
 
 impl<'a> KeySet<'a> {
     fn insert(&mut self, key: Cow<'a, str>) -> Result<(), &'static str> {
-        if self.0.iter().any(|k| *k == key) {
+        if self.0.contains(&key) {
             return Err("duplicate key");
         }
         self.0.push(key);
@@ -285,7 +293,8 @@ pub(crate) fn is_strict_object(json: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"{"sub":"alice","exp":"2030-01-01T00:00:00Z","type":"access","x":{"y":1}}"#;
+    const GOOD: &str =
+        r#"{"sub":"alice","exp":"2030-01-01T00:00:00Z","type":"access","x":{"y":1}}"#;
 
     #[test]
     fn parses_registered_claims() {
@@ -301,7 +310,8 @@ mod tests {
         assert_eq!(parse(top), Err(ClaimsError::Malformed));
         let unknown = r#"{"sub":"a","x":1,"x":2,"exp":"2030-01-01T00:00:00Z","type":"access"}"#;
         assert_eq!(parse(unknown), Err(ClaimsError::Malformed));
-        let nested = r#"{"sub":"a","x":{"y":1,"y":2},"exp":"2030-01-01T00:00:00Z","type":"access"}"#;
+        let nested =
+            r#"{"sub":"a","x":{"y":1,"y":2},"exp":"2030-01-01T00:00:00Z","type":"access"}"#;
         assert_eq!(parse(nested), Err(ClaimsError::Malformed));
         // An escaped spelling of the same key is the same key.
         let escaped = r#"{"sub":"a","s\u0075b":"b","exp":"2030-01-01T00:00:00Z","type":"access"}"#;
@@ -318,7 +328,10 @@ mod tests {
 
     #[test]
     fn requires_exp_sub_and_type_with_strict_times() {
-        assert_eq!(parse(r#"{"sub":"a","type":"access"}"#), Err(ClaimsError::Missing("exp")));
+        assert_eq!(
+            parse(r#"{"sub":"a","type":"access"}"#),
+            Err(ClaimsError::Missing("exp"))
+        );
         assert_eq!(
             parse(r#"{"exp":"2030-01-01T00:00:00Z","type":"access"}"#),
             Err(ClaimsError::Missing("sub"))

@@ -23,7 +23,9 @@ pub enum KeyError {
         found: &'static str,
     },
     /// A PASERK of another PASETO version (`k1.` to `k3.`); only v4 is accepted.
-    #[error("expected a `{expected}` key, found a key for PASETO {found}; only v4 keys are accepted")]
+    #[error(
+        "expected a `{expected}` key, found a key for PASETO {found}; only v4 keys are accepted"
+    )]
     WrongVersion {
         /// The PASERK type that was expected.
         expected: &'static str,
@@ -145,9 +147,24 @@ fn paserk_data<'a>(
     };
     match version {
         "k4" => {}
-        "k1" => return Err(KeyError::WrongVersion { expected, found: "k1" }),
-        "k2" => return Err(KeyError::WrongVersion { expected, found: "k2" }),
-        "k3" => return Err(KeyError::WrongVersion { expected, found: "k3" }),
+        "k1" => {
+            return Err(KeyError::WrongVersion {
+                expected,
+                found: "k1",
+            });
+        }
+        "k2" => {
+            return Err(KeyError::WrongVersion {
+                expected,
+                found: "k2",
+            });
+        }
+        "k3" => {
+            return Err(KeyError::WrongVersion {
+                expected,
+                found: "k3",
+            });
+        }
         _ => return Err(unrecognised),
     }
     if &expected[3..] != kind {
@@ -168,8 +185,8 @@ fn paserk_data<'a>(
 fn decode_exact<const N: usize>(data: &str, expected: &'static str) -> Result<[u8; N], KeyError> {
     let mut buf = [0u8; N];
     let mut scratch = vec![0u8; data.len()];
-    let decoded = Base64UrlSafeNoPadding::decode(&mut scratch, data, None)
-        .map_err(|_| KeyError::Encoding)?;
+    let decoded =
+        Base64UrlSafeNoPadding::decode(&mut scratch, data, None).map_err(|_| KeyError::Encoding)?;
     if decoded.len() != N {
         let found = decoded.len();
         wipe(&mut scratch);
@@ -424,19 +441,25 @@ impl PublicKey {
 
 impl fmt::Debug for LocalKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalKey").field("id", &self.id.0).finish_non_exhaustive()
+        f.debug_struct("LocalKey")
+            .field("id", &self.id.0)
+            .finish_non_exhaustive()
     }
 }
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretKey").field("id", &self.public.id.0).finish_non_exhaustive()
+        f.debug_struct("SecretKey")
+            .field("id", &self.public.id.0)
+            .finish_non_exhaustive()
     }
 }
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey").field("id", &self.id.0).finish_non_exhaustive()
+        f.debug_struct("PublicKey")
+            .field("id", &self.id.0)
+            .finish_non_exhaustive()
     }
 }
 
@@ -471,9 +494,15 @@ mod tests {
     #[test]
     fn zero_seed_and_zero_key_are_errors_not_panics() {
         let zero_secret = format!("k4.secret.{}", encode(&[0u8; 64]));
-        assert_eq!(SecretKey::parse(&zero_secret).unwrap_err(), KeyError::ZeroSeed);
+        assert_eq!(
+            SecretKey::parse(&zero_secret).unwrap_err(),
+            KeyError::ZeroSeed
+        );
         let zero_local = format!("k4.local.{}", encode(&[0u8; 32]));
-        assert_eq!(LocalKey::from_paserk(&zero_local).unwrap_err(), KeyError::ZeroKey);
+        assert_eq!(
+            LocalKey::from_paserk(&zero_local).unwrap_err(),
+            KeyError::ZeroKey
+        );
     }
 
     #[test]

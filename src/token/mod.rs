@@ -317,7 +317,10 @@ impl fmt::Debug for Authority {
         f.debug_struct("Authority")
             .field("local", &self.local.as_ref().map(|k| k.key.id()))
             .field("secret", &self.secret.as_ref().map(|k| k.key.id()))
-            .field("public", &self.public.iter().map(PublicKey::id).collect::<Vec<_>>())
+            .field(
+                "public",
+                &self.public.iter().map(PublicKey::id).collect::<Vec<_>>(),
+            )
             .field("rules", &self.rules)
             .finish()
     }
@@ -402,16 +405,20 @@ impl Authority {
         if ttl.is_zero() || ttl > MAX_TTL {
             return Err(IssueError::Ttl);
         }
-        let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|_| IssueError::Build)?;
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .map_err(|_| IssueError::Build)?;
         let exp = now + ttl;
 
         let mut claims = match extra {
             None => serde_json::Map::new(),
-            Some(extra) => match serde_json::to_value(extra).map_err(|_| IssueError::NotAnObject)? {
-                serde_json::Value::Object(map) => map,
-                serde_json::Value::Null => serde_json::Map::new(),
-                _ => return Err(IssueError::NotAnObject),
-            },
+            Some(extra) => {
+                match serde_json::to_value(extra).map_err(|_| IssueError::NotAnObject)? {
+                    serde_json::Value::Object(map) => map,
+                    serde_json::Value::Null => serde_json::Map::new(),
+                    _ => return Err(IssueError::NotAnObject),
+                }
+            }
         };
         if let Some(name) = REGISTERED_CLAIMS.iter().find(|n| claims.contains_key(**n)) {
             return Err(IssueError::ReservedClaim((*name).to_owned()));
@@ -455,7 +462,12 @@ impl Authority {
     ///
     /// The purpose comes from the kind's rules and the key from this keyring (by the footer's
     /// `kid`, or the current key when there is no `kid`), never from the token itself.
-    pub fn verify(&self, kind: &str, token: &str, now: OffsetDateTime) -> Result<Verified, Rejection> {
+    pub fn verify(
+        &self,
+        kind: &str,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Verified, Rejection> {
         let rules = self.rules.kind(kind).ok_or(Rejection::UnknownKind)?;
         let payload = self.open(rules.purpose, token)?;
         let claims = claims::parse(&payload).map_err(|e| match e {
@@ -498,7 +510,11 @@ impl Authority {
                 let untrusted = UntrustedToken::<Local, V4>::try_from(token)
                     .map_err(|_| Rejection::Malformed)?;
                 let key = match kid(untrusted.untrusted_footer(), "k4.lid.")? {
-                    None => self.local.as_ref().map(|k| &k.key).ok_or(Rejection::NoKey)?,
+                    None => self
+                        .local
+                        .as_ref()
+                        .map(|k| &k.key)
+                        .ok_or(Rejection::NoKey)?,
                     Some(kid) => self.local_by_id(kid).ok_or(Rejection::UnknownKey)?,
                 };
                 LocalToken::decrypt(key.inner(), &untrusted, None, None)
@@ -537,7 +553,12 @@ impl Authority {
             .find(|k| k.id().as_str() == kid)
     }
 
-    fn check_claims(&self, rules: &KindRules, claims: &Claims, now: OffsetDateTime) -> Result<(), Rejection> {
+    fn check_claims(
+        &self,
+        rules: &KindRules,
+        claims: &Claims,
+        now: OffsetDateTime,
+    ) -> Result<(), Rejection> {
         let leeway = self.rules.leeway;
         if now > claims.exp + leeway {
             return Err(Rejection::Expired);
@@ -551,15 +572,15 @@ impl Authority {
         if claims.kind != rules.name {
             return Err(Rejection::WrongKind);
         }
-        if let Some(iss) = &self.rules.issuer {
-            if claims.iss.as_deref() != Some(iss.as_str()) {
-                return Err(Rejection::Issuer);
-            }
+        if let Some(iss) = &self.rules.issuer
+            && claims.iss.as_deref() != Some(iss.as_str())
+        {
+            return Err(Rejection::Issuer);
         }
-        if let Some(aud) = &self.rules.audience {
-            if !claims.aud.iter().any(|a| a == aud) {
-                return Err(Rejection::Audience);
-            }
+        if let Some(aud) = &self.rules.audience
+            && !claims.aud.iter().any(|a| a == aud)
+        {
+            return Err(Rejection::Audience);
         }
         Ok(())
     }
@@ -589,7 +610,8 @@ fn kid<'a>(footer: &'a [u8], prefix: &str) -> Result<Option<&'a str>, Rejection>
 /// Whether `s` is non-empty canonical unpadded base64url.
 fn is_b64(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         && keys::is_canonical(s)
 }
 
@@ -632,7 +654,14 @@ mod tests {
     fn mint_and_verify_both_purposes() {
         let a = authority();
         for kind in ["access", "signed"] {
-            let t = a.mint(kind, "alice", None, Some(&serde_json::json!({"role": "admin"}))).unwrap();
+            let t = a
+                .mint(
+                    kind,
+                    "alice",
+                    None,
+                    Some(&serde_json::json!({"role": "admin"})),
+                )
+                .unwrap();
             let v = a.verify(kind, &t, now()).unwrap();
             assert_eq!(v.claims().sub, "alice");
             assert_eq!(v.claims().kind, kind);
@@ -645,19 +674,33 @@ mod tests {
     fn kinds_do_not_cross() {
         let a = authority();
         let refresh = a.mint("refresh", "alice", None, None::<&()>).unwrap();
-        assert_eq!(a.verify("access", &refresh, now()).unwrap_err(), Rejection::WrongKind);
+        assert_eq!(
+            a.verify("access", &refresh, now()).unwrap_err(),
+            Rejection::WrongKind
+        );
         let signed = a.mint("signed", "alice", None, None::<&()>).unwrap();
-        assert_eq!(a.verify("access", &signed, now()).unwrap_err(), Rejection::WrongPurpose);
+        assert_eq!(
+            a.verify("access", &signed, now()).unwrap_err(),
+            Rejection::WrongPurpose
+        );
     }
 
     #[test]
     fn reserved_claims_cannot_be_overridden() {
         let a = authority();
         let err = a
-            .mint("access", "alice", None, Some(&serde_json::json!({"exp": "2999-01-01T00:00:00Z"})))
+            .mint(
+                "access",
+                "alice",
+                None,
+                Some(&serde_json::json!({"exp": "2999-01-01T00:00:00Z"})),
+            )
             .unwrap_err();
         assert!(matches!(err, IssueError::ReservedClaim(name) if name == "exp"));
-        assert!(matches!(a.mint("access", "a", None, Some(&[1, 2])), Err(IssueError::NotAnObject)));
+        assert!(matches!(
+            a.mint("access", "a", None, Some(&[1, 2])),
+            Err(IssueError::NotAnObject)
+        ));
         assert!(matches!(
             a.mint("access", "a", Some(Duration::ZERO), None::<&()>),
             Err(IssueError::Ttl)
@@ -669,7 +712,10 @@ mod tests {
         let a = authority();
         let other = authority();
         let t = other.mint("access", "mallory", None, None::<&()>).unwrap();
-        assert_eq!(a.verify("access", &t, now()).unwrap_err(), Rejection::UnknownKey);
+        assert_eq!(
+            a.verify("access", &t, now()).unwrap_err(),
+            Rejection::UnknownKey
+        );
     }
 
     #[test]
@@ -687,32 +733,59 @@ mod tests {
     fn shape_checks_come_first() {
         let a = authority();
         let t = a.mint("access", "alice", None, None::<&()>).unwrap();
-        assert_eq!(a.verify("access", &format!("{t}."), now()).unwrap_err(), Rejection::Malformed);
-        assert_eq!(a.verify("access", &format!("{t}.x.y"), now()).unwrap_err(), Rejection::Malformed);
-        assert_eq!(a.verify("access", &format!("{t}="), now()).unwrap_err(), Rejection::Malformed);
         assert_eq!(
-            a.verify("access", &t.replacen("v4.", "v3.", 1), now()).unwrap_err(),
+            a.verify("access", &format!("{t}."), now()).unwrap_err(),
+            Rejection::Malformed
+        );
+        assert_eq!(
+            a.verify("access", &format!("{t}.x.y"), now()).unwrap_err(),
+            Rejection::Malformed
+        );
+        assert_eq!(
+            a.verify("access", &format!("{t}="), now()).unwrap_err(),
+            Rejection::Malformed
+        );
+        assert_eq!(
+            a.verify("access", &t.replacen("v4.", "v3.", 1), now())
+                .unwrap_err(),
             Rejection::WrongPurpose
         );
         let long = "v4.local.".to_string() + &"A".repeat(DEFAULT_MAX_TOKEN_LENGTH);
-        assert_eq!(a.verify("access", &long, now()).unwrap_err(), Rejection::TooLong);
+        assert_eq!(
+            a.verify("access", &long, now()).unwrap_err(),
+            Rejection::TooLong
+        );
     }
 
     #[test]
     fn time_edges_respect_leeway() {
         let leeway = Duration::from_secs(30);
-        let a = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules().leeway(leeway));
-        let t = a.mint("access", "alice", Some(Duration::from_secs(60)), None::<&()>).unwrap();
+        let a = Authority::new(
+            Some(LocalKey::generate().unwrap()),
+            None,
+            vec![],
+            rules().leeway(leeway),
+        );
+        let t = a
+            .mint(
+                "access",
+                "alice",
+                Some(Duration::from_secs(60)),
+                None::<&()>,
+            )
+            .unwrap();
         let exp = a.verify("access", &t, now()).unwrap().claims().exp;
         assert!(a.verify("access", &t, exp + leeway).is_ok());
         assert_eq!(
-            a.verify("access", &t, exp + leeway + Duration::from_secs(1)).unwrap_err(),
+            a.verify("access", &t, exp + leeway + Duration::from_secs(1))
+                .unwrap_err(),
             Rejection::Expired
         );
         let iat = exp - Duration::from_secs(60);
         assert!(a.verify("access", &t, iat - leeway).is_ok());
         assert_eq!(
-            a.verify("access", &t, iat - leeway - Duration::from_secs(1)).unwrap_err(),
+            a.verify("access", &t, iat - leeway - Duration::from_secs(1))
+                .unwrap_err(),
             Rejection::NotYetValid
         );
     }
@@ -726,10 +799,15 @@ mod tests {
             Some(LocalKey::from_paserk(&paserk).unwrap()),
             None,
             vec![],
-            rules().issuer("https://a.example").audience("https://b.example"),
+            rules()
+                .issuer("https://a.example")
+                .audience("https://b.example"),
         );
         let t = plain.mint("access", "alice", None, None::<&()>).unwrap();
-        assert_eq!(strict.verify("access", &t, now()).unwrap_err(), Rejection::Issuer);
+        assert_eq!(
+            strict.verify("access", &t, now()).unwrap_err(),
+            Rejection::Issuer
+        );
         let t = strict.mint("access", "alice", None, None::<&()>).unwrap();
         let v = strict.verify("access", &t, now()).unwrap();
         assert_eq!(v.claims().iss.as_deref(), Some("https://a.example"));

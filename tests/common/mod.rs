@@ -91,7 +91,11 @@ pub fn forge_public(secret: &str, payload: &str, footer: Option<&str>) -> String
 
 /// A correctly keyed local token with these claims and our usual footer.
 pub fn local_token(claims: &Map<String, Value>) -> String {
-    forge_local(LOCAL, &Value::Object(claims.clone()).to_string(), Some(&kid_footer(&lid(LOCAL))))
+    forge_local(
+        LOCAL,
+        &Value::Object(claims.clone()).to_string(),
+        Some(&kid_footer(&lid(LOCAL))),
+    )
 }
 
 pub fn bearer(token: &str) -> rocket::http::Header<'static> {
@@ -110,14 +114,20 @@ pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} is missing: run the whole `cargo test`, which builds the examples", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run the whole `cargo test`, which builds the examples",
+        path.display()
+    );
     path
 }
 
 /// Runs an example to completion with these environment variables.
 pub fn run_example(name: &str, env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(example(name));
-    command.env_remove("ROCKET_PROFILE").env("ROCKET_CLI_COLORS", "false");
+    command
+        .env_remove("ROCKET_PROFILE")
+        .env("ROCKET_CLI_COLORS", "false");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -138,7 +148,11 @@ impl Drop for Server {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts an example server on a free loopback port and waits until it accepts connections.
@@ -156,7 +170,10 @@ pub fn serve_example(name: &str, env: &[(&str, &str)]) -> Server {
     for (k, v) in env {
         command.env(k, v);
     }
-    let mut server = Server { child: command.spawn().unwrap(), port };
+    let mut server = Server {
+        child: command.spawn().unwrap(),
+        port,
+    };
     for _ in 0..200 {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return server;
@@ -170,9 +187,16 @@ pub fn serve_example(name: &str, env: &[(&str, &str)]) -> Server {
 }
 
 /// One HTTP/1.1 request over loopback: returns the status and the body.
-pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -181,6 +205,9 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
