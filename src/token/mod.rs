@@ -559,14 +559,17 @@ impl Authority {
         claims: &Claims,
         now: OffsetDateTime,
     ) -> Result<(), Rejection> {
+        // The leeway is applied to `now`, never to the token's times: those may sit at the edge
+        // of the representable range, where `time`'s arithmetic would panic.
         let leeway = self.rules.leeway;
-        if now > claims.exp + leeway {
+        let (earliest, latest) = (now - leeway, now + leeway);
+        if earliest > claims.exp {
             return Err(Rejection::Expired);
         }
-        if claims.nbf.is_some_and(|nbf| now < nbf - leeway) {
+        if claims.nbf.is_some_and(|nbf| latest < nbf) {
             return Err(Rejection::NotYetValid);
         }
-        if claims.iat.is_some_and(|iat| iat > now + leeway) {
+        if claims.iat.is_some_and(|iat| iat > latest) {
             return Err(Rejection::IssuedInFuture);
         }
         if claims.kind != rules.name {
@@ -788,6 +791,39 @@ mod tests {
                 .unwrap_err(),
             Rejection::NotYetValid
         );
+    }
+
+    #[test]
+    fn extreme_times_are_judged_without_overflow() {
+        let key = LocalKey::generate().unwrap();
+        let paserk = key.to_paserk();
+        let a = Authority::new(
+            Some(key),
+            None,
+            vec![],
+            rules().leeway(Duration::from_secs(600)),
+        );
+        let forge = |exp: &str, nbf: &str| {
+            let payload = format!(
+                r#"{{"sub":"a","type":"access","exp":"{exp}","nbf":"{nbf}","iat":"{nbf}"}}"#
+            );
+            let k = pasetors::keys::SymmetricKey::<V4>::try_from(paserk.as_str()).unwrap();
+            LocalToken::encrypt(&k, payload.as_bytes(), None, None).unwrap()
+        };
+        let far = forge("9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z");
+        assert!(a.verify("access", &far, now()).is_ok());
+        let expired = forge("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z");
+        assert_eq!(
+            a.verify("access", &expired, now()).unwrap_err(),
+            Rejection::Expired
+        );
+        let future = forge("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z");
+        assert_eq!(
+            a.verify("access", &future, now()).unwrap_err(),
+            Rejection::NotYetValid
+        );
+        let offset = forge("9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+23:59");
+        assert!(a.verify("access", &offset, now()).is_ok());
     }
 
     #[test]
