@@ -10,11 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::kind::KindSpec;
 use crate::token::{
-    Authority, KeyError, KindRules, LocalKey, MAX_TTL, PublicKey, Purpose, Rules, SecretKey,
+    Authority, KeyError, KindRules, LocalKey, MAX_LEEWAY, MAX_TTL, PublicKey, Purpose, Rules,
+    SecretKey,
 };
-
-/// The most clock skew that may be configured, in seconds.
-pub const MAX_LEEWAY: u64 = 600;
 
 /// The `[<profile>.paseto]` table of `Rocket.toml` (or `ROCKET_PASETO` in the environment).
 ///
@@ -91,9 +89,9 @@ pub struct Config {
     /// _Default:_ `"Bearer"`.
     #[serde(default = "defaults::scheme")]
     pub scheme: String,
-    /// Whether a token read from a cookie must be accompanied, on `POST`, `PUT`, `PATCH` and
-    /// `DELETE`, by a `csrf_header` equal to the token's `csrf` claim. Tokens from the header
-    /// never need it.
+    /// Whether a token read from a cookie must be accompanied, on every method but `GET`,
+    /// `HEAD`, `OPTIONS` and `TRACE`, by a `csrf_header` equal to the token's `csrf` claim.
+    /// Tokens from the header never need it.
     ///
     /// _Default:_ `true`.
     #[serde(default = "defaults::yes")]
@@ -323,10 +321,10 @@ impl Config {
             cookies.push(cookie);
         }
 
-        if self.leeway > MAX_LEEWAY {
+        if self.leeway > MAX_LEEWAY.as_secs() {
             return Err(ConfigError::new(
                 "paseto.leeway",
-                format_args!("must be at most {MAX_LEEWAY} seconds"),
+                format_args!("must be at most {} seconds", MAX_LEEWAY.as_secs()),
             ));
         }
         if !(256..=65536).contains(&self.max_token_length) {

@@ -147,14 +147,14 @@ fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, 
         .state::<Issuer>()
         .ok_or(Failure::NotConfigured)?;
     let shared = issuer.shared();
-    let rules = shared.authority.rules();
-    let Some(index) = rules.kinds().iter().position(|k| k.name() == K::NAME) else {
+    let kinds = shared.authority.rules().kinds();
+    let Some(index) = kinds.iter().position(|k| k.name() == K::NAME) else {
         return Err(Failure::NotConfigured);
     };
     let (token, source) = find_token(request, shared, index)?;
     let verified = shared
         .authority
-        .verify(K::NAME, token, OffsetDateTime::now_utc())
+        .verify_kind(&kinds[index], token, OffsetDateTime::now_utc())
         .map_err(Failure::Invalid)?;
     if source == Source::Cookie {
         check_csrf(request, shared, &verified)?;
@@ -199,9 +199,10 @@ fn check_csrf(request: &Request<'_>, shared: &Shared, verified: &Verified) -> Re
     let Some(header) = &shared.web.csrf_header else {
         return Ok(());
     };
-    if !matches!(
+    // Everything but the safe methods needs it, including methods added later.
+    if matches!(
         request.method(),
-        Method::Post | Method::Put | Method::Patch | Method::Delete
+        Method::Get | Method::Head | Method::Options | Method::Trace
     ) {
         return Ok(());
     }
@@ -216,9 +217,10 @@ fn check_csrf(request: &Request<'_>, shared: &Shared, verified: &Verified) -> Re
 /// Reads the claims into `C`; the registered claims were parsed already, so reuse them.
 fn claims_of<C: DeserializeOwned + 'static>(verified: &Verified) -> Result<C, serde_json::Error> {
     if TypeId::of::<C>() == TypeId::of::<Claims>() {
-        let registered: Box<dyn Any> = Box::new(verified.claims().clone());
-        if let Ok(claims) = registered.downcast::<C>() {
-            return Ok(*claims);
+        let mut registered = Some(verified.claims().clone());
+        let slot = &mut registered as &mut dyn Any;
+        if let Some(claims) = slot.downcast_mut::<Option<C>>().and_then(Option::take) {
+            return Ok(claims);
         }
     }
     serde_json::from_str::<C>(verified.payload())

@@ -85,8 +85,9 @@
 //! `max_token_length`, with a trailing `.`, extra segments or non-canonical base64 are rejected
 //! before anything is decoded. Every failure gets the same 401 body.
 //!
-//! Tokens read from a cookie on `POST`, `PUT`, `PATCH` or `DELETE` must also carry a `csrf`
-//! claim equal to the `X-CSRF-Token` header (signed double submit), unless `csrf = false`.
+//! Tokens read from a cookie on any method but `GET`, `HEAD`, `OPTIONS` and `TRACE` must also
+//! carry a `csrf` claim equal to the `X-CSRF-Token` header (signed double submit), unless
+//! `csrf = false`.
 //!
 //! # The token core
 //!
@@ -104,7 +105,7 @@ mod issuer;
 mod kind;
 pub mod token;
 
-pub use config::{Config, ConfigError, KindConfig, MAX_LEEWAY};
+pub use config::{Config, ConfigError, KindConfig};
 pub use error::{AuthError, catchers};
 pub use fairing::PasetoFairing;
 pub use guard::Paseto;

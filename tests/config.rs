@@ -103,6 +103,13 @@ fn wrong_keys_are_named_and_never_echoed() {
         "paseto.public_keys[1]",
         &[LOCAL],
     );
+    let weak = format!("k4.public.{}", "A".repeat(43));
+    let text = rejects(
+        figment(json!({ "local_key": LOCAL, "public_keys": [weak] })),
+        "paseto.public_keys[0]",
+        &[],
+    );
+    assert!(text.contains("weak"), "{text}");
     rejects(
         figment(json!({ "local_key": LOCAL, "previous_local_keys": [SECRET] })),
         "paseto.previous_local_keys[0]",

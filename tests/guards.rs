@@ -535,8 +535,10 @@ fn malformed_headers_are_401_not_500() {
 #[test]
 fn cookie_tokens_need_the_csrf_header_on_unsafe_methods() {
     let client = app(keys());
+    let csrf = rocket_paseto::token::random_id().unwrap();
+    assert_eq!(csrf.len(), 22);
     let mut c = claims("access");
-    c.insert("csrf".into(), "s3cret-csrf".into());
+    c.insert("csrf".into(), csrf.clone().into());
     let with_csrf = local_token(&c);
     let without_csrf = local_token(&claims("access"));
     let post = |token: &str, header: Option<&str>| {
@@ -552,14 +554,16 @@ fn cookie_tokens_need_the_csrf_header_on_unsafe_methods() {
             response.into_string().unwrap_or_default(),
         )
     };
-    assert_eq!(post(&with_csrf, Some("s3cret-csrf")).0, Status::Ok);
+    assert_eq!(post(&with_csrf, Some(&csrf)).0, Status::Ok);
     let (status, text) = post(&with_csrf, None);
     assert_eq!(status, Status::Forbidden);
     assert_eq!(
         serde_json::from_str::<Value>(&text).unwrap()["error"],
         "csrf_failed"
     );
-    assert_eq!(post(&with_csrf, Some("s3cret-csrX")).0, Status::Forbidden);
+    let mut wrong = csrf.clone();
+    wrong.replace_range(21.., if csrf.ends_with('A') { "B" } else { "A" });
+    assert_eq!(post(&with_csrf, Some(&wrong)).0, Status::Forbidden);
     assert_eq!(post(&without_csrf, Some("anything")).0, Status::Forbidden);
     // Safe methods and header-borne tokens need no CSRF header.
     let get = client

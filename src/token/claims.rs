@@ -104,11 +104,17 @@ pub(crate) fn format_time(t: OffsetDateTime) -> String {
 }
 
 fn parse_time(value: &str, name: &'static str) -> Result<OffsetDateTime, ClaimsError> {
-    // RFC 3339 allows lowercase `t` and `z`; the PASETO spec does not.
-    if value.bytes().any(|b| b == b't' || b == b'z') {
+    // RFC 3339 allows lowercase `t` and `z`, and `time` accepts any date-time separator; the
+    // PASETO spec wants uppercase `T` and `Z`.
+    if value.as_bytes().get(10) != Some(&b'T') || value.bytes().any(|b| b == b't' || b == b'z') {
         return Err(ClaimsError::Time(name));
     }
-    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| ClaimsError::Time(name))
+    // Normalised to UTC, so callers' own arithmetic never meets a time whose UTC form is out of
+    // range (e.g. `9999-12-31T23:59:59-23:59`).
+    OffsetDateTime::parse(value, &Rfc3339)
+        .ok()
+        .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
+        .ok_or(ClaimsError::Time(name))
 }
 
 #[derive(Default)]
@@ -159,7 +165,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut raw = RawClaims::default();
         let mut keys = KeySet::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let slot = match key.as_ref() {
                 "sub" => Some(&mut raw.sub),
                 "exp" => Some(&mut raw.exp),
@@ -172,7 +178,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 _ => None,
             };
             if let Some(slot) = slot {
-                *slot = Some(map.next_value::<Cow<'de, str>>()?);
+                *slot = Some(map.next_value::<Text<'de>>()?.0);
             } else if key == "aud" {
                 raw.aud = Some(map.next_value::<Audience>()?.0);
             } else {
@@ -181,6 +187,28 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
             keys.insert(key).map_err(de::Error::custom)?;
         }
         Ok(raw)
+    }
+}
+
+/// A string borrowed from the payload when it has no escapes (serde's own `Cow` always copies).
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
@@ -265,7 +293,7 @@ impl<'de> Visitor<'de> for Strict {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut keys = KeySet::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             map.next_value_seed(Strict)?;
             keys.insert(key).map_err(de::Error::custom)?;
         }
@@ -352,8 +380,14 @@ mod tests {
             parse(r#"{"sub":"a","exp":1893456000,"type":"access"}"#),
             Err(ClaimsError::Malformed)
         );
+        for separator in [" ", "X", "_"] {
+            let odd =
+                format!(r#"{{"sub":"a","exp":"2030-01-01{separator}00:00:00Z","type":"access"}}"#);
+            assert_eq!(parse(&odd), Err(ClaimsError::Time("exp")), "{separator:?}");
+        }
         let offset = r#"{"sub":"a","exp":"2030-01-01T02:00:00+02:00","type":"access"}"#;
         assert_eq!(parse(offset).unwrap().exp, parse(GOOD).unwrap().exp);
+        assert_eq!(parse(offset).unwrap().exp.offset(), time::UtcOffset::UTC);
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub enum KeyError {
     /// An all-zero local key: anyone could forge its tokens.
     #[error("the key is all zeros; generate a real key")]
     ZeroKey,
+    /// Bytes that are not a usable Ed25519 public key (not a canonical curve point, or one of
+    /// small order): such a key can never verify a signature.
+    #[error("the bytes are not a usable Ed25519 public key (not a curve point, or a weak one)")]
+    WeakPublicKey,
     /// A `k4.secret` whose public half does not belong to its seed.
     #[error("the public half of the secret key does not match its seed")]
     Mismatch,
@@ -411,6 +415,11 @@ impl PublicKey {
     }
 
     fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        // Bytes that are not a point, or a small-order one, verify nothing: refuse them at load
+        // time instead of silently rejecting every token.
+        ed25519_compact::PublicKey::from_slice(bytes)
+            .and_then(|pk| pk.validate())
+            .map_err(|_| KeyError::WeakPublicKey)?;
         let key = AsymmetricPublicKey::<V4>::from(bytes).map_err(|_| KeyError::Length {
             expected: PUBLIC,
             len: 32,

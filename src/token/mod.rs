@@ -41,6 +41,9 @@ pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 4096;
 /// The longest lifetime a token may be given: a year and a day.
 pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
 
+/// The most clock skew [`Rules::leeway`] accepts: ten minutes.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(600);
+
 /// The longest footer accepted, in bytes once decoded. Ours is about 60.
 const MAX_FOOTER: usize = 512;
 
@@ -140,9 +143,10 @@ impl Rules {
         self
     }
 
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, at most [`MAX_LEEWAY`] (larger values are
+    /// clamped).
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.leeway = leeway.min(MAX_LEEWAY);
         self
     }
 
@@ -242,6 +246,9 @@ pub enum IssueError {
     /// Extra claims did not serialise to a JSON object.
     #[error("extra claims must serialise to a JSON object")]
     NotAnObject,
+    /// The `csrf` claim is not a string.
+    #[error("the `csrf` claim must be a string")]
+    CsrfNotAString,
     /// The requested lifetime is zero or longer than [`MAX_TTL`].
     #[error("a token lifetime must be between 1 second and {} days", MAX_TTL.as_secs() / 86400)]
     Ttl,
@@ -423,12 +430,15 @@ impl Authority {
         if let Some(name) = REGISTERED_CLAIMS.iter().find(|n| claims.contains_key(**n)) {
             return Err(IssueError::ReservedClaim((*name).to_owned()));
         }
+        if claims.get("csrf").is_some_and(|v| !v.is_string()) {
+            return Err(IssueError::CsrfNotAString);
+        }
         let now_s = claims::format_time(now);
         claims.insert("sub".into(), subject.into());
         claims.insert("exp".into(), claims::format_time(exp).into());
         claims.insert("iat".into(), now_s.clone().into());
         claims.insert("nbf".into(), now_s.into());
-        claims.insert("jti".into(), new_jti()?.into());
+        claims.insert("jti".into(), random_id()?.into());
         claims.insert("type".into(), rules.name.clone().into());
         if let Some(iss) = &self.rules.issuer {
             claims.insert("iss".into(), iss.clone().into());
@@ -469,6 +479,16 @@ impl Authority {
         now: OffsetDateTime,
     ) -> Result<Verified, Rejection> {
         let rules = self.rules.kind(kind).ok_or(Rejection::UnknownKind)?;
+        self.verify_kind(rules, token, now)
+    }
+
+    /// [`verify`](Self::verify) with the kind's rules already looked up.
+    pub(crate) fn verify_kind(
+        &self,
+        rules: &KindRules,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Verified, Rejection> {
         let payload = self.open(rules.purpose, token)?;
         let claims = claims::parse(&payload).map_err(|e| match e {
             ClaimsError::Malformed => Rejection::Payload,
@@ -618,8 +638,9 @@ fn is_b64(s: &str) -> bool {
         && keys::is_canonical(s)
 }
 
-/// 128 random bits as unpadded base64url.
-fn new_jti() -> Result<String, IssueError> {
+/// 128 random bits from the operating system's CSPRNG, as 22 characters of unpadded base64url:
+/// what issued tokens use as `jti`, and a good `csrf` claim value.
+pub fn random_id() -> Result<String, IssueError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| IssueError::Build)?;
     let mut out = [0u8; 22];
@@ -794,6 +815,15 @@ mod tests {
     }
 
     #[test]
+    fn leeway_is_clamped() {
+        let rules = rules().leeway(Duration::MAX);
+        assert_eq!(rules.leeway, MAX_LEEWAY);
+        let a = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules);
+        let t = a.mint("access", "a", None, None::<&()>).unwrap();
+        assert!(a.verify("access", &t, now()).is_ok());
+    }
+
+    #[test]
     fn extreme_times_are_judged_without_overflow() {
         let key = LocalKey::generate().unwrap();
         let paserk = key.to_paserk();
@@ -822,8 +852,12 @@ mod tests {
             a.verify("access", &future, now()).unwrap_err(),
             Rejection::NotYetValid
         );
-        let offset = forge("9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+23:59");
-        assert!(a.verify("access", &offset, now()).is_ok());
+        // Times whose UTC form is out of range are malformed, not a panic later on.
+        let offset = forge("9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00Z");
+        assert_eq!(
+            a.verify("access", &offset, now()).unwrap_err(),
+            Rejection::BadTime("exp")
+        );
     }
 
     #[test]
