@@ -126,15 +126,7 @@ fn keygen_keys_configure_basic_through_rocket_paseto() {
         &[("ROCKET_PROFILE", "release"), ("ROCKET_PASETO", &paseto)],
     );
 
-    let (status, body) = http(
-        server.port,
-        "POST",
-        "/login",
-        &[],
-        r#"{"username":"test","password":"test"}"#,
-    );
-    assert_eq!(status, 200, "{body}");
-    let tokens: Value = serde_json::from_str(&body).unwrap();
+    let tokens = demo_login(server.port);
     let access = tokens["access_token"].as_str().unwrap();
     // The token is encrypted with the key from the environment, not the demo key.
     let issuer = rocket_paseto::PasetoFairing::default()
@@ -173,18 +165,8 @@ fn rocket_config_files_work_too() {
             ("ROCKET_CONFIG", file.to_str().unwrap()),
         ],
     );
-    let (status, body) = http(
-        server.port,
-        "POST",
-        "/login",
-        &[],
-        r#"{"username":"test","password":"test"}"#,
-    );
-    assert_eq!(status, 200);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["expires_in"],
-        60
-    );
+    let tokens = demo_login(server.port);
+    assert_eq!(tokens["expires_in"], 60);
     let _ = std::fs::remove_dir_all(dir);
 }
 

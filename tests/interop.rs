@@ -196,15 +196,7 @@ fn basic_example_with_environment_keys_interoperates() {
     let (status, body) = http(server.port, "GET", "/user", &[("Authorization", &auth)], "");
     assert_eq!((status, body.as_str()), (200, r#"{"user":"from-python"}"#));
 
-    let (status, body) = http(
-        server.port,
-        "POST",
-        "/login",
-        &[],
-        r#"{"username":"test","password":"test"}"#,
-    );
-    assert_eq!(status, 200);
-    let tokens: Value = serde_json::from_str(&body).unwrap();
+    let tokens = demo_login(server.port);
     let opened = pyseto(
         &py,
         &[

@@ -211,3 +211,16 @@ pub fn http(
         .unwrap_or_default();
     (status, body)
 }
+
+/// Logs in to a running `basic` example as the demo user; returns its token pair as JSON.
+pub fn demo_login(port: u16) -> Value {
+    let (status, body) = http(
+        port,
+        "POST",
+        "/login",
+        &[],
+        r#"{"username":"test","password":"test"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
