@@ -182,7 +182,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
             } else if key == "aud" {
                 raw.aud = Some(map.next_value::<Audience>()?.0);
             } else {
-                map.next_value_seed(Strict)?;
+                map.next_value_seed(Strict { footer: false })?;
             }
             keys.insert(key).map_err(de::Error::custom)?;
         }
@@ -252,8 +252,12 @@ impl<'de> Deserialize<'de> for Audience {
     }
 }
 
-/// Skips any JSON value, failing on duplicate keys in nested objects.
-pub(crate) struct Strict;
+/// Skips any JSON value, failing on duplicate keys in nested objects (and, in footers, on
+/// strings that are PASERK key material).
+#[derive(Clone, Copy)]
+pub(crate) struct Strict {
+    footer: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for Strict {
     type Value = ();
@@ -281,40 +285,82 @@ impl<'de> Visitor<'de> for Strict {
     fn visit_f64<E>(self, _: f64) -> Result<(), E> {
         Ok(())
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if self.footer && is_key_material(v) {
+            return Err(E::custom("key material in footer"));
+        }
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Strict)?.is_some() {}
+        while seq.next_element_seed(self)?.is_some() {}
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut keys = KeySet::default();
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-            map.next_value_seed(Strict)?;
+            map.next_value_seed(self)?;
             keys.insert(key).map_err(de::Error::custom)?;
         }
         Ok(())
     }
 }
 
-/// Checks that `json` is one JSON object without duplicate keys at any depth.
-pub(crate) fn is_strict_object(json: &[u8]) -> bool {
-    struct Object;
-    impl<'de> Visitor<'de> for Object {
-        type Value = ();
+/// Reads an untrusted footer in one pass: it must be one JSON object without duplicate keys at
+/// any depth, holding no PASERK key material anywhere; returns its `kid`, if it is a string.
+pub(crate) fn footer_kid(json: &[u8]) -> Result<Option<Cow<'_, str>>, ()> {
+    struct FooterVisitor;
+    impl<'de> Visitor<'de> for FooterVisitor {
+        type Value = Option<Cow<'de, str>>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a JSON object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-            Strict.visit_map(map)
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut keys = KeySet::default();
+            let mut kid = None;
+            while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                if key == "kid" {
+                    let Text(value) = map.next_value::<Text<'de>>()?;
+                    if is_key_material(&value) {
+                        return Err(de::Error::custom("key material in footer"));
+                    }
+                    kid = Some(value);
+                } else {
+                    map.next_value_seed(Strict { footer: true })?;
+                }
+                keys.insert(key).map_err(de::Error::custom)?;
+            }
+            Ok(kid)
         }
     }
     let mut de = serde_json::Deserializer::from_slice(json);
-    de.deserialize_map(Object).is_ok() && de.end().is_ok()
+    let kid = de.deserialize_map(FooterVisitor).map_err(|_| ())?;
+    de.end().map_err(|_| ())?;
+    Ok(kid)
+}
+
+/// Whether `s` is a PASERK that carries a key (as opposed to a key id): never in a footer.
+fn is_key_material(s: &str) -> bool {
+    let mut parts = s.splitn(3, '.');
+    let (Some(version), Some(kind)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let versioned =
+        version.len() == 2 && version.starts_with('k') && version.as_bytes()[1].is_ascii_digit();
+    versioned
+        && matches!(
+            kind,
+            "local"
+                | "secret"
+                | "public"
+                | "seal"
+                | "local-wrap"
+                | "secret-wrap"
+                | "local-pw"
+                | "secret-pw"
+        )
 }
 
 #[cfg(test)]
@@ -401,10 +447,29 @@ mod tests {
     }
 
     #[test]
-    fn strict_object_check() {
-        assert!(is_strict_object(br#"{"kid":"k4.lid.x"}"#));
-        assert!(!is_strict_object(br#"{"kid":"a","kid":"b"}"#));
-        assert!(!is_strict_object(b"arbitrary text"));
-        assert!(!is_strict_object(b"[1]"));
+    fn footers_are_strict_objects_without_key_material() {
+        assert_eq!(
+            footer_kid(br#"{"kid":"k4.lid.x"}"#).unwrap().as_deref(),
+            Some("k4.lid.x")
+        );
+        assert_eq!(footer_kid(br#"{"other":[1,{"a":2}]}"#).unwrap(), None);
+        assert!(footer_kid(br#"{"kid":"a","kid":"b"}"#).is_err());
+        assert!(footer_kid(br#"{"x":{"a":1,"a":2}}"#).is_err());
+        assert!(footer_kid(b"arbitrary text").is_err());
+        assert!(footer_kid(b"[1]").is_err());
+        assert!(footer_kid(br#"{"kid":5}"#).is_err());
+        for material in [
+            "k4.local.AAAA",
+            "k4.secret.AAAA",
+            "k3.public.AAAA",
+            "k4.local-wrap.pie.x",
+        ] {
+            let nested = format!(r#"{{"kid":"k4.lid.x","wpk":["{material}"]}}"#);
+            assert!(footer_kid(nested.as_bytes()).is_err(), "{material}");
+            let as_kid = format!(r#"{{"kid":"{material}"}}"#);
+            assert!(footer_kid(as_kid.as_bytes()).is_err(), "{material}");
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(2000), "]".repeat(2000));
+        assert!(footer_kid(deep.as_bytes()).is_err());
     }
 }

@@ -21,6 +21,7 @@
 mod claims;
 mod keys;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -535,7 +536,7 @@ impl Authority {
                         .as_ref()
                         .map(|k| &k.key)
                         .ok_or(Rejection::NoKey)?,
-                    Some(kid) => self.local_by_id(kid).ok_or(Rejection::UnknownKey)?,
+                    Some(kid) => self.local_by_id(&kid).ok_or(Rejection::UnknownKey)?,
                 };
                 LocalToken::decrypt(key.inner(), &untrusted, None, None)
             }
@@ -610,20 +611,14 @@ impl Authority {
 }
 
 /// Reads the untrusted footer's `kid`, which must be a key id with `prefix` when present.
-fn kid<'a>(footer: &'a [u8], prefix: &str) -> Result<Option<&'a str>, Rejection> {
+fn kid<'a>(footer: &'a [u8], prefix: &str) -> Result<Option<Cow<'a, str>>, Rejection> {
     if footer.is_empty() {
         return Ok(None);
     }
-    if footer.len() > MAX_FOOTER || !claims::is_strict_object(footer) {
+    if footer.len() > MAX_FOOTER {
         return Err(Rejection::Footer);
     }
-    #[derive(Deserialize)]
-    struct AnyFooter<'a> {
-        #[serde(borrow)]
-        kid: Option<&'a str>,
-    }
-    let parsed: AnyFooter<'a> = serde_json::from_slice(footer).map_err(|_| Rejection::Footer)?;
-    match parsed.kid {
+    match claims::footer_kid(footer).map_err(|_| Rejection::Footer)? {
         None => Ok(None),
         Some(kid) if kid.starts_with(prefix) && kid.len() == prefix.len() + 44 => Ok(Some(kid)),
         Some(_) => Err(Rejection::Footer),
