@@ -212,3 +212,102 @@ fn basic_example_with_environment_keys_interoperates() {
         "test"
     );
 }
+
+/// Footers and implicit assertions are authenticated: changing either is refused on both sides.
+#[test]
+fn wrong_footers_and_implicit_assertions_are_refused_by_both() {
+    let Some(py) = python() else { return };
+    let issuer = PasetoFairing::default().load(&figment(keys())).unwrap();
+    let ours = issuer.access("alice").issue().unwrap();
+    let client = client(keys(), routes![user]);
+    assert_eq!(
+        client
+            .get("/user")
+            .header(bearer(&ours))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
+
+    // Our token with another footer (the other key's kid): pyseto and we both refuse it.
+    let swapped_footer = {
+        let body = ours.rsplit_once('.').unwrap().0;
+        let footer = kid_footer(&lid(OTHER_LOCAL));
+        let encoded =
+            <ct_codecs::Base64UrlSafeNoPadding as ct_codecs::Encoder>::encode_to_string(footer)
+                .unwrap();
+        format!("{body}.{encoded}")
+    };
+    assert!(pyseto(&py, &["decode", "local", LOCAL, &swapped_footer]).is_err());
+    assert_eq!(
+        client
+            .get("/user")
+            .header(bearer(&swapped_footer))
+            .dispatch()
+            .status(),
+        Status::Unauthorized
+    );
+    let same_kid_other_json = {
+        let body = ours.rsplit_once('.').unwrap().0;
+        let footer = format!(r#"{{"kid": "{}"}}"#, lid(LOCAL));
+        let encoded =
+            <ct_codecs::Base64UrlSafeNoPadding as ct_codecs::Encoder>::encode_to_string(footer)
+                .unwrap();
+        format!("{body}.{encoded}")
+    };
+    assert!(pyseto(&py, &["decode", "local", LOCAL, &same_kid_other_json]).is_err());
+    assert_eq!(
+        client
+            .get("/user")
+            .header(bearer(&same_kid_other_json))
+            .dispatch()
+            .status(),
+        Status::Unauthorized
+    );
+
+    // Our token opened with an implicit assertion we never used: pyseto refuses it.
+    assert!(pyseto(&py, &["decode", "local", LOCAL, &ours]).is_ok());
+    assert!(
+        pyseto(
+            &py,
+            &["decode", "local", LOCAL, &ours, "bound-to-something"]
+        )
+        .is_err()
+    );
+
+    // A pyseto token bound to an implicit assertion: we use none, so we refuse it.
+    let payload = Value::Object(claims("access")).to_string();
+    let bound = pyseto(
+        &py,
+        &[
+            "encode",
+            "local",
+            LOCAL,
+            &payload,
+            &kid_footer(&lid(LOCAL)),
+            "bound",
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        client
+            .get("/user")
+            .header(bearer(&bound))
+            .dispatch()
+            .status(),
+        Status::Unauthorized
+    );
+    let unbound = pyseto(
+        &py,
+        &["encode", "local", LOCAL, &payload, &kid_footer(&lid(LOCAL))],
+    )
+    .unwrap();
+    assert_eq!(
+        client
+            .get("/user")
+            .header(bearer(&unbound))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
+}

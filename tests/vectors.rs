@@ -2,11 +2,11 @@
 //!
 //! v4.json runs at the crypto layer: every token decrypts or verifies to its payload with keys
 //! parsed by this crate (hex as PASERK, and PEM), and every `expect-fail` vector is rejected.
-//! The PASERK files run in both directions: parse and format, and key ids.
+//! The PASERK files run in both directions: parse and format, and key ids (lid, pid, sid).
 //!
 //! One deliberate deviation: vectors whose key protects nothing are rejected as keys, with an
 //! error and no panic: all-zero local keys and Ed25519 seeds (`k4.local-1`, `k4.lid-1`,
-//! `k4.secret-1`), and public-key bytes that are no usable Ed25519 point (`k4.public-1..3`,
+//! `k4.secret-1`, `k4.sid-1`), and public-key bytes that are no usable Ed25519 point (`k4.public-1..3`,
 //! `k4.pid-1..3`: they exercise the PASERK encoding with arbitrary bytes, which could never verify
 //! a signature). The test confirms independently that those bytes are not a usable point.
 
@@ -287,4 +287,27 @@ fn paserk_ids() {
         }
         report(file, passed, vectors.len());
     }
+}
+
+#[test]
+fn paserk_secret_ids() {
+    let vectors = load("k4.sid.json");
+    let mut passed = 0;
+    for v in &vectors {
+        let name = str_of(v, "name");
+        let bytes = hex(str_of(v, "key"));
+        let id = SecretKey::from_paserk(&format!("k4.secret.{}", b64(&bytes)))
+            .map(|k| k.secret_id().to_string());
+        match (v["expect-fail"].as_bool().unwrap(), id) {
+            (false, Ok(id)) => {
+                assert_eq!(id, str_of(v, "paserk"), "{name}");
+                passed += 1;
+            }
+            (false, Err(KeyError::ZeroSeed)) if bytes[..32].iter().all(|b| *b == 0) => passed += 1,
+            (true, Err(_)) => passed += 1,
+            (false, Err(e)) => panic!("{name}: {e}"),
+            (true, Ok(_)) => panic!("{name} should fail"),
+        }
+    }
+    report("k4.sid.json", passed, vectors.len());
 }

@@ -383,6 +383,12 @@ impl SecretKey {
         format!("{SECRET}.{}", encode(self.key.as_bytes()))
     }
 
+    /// The `k4.sid` identifier of the secret key itself (tokens name the public half instead,
+    /// see [`id`](Self::id)); useful to refer to a signing key in a secrets store.
+    pub fn secret_id(&self) -> KeyId {
+        KeyId::from_id(&Id::from(&self.key))
+    }
+
     pub(crate) fn inner(&self) -> &AsymmetricSecretKey<V4> {
         &self.key
     }

@@ -1,8 +1,8 @@
 """Mint and open PASETO v4 tokens with pyseto, an independent implementation.
 
 Usage:
-  pyseto_tool.py encode PURPOSE KEY PAYLOAD_JSON FOOTER   -> prints the token ('' = no footer)
-  pyseto_tool.py decode PURPOSE KEY TOKEN                 -> prints {"payload": ..., "footer": ...}
+  pyseto_tool.py encode PURPOSE KEY PAYLOAD_JSON FOOTER [IMPLICIT]  -> prints the token ('' = no footer)
+  pyseto_tool.py decode PURPOSE KEY TOKEN [IMPLICIT]                 -> prints {"payload": ..., "footer": ...}
 
 KEY is a PASERK string or a PEM block. Exits 1 with a message on stderr when pyseto rejects.
 """
@@ -26,10 +26,12 @@ def main() -> int:
         if command == "encode":
             payload = json.loads(sys.argv[4])
             footer = sys.argv[5].encode()
-            token = pyseto.encode(key, payload, footer=footer, serializer=json)
+            implicit = sys.argv[6].encode() if len(sys.argv) > 6 else b""
+            token = pyseto.encode(key, payload, footer=footer, implicit_assertion=implicit, serializer=json)
             print(token.decode())
         elif command == "decode":
-            token = pyseto.decode(key, sys.argv[4])
+            implicit = sys.argv[5].encode() if len(sys.argv) > 5 else b""
+            token = pyseto.decode(key, sys.argv[4], implicit_assertion=implicit)
             footer = token.footer.decode() if token.footer else ""
             print(json.dumps({"payload": json.loads(token.payload), "footer": footer}))
         else:
