@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::error::{self, AuthError};
 use crate::issuer::{Issuer, Shared};
 use crate::kind::{Access, TokenKind};
-use crate::token::{Claims, Rejection, Verified};
+use crate::token::{Claims, Rejection, Verified, from_authorization};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
 /// `C`: the request guard at the centre of this crate.
@@ -171,16 +171,9 @@ fn find_token<'r>(
     let mut values = request.headers().get(&web.header);
     match (values.next(), values.next()) {
         (Some(_), Some(_)) => Err(Failure::Invalid(Rejection::Malformed)),
-        (Some(value), None) => {
-            let (scheme, token) = value
-                .split_once(' ')
-                .ok_or(Failure::Invalid(Rejection::Malformed))?;
-            let token = token.trim_matches(' ');
-            if !scheme.eq_ignore_ascii_case(&web.scheme) || token.is_empty() {
-                return Err(Failure::Invalid(Rejection::Malformed));
-            }
-            Ok((token, Source::Header))
-        }
+        (Some(value), None) => from_authorization(value, &web.scheme)
+            .map(|token| (token, Source::Header))
+            .ok_or(Failure::Invalid(Rejection::Malformed)),
         (None, _) => {
             let name = web
                 .cookies

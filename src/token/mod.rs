@@ -625,6 +625,21 @@ fn kid<'a>(footer: &'a [u8], prefix: &str) -> Result<Option<Cow<'a, str>>, Rejec
     }
 }
 
+/// The token in an `Authorization`-style header value `"<scheme> <token>"`, with the scheme
+/// matched case-insensitively (RFC 9110) and surrounding spaces ignored. `None` when the scheme
+/// differs or no token follows.
+///
+/// ```
+/// use rocket_paseto::token::from_authorization;
+/// assert_eq!(from_authorization("bearer v4.local.x", "Bearer"), Some("v4.local.x"));
+/// assert_eq!(from_authorization("Basic dXNlcg==", "Bearer"), None);
+/// ```
+pub fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, token) = value.split_once(' ')?;
+    let token = token.trim_matches(' ');
+    (given.eq_ignore_ascii_case(scheme) && !token.is_empty()).then_some(token)
+}
+
 /// Whether `s` is non-empty canonical unpadded base64url.
 fn is_b64(s: &str) -> bool {
     !s.is_empty()

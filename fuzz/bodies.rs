@@ -1,0 +1,131 @@
+//! The bodies of the fuzz targets, shared with `tests/fuzz_seeds.rs`, which replays the committed
+//! seeds on stable Rust so CI exercises every target.
+//!
+//! Each body must never panic; where it can, it also checks what the result means.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use rocket::figment::Figment;
+use rocket::figment::providers::{Format, Toml};
+use rocket_paseto::PasetoFairing;
+use rocket_paseto::token::{
+    Authority, KindRules, LocalKey, PublicKey, Purpose, Rules, SecretKey, from_authorization,
+};
+
+/// Fixed keys: the fuzzer never learns them, so no input it makes may verify.
+pub const LOCAL: &str = "k4.local.5KEyzOJPPj-C2-27f61GaL45GEspp1Z-XbWG1UiWu0Q";
+pub const SECRET: &str = "k4.secret.JSSpmat4EsUgVrkSsKco-igvd6XtbUrfECxOvD-vc_JczlRlxgzdX8rPGMPGgFcyz1WakbZ42VJApcUz9idXRw";
+
+fn authority() -> &'static Authority {
+    static AUTHORITY: OnceLock<Authority> = OnceLock::new();
+    AUTHORITY.get_or_init(|| {
+        let rules = Rules::new(vec![
+            KindRules::new("access", Purpose::Local, Duration::from_secs(600)),
+            KindRules::new("signed", Purpose::Public, Duration::from_secs(600)),
+        ])
+        .leeway(Duration::from_secs(30));
+        Authority::new(
+            Some(LocalKey::from_paserk(LOCAL).unwrap()),
+            Some(SecretKey::parse(SECRET).unwrap()),
+            vec![],
+            rules,
+        )
+    })
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// `Authorization` header parsing.
+pub fn header(data: &[u8]) {
+    let Ok(value) = std::str::from_utf8(data) else {
+        return;
+    };
+    for scheme in ["Bearer", "Token"] {
+        if let Some(token) = from_authorization(value, scheme) {
+            assert!(!token.is_empty());
+            assert!(!token.starts_with(' ') && !token.ends_with(' '));
+            assert!(
+                value
+                    .get(..scheme.len())
+                    .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+            );
+        }
+    }
+}
+
+/// Untrusted token strings against fixed keys: must never verify.
+pub fn token(data: &[u8]) {
+    let Ok(token) = std::str::from_utf8(data) else {
+        return;
+    };
+    for kind in ["access", "signed"] {
+        assert!(
+            authority().verify(kind, token, now()).is_err(),
+            "a fuzzed token verified"
+        );
+    }
+}
+
+/// Arbitrary footers on otherwise valid tokens: the `kid` lookup must never panic, and only
+/// footers that are JSON objects (or absent) can pass.
+pub fn footer(data: &[u8]) {
+    let payload = br#"{"sub":"a","type":"access","exp":"2999-01-01T00:00:00Z"}"#;
+    let key = pasetors::keys::SymmetricKey::<pasetors::version4::V4>::try_from(LOCAL).unwrap();
+    let footer = (!data.is_empty()).then_some(data);
+    let Ok(token) = pasetors::version4::LocalToken::encrypt(&key, payload, footer, None) else {
+        return;
+    };
+    if authority().verify("access", &token, now()).is_ok() {
+        assert!(
+            data.is_empty() || data.first() == Some(&b'{'),
+            "a non-object footer passed"
+        );
+    }
+}
+
+/// Arbitrary payloads, validly encrypted: claims validation must never panic, and only a JSON
+/// object with the required claims can pass.
+pub fn claims(data: &[u8]) {
+    let key = pasetors::keys::SymmetricKey::<pasetors::version4::V4>::try_from(LOCAL).unwrap();
+    let Ok(token) = pasetors::version4::LocalToken::encrypt(&key, data, None, None) else {
+        return;
+    };
+    if let Ok(verified) = authority().verify("access", &token, now()) {
+        let claims = verified.claims();
+        assert_eq!(claims.kind, "access");
+        assert!(
+            claims.exp >= now() - Duration::from_secs(30),
+            "an expired payload passed"
+        );
+        assert!(data.first() == Some(&b'{') || data.first().is_some_and(u8::is_ascii_whitespace));
+    }
+}
+
+/// Configuration and keys from arbitrary strings: errors, never panics.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = LocalKey::from_paserk(text);
+    let _ = SecretKey::parse(text);
+    let _ = PublicKey::parse(text);
+    let figment = Figment::from(rocket::Config::debug_default()).merge(Toml::string(text).nested());
+    let _ = PasetoFairing::default().load(&figment);
+    let keyed = Figment::from(rocket::Config::debug_default())
+        .merge(("paseto.local_key", text))
+        .merge(("paseto.secret_key", text));
+    if let Err(e) = PasetoFairing::default().load(&keyed) {
+        // Whatever was given, a long key-like value is never echoed.
+        if text.len() >= 24 && !text.contains(char::is_whitespace) {
+            assert!(
+                !e.to_string().contains(text),
+                "config error echoed its input"
+            );
+        }
+    }
+}
