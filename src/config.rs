@@ -111,6 +111,16 @@ pub struct Config {
     /// _Default:_ local purpose, 1209600 s (14 days), cookie `refresh_token`.
     #[serde(default)]
     pub refresh: KindConfig,
+    /// Settings of the remember-me cookie ([`RememberMe`](crate::RememberMe)).
+    ///
+    /// _Default:_ 30 days, cookie `remember_token`, no renewal.
+    #[serde(default)]
+    pub remember_me: RememberConfig,
+    /// Attributes of the cookies this crate sets.
+    ///
+    /// _Default:_ see [`CookieConfig`].
+    #[serde(default)]
+    pub cookies: CookieConfig,
     /// Settings of kinds you define, by name (see [`TokenKind`](crate::TokenKind)).
     ///
     /// _Default:_ each kind's own defaults.
@@ -137,6 +147,100 @@ pub struct KindConfig {
     /// _Default:_ the kind's default (`access_token`, `refresh_token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
+    /// The `Path` of that cookie when [`PasetoCookies`](crate::PasetoCookies) sets it, e.g.
+    /// `"/auth/refresh"` to send the refresh token only to the refresh route.
+    ///
+    /// _Default:_ `"/"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// Attributes of the cookies this crate sets: `[default.paseto.cookies]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieConfig {
+    /// `Secure` attribute: `"auto"` (when Rocket serves TLS), `true` (always: use it behind a
+    /// TLS-terminating proxy) or `false`.
+    ///
+    /// _Default:_ `"auto"`.
+    #[serde(default)]
+    pub secure: Secure,
+    /// `SameSite` attribute: `"strict"`, `"lax"` or `"none"` (which requires `secure`).
+    ///
+    /// _Default:_ `"lax"`.
+    #[serde(default = "defaults::same_site")]
+    pub same_site: String,
+    /// Name of the readable cookie holding the CSRF value that scripts echo in `csrf_header`.
+    ///
+    /// _Default:_ `"csrf_token"`.
+    #[serde(default = "defaults::csrf_cookie")]
+    pub csrf_cookie: String,
+    /// Lifetime in seconds of values added to [`PasetoCookies`](crate::PasetoCookies) without
+    /// their own.
+    ///
+    /// _Default:_ `86400` (one day).
+    #[serde(default = "defaults::jar_ttl")]
+    pub ttl: u64,
+}
+
+/// The `Secure` cookie attribute setting: `"auto"`, `true` or `false`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Secure {
+    /// `"auto"`: set `Secure` when Rocket itself serves TLS.
+    #[default]
+    #[serde(with = "auto")]
+    Auto,
+    /// Always (`true`) or never (`false`).
+    Always(bool),
+}
+
+mod auto {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("auto")
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "auto" => Ok(()),
+            _ => Err(D::Error::custom("expected \"auto\", true or false")),
+        }
+    }
+}
+
+/// The remember-me cookie: `[default.paseto.remember_me]`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RememberConfig {
+    /// Lifetime of the remember-me token in seconds (1 to 31622400).
+    ///
+    /// _Default:_ `2592000` (30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    /// Name of the remember-me cookie.
+    ///
+    /// _Default:_ `"remember_token"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// Sliding renewal: once this fraction of the lifetime has passed (between 0 and 1), the
+    /// [`RememberMe`](crate::RememberMe) guard sets a fresh cookie.
+    ///
+    /// _Default:_ none (no renewal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_after: Option<f64>,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        CookieConfig {
+            secure: Secure::Auto,
+            same_site: defaults::same_site(),
+            csrf_cookie: defaults::csrf_cookie(),
+            ttl: defaults::jar_ttl(),
+        }
+    }
 }
 
 mod defaults {
@@ -154,6 +258,15 @@ mod defaults {
     }
     pub fn yes() -> bool {
         true
+    }
+    pub fn same_site() -> String {
+        "lax".into()
+    }
+    pub fn csrf_cookie() -> String {
+        "csrf_token".into()
+    }
+    pub fn jar_ttl() -> u64 {
+        86400
     }
 }
 
@@ -174,6 +287,8 @@ impl Default for Config {
             csrf_header: defaults::csrf_header(),
             access: KindConfig::default(),
             refresh: KindConfig::default(),
+            remember_me: RememberConfig::default(),
+            cookies: CookieConfig::default(),
             kinds: BTreeMap::new(),
         }
     }
@@ -197,6 +312,8 @@ impl fmt::Debug for Config {
             .field("csrf_header", &self.csrf_header)
             .field("access", &self.access)
             .field("refresh", &self.refresh)
+            .field("remember_me", &self.remember_me)
+            .field("cookies", &self.cookies)
             .field("kinds", &self.kinds)
             .finish()
     }
@@ -244,6 +361,14 @@ pub(crate) struct Web {
     pub csrf_header: Option<String>,
     /// Per kind, in the same order as the rules' kinds: the cookie to read, if any.
     pub cookies: Vec<Option<String>>,
+    /// Per kind, likewise: the `Path` of that cookie.
+    pub cookie_paths: Vec<String>,
+    pub secure: Secure,
+    pub same_site: rocket::http::SameSite,
+    pub csrf_cookie: String,
+    pub jar_ttl: Duration,
+    pub remember_cookie: String,
+    pub renew_after: Option<f64>,
 }
 
 /// What a successful load produced, plus whether the local key is an ephemeral stand-in.
@@ -284,6 +409,7 @@ impl Config {
     ) -> Result<Loaded, ConfigError> {
         let mut kinds = Vec::with_capacity(specs.len());
         let mut cookies = Vec::with_capacity(specs.len());
+        let mut cookie_paths = Vec::with_capacity(specs.len());
         for name in self.kinds.keys() {
             if !specs.iter().any(|s| s.name == name.as_str() && s.custom) {
                 return Err(ConfigError::new(
@@ -316,9 +442,84 @@ impl Config {
                     "is not a valid cookie name",
                 ));
             }
+            let cookie_path = table.path.unwrap_or_else(|| "/".into());
+            if !cookie_path.starts_with('/') || cookie_path.contains([';', ' ', ',']) {
+                return Err(ConfigError::new(
+                    format!("{path}.path"),
+                    "must be an absolute path without `;`, `,` or spaces",
+                ));
+            }
             let purpose = table.purpose.unwrap_or(spec.purpose);
             kinds.push(KindRules::new(spec.name, purpose, Duration::from_secs(ttl)));
             cookies.push(cookie);
+            cookie_paths.push(cookie_path);
+        }
+        // Only the kinds users can name decide whether a local key is required.
+        let needs_local = kinds.iter().any(|k| k.purpose() == Purpose::Local);
+
+        let remember = &self.remember_me;
+        let remember_ttl = remember
+            .ttl
+            .unwrap_or(crate::remember::DEFAULT_TTL.as_secs());
+        if remember_ttl == 0 || remember_ttl > MAX_TTL.as_secs() {
+            return Err(ConfigError::new(
+                "paseto.remember_me.ttl",
+                format_args!("must be between 1 and {} seconds", MAX_TTL.as_secs()),
+            ));
+        }
+        let remember_cookie = remember
+            .cookie
+            .clone()
+            .unwrap_or_else(|| "remember_token".into());
+        if !is_token(&remember_cookie) {
+            return Err(ConfigError::new(
+                "paseto.remember_me.cookie",
+                "is not a valid cookie name",
+            ));
+        }
+        if remember.renew_after.is_some_and(|f| !(f > 0.0 && f < 1.0)) {
+            return Err(ConfigError::new(
+                "paseto.remember_me.renew_after",
+                "must be a fraction between 0 and 1",
+            ));
+        }
+        kinds.push(KindRules::new(
+            crate::remember::KIND,
+            Purpose::Local,
+            Duration::from_secs(remember_ttl),
+        ));
+        cookies.push(None);
+        cookie_paths.push("/".into());
+
+        let jar = &self.cookies;
+        let same_site = match jar.same_site.as_str() {
+            "strict" => rocket::http::SameSite::Strict,
+            "lax" => rocket::http::SameSite::Lax,
+            "none" => rocket::http::SameSite::None,
+            _ => {
+                return Err(ConfigError::new(
+                    "paseto.cookies.same_site",
+                    "must be \"strict\", \"lax\" or \"none\"",
+                ));
+            }
+        };
+        if same_site == rocket::http::SameSite::None && jar.secure == Secure::Always(false) {
+            return Err(ConfigError::new(
+                "paseto.cookies.same_site",
+                "\"none\" requires `secure` (browsers drop such cookies otherwise)",
+            ));
+        }
+        if !is_token(&jar.csrf_cookie) {
+            return Err(ConfigError::new(
+                "paseto.cookies.csrf_cookie",
+                "is not a valid cookie name",
+            ));
+        }
+        if jar.ttl == 0 || jar.ttl > MAX_TTL.as_secs() {
+            return Err(ConfigError::new(
+                "paseto.cookies.ttl",
+                format_args!("must be between 1 and {} seconds", MAX_TTL.as_secs()),
+            ));
         }
 
         if self.leeway > MAX_LEEWAY.as_secs() {
@@ -395,7 +596,6 @@ impl Config {
             .map_err(key_error("paseto.local_key".into()))?;
 
         let mut ephemeral_local_key = false;
-        let needs_local = kinds.iter().any(|k| k.purpose() == Purpose::Local);
         if local.is_none() && needs_local {
             if *profile == rocket::Config::DEBUG_PROFILE {
                 local = Some(LocalKey::generate().map_err(key_error("paseto.local_key".into()))?);
@@ -403,7 +603,7 @@ impl Config {
             } else {
                 let users: Vec<_> = kinds
                     .iter()
-                    .filter(|k| k.purpose() == Purpose::Local)
+                    .filter(|k| k.purpose() == Purpose::Local && k.name() != crate::remember::KIND)
                     .map(|k| k.name().to_owned())
                     .collect();
                 return Err(ConfigError::new(
@@ -447,6 +647,13 @@ impl Config {
                 scheme: self.scheme.clone(),
                 csrf_header: self.csrf.then(|| self.csrf_header.clone()),
                 cookies,
+                cookie_paths,
+                secure: jar.secure,
+                same_site,
+                csrf_cookie: jar.csrf_cookie.clone(),
+                jar_ttl: Duration::from_secs(jar.ttl),
+                remember_cookie,
+                renew_after: remember.renew_after,
             },
             ephemeral_local_key,
         })

@@ -23,7 +23,7 @@ use crate::token::{IssueError, Rejection};
 /// | `Invalid(_)` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
 /// | `BadCredentials` | 401 | `invalid_credentials` | `Bearer` |
 /// | `Csrf` | 403 | `csrf_failed` | — |
-/// | `Issue(_)`, `NotConfigured` | 500 | `server_error` | — |
+/// | `Issue(_)`, `Cookie(_)`, `NotConfigured` | 500 | `server_error` | — |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -42,6 +42,9 @@ pub enum AuthError {
     /// A token could not be minted.
     #[error(transparent)]
     Issue(#[from] IssueError),
+    /// A value or token could not be put in a cookie.
+    #[error(transparent)]
+    Cookie(#[from] crate::cookies::CookieError),
     /// The fairing is not attached (a route's sentinel normally prevents this).
     #[error("PasetoFairing is not attached")]
     NotConfigured,
@@ -55,7 +58,9 @@ impl AuthError {
                 Status::Unauthorized
             }
             AuthError::Csrf => Status::Forbidden,
-            AuthError::Issue(_) | AuthError::NotConfigured => Status::InternalServerError,
+            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
+                Status::InternalServerError
+            }
         }
     }
 
@@ -70,7 +75,9 @@ impl AuthError {
             AuthError::Invalid(_) => Body::Invalid,
             AuthError::BadCredentials => Body::BadCredentials,
             AuthError::Csrf => Body::Csrf,
-            AuthError::Issue(_) | AuthError::NotConfigured => Body::ServerError,
+            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
+                Body::ServerError
+            }
         }
     }
 }
@@ -183,8 +190,8 @@ fn respond(request: &Request<'_>, body: Body) -> Response<'static> {
 
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        if let AuthError::Issue(e) = &self {
-            rocket::error!("rocket_paseto: could not issue a token: {e}");
+        if let AuthError::Issue(_) | AuthError::Cookie(_) = &self {
+            rocket::error!("rocket_paseto: {self}");
         }
         Ok(respond(request, self.body()))
     }

@@ -56,7 +56,7 @@ impl PasetoFairing {
                 field,
                 "a token kind name must be lowercase letters, digits and `_`",
             ));
-        } else if self.kinds.iter().any(|k| k.name == K::NAME) {
+        } else if self.kinds.iter().any(|k| k.name == K::NAME) || K::NAME == crate::remember::KIND {
             self.invalid.get_or_insert(ConfigError::new(
                 field,
                 "this token kind name is already registered",

@@ -154,7 +154,7 @@ fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, 
     let (token, source) = find_token(request, shared, index)?;
     let verified = shared
         .authority
-        .verify_kind(&kinds[index], token, OffsetDateTime::now_utc())
+        .verify_kind(&kinds[index], token, OffsetDateTime::now_utc(), None)
         .map_err(Failure::Invalid)?;
     if source == Source::Cookie {
         check_csrf(request, shared, &verified)?;

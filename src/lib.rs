@@ -98,17 +98,21 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod config;
+mod cookies;
 mod error;
 mod fairing;
 mod guard;
 mod issuer;
 mod kind;
+mod remember;
 pub mod token;
 
-pub use config::{Config, ConfigError, KindConfig};
+pub use config::{Config, ConfigError, CookieConfig, KindConfig, RememberConfig, Secure};
+pub use cookies::{CookieError, MAX_COOKIE_SIZE, PasetoCookies};
 pub use error::{AuthError, catchers};
 pub use fairing::PasetoFairing;
 pub use guard::Paseto;
 pub use issuer::{Issuer, TokenBuilder, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};
+pub use remember::RememberMe;
 pub use token::{Claims, Purpose};

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -95,6 +96,34 @@ pub(crate) fn parse(payload: &str) -> Result<Claims, ClaimsError> {
     let raw = RawClaims::deserialize(&mut de).map_err(|_| ClaimsError::Malformed)?;
     de.end().map_err(|_| ClaimsError::Malformed)?;
     raw.into_claims()
+}
+
+/// A sealed value and its expiry.
+pub(crate) struct Sealed<T> {
+    pub exp: OffsetDateTime,
+    pub value: T,
+}
+
+/// Parses a sealed value's payload `{"exp": …, "iat": …, "v": …}`: exactly these keys, once each.
+pub(crate) fn parse_sealed<T: DeserializeOwned>(payload: &str) -> Result<Sealed<T>, ClaimsError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw<T> {
+        exp: String,
+        iat: String,
+        v: T,
+    }
+    // Derived structs reject duplicate fields, but only at the top level: check nesting too.
+    let mut de = serde_json::Deserializer::from_str(payload);
+    Strict { footer: false }
+        .deserialize(&mut de)
+        .map_err(|_| ClaimsError::Malformed)?;
+    let raw: Raw<T> = serde_json::from_str(payload).map_err(|_| ClaimsError::Malformed)?;
+    parse_time(&raw.iat, "iat")?;
+    Ok(Sealed {
+        exp: parse_time(&raw.exp, "exp")?,
+        value: raw.v,
+    })
 }
 
 /// Formats a time as RFC 3339 in UTC with whole seconds, as PASETO implementations expect.

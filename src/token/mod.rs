@@ -28,6 +28,7 @@ use std::time::Duration;
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use pasetors::token::{Local, Public, UntrustedToken};
 use pasetors::version4::{LocalToken, PublicToken, V4};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -306,6 +307,14 @@ impl<K> Keyed<K> {
     }
 }
 
+/// The payload of a sealed value.
+#[derive(Serialize)]
+struct SealedOut<'a, T: ?Sized> {
+    exp: String,
+    iat: String,
+    v: &'a T,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Footer<'a> {
     kid: &'a str,
@@ -405,6 +414,19 @@ impl Authority {
         ttl: Option<Duration>,
         extra: Option<&T>,
     ) -> Result<String, IssueError> {
+        self.mint_bound(kind, subject, ttl, extra, None)
+    }
+
+    /// [`mint`](Self::mint), bound to an implicit assertion: the token only verifies with the
+    /// same assertion (e.g. the name of the cookie that carries it), never as a bearer token.
+    pub fn mint_bound<T: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        subject: &str,
+        ttl: Option<Duration>,
+        extra: Option<&T>,
+        implicit: Option<&[u8]>,
+    ) -> Result<String, IssueError> {
         let rules = self
             .rules
             .kind(kind)
@@ -455,7 +477,7 @@ impl Authority {
                     .local
                     .as_ref()
                     .ok_or_else(|| IssueError::NoKey(Purpose::Local, kind.to_owned()))?;
-                LocalToken::encrypt(keyed.key.inner(), &payload, Some(&keyed.footer), None)
+                LocalToken::encrypt(keyed.key.inner(), &payload, Some(&keyed.footer), implicit)
                     .map_err(|_| IssueError::Build)
             }
             Purpose::Public => {
@@ -463,7 +485,7 @@ impl Authority {
                     .secret
                     .as_ref()
                     .ok_or_else(|| IssueError::NoKey(Purpose::Public, kind.to_owned()))?;
-                PublicToken::sign(keyed.key.inner(), &payload, Some(&keyed.footer), None)
+                PublicToken::sign(keyed.key.inner(), &payload, Some(&keyed.footer), implicit)
                     .map_err(|_| IssueError::Build)
             }
         }
@@ -480,7 +502,72 @@ impl Authority {
         now: OffsetDateTime,
     ) -> Result<Verified, Rejection> {
         let rules = self.rules.kind(kind).ok_or(Rejection::UnknownKind)?;
-        self.verify_kind(rules, token, now)
+        self.verify_kind(rules, token, now, None)
+    }
+
+    /// [`verify`](Self::verify) of a token minted with [`mint_bound`](Self::mint_bound).
+    pub fn verify_bound(
+        &self,
+        kind: &str,
+        token: &str,
+        now: OffsetDateTime,
+        implicit: &[u8],
+    ) -> Result<Verified, Rejection> {
+        let rules = self.rules.kind(kind).ok_or(Rejection::UnknownKind)?;
+        self.verify_kind(rules, token, now, Some(implicit))
+    }
+
+    /// Encrypts `value` as a `v4.local` token bound to `binding` (an implicit assertion, such as
+    /// a cookie's name) that expires after `ttl`: the private-cookie format.
+    pub fn seal<T: Serialize + ?Sized>(
+        &self,
+        binding: &[u8],
+        value: &T,
+        ttl: Duration,
+    ) -> Result<String, IssueError> {
+        if ttl.is_zero() || ttl > MAX_TTL {
+            return Err(IssueError::Ttl);
+        }
+        let keyed = self
+            .local
+            .as_ref()
+            .ok_or_else(|| IssueError::NoKey(Purpose::Local, "sealed value".into()))?;
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .map_err(|_| IssueError::Build)?;
+        let payload = serde_json::to_vec(&SealedOut {
+            exp: claims::format_time(now + ttl),
+            iat: claims::format_time(now),
+            v: value,
+        })
+        .map_err(|_| IssueError::Build)?;
+        LocalToken::encrypt(
+            keyed.key.inner(),
+            &payload,
+            Some(&keyed.footer),
+            Some(binding),
+        )
+        .map_err(|_| IssueError::Build)
+    }
+
+    /// Decrypts a value made by [`seal`](Self::seal) with the same `binding`, if it has not
+    /// expired at `now` (no leeway: the server wrote it with its own clock).
+    pub fn unseal<T: DeserializeOwned>(
+        &self,
+        binding: &[u8],
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<T, Rejection> {
+        let payload = self.open(Purpose::Local, token, Some(binding))?;
+        let sealed = claims::parse_sealed::<T>(&payload).map_err(|e| match e {
+            ClaimsError::Malformed => Rejection::Payload,
+            ClaimsError::Missing(name) => Rejection::MissingClaim(name),
+            ClaimsError::Time(name) => Rejection::BadTime(name),
+        })?;
+        if now > sealed.exp {
+            return Err(Rejection::Expired);
+        }
+        Ok(sealed.value)
     }
 
     /// [`verify`](Self::verify) with the kind's rules already looked up.
@@ -489,8 +576,9 @@ impl Authority {
         rules: &KindRules,
         token: &str,
         now: OffsetDateTime,
+        implicit: Option<&[u8]>,
     ) -> Result<Verified, Rejection> {
-        let payload = self.open(rules.purpose, token)?;
+        let payload = self.open(rules.purpose, token, implicit)?;
         let claims = claims::parse(&payload).map_err(|e| match e {
             ClaimsError::Malformed => Rejection::Payload,
             ClaimsError::Missing(name) => Rejection::MissingClaim(name),
@@ -505,7 +593,12 @@ impl Authority {
     }
 
     /// Checks the token's shape, finds its key, and returns the authenticated payload.
-    fn open(&self, purpose: Purpose, token: &str) -> Result<String, Rejection> {
+    fn open(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        implicit: Option<&[u8]>,
+    ) -> Result<String, Rejection> {
         if token.len() > self.rules.max_token_length {
             return Err(Rejection::TooLong);
         }
@@ -538,7 +631,7 @@ impl Authority {
                         .ok_or(Rejection::NoKey)?,
                     Some(kid) => self.local_by_id(&kid).ok_or(Rejection::UnknownKey)?,
                 };
-                LocalToken::decrypt(key.inner(), &untrusted, None, None)
+                LocalToken::decrypt(key.inner(), &untrusted, None, implicit)
             }
             Purpose::Public => {
                 let untrusted = UntrustedToken::<Public, V4>::try_from(token)
@@ -556,7 +649,7 @@ impl Authority {
                         .find(|k| k.id().as_str() == kid)
                         .ok_or(Rejection::UnknownKey)?,
                 };
-                PublicToken::verify(key.inner(), &untrusted, None, None)
+                PublicToken::verify(key.inner(), &untrusted, None, implicit)
             }
         };
         let trusted = payload.map_err(|e| match e {

@@ -1,0 +1,131 @@
+//! The `RememberMe` guard: the long-lived "remember me" cookie.
+
+use std::fmt;
+use std::time::Duration;
+
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+use time::OffsetDateTime;
+
+use crate::cookies::{PasetoCookies, binding, needs_local_key};
+use crate::error::{self, AuthError};
+use crate::issuer::Issuer;
+use crate::token::IssueError;
+
+/// The `type` claim of remember-me tokens: no other kind may use it.
+pub(crate) const KIND: &str = "remember_me";
+
+/// Default lifetime of remember-me tokens: 30 days.
+pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+pub(crate) fn mint(issuer: &Issuer, subject: &str, cookie: &str) -> Result<String, IssueError> {
+    issuer
+        .authority()
+        .mint_bound(KIND, subject, None, None::<&()>, Some(&binding(cookie)))
+}
+
+/// Who the browser's remember-me cookie says it is: Flask-Login's "remember me", as a PASETO
+/// `v4.local` token bound to its cookie's name.
+///
+/// It reads only that cookie (`remember_token`, configurable), never a header. Its token has
+/// its own `type` and name binding: it never passes as an access or refresh token, nor they as
+/// it. Use it to start a new session for a returning user; set it with
+/// [`PasetoCookies::remember`] at login and remove it with [`PasetoCookies::forget`].
+///
+/// With `remember_me.renew_after` set, a token older than that fraction of its lifetime is
+/// replaced by a fresh one in the response (sliding expiry).
+///
+/// ```
+/// use rocket_paseto::{RememberMe, PasetoCookies, AuthError};
+///
+/// #[rocket::post("/session/resume")]
+/// fn resume(user: RememberMe, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+///     cookies.set_tokens(user.subject())?; // a new (not fresh) session
+///     Ok(())
+/// }
+/// ```
+///
+/// Like other cookies sent by browsers, it rides along on cross-site requests unless
+/// `SameSite` stops it (`Lax`, the default, stops it on cross-site `POST`): keep routes that take
+/// `RememberMe` free of side effects beyond starting a session.
+#[derive(Clone)]
+pub struct RememberMe {
+    subject: String,
+    issued_at: Option<OffsetDateTime>,
+}
+
+impl RememberMe {
+    /// Whom the cookie remembers.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// When the remember-me token was issued, if it says.
+    pub fn issued_at(&self) -> Option<OffsetDateTime> {
+        self.issued_at
+    }
+}
+
+impl fmt::Debug for RememberMe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RememberMe")
+            .field("issued_at", &self.issued_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RememberMe {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        let Some(issuer) = request.rocket().state::<Issuer>() else {
+            return Outcome::Error((Status::InternalServerError, AuthError::NotConfigured));
+        };
+        let web = &issuer.shared().web;
+        let Some(cookie) = request.cookies().get(&web.remember_cookie) else {
+            let error = AuthError::Missing;
+            error::record(request, &error);
+            return Outcome::Error((Status::Unauthorized, error));
+        };
+        let now = OffsetDateTime::now_utc();
+        let verified = issuer.authority().verify_bound(
+            KIND,
+            cookie.value(),
+            now,
+            &binding(&web.remember_cookie),
+        );
+        let verified = match verified {
+            Ok(verified) => verified,
+            Err(reason) => {
+                rocket::debug!("rocket_paseto: remember-me token rejected: {reason}");
+                let error = AuthError::Invalid(reason);
+                error::record(request, &error);
+                return Outcome::Error((Status::Unauthorized, error));
+            }
+        };
+        let claims = verified.claims();
+        // Sliding expiry: past the configured fraction of its lifetime, replace the cookie.
+        let due = match (web.renew_after, claims.iat) {
+            (Some(fraction), Some(iat)) => now - iat >= (claims.exp - iat) * fraction,
+            _ => false,
+        };
+        if due
+            && let Outcome::Success(cookies) = PasetoCookies::from_request(request).await
+            && let Err(e) = cookies.remember(&claims.sub)
+        {
+            rocket::warn!("rocket_paseto: could not renew the remember-me cookie: {e}");
+        }
+        Outcome::Success(RememberMe {
+            subject: claims.sub.clone(),
+            issued_at: claims.iat,
+        })
+    }
+}
+
+impl Sentinel for RememberMe {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        needs_local_key(rocket, "RememberMe")
+    }
+}
