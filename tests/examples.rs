@@ -7,6 +7,10 @@ mod common;
 #[path = "../examples/basic.rs"]
 mod basic;
 
+#[allow(dead_code)]
+#[path = "../examples/cookies.rs"]
+mod cookies_app;
+
 use common::*;
 use rocket::http::{ContentType, Status};
 use rocket::local::blocking::Client;
@@ -267,4 +271,155 @@ fn the_sentinel_message_names_the_fairing() {
     );
     assert!(output.status.success(), "{text}");
     assert!(text.contains("`PasetoFairing` is not attached"), "{text}");
+}
+
+#[test]
+fn cookies_serves_its_contract() {
+    use rocket::http::Header;
+
+    let client = Client::tracked(cookies_app::rocket()).unwrap();
+    let page = client.get("/").dispatch();
+    assert_eq!(page.content_type(), Some(ContentType::HTML));
+    assert!(page.into_string().unwrap().contains(r#"<form id="login""#));
+
+    let wrong = client
+        .post("/login")
+        .header(ContentType::Form)
+        .body("username=test&password=nope")
+        .dispatch();
+    assert_eq!(wrong.status(), Status::Unauthorized);
+    assert!(client.cookies().get("access_token").is_none());
+    let garbage = client
+        .post("/login")
+        .header(ContentType::JSON)
+        .body("{")
+        .dispatch();
+    assert_eq!(garbage.status(), Status::Unauthorized);
+
+    let form = client
+        .post("/login")
+        .header(ContentType::Form)
+        .body("username=test&password=test&remember=on")
+        .dispatch();
+    assert_eq!(form.status(), Status::Ok);
+    for name in [
+        "access_token",
+        "refresh_token",
+        "csrf_token",
+        "remember_token",
+    ] {
+        assert!(client.cookies().get(name).is_some(), "{name} not set");
+    }
+    let csrf = client
+        .cookies()
+        .get("csrf_token")
+        .unwrap()
+        .value()
+        .to_owned();
+
+    assert_eq!(
+        client.get("/user").dispatch().into_json::<Value>().unwrap(),
+        json!({ "user": "test" })
+    );
+    assert_eq!(
+        client
+            .get("/remembered")
+            .dispatch()
+            .into_json::<Value>()
+            .unwrap(),
+        json!({ "user": "test" })
+    );
+
+    let note = || {
+        client
+            .post("/note")
+            .header(ContentType::JSON)
+            .body(r#"{"text":"hi"}"#)
+    };
+    assert_eq!(note().dispatch().status(), Status::Forbidden);
+    let saved = note()
+        .header(Header::new("X-CSRF-Token", csrf.clone()))
+        .dispatch();
+    assert_eq!(
+        saved.into_json::<Value>().unwrap(),
+        json!({ "user": "test", "saved": "hi" })
+    );
+
+    let old_access = client
+        .cookies()
+        .get("access_token")
+        .unwrap()
+        .value()
+        .to_owned();
+    let refreshed = client
+        .post("/refresh")
+        .header(Header::new("X-CSRF-Token", csrf.clone()))
+        .dispatch();
+    assert_eq!(refreshed.status(), Status::Ok);
+    assert_ne!(
+        client.cookies().get("access_token").unwrap().value(),
+        old_access
+    );
+
+    assert_eq!(
+        client.get("/cart").dispatch().into_json::<Value>().unwrap(),
+        json!({ "items": [] })
+    );
+    let cart = || {
+        client
+            .post("/cart")
+            .header(ContentType::JSON)
+            .body(r#"{"items":["apple"]}"#)
+    };
+    assert_eq!(
+        cart().dispatch().status(),
+        Status::Forbidden,
+        "CSRF applies to the cart too"
+    );
+    assert_eq!(
+        cart()
+            .header(Header::new("X-CSRF-Token", csrf.clone()))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
+    assert_eq!(
+        client.get("/cart").dispatch().into_json::<Value>().unwrap(),
+        json!({ "items": ["apple"] })
+    );
+
+    let json_login = Client::tracked(cookies_app::rocket()).unwrap();
+    let response = json_login
+        .post("/login")
+        .header(ContentType::JSON)
+        .body(r#"{"username":"test","password":"test"}"#)
+        .dispatch();
+    assert_eq!(response.status(), Status::Ok);
+    assert!(
+        json_login.cookies().get("remember_token").is_none(),
+        "remember defaults to off"
+    );
+
+    let out = client.post("/logout").dispatch();
+    assert_eq!(out.status(), Status::Ok);
+    for name in [
+        "access_token",
+        "refresh_token",
+        "csrf_token",
+        "remember_token",
+        "cart",
+    ] {
+        assert!(
+            client.cookies().get(name).is_none(),
+            "{name} survived logout"
+        );
+    }
+    assert_eq!(
+        client.get("/user").dispatch().status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        client.get("/remembered").dispatch().status(),
+        Status::Unauthorized
+    );
 }
