@@ -62,6 +62,13 @@
 //! [default.paseto.refresh]
 //! purpose = "local"
 //! ttl     = 1209600
+//!
+//! [default.paseto.remember_me]
+//! ttl = 2592000
+//!
+//! [default.paseto.cookies]
+//! secure    = "auto"           # "auto" (when Rocket serves TLS), true or false
+//! same_site = "lax"
 //! ```
 //!
 //! In the `debug` profile a missing `local_key` is replaced by an ephemeral key with a warning;
@@ -74,6 +81,26 @@
 //! have the table of what `Paseto`, `Option<Paseto>` and `Result<Paseto, AuthError>` give for
 //! no token, a bad token and a good one. [`&Issuer`](Issuer) mints tokens. Both have a
 //! [`Sentinel`](rocket::Sentinel): a route that uses them without the fairing aborts launch.
+//!
+//! # Cookies
+//!
+//! [`PasetoCookies`] is a private-cookie jar whose values are `v4.local` tokens with their own
+//! expiry, bound to their cookie's name. It also logs browsers in and out:
+//! [`set_tokens`](PasetoCookies::set_tokens) sets `HttpOnly` access and refresh cookies plus a
+//! readable CSRF cookie, [`remember`](PasetoCookies::remember) sets the remember-me cookie that
+//! the [`RememberMe`] guard reads, and [`remove_tokens`](PasetoCookies::remove_tokens) clears
+//! them all. Tokens read from cookies on state-changing methods need the CSRF header.
+//!
+//! ```
+//! use rocket_paseto::{AuthError, PasetoCookies};
+//!
+//! #[rocket::post("/login")]
+//! fn login(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+//!     // … check the password first, then:
+//!     cookies.set_tokens("alice")?;
+//!     Ok(())
+//! }
+//! ```
 //!
 //! # What is checked
 //!
