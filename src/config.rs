@@ -101,6 +101,12 @@ pub struct Config {
     /// _Default:_ `"X-CSRF-Token"`.
     #[serde(default = "defaults::csrf_header")]
     pub csrf_header: String,
+    /// Methods exempt from the CSRF check; every other method needs it. Only add methods that
+    /// never change state.
+    ///
+    /// _Default:_ `["GET", "HEAD", "OPTIONS", "TRACE"]`.
+    #[serde(default = "defaults::csrf_exempt_methods")]
+    pub csrf_exempt_methods: Vec<String>,
     /// Settings of access tokens ([`Access`](crate::Access)).
     ///
     /// _Default:_ local purpose, 900 s, cookie `access_token`.
@@ -259,6 +265,11 @@ mod defaults {
     pub fn yes() -> bool {
         true
     }
+    pub fn csrf_exempt_methods() -> Vec<String> {
+        ["GET", "HEAD", "OPTIONS", "TRACE"]
+            .map(String::from)
+            .to_vec()
+    }
     pub fn same_site() -> String {
         "lax".into()
     }
@@ -285,6 +296,7 @@ impl Default for Config {
             scheme: defaults::scheme(),
             csrf: true,
             csrf_header: defaults::csrf_header(),
+            csrf_exempt_methods: defaults::csrf_exempt_methods(),
             access: KindConfig::default(),
             refresh: KindConfig::default(),
             remember_me: RememberConfig::default(),
@@ -310,6 +322,7 @@ impl fmt::Debug for Config {
             .field("scheme", &self.scheme)
             .field("csrf", &self.csrf)
             .field("csrf_header", &self.csrf_header)
+            .field("csrf_exempt_methods", &self.csrf_exempt_methods)
             .field("access", &self.access)
             .field("refresh", &self.refresh)
             .field("remember_me", &self.remember_me)
@@ -359,6 +372,7 @@ pub(crate) struct Web {
     pub header: String,
     pub scheme: String,
     pub csrf_header: Option<String>,
+    pub csrf_exempt: Vec<rocket::http::Method>,
     /// Per kind, in the same order as the rules' kinds: the cookie to read, if any.
     pub cookies: Vec<Option<String>>,
     /// Per kind, likewise: the `Path` of that cookie.
@@ -546,6 +560,16 @@ impl Config {
                 "is not a valid authentication scheme",
             ));
         }
+        let mut csrf_exempt = Vec::with_capacity(self.csrf_exempt_methods.len());
+        for (i, name) in self.csrf_exempt_methods.iter().enumerate() {
+            let method = name.parse::<rocket::http::Method>().map_err(|_| {
+                ConfigError::new(
+                    format!("paseto.csrf_exempt_methods[{i}]"),
+                    "is not an HTTP method",
+                )
+            })?;
+            csrf_exempt.push(method);
+        }
         if self.csrf && !is_token(&self.csrf_header) {
             return Err(ConfigError::new(
                 "paseto.csrf_header",
@@ -646,6 +670,7 @@ impl Config {
                 header: self.header.clone(),
                 scheme: self.scheme.clone(),
                 csrf_header: self.csrf.then(|| self.csrf_header.clone()),
+                csrf_exempt,
                 cookies,
                 cookie_paths,
                 secure: jar.secure,

@@ -576,6 +576,13 @@ fn cookie_tokens_need_the_csrf_header_on_unsafe_methods() {
         .header(bearer(&without_csrf))
         .dispatch();
     assert_eq!(header.status(), Status::Ok);
+    // Exempt methods are configurable: exempting POST lets the cookie token through.
+    let exempt = app(with_keys(json!({ "csrf_exempt_methods": ["GET", "POST"] })));
+    let response = exempt
+        .post("/access")
+        .cookie(Cookie::new("access_token", without_csrf.clone()))
+        .dispatch();
+    assert_eq!(response.status(), Status::Ok);
     // And it can be turned off.
     let off = app(with_keys(json!({ "csrf": false })));
     let response = off
