@@ -131,12 +131,19 @@ fn set_cart(
     Ok(cart)
 }
 
-/// `POST /logout`: removes every cookie this app sets.
+/// `POST /logout`: removes every cookie this app sets. Forged cross-site logouts fail the CSRF
+/// check; an expired session may still log out.
 #[post("/logout")]
-fn logout(cookies: PasetoCookies<'_>) -> Json<Value> {
+fn logout(
+    session: Result<Paseto<Access>, AuthError>,
+    cookies: PasetoCookies<'_>,
+) -> Result<Json<Value>, AuthError> {
+    if let Err(AuthError::Csrf) = session {
+        return Err(AuthError::Csrf);
+    }
     cookies.remove_tokens();
     cookies.remove("cart");
-    Json(json!({ "user": null }))
+    Ok(Json(json!({ "user": null })))
 }
 
 #[launch]

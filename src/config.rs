@@ -89,9 +89,9 @@ pub struct Config {
     /// _Default:_ `"Bearer"`.
     #[serde(default = "defaults::scheme")]
     pub scheme: String,
-    /// Whether a token read from a cookie must be accompanied, on every method but `GET`,
-    /// `HEAD`, `OPTIONS` and `TRACE`, by a `csrf_header` equal to the token's `csrf` claim.
-    /// Tokens from the header never need it.
+    /// Whether a token read from a cookie must be accompanied, on every method not in
+    /// `csrf_exempt_methods`, by a `csrf_header` equal to the token's `csrf` claim. Tokens from
+    /// the header never need it.
     ///
     /// _Default:_ `true`.
     #[serde(default = "defaults::yes")]
@@ -171,7 +171,8 @@ pub struct CookieConfig {
     /// _Default:_ `"auto"`.
     #[serde(default)]
     pub secure: Secure,
-    /// `SameSite` attribute: `"strict"`, `"lax"` or `"none"` (which requires `secure`).
+    /// `SameSite` attribute: `"strict"`, `"lax"` or `"none"` (which always adds `Secure`, as
+    /// browsers require; `secure = false` is then an error).
     ///
     /// _Default:_ `"lax"`.
     #[serde(default = "defaults::same_site")]
@@ -390,6 +391,8 @@ pub(crate) struct Loaded {
     pub authority: Authority,
     pub web: Web,
     pub ephemeral_local_key: bool,
+    /// Settings that are allowed but probably mistaken, for the fairing to log.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -523,6 +526,31 @@ impl Config {
                 "\"none\" requires `secure` (browsers drop such cookies otherwise)",
             ));
         }
+        // Two settings naming one cookie would overwrite each other (e.g. a readable CSRF
+        // cookie replacing the access token).
+        let mut names: Vec<(&str, String)> = specs
+            .iter()
+            .zip(&cookies)
+            .filter_map(|(spec, c)| {
+                c.as_deref()
+                    .map(|c| (c, format!("the {} cookie", spec.name)))
+            })
+            .collect();
+        names.push((remember_cookie.as_str(), "remember_me.cookie".into()));
+        names.push((jar.csrf_cookie.as_str(), "cookies.csrf_cookie".into()));
+        for (i, (name, owner)) in names.iter().enumerate() {
+            if let Some((_, other)) = names[..i].iter().find(|(n, _)| n == name) {
+                let field = if owner.starts_with("the ") {
+                    "cookies".to_owned()
+                } else {
+                    owner.clone()
+                };
+                return Err(ConfigError::new(
+                    format!("paseto.{field}"),
+                    format_args!("cookie name `{name}` is already used by {other}"),
+                ));
+            }
+        }
         if !is_token(&jar.csrf_cookie) {
             return Err(ConfigError::new(
                 "paseto.cookies.csrf_cookie",
@@ -560,6 +588,7 @@ impl Config {
                 "is not a valid authentication scheme",
             ));
         }
+        let mut warnings = Vec::new();
         let mut csrf_exempt = Vec::with_capacity(self.csrf_exempt_methods.len());
         for (i, name) in self.csrf_exempt_methods.iter().enumerate() {
             let method = name.parse::<rocket::http::Method>().map_err(|_| {
@@ -568,6 +597,13 @@ impl Config {
                     "is not an HTTP method",
                 )
             })?;
+            use rocket::http::Method::{Get, Head, Options, Trace};
+            if !matches!(method, Get | Head | Options | Trace) {
+                warnings.push(format!(
+                    "paseto.csrf_exempt_methods lists {method}, which may change state: cookie-borne \
+                     tokens on {method} requests are not protected against CSRF"
+                ));
+            }
             csrf_exempt.push(method);
         }
         if self.csrf && !is_token(&self.csrf_header) {
@@ -681,12 +717,13 @@ impl Config {
                 renew_after: remember.renew_after,
             },
             ephemeral_local_key,
+            warnings,
         })
     }
 }
 
 /// Whether `s` is an RFC 9110 token (header names, auth schemes, cookie names).
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::config::Secure;
+use crate::config::{Secure, is_token};
 use crate::error::AuthError;
 use crate::guard::Paseto;
 use crate::issuer::{Issuer, TokenPair};
@@ -29,6 +29,9 @@ pub enum CookieError {
     /// The cookie would exceed [`MAX_COOKIE_SIZE`]; browsers would drop it silently.
     #[error("the cookie would be {0} bytes; browsers keep at most 4096")]
     TooLarge(usize),
+    /// The cookie name is not a valid cookie name (RFC 6265 token).
+    #[error("the cookie name is not a valid cookie name")]
+    InvalidName,
     /// The kind's cookie is turned off (`cookie = ""`).
     #[error("the `{0}` cookie is turned off in the configuration")]
     Disabled(&'static str),
@@ -105,11 +108,21 @@ impl<'r> PasetoCookies<'r> {
         value: &T,
         ttl: Duration,
     ) -> Result<(), CookieError> {
+        if !is_token(template.name()) {
+            return Err(CookieError::InvalidName);
+        }
         let token = self
             .issuer
             .authority()
             .seal(&binding(template.name()), value, ttl)?;
-        self.put(template, token, ttl, true)
+        // A value longer than the verifier accepts could be written but never read back.
+        let max = self.issuer.authority().rules().max_token_length_limit();
+        if token.len() > max {
+            return Err(CookieError::TooLarge(token.len()));
+        }
+        let cookie = self.finish(template, token, ttl)?;
+        self.jar.add(cookie);
+        Ok(())
     }
 
     /// The value stored under `name`, if it is there, ours, unexpired and a `T`.
@@ -121,43 +134,61 @@ impl<'r> PasetoCookies<'r> {
             .ok()
     }
 
-    /// Removes the value stored under `name` (with `Path=/`).
+    /// Removes the value stored under `name` with `Path=/`.
     pub fn remove(&self, name: &str) {
-        self.jar.remove(Cookie::build(name.to_owned()).path("/"));
+        self.remove_cookie(Cookie::build(name.to_owned()).path("/").build());
+    }
+
+    /// Removes a cookie added with [`add_cookie`](Self::add_cookie): give the same name, path
+    /// and domain. The removal carries the configured `SameSite` and `Secure`, so browsers
+    /// accept it wherever they accepted the cookie.
+    pub fn remove_cookie(&self, mut cookie: Cookie<'static>) {
+        if cookie.same_site().is_none() {
+            cookie.set_same_site(self.issuer.shared().web.same_site);
+        }
+        if cookie.secure().is_none() {
+            cookie.set_secure(self.secure);
+        }
+        self.jar.remove(cookie);
     }
 
     /// Logs a browser in: mints an access and a refresh token for `subject` sharing a fresh CSRF
-    /// value, sets both cookies (`Max-Age` = their lifetimes, the refresh cookie on its configured
-    /// path) and the readable CSRF cookie. Returns the pair, e.g. for a JSON body.
+    /// value, and sets both cookies (`Max-Age` = their lifetimes, the refresh cookie on its
+    /// configured path) and the readable CSRF cookie, all or none.
+    ///
+    /// Returns the pair for server-side use only: sending its tokens to the page would hand
+    /// scripts what the `HttpOnly` cookies keep from them.
     pub fn set_tokens(&self, subject: &str) -> Result<TokenPair, CookieError> {
         let csrf = random_id()?;
-        let access_token = self.issuer.access(subject).claim("csrf", &csrf).issue()?;
-        let refresh_token = self.issuer.refresh(subject).claim("csrf", &csrf).issue()?;
-        self.put_token::<Access>(&access_token)?;
-        self.put_token::<Refresh>(&refresh_token)?;
-        let web = &self.issuer.shared().web;
-        let lifetime = self.ttl_of(Refresh::NAME);
-        let readable = Cookie::build(web.csrf_cookie.clone())
-            .http_only(false)
-            .build();
-        self.put(readable, csrf, lifetime, false)?;
-        Ok(TokenPair {
-            access_token,
-            refresh_token,
-            token_type: web.scheme.clone(),
-            expires_in: self.ttl_of(Access::NAME).as_secs(),
-        })
+        let pair = self.issuer.pair_with(subject, |b| b.claim("csrf", &csrf))?;
+        let access = self.token_cookie::<Access>(&pair.access_token)?;
+        let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
+        let csrf = self.csrf_cookie(csrf)?;
+        for cookie in [access, refresh, csrf] {
+            self.jar.add(cookie);
+        }
+        Ok(pair)
     }
 
     /// After a refresh: sets a new access cookie for the refresh token's subject, keeping its
-    /// CSRF value (so the CSRF cookie stays valid). Returns the new access token.
+    /// CSRF value so the CSRF cookie stays valid (or, for a refresh token that had none, such as
+    /// one sent in a header, starting a new CSRF value and cookie). Returns the new access token.
     pub fn set_access<C>(&self, refresh: &Paseto<Refresh, C>) -> Result<String, CookieError> {
-        let mut builder = self.issuer.access(refresh.subject());
-        if let Some(csrf) = &refresh.registered().csrf {
-            builder = builder.claim("csrf", csrf);
+        let (csrf, fresh) = match &refresh.registered().csrf {
+            Some(csrf) => (csrf.clone(), false),
+            None => (random_id()?, true),
+        };
+        let token = self
+            .issuer
+            .access(refresh.subject())
+            .claim("csrf", &csrf)
+            .issue()?;
+        let access = self.token_cookie::<Access>(&token)?;
+        if fresh {
+            let csrf = self.csrf_cookie(csrf)?;
+            self.jar.add(csrf);
         }
-        let token = builder.issue()?;
-        self.put_token::<Access>(&token)?;
+        self.jar.add(access);
         Ok(token)
     }
 
@@ -165,65 +196,68 @@ impl<'r> PasetoCookies<'r> {
     pub fn remember(&self, subject: &str) -> Result<(), CookieError> {
         let web = &self.issuer.shared().web;
         let token = crate::remember::mint(self.issuer, subject, &web.remember_cookie)?;
-        let ttl = self.ttl_of(crate::remember::KIND);
-        self.put(
-            Cookie::new(web.remember_cookie.clone(), ""),
-            token,
-            ttl,
-            true,
-        )
+        let ttl = self.issuer.ttl_of(crate::remember::KIND);
+        let cookie = self.finish(Cookie::new(web.remember_cookie.clone(), ""), token, ttl)?;
+        self.jar.add(cookie);
+        Ok(())
     }
 
     /// Removes the remember-me cookie.
     pub fn forget(&self) {
-        let name = self.issuer.shared().web.remember_cookie.clone();
-        self.jar.remove(Cookie::build(name).path("/"));
+        self.remove(&self.issuer.shared().web.remember_cookie);
     }
 
     /// Logs a browser out: removes the access, refresh, CSRF and remember-me cookies.
     pub fn remove_tokens(&self) {
         let web = &self.issuer.shared().web;
-        for index in [self.index_of(Access::NAME), self.index_of(Refresh::NAME)] {
-            if let (Some(name), path) = (&web.cookies[index], &web.cookie_paths[index]) {
-                self.jar
-                    .remove(Cookie::build(name.clone()).path(path.clone()));
+        for kind in [Access::NAME, Refresh::NAME] {
+            if let Some((name, path)) = self.cookie_of(kind) {
+                self.remove_cookie(Cookie::build(name.to_owned()).path(path.to_owned()).build());
             }
         }
-        self.jar
-            .remove(Cookie::build(web.csrf_cookie.clone()).path("/"));
+        self.remove(&web.csrf_cookie);
         self.forget();
     }
 
-    fn index_of(&self, kind: &str) -> usize {
-        // Access and refresh are always registered by the fairing.
-        let kinds = self.issuer.authority().rules().kinds();
-        kinds.iter().position(|k| k.name() == kind).unwrap_or(0)
-    }
-
-    fn ttl_of(&self, kind: &str) -> Duration {
-        self.issuer.authority().rules().kinds()[self.index_of(kind)].ttl()
-    }
-
-    fn put_token<K: TokenKind>(&self, token: &str) -> Result<(), CookieError> {
+    /// The cookie name and path of kind `kind`, unless its cookie is turned off.
+    fn cookie_of(&self, kind: &str) -> Option<(&str, &str)> {
         let web = &self.issuer.shared().web;
-        let index = self.index_of(K::NAME);
-        let name = web.cookies[index]
-            .clone()
-            .ok_or(CookieError::Disabled(K::NAME))?;
-        let template = Cookie::build(name)
-            .path(web.cookie_paths[index].clone())
-            .build();
-        self.put(template, token.to_owned(), self.ttl_of(K::NAME), true)
+        let index = self
+            .issuer
+            .authority()
+            .rules()
+            .kinds()
+            .iter()
+            .position(|k| k.name() == kind)?;
+        Some((
+            web.cookies[index].as_deref()?,
+            web.cookie_paths[index].as_str(),
+        ))
     }
 
-    /// Adds `value` in `template`, filling in the configured attributes it leaves unset.
-    fn put(
+    fn token_cookie<K: TokenKind>(&self, token: &str) -> Result<Cookie<'static>, CookieError> {
+        let (name, path) = self
+            .cookie_of(K::NAME)
+            .ok_or(CookieError::Disabled(K::NAME))?;
+        let template = Cookie::build(name.to_owned()).path(path.to_owned()).build();
+        self.finish(template, token.to_owned(), self.issuer.ttl_of(K::NAME))
+    }
+
+    /// The readable CSRF cookie: it lives as long as the refresh token that carries the value.
+    fn csrf_cookie(&self, value: String) -> Result<Cookie<'static>, CookieError> {
+        let name = self.issuer.shared().web.csrf_cookie.clone();
+        let template = Cookie::build(name).http_only(false).build();
+        self.finish(template, value, self.issuer.ttl_of(Refresh::NAME))
+    }
+
+    /// Puts `value` in `cookie`, filling in the configured attributes it leaves unset
+    /// (`HttpOnly` unless the template says otherwise), and checks the size browsers keep.
+    fn finish(
         &self,
         mut cookie: Cookie<'static>,
         value: String,
         ttl: Duration,
-        http_only: bool,
-    ) -> Result<(), CookieError> {
+    ) -> Result<Cookie<'static>, CookieError> {
         let web = &self.issuer.shared().web;
         cookie.set_value(value);
         cookie.set_max_age(CookieDuration::seconds(ttl.as_secs() as i64));
@@ -234,7 +268,7 @@ impl<'r> PasetoCookies<'r> {
             cookie.set_same_site(web.same_site);
         }
         if cookie.http_only().is_none() {
-            cookie.set_http_only(http_only);
+            cookie.set_http_only(true);
         }
         if cookie.secure().is_none() {
             cookie.set_secure(self.secure);
@@ -243,8 +277,7 @@ impl<'r> PasetoCookies<'r> {
         if size > MAX_COOKIE_SIZE {
             return Err(CookieError::TooLarge(size));
         }
-        self.jar.add(cookie);
-        Ok(())
+        Ok(cookie)
     }
 }
 
@@ -256,10 +289,13 @@ impl<'r> FromRequest<'r> for PasetoCookies<'r> {
         let Some(issuer) = request.rocket().state::<Issuer>() else {
             return Outcome::Error((Status::InternalServerError, AuthError::NotConfigured));
         };
-        let secure = match issuer.shared().web.secure {
-            Secure::Always(on) => on,
-            Secure::Auto => request.rocket().config().tls_enabled(),
-        };
+        let web = &issuer.shared().web;
+        // Browsers drop `SameSite=None` cookies without `Secure`.
+        let secure = web.same_site == rocket::http::SameSite::None
+            || match web.secure {
+                Secure::Always(on) => on,
+                Secure::Auto => request.rocket().config().tls_enabled(),
+            };
         Outcome::Success(PasetoCookies {
             jar: request.cookies(),
             issuer,

@@ -75,6 +75,9 @@ impl PasetoFairing {
         }
         let config = Config::from_figment(figment)?;
         let loaded = config.load(&self.kinds, &figment.profile().clone())?;
+        for warning in &loaded.warnings {
+            rocket::warn!("{warning}");
+        }
         if loaded.ephemeral_local_key {
             rocket::warn!(
                 "paseto.local_key is not set: using an ephemeral key for this run only. Tokens \

@@ -93,9 +93,17 @@ impl Issuer {
 
     /// An access and a refresh token for `subject`, ready to serialise as a login response.
     pub fn pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
-        let subject = subject.into();
-        let access_token = self.access(subject.as_str()).issue()?;
-        let refresh_token = self.refresh(subject).issue()?;
+        self.pair_with(&subject.into(), |b| b)
+    }
+
+    /// [`pair`](Self::pair), with `extra` applied to both tokens' builders.
+    pub(crate) fn pair_with<'a>(
+        &'a self,
+        subject: &str,
+        extra: impl Fn(TokenBuilder<'a>) -> TokenBuilder<'a>,
+    ) -> Result<TokenPair, IssueError> {
+        let access_token = extra(self.access(subject)).issue()?;
+        let refresh_token = extra(self.refresh(subject)).issue()?;
         Ok(TokenPair {
             access_token,
             refresh_token,
@@ -112,7 +120,7 @@ impl Issuer {
     }
 
     /// The configured lifetime of kind `name`'s tokens.
-    fn ttl_of(&self, name: &str) -> Duration {
+    pub(crate) fn ttl_of(&self, name: &str) -> Duration {
         self.shared
             .authority
             .rules()

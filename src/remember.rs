@@ -41,7 +41,7 @@ pub(crate) fn mint(issuer: &Issuer, subject: &str, cookie: &str) -> Result<Strin
 ///
 /// #[rocket::post("/session/resume")]
 /// fn resume(user: RememberMe, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-///     cookies.set_tokens(user.subject())?; // a new (not fresh) session
+///     cookies.set_tokens(user.subject())?; // a new session for the returning user
 ///     Ok(())
 /// }
 /// ```

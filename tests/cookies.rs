@@ -80,7 +80,17 @@ fn remembered(user: RememberMe) -> String {
 
 fn routes() -> Vec<rocket::Route> {
     routes![
-        add, cart, read, big, login, refresh, logout, user, note, remembered
+        add,
+        cart,
+        read,
+        big,
+        login,
+        refresh,
+        logout,
+        user,
+        note,
+        remembered,
+        jar_under_remember
     ]
 }
 
@@ -474,4 +484,156 @@ fn cookie_guards_need_the_fairing_and_a_local_key() {
         error.kind(),
         rocket::error::ErrorKind::SentinelAborts(_)
     ));
+}
+
+#[get("/jar-named/<name>")]
+fn bad_name(name: &str, cookies: PasetoCookies<'_>) -> String {
+    format!("{:?}", cookies.add(name, &1).err())
+}
+
+#[get("/refresh-by-header")]
+fn refresh_by_header(token: Paseto<Refresh>, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    cookies.set_access(&token)?;
+    Ok(())
+}
+
+#[test]
+fn remember_me_and_jar_values_never_stand_in_for_each_other() {
+    let client = Client::untracked(rocket(keys(), routes())).unwrap();
+    let response = client.post("/login?remember=true").dispatch();
+    let remember = cookie_named(&set_cookies(&response), "remember_token")
+        .value()
+        .to_owned();
+    // A remember-me token read as a jar value under its own cookie name: not a sealed value.
+    assert_eq!(read_raw(&client, "remember_token", remember), Value::Null);
+    // A jar value stored under the remember-me cookie's name: not a remember-me token.
+    let sealed = client.get("/jar-under-remember").dispatch();
+    assert_eq!(sealed.status(), Status::Ok);
+    let value = cookie_named(&set_cookies(&sealed), "remember_token")
+        .value()
+        .to_owned();
+    let response = client
+        .get("/remembered")
+        .cookie(Cookie::new("remember_token", value))
+        .dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+}
+
+#[get("/jar-under-remember")]
+fn jar_under_remember(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    cookies.add(
+        "remember_token",
+        &json!({ "sub": "mallory", "type": "remember_me" }),
+    )?;
+    Ok(())
+}
+
+#[test]
+fn invalid_names_and_values_too_long_to_read_back_are_refused() {
+    let client = client(keys(), routes![bad_name]);
+    assert_eq!(
+        client
+            .get("/jar-named/a%3Db")
+            .dispatch()
+            .into_string()
+            .unwrap(),
+        "Some(InvalidName)"
+    );
+    assert_eq!(
+        client
+            .get("/jar-named/ok")
+            .dispatch()
+            .into_string()
+            .unwrap(),
+        "None"
+    );
+    // With the smallest cap, even an empty cart would not fit: refused, not written unreadable.
+    let mut tiny = keys();
+    tiny["max_token_length"] = json!(256);
+    let client = super_client(tiny);
+    assert_eq!(
+        client.post("/cart/apple").dispatch().status(),
+        Status::InternalServerError
+    );
+    let mut small = keys();
+    small["max_token_length"] = json!(600);
+    let client = super_client(small);
+    let text = client.post("/big").dispatch().into_string().unwrap();
+    assert!(text.starts_with("too large: "), "{text}");
+    let cart = client.post("/cart/apple").dispatch();
+    assert_eq!(cart.status(), Status::Ok, "small values still fit");
+}
+
+fn super_client(paseto: Value) -> Client {
+    client(paseto, routes())
+}
+
+#[test]
+fn refreshing_with_a_header_token_starts_a_csrf_value() {
+    let client = client(keys(), routes![refresh_by_header, note]);
+    let issuer = rocket_paseto::PasetoFairing::default()
+        .load(&figment(keys()))
+        .unwrap();
+    let refresh = issuer.refresh("alice").issue().unwrap();
+    let response = client
+        .get("/refresh-by-header")
+        .header(bearer(&refresh))
+        .dispatch();
+    assert_eq!(response.status(), Status::Ok);
+    let cookies = set_cookies(&response);
+    let csrf = cookie_named(&cookies, "csrf_token").value().to_owned();
+    let access = cookie_named(&cookies, "access_token").value().to_owned();
+    let note = client
+        .post("/note")
+        .cookie(Cookie::new("access_token", access))
+        .header(Header::new("X-CSRF-Token", csrf))
+        .dispatch();
+    assert_eq!(note.status(), Status::Ok);
+}
+
+#[test]
+fn same_site_none_adds_secure_and_removals_carry_the_attributes() {
+    let mut paseto = keys();
+    paseto["cookies"] = json!({ "same_site": "none" });
+    let client = app(paseto);
+    let login = client.post("/login?remember=true").dispatch();
+    let cookies = set_cookies(&login);
+    let csrf = cookie_named(&cookies, "csrf_token").value().to_owned();
+    for c in &cookies {
+        assert_eq!(
+            (c.same_site(), c.secure()),
+            (Some(SameSite::None), Some(true)),
+            "{}",
+            c.name()
+        );
+    }
+    let logout = client
+        .post("/logout")
+        .header(Header::new("X-CSRF-Token", csrf))
+        .dispatch();
+    for c in set_cookies(&logout) {
+        assert_eq!(
+            (c.same_site(), c.secure()),
+            (Some(SameSite::None), Some(true)),
+            "removal of {}",
+            c.name()
+        );
+    }
+}
+
+#[test]
+fn cookie_names_must_not_collide() {
+    let mut paseto = keys();
+    paseto["cookies"] = json!({ "csrf_cookie": "access_token" });
+    let err = rocket_paseto::PasetoFairing::default()
+        .load(&figment(paseto))
+        .unwrap_err();
+    assert_eq!(err.field(), "paseto.cookies.csrf_cookie");
+    assert!(err.message().contains("access"), "{err}");
+    let mut paseto = keys();
+    paseto["remember_me"] = json!({ "cookie": "refresh_token" });
+    let err = rocket_paseto::PasetoFairing::default()
+        .load(&figment(paseto))
+        .unwrap_err();
+    assert_eq!(err.field(), "paseto.remember_me.cookie");
 }

@@ -400,7 +400,15 @@ fn cookies_serves_its_contract() {
         "remember defaults to off"
     );
 
-    let out = client.post("/logout").dispatch();
+    assert_eq!(
+        client.post("/logout").dispatch().status(),
+        Status::Forbidden,
+        "a forged logout"
+    );
+    let out = client
+        .post("/logout")
+        .header(Header::new("X-CSRF-Token", csrf.clone()))
+        .dispatch();
     assert_eq!(out.status(), Status::Ok);
     for name in [
         "access_token",

@@ -158,6 +158,11 @@ impl Rules {
         self
     }
 
+    /// The length cap on tokens, in bytes.
+    pub fn max_token_length_limit(&self) -> usize {
+        self.max_token_length
+    }
+
     /// The rules for the kind `name`, if there is such a kind.
     pub fn kind(&self, name: &str) -> Option<&KindRules> {
         self.kinds.iter().find(|k| k.name == name)
