@@ -79,6 +79,13 @@ pub struct Config {
     /// _Default:_ `4096`.
     #[serde(default = "defaults::max_token_length")]
     pub max_token_length: usize,
+    /// How many verified tokens to remember (about), so a token presented again skips the
+    /// cryptography; `exp`, `nbf`, kind, issuer and audience are still checked on every request.
+    /// `0` turns the cache off.
+    ///
+    /// _Default:_ `1024`.
+    #[serde(default = "defaults::cache_size")]
+    pub cache_size: usize,
     /// The request header that carries tokens.
     ///
     /// _Default:_ `"Authorization"`.
@@ -254,6 +261,9 @@ mod defaults {
     pub fn max_token_length() -> usize {
         crate::token::DEFAULT_MAX_TOKEN_LENGTH
     }
+    pub fn cache_size() -> usize {
+        1024
+    }
     pub fn header() -> String {
         "Authorization".into()
     }
@@ -293,6 +303,7 @@ impl Default for Config {
             audience: None,
             leeway: 0,
             max_token_length: defaults::max_token_length(),
+            cache_size: defaults::cache_size(),
             header: defaults::header(),
             scheme: defaults::scheme(),
             csrf: true,
@@ -319,6 +330,7 @@ impl fmt::Debug for Config {
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
             .field("max_token_length", &self.max_token_length)
+            .field("cache_size", &self.cache_size)
             .field("header", &self.header)
             .field("scheme", &self.scheme)
             .field("csrf", &self.csrf)
@@ -576,6 +588,12 @@ impl Config {
                 "must be between 256 and 65536",
             ));
         }
+        if self.cache_size > 1_000_000 {
+            return Err(ConfigError::new(
+                "paseto.cache_size",
+                "must be at most 1000000",
+            ));
+        }
         if !is_token(&self.header) {
             return Err(ConfigError::new(
                 "paseto.header",
@@ -698,8 +716,9 @@ impl Config {
         if let Some(audience) = &self.audience {
             rules = rules.audience(audience.clone());
         }
-        let authority =
-            Authority::new(local, secret, public, rules).with_previous_local_keys(previous);
+        let authority = Authority::new(local, secret, public, rules)
+            .with_previous_local_keys(previous)
+            .with_cache(self.cache_size);
         Ok(Loaded {
             authority,
             web: Web {

@@ -153,12 +153,12 @@ fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, 
     let (token, source) = find_token(request, shared, index)?;
     let verified = shared
         .authority
-        .verify_kind(&kinds[index], token, OffsetDateTime::now_utc(), None)
+        .verify_indexed(index, token, OffsetDateTime::now_utc())
         .map_err(Failure::Invalid)?;
     if source == Source::Cookie {
         check_csrf(request, shared, &verified)?;
     }
-    Ok(Arc::new(verified))
+    Ok(verified)
 }
 
 fn find_token<'r>(

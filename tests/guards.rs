@@ -603,3 +603,38 @@ fn an_invalid_token_in_the_result_guard_does_not_leak_into_the_body() {
     let text = response.into_string().unwrap();
     assert!(!text.contains("v4.local"));
 }
+
+#[test]
+fn a_cached_token_still_meets_every_per_request_check() {
+    let client = app(keys());
+    let mut c = claims("access");
+    c.insert("csrf".into(), "csrf-value-123".into());
+    let token = local_token(&c);
+    // Verified once (and cached) through the header…
+    assert_eq!(get_with(&client, "/access", &token).status(), Status::Ok);
+    assert_eq!(get_with(&client, "/access", &token).status(), Status::Ok);
+    // …a hit is still refused as another kind…
+    assert_eq!(
+        get_with(&client, "/refresh", &token).status(),
+        Status::Unauthorized
+    );
+    // …and from a cookie on POST still needs the CSRF header.
+    let post = |csrf: Option<&str>| {
+        let mut r = client
+            .post("/access")
+            .cookie(Cookie::new("access_token", token.clone()));
+        if let Some(v) = csrf {
+            r = r.header(Header::new("X-CSRF-Token", v.to_owned()));
+        }
+        r.dispatch().status()
+    };
+    assert_eq!(post(None), Status::Forbidden);
+    assert_eq!(post(Some("csrf-value-123")), Status::Ok);
+    // With the cache off, the same answers.
+    let uncached = app(with_keys(json!({ "cache_size": 0 })));
+    assert_eq!(get_with(&uncached, "/access", &token).status(), Status::Ok);
+    assert_eq!(
+        get_with(&uncached, "/refresh", &token).status(),
+        Status::Unauthorized
+    );
+}

@@ -18,11 +18,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cache;
 mod claims;
 mod keys;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
@@ -332,6 +334,7 @@ pub struct Authority {
     secret: Option<Keyed<SecretKey>>,
     public: Vec<PublicKey>,
     rules: Rules,
+    cache: Option<cache::VerifiedCache>,
 }
 
 impl fmt::Debug for Authority {
@@ -344,6 +347,7 @@ impl fmt::Debug for Authority {
                 &self.public.iter().map(PublicKey::id).collect::<Vec<_>>(),
             )
             .field("rules", &self.rules)
+            .field("cached_tokens", &self.cached_tokens())
             .finish()
     }
 }
@@ -381,7 +385,23 @@ impl Authority {
             }),
             public: trusted,
             rules,
+            cache: None,
         }
+    }
+
+    /// Caches up to about `capacity` verified tokens (0 turns caching off, the default here).
+    ///
+    /// [`verify_cached`](Self::verify_cached) then accepts a token it verified recently without
+    /// repeating the cryptography or the parsing; the time claims, kind, issuer and audience
+    /// are still checked on every call, so a hit gives exactly the answer a miss would.
+    pub fn with_cache(mut self, capacity: usize) -> Self {
+        self.cache = cache::VerifiedCache::new(capacity);
+        self
+    }
+
+    /// How many verified tokens are cached now.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.as_ref().map_or(0, cache::VerifiedCache::len)
     }
 
     /// Keys that still decrypt local tokens (found by their `kid`) but never encrypt new ones.
@@ -508,6 +528,49 @@ impl Authority {
     ) -> Result<Verified, Rejection> {
         let rules = self.rules.kind(kind).ok_or(Rejection::UnknownKind)?;
         self.verify_kind(rules, token, now, None)
+    }
+
+    /// [`verify`](Self::verify) through the cache set up by [`with_cache`](Self::with_cache).
+    pub fn verify_cached(
+        &self,
+        kind: &str,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Verified>, Rejection> {
+        let index = self
+            .rules
+            .kinds
+            .iter()
+            .position(|k| k.name == kind)
+            .ok_or(Rejection::UnknownKind)?;
+        self.verify_indexed(index, token, now)
+    }
+
+    /// [`verify_cached`](Self::verify_cached) with the kind given by its index in the rules.
+    pub(crate) fn verify_indexed(
+        &self,
+        index: usize,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Verified>, Rejection> {
+        let rules = self.rules.kinds.get(index).ok_or(Rejection::UnknownKind)?;
+        let Some(cache) = &self.cache else {
+            return self.verify_kind(rules, token, now, None).map(Arc::new);
+        };
+        // The cheap refusals come before hashing, so garbage costs as little as without a cache.
+        if token.len() > self.rules.max_token_length {
+            return Err(Rejection::TooLong);
+        }
+        if !token.starts_with(rules.purpose.header()) {
+            return Err(Rejection::WrongPurpose);
+        }
+        if let Some(hit) = cache.get(index, token) {
+            self.check_claims(rules, hit.claims(), now)?;
+            return Ok(hit);
+        }
+        let verified = Arc::new(self.verify_kind(rules, token, now, None)?);
+        cache.insert(index, verified.clone());
+        Ok(verified)
     }
 
     /// [`verify`](Self::verify) of a token minted with [`mint_bound`](Self::mint_bound).
@@ -920,6 +983,51 @@ mod tests {
                 .unwrap_err(),
             Rejection::NotYetValid
         );
+    }
+
+    #[test]
+    fn cache_hits_answer_exactly_like_misses() {
+        let a = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules())
+            .with_cache(64);
+        let t = a
+            .mint(
+                "access",
+                "alice",
+                Some(Duration::from_secs(60)),
+                None::<&()>,
+            )
+            .unwrap();
+        let first = a.verify_cached("access", &t, now()).unwrap();
+        assert_eq!(a.cached_tokens(), 1);
+        let again = a.verify_cached("access", &t, now()).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the second call is a hit");
+        // Still checked on a hit: expiry and kind.
+        let later = now() + Duration::from_secs(120);
+        assert_eq!(
+            a.verify_cached("access", &t, later).unwrap_err(),
+            Rejection::Expired
+        );
+        assert_eq!(
+            a.verify_cached("refresh", &t, now()).unwrap_err(),
+            Rejection::WrongKind
+        );
+        // Garbage is refused before the cache is consulted, and never cached.
+        assert_eq!(
+            a.verify_cached("access", "v3.local.x", now()).unwrap_err(),
+            Rejection::WrongPurpose
+        );
+        assert_eq!(a.cached_tokens(), 1);
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let a = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules())
+            .with_cache(32);
+        for _ in 0..500 {
+            let t = a.mint("access", "alice", None, None::<&()>).unwrap();
+            a.verify_cached("access", &t, now()).unwrap();
+        }
+        assert!(a.cached_tokens() <= 32, "{}", a.cached_tokens());
     }
 
     #[test]
