@@ -11,6 +11,10 @@ mod basic;
 #[path = "../examples/cookies.rs"]
 mod cookies_app;
 
+#[allow(dead_code)]
+#[path = "../examples/bench_server.rs"]
+mod bench_server;
+
 use common::*;
 use rocket::http::{ContentType, Status};
 use rocket::local::blocking::Client;
@@ -428,6 +432,68 @@ fn cookies_serves_its_contract() {
     );
     assert_eq!(
         client.get("/remembered").dispatch().status(),
+        Status::Unauthorized
+    );
+}
+
+#[test]
+fn bench_server_routes_accept_their_tokens_only() {
+    use rocket::http::{Cookie, Header};
+
+    let client = Client::untracked(bench_server::rocket()).unwrap();
+    let tokens: Value = client.get("/tokens?n=3").dispatch().into_json().unwrap();
+    assert_eq!(tokens["local"].as_array().unwrap().len(), 3);
+    let auth = |t: &Value| Header::new("Authorization", format!("Bearer {}", t.as_str().unwrap()));
+    assert_eq!(client.get("/open").dispatch().status(), Status::Ok);
+    for t in tokens["local"].as_array().unwrap() {
+        assert_eq!(
+            client.get("/local").header(auth(t)).dispatch().status(),
+            Status::Ok
+        );
+    }
+    assert_eq!(
+        client
+            .get("/public")
+            .header(auth(&tokens["public"]))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
+    assert_eq!(
+        client
+            .get("/jwt")
+            .header(auth(&tokens["jwt"]))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
+    let session = Cookie::new("session", tokens["cookie"].as_str().unwrap().to_owned());
+    assert_eq!(
+        client.get("/cookie").cookie(session).dispatch().status(),
+        Status::Ok
+    );
+    for route in ["/local", "/public", "/jwt", "/cookie"] {
+        assert_eq!(
+            client.get(route).dispatch().status(),
+            Status::Unauthorized,
+            "{route}"
+        );
+    }
+    // Tokens do not cross routes: a local token is no JWT, a JWT is no PASETO.
+    assert_eq!(
+        client
+            .get("/jwt")
+            .header(auth(&tokens["local"][0]))
+            .dispatch()
+            .status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        client
+            .get("/local")
+            .header(auth(&tokens["jwt"]))
+            .dispatch()
+            .status(),
         Status::Unauthorized
     );
 }

@@ -1,0 +1,267 @@
+//! Micro-benchmarks of the token core next to the alternatives, in one run:
+//!
+//! - verify and mint, local and public, through `Authority` (with and without the cache);
+//! - raw pasetors (`local::decrypt` / `public::verify` with `ClaimsValidationRules`);
+//! - jsonwebtoken HS256 and EdDSA with the same claims;
+//! - rejecting garbage, oversized, wrong-purpose and tampered tokens;
+//! - the private-cookie jar next to the `cookie` crate's private jar (Rocket's `get_private`).
+//!
+//! `cargo bench` runs them all; `cargo bench -- verify` runs one group.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use pasetors::claims::{Claims as PasetorsClaims, ClaimsValidationRules};
+use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
+use pasetors::token::UntrustedToken;
+use pasetors::version4::V4;
+use rocket_paseto::token::{Authority, KindRules, LocalKey, Purpose, Rules, SecretKey};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+const LOCAL: &str = "k4.local.5KEyzOJPPj-C2-27f61GaL45GEspp1Z-XbWG1UiWu0Q";
+const SECRET: &str = "k4.secret.JSSpmat4EsUgVrkSsKco-igvd6XtbUrfECxOvD-vc_JczlRlxgzdX8rPGMPGgFcyz1WakbZ42VJApcUz9idXRw";
+
+fn authority(cache: usize) -> Authority {
+    let rules = Rules::new(vec![
+        KindRules::new("access", Purpose::Local, Duration::from_secs(900)),
+        KindRules::new("signed", Purpose::Public, Duration::from_secs(900)),
+    ]);
+    Authority::new(
+        Some(LocalKey::from_paserk(LOCAL).unwrap()),
+        Some(SecretKey::parse(SECRET).unwrap()),
+        vec![],
+        rules,
+    )
+    .with_cache(cache)
+}
+
+#[derive(Serialize, Deserialize)]
+struct JwtClaims {
+    sub: String,
+    exp: u64,
+    iat: u64,
+    nbf: u64,
+    jti: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+fn jwt_claims() -> JwtClaims {
+    let now = OffsetDateTime::now_utc().unix_timestamp() as u64;
+    JwtClaims {
+        sub: "alice".into(),
+        exp: now + 900,
+        iat: now,
+        nbf: now,
+        jti: "Vj3kq0s9c2xQn8Hc4J1rPw".into(),
+        kind: "access".into(),
+    }
+}
+
+fn pasetors_claims() -> PasetorsClaims {
+    let mut claims = PasetorsClaims::new().unwrap();
+    claims.subject("alice").unwrap();
+    claims.token_identifier("Vj3kq0s9c2xQn8Hc4J1rPw").unwrap();
+    claims.add_additional("type", "access").unwrap();
+    claims
+}
+
+fn verify(c: &mut Criterion) {
+    let now = OffsetDateTime::now_utc();
+    let ours = authority(0);
+    let cached = authority(1024);
+    let local = ours.mint("access", "alice", None, None::<&()>).unwrap();
+    let public = ours.mint("signed", "alice", None, None::<&()>).unwrap();
+
+    let mut g = c.benchmark_group("verify");
+    g.bench_function("rocket_paseto local", |b| {
+        b.iter(|| ours.verify("access", black_box(&local), now).unwrap())
+    });
+    g.bench_function("rocket_paseto local cached", |b| {
+        b.iter(|| {
+            cached
+                .verify_cached("access", black_box(&local), now)
+                .unwrap()
+        })
+    });
+    g.bench_function("rocket_paseto public", |b| {
+        b.iter(|| ours.verify("signed", black_box(&public), now).unwrap())
+    });
+    g.bench_function("rocket_paseto public cached", |b| {
+        b.iter(|| {
+            cached
+                .verify_cached("signed", black_box(&public), now)
+                .unwrap()
+        })
+    });
+
+    let sk = SymmetricKey::<V4>::try_from(LOCAL).unwrap();
+    let asym = AsymmetricSecretKey::<V4>::try_from(SECRET).unwrap();
+    let pk = AsymmetricPublicKey::<V4>::try_from(&asym).unwrap();
+    let rules = ClaimsValidationRules::new();
+    let raw_local = pasetors::local::encrypt(&sk, &pasetors_claims(), None, None).unwrap();
+    let raw_public = pasetors::public::sign(&asym, &pasetors_claims(), None, None).unwrap();
+    g.bench_function("pasetors local::decrypt", |b| {
+        b.iter(|| {
+            let t = UntrustedToken::try_from(black_box(raw_local.as_str())).unwrap();
+            pasetors::local::decrypt(&sk, &t, &rules, None, None).unwrap()
+        })
+    });
+    g.bench_function("pasetors public::verify", |b| {
+        b.iter(|| {
+            let t = UntrustedToken::try_from(black_box(raw_public.as_str())).unwrap();
+            pasetors::public::verify(&pk, &t, &rules, None, None).unwrap()
+        })
+    });
+
+    let secret = b"an HS256 secret of thirty-two by";
+    let hs_token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &jwt_claims(),
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap();
+    let hs_key = DecodingKey::from_secret(secret);
+    let hs_validation = Validation::new(Algorithm::HS256);
+    g.bench_function("jsonwebtoken HS256", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<JwtClaims>(black_box(&hs_token), &hs_key, &hs_validation)
+                .unwrap()
+        })
+    });
+    let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([7; 32]));
+    let ed_token = jsonwebtoken::encode(
+        &Header::new(Algorithm::EdDSA),
+        &jwt_claims(),
+        &EncodingKey::from_ed_pem(pair.sk.to_pem().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let ed_key = DecodingKey::from_ed_pem(pair.pk.to_pem().as_bytes()).unwrap();
+    let ed_validation = Validation::new(Algorithm::EdDSA);
+    g.bench_function("jsonwebtoken EdDSA", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<JwtClaims>(black_box(&ed_token), &ed_key, &ed_validation)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn mint(c: &mut Criterion) {
+    let ours = authority(0);
+    let mut g = c.benchmark_group("mint");
+    g.bench_function("rocket_paseto local", |b| {
+        b.iter(|| ours.mint("access", "alice", None, None::<&()>).unwrap())
+    });
+    g.bench_function("rocket_paseto public", |b| {
+        b.iter(|| ours.mint("signed", "alice", None, None::<&()>).unwrap())
+    });
+    let sk = SymmetricKey::<V4>::try_from(LOCAL).unwrap();
+    g.bench_function("pasetors local::encrypt", |b| {
+        b.iter(|| pasetors::local::encrypt(&sk, &pasetors_claims(), None, None).unwrap())
+    });
+    let key = EncodingKey::from_secret(b"an HS256 secret of thirty-two by");
+    g.bench_function("jsonwebtoken HS256", |b| {
+        b.iter(|| {
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &jwt_claims(), &key).unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn reject(c: &mut Criterion) {
+    let now = OffsetDateTime::now_utc();
+    let ours = authority(1024);
+    let good = ours.mint("access", "alice", None, None::<&()>).unwrap();
+    let mut tampered = good.clone().into_bytes();
+    tampered[40] = if tampered[40] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let garbage = "v4.local.".to_owned() + &"A".repeat(200);
+    let oversized = "v4.local.".to_owned() + &"A".repeat(100_000);
+    let other_purpose = ours.mint("signed", "alice", None, None::<&()>).unwrap();
+
+    let mut g = c.benchmark_group("reject");
+    g.bench_function("accept a valid token (uncached, for scale)", |b| {
+        b.iter(|| ours.verify("access", black_box(&good), now).unwrap())
+    });
+    g.bench_function("garbage", |b| {
+        b.iter(|| {
+            ours.verify_cached("access", black_box(&garbage), now)
+                .unwrap_err()
+        })
+    });
+    g.bench_function("oversized (100 kB)", |b| {
+        b.iter(|| {
+            ours.verify_cached("access", black_box(&oversized), now)
+                .unwrap_err()
+        })
+    });
+    g.bench_function("wrong purpose", |b| {
+        b.iter(|| {
+            ours.verify_cached("access", black_box(&other_purpose), now)
+                .unwrap_err()
+        })
+    });
+    g.bench_function("tampered", |b| {
+        b.iter(|| {
+            ours.verify_cached("access", black_box(&tampered), now)
+                .unwrap_err()
+        })
+    });
+    g.finish();
+}
+
+fn jar(c: &mut Criterion) {
+    #[derive(Serialize, Deserialize)]
+    struct Session {
+        user: String,
+        items: Vec<u32>,
+    }
+    let value = Session {
+        user: "alice".into(),
+        items: vec![1, 2, 3],
+    };
+    let now = OffsetDateTime::now_utc();
+    let ours = authority(0);
+    let binding = b"rocket_paseto cookie session";
+    let sealed = ours
+        .seal(binding, &value, Duration::from_secs(3600))
+        .unwrap();
+
+    let key = cookie::Key::generate();
+    let mut rocket_jar = cookie::CookieJar::new();
+    rocket_jar.private_mut(&key).add(cookie::Cookie::new(
+        "session",
+        serde_json::to_string(&value).unwrap(),
+    ));
+    let encrypted = rocket_jar.get("session").unwrap().clone();
+
+    let mut g = c.benchmark_group("jar");
+    g.bench_function("PasetoCookies get (unseal + typed)", |b| {
+        b.iter(|| {
+            ours.unseal::<Session>(binding, black_box(&sealed), now)
+                .unwrap()
+        })
+    });
+    g.bench_function("Rocket get_private (AES-GCM) + serde", |b| {
+        b.iter(|| {
+            let mut jar = cookie::CookieJar::new();
+            jar.add_original(black_box(encrypted.clone()));
+            let plain = jar.private(&key).get("session").unwrap();
+            serde_json::from_str::<Session>(plain.value()).unwrap()
+        })
+    });
+    g.bench_function("PasetoCookies add (seal)", |b| {
+        b.iter(|| {
+            ours.seal(binding, black_box(&value), Duration::from_secs(3600))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, verify, mint, reject, jar);
+criterion_main!(benches);

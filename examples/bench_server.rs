@@ -1,0 +1,143 @@
+//! The server `bench/load.sh` drives: the same trivial route behind different guards.
+//!
+//! - `/open`: no guard, the baseline;
+//! - `/local`: `Paseto<Access>` with `v4.local`;
+//! - `/public`: a `v4.public` kind (`Paseto<Signed>`);
+//! - `/cookie`: a value read from a `PasetoCookies` private cookie;
+//! - `/jwt`: a hand-written jsonwebtoken HS256 guard, the alternative many Rocket apps use;
+//! - `/tokens?n=N`: N fresh local tokens and one of everything else, for the load script.
+//!
+//! Keys are generated at start. Run it with `ROCKET_PORT`, `ROCKET_WORKERS` and the rest of
+//! Rocket's environment as usual; the `paseto` settings it needs are built in.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rocket::figment::Figment;
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::serde::json::{Json, Value, json};
+use rocket::serde::{Deserialize, Serialize};
+use rocket::{Build, Rocket, State, get, launch, routes};
+use rocket_paseto::token::{LocalKey, SecretKey};
+use rocket_paseto::{Access, Issuer, Paseto, PasetoCookies, PasetoFairing, Purpose, TokenKind};
+
+/// Access tokens signed with Ed25519 instead of encrypted.
+pub struct Signed;
+
+impl TokenKind for Signed {
+    const NAME: &'static str = "signed";
+    const TTL: Duration = Duration::from_secs(3600);
+    const PURPOSE: Purpose = Purpose::Public;
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(crate = "rocket::serde")]
+struct JwtClaims {
+    sub: String,
+    exp: u64,
+}
+
+/// What a hand-written JWT guard keeps around: the key and the validation rules, built once.
+struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+/// A typical hand-written HS256 guard.
+struct Jwt(JwtClaims);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Jwt {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        let Some(keys) = request.rocket().state::<JwtKeys>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let token = request
+            .headers()
+            .get_one("Authorization")
+            .and_then(|h| h.strip_prefix("Bearer "));
+        match token.map(|t| jsonwebtoken::decode::<JwtClaims>(t, &keys.decoding, &keys.validation))
+        {
+            Some(Ok(data)) => Outcome::Success(Jwt(data.claims)),
+            _ => Outcome::Error((Status::Unauthorized, ())),
+        }
+    }
+}
+
+#[get("/open")]
+fn open() -> &'static str {
+    "ok"
+}
+
+#[get("/local")]
+fn local(_token: Paseto<Access>) -> &'static str {
+    "ok"
+}
+
+#[get("/public")]
+fn public(_token: Paseto<Signed>) -> &'static str {
+    "ok"
+}
+
+#[get("/cookie")]
+fn cookie(cookies: PasetoCookies<'_>) -> Result<&'static str, Status> {
+    cookies
+        .get::<Value>("session")
+        .map(|_| "ok")
+        .ok_or(Status::Unauthorized)
+}
+
+#[get("/jwt")]
+fn jwt(token: Jwt) -> &'static str {
+    let _ = token.0.sub;
+    "ok"
+}
+
+#[get("/tokens?<n>")]
+fn tokens(n: Option<usize>, issuer: &Issuer, jwt: &State<JwtKeys>) -> Json<Value> {
+    let n = n.unwrap_or(1).clamp(1, 100_000);
+    let local: Vec<String> = (0..n)
+        .map(|_| issuer.access("bench").issue().unwrap())
+        .collect();
+    let public = issuer.kind::<Signed>("bench").issue().unwrap();
+    let cookie = issuer
+        .authority()
+        .seal(
+            b"rocket_paseto cookie session",
+            &json!({ "user": "bench" }),
+            Duration::from_secs(3600),
+        )
+        .unwrap();
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() as u64 + 3600;
+    let claims = JwtClaims {
+        sub: "bench".into(),
+        exp,
+    };
+    let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &jwt.encoding).unwrap();
+    Json(json!({ "local": local, "public": public, "cookie": cookie, "jwt": jwt }))
+}
+
+#[launch]
+pub fn rocket() -> Rocket<Build> {
+    let local = LocalKey::generate().unwrap().to_paserk();
+    let secret = SecretKey::generate().unwrap().to_paserk();
+    let figment = Figment::from(rocket::Config::figment())
+        .merge(("log_level", "off"))
+        .merge(("paseto.local_key", local))
+        .merge(("paseto.secret_key", secret));
+    let mut jwt_secret = [0u8; 32];
+    getrandom::fill(&mut jwt_secret).unwrap();
+    let jwt = JwtKeys {
+        encoding: EncodingKey::from_secret(&jwt_secret),
+        decoding: DecodingKey::from_secret(&jwt_secret),
+        validation: Validation::new(Algorithm::HS256),
+    };
+    rocket::custom(figment)
+        .attach(PasetoFairing::default().kind::<Signed>())
+        .manage(jwt)
+        .mount("/", routes![open, local, public, cookie, jwt, tokens])
+}
