@@ -173,7 +173,10 @@ impl<'r> PasetoCookies<'r> {
     /// After a refresh: sets a new access cookie for the refresh token's subject, keeping its
     /// CSRF value so the CSRF cookie stays valid (or, for a refresh token that had none, such as
     /// one sent in a header, starting a new CSRF value and cookie). Returns the new access token.
-    pub fn set_access<C>(&self, refresh: &Paseto<Refresh, C>) -> Result<String, CookieError> {
+    pub fn set_access<C: 'static>(
+        &self,
+        refresh: &Paseto<Refresh, C>,
+    ) -> Result<String, CookieError> {
         let (csrf, fresh) = match &refresh.registered().csrf {
             Some(csrf) => (csrf.clone(), false),
             None => (random_id()?, true),

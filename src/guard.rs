@@ -47,11 +47,12 @@ use crate::token::{Claims, Rejection, Verified, from_authorization};
 /// Each kind is verified at most once per request, however many guards ask for it.
 pub struct Paseto<K: TokenKind = Access, C = Claims> {
     verified: Arc<Verified>,
-    claims: C,
+    /// `None` when `C` is [`Claims`]: they are read from `verified` instead of copied.
+    claims: Option<C>,
     kind: PhantomData<fn() -> K>,
 }
 
-impl<K: TokenKind, C> Paseto<K, C> {
+impl<K: TokenKind, C: 'static> Paseto<K, C> {
     /// `sub`: whom the token is about.
     pub fn subject(&self) -> &str {
         &self.verified.claims().sub
@@ -79,12 +80,27 @@ impl<K: TokenKind, C> Paseto<K, C> {
 
     /// The claims, read into `C`.
     pub fn claims(&self) -> &C {
-        &self.claims
+        match &self.claims {
+            Some(claims) => claims,
+            // Only the guard builds a `Paseto`, and it leaves `claims` empty only when `C` is
+            // `Claims`, so this downcast always succeeds.
+            None => (self.verified.claims() as &dyn Any)
+                .downcast_ref::<C>()
+                .expect("claims are omitted only when C is Claims"),
+        }
     }
 
     /// Takes the claims out.
     pub fn into_claims(self) -> C {
-        self.claims
+        match self.claims {
+            Some(claims) => claims,
+            None => {
+                let registered: Box<dyn Any> = Box::new(self.verified.claims().clone());
+                *registered
+                    .downcast::<C>()
+                    .expect("claims are omitted only when C is Claims")
+            }
+        }
     }
 
     /// The token exactly as the client sent it.
@@ -204,16 +220,14 @@ fn check_csrf(request: &Request<'_>, shared: &Shared, verified: &Verified) -> Re
     }
 }
 
-/// Reads the claims into `C`; the registered claims were parsed already, so reuse them.
-fn claims_of<C: DeserializeOwned + 'static>(verified: &Verified) -> Result<C, serde_json::Error> {
+/// Reads the claims into `C`, or `None` when `C` is [`Claims`], which were parsed already.
+fn claims_of<C: DeserializeOwned + 'static>(
+    verified: &Verified,
+) -> Result<Option<C>, serde_json::Error> {
     if TypeId::of::<C>() == TypeId::of::<Claims>() {
-        let mut registered = Some(verified.claims().clone());
-        let slot = &mut registered as &mut dyn Any;
-        if let Some(claims) = slot.downcast_mut::<Option<C>>().and_then(Option::take) {
-            return Ok(claims);
-        }
+        return Ok(None);
     }
-    serde_json::from_str::<C>(verified.payload())
+    serde_json::from_str::<C>(verified.payload()).map(Some)
 }
 
 #[rocket::async_trait]
