@@ -23,6 +23,7 @@ use crate::token::{IssueError, Rejection};
 /// | `Invalid(_)` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
 /// | `BadCredentials` | 401 | `invalid_credentials` | `Bearer` |
 /// | `Csrf` | 403 | `csrf_failed` | — |
+/// | `InsufficientScope` | 403 | `insufficient_scope` | `Bearer error="insufficient_scope"` |
 /// | `Issue(_)`, `Cookie(_)`, `NotConfigured` | 500 | `server_error` | — |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -36,6 +37,10 @@ pub enum AuthError {
     /// A token came from a cookie on an unsafe method without a matching CSRF header.
     #[error("the request lacks a valid CSRF token")]
     Csrf,
+    /// The token is valid but does not grant what the route requires (a scope, role, claim or
+    /// subject): 403, never 401, for an authenticated caller.
+    #[error("the token does not grant this")]
+    InsufficientScope,
     /// For login routes: the username or password is wrong.
     #[error("bad username or password")]
     BadCredentials,
@@ -57,7 +62,7 @@ impl AuthError {
             AuthError::Missing | AuthError::Invalid(_) | AuthError::BadCredentials => {
                 Status::Unauthorized
             }
-            AuthError::Csrf => Status::Forbidden,
+            AuthError::Csrf | AuthError::InsufficientScope => Status::Forbidden,
             AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
                 Status::InternalServerError
             }
@@ -75,6 +80,7 @@ impl AuthError {
             AuthError::Invalid(_) => Body::Invalid,
             AuthError::BadCredentials => Body::BadCredentials,
             AuthError::Csrf => Body::Csrf,
+            AuthError::InsufficientScope => Body::InsufficientScope,
             AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
                 Body::ServerError
             }
@@ -93,6 +99,7 @@ pub(crate) enum Body {
     Csrf,
     Forbidden,
     ServerError,
+    InsufficientScope,
 }
 
 impl Body {
@@ -112,6 +119,9 @@ impl Body {
             Body::ServerError => {
                 r#"{"error":"server_error","message":"The request could not be completed."}"#
             }
+            Body::InsufficientScope => {
+                r#"{"error":"insufficient_scope","message":"The token does not grant this."}"#
+            }
         }
     }
 
@@ -123,6 +133,7 @@ impl Body {
             4 => Body::Csrf,
             5 => Body::Forbidden,
             6 => Body::ServerError,
+            7 => Body::InsufficientScope,
             _ => Body::None,
         }
     }
@@ -132,7 +143,7 @@ impl Body {
             Body::None | Body::Missing | Body::Invalid | Body::BadCredentials => {
                 Status::Unauthorized
             }
-            Body::Csrf | Body::Forbidden => Status::Forbidden,
+            Body::Csrf | Body::Forbidden | Body::InsufficientScope => Status::Forbidden,
             Body::ServerError => Status::InternalServerError,
         }
     }
@@ -173,6 +184,15 @@ fn respond(request: &Request<'_>, body: Body) -> Response<'static> {
         .header(ContentType::JSON)
         .sized_body(json.len(), Cursor::new(json))
         .finalize();
+    if body == Body::InsufficientScope {
+        let scheme = request
+            .rocket()
+            .state::<Issuer>()
+            .map(|i| i.shared().web.scheme.as_str())
+            .unwrap_or("Bearer");
+        let challenge = format!(r#"{scheme} error="insufficient_scope""#);
+        response.set_header(Header::new("WWW-Authenticate", challenge));
+    }
     if body.status() == Status::Unauthorized {
         let scheme = request
             .rocket()
@@ -208,7 +228,7 @@ fn unauthorized(request: &Request<'_>) -> Rendered {
 #[catch(403)]
 fn forbidden(request: &Request<'_>) -> Rendered {
     match last(request) {
-        Body::Csrf => Rendered(Body::Csrf),
+        body @ (Body::Csrf | Body::InsufficientScope) => Rendered(body),
         _ => Rendered(Body::Forbidden),
     }
 }

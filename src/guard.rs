@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
@@ -108,6 +109,67 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
         self.verified.token()
     }
 
+    /// Requires `scope` among the token's `scope` claim (a space-separated string, as in OAuth,
+    /// or an array of strings). Fails with [`AuthError::InsufficientScope`]: a 403 with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"`, never a 401.
+    ///
+    /// ```
+    /// # use rocket_paseto::{Access, AuthError, Paseto};
+    /// #[rocket::get("/reports")]
+    /// fn reports(token: Paseto<Access>) -> Result<String, AuthError> {
+    ///     token.require_scope("reports:read")?.require_role("analyst")?;
+    ///     Ok(format!("reports for {}", token.subject()))
+    /// }
+    /// ```
+    pub fn require_scope(&self, scope: &str) -> Result<&Self, AuthError> {
+        self.grant(self.grants().scope.contains(scope))
+    }
+
+    /// Requires `role` in the token's `roles` claim (an array of strings, or a space-separated
+    /// string) or equal to its `role` claim.
+    pub fn require_role(&self, role: &str) -> Result<&Self, AuthError> {
+        let grants = self.grants();
+        self.grant(grants.roles.contains(role) || grants.role.as_deref() == Some(role))
+    }
+
+    /// Requires the claim `name` to equal `value` (compared as JSON).
+    pub fn require_claim<T: Serialize>(&self, name: &str, value: T) -> Result<&Self, AuthError> {
+        let expected = serde_json::to_value(value).ok();
+        let payload = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+            self.verified.payload(),
+        );
+        let found = payload.ok().and_then(|mut claims| claims.remove(name));
+        self.grant(expected.is_some() && found == expected)
+    }
+
+    /// Requires the token's subject to be `subject`, e.g. a route's `<user>` parameter, so users
+    /// reach only their own resources.
+    pub fn require_subject(&self, subject: &str) -> Result<&Self, AuthError> {
+        self.grant(self.subject() == subject)
+    }
+
+    /// [`require_subject`](Self::require_subject), unless the token has role `bypass`
+    /// (e.g. `"admin"`), which may act on any subject.
+    pub fn require_subject_or_role(&self, subject: &str, bypass: &str) -> Result<&Self, AuthError> {
+        if self.subject() == subject {
+            return Ok(self);
+        }
+        self.require_role(bypass)
+    }
+
+    fn grants(&self) -> Grants {
+        serde_json::from_str(self.verified.payload()).unwrap_or_default()
+    }
+
+    fn grant(&self, granted: bool) -> Result<&Self, AuthError> {
+        if granted {
+            Ok(self)
+        } else {
+            rocket::debug!("rocket_paseto: {} token lacks a required grant", K::NAME);
+            Err(AuthError::InsufficientScope)
+        }
+    }
+
     /// `Ok(None)` when no token was sent, `Err` when a bad one was: see the table above.
     pub fn optional(result: Result<Self, AuthError>) -> Result<Option<Self>, AuthError> {
         match result {
@@ -124,6 +186,42 @@ impl<K: TokenKind, C> fmt::Debug for Paseto<K, C> {
             .field("kind", &K::NAME)
             .field("claims", self.verified.claims())
             .finish_non_exhaustive()
+    }
+}
+
+/// The authorisation claims the `require_*` helpers read.
+#[derive(Default, Deserialize)]
+struct Grants {
+    #[serde(default)]
+    scope: Words,
+    #[serde(default)]
+    roles: Words,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// A list of words given as a space-separated string or as an array of strings.
+#[derive(Default)]
+struct Words(Vec<String>);
+
+impl Words {
+    fn contains(&self, word: &str) -> bool {
+        self.0.iter().any(|w| w == word)
+    }
+}
+
+impl<'de> Deserialize<'de> for Words {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Spaced(String),
+            List(Vec<String>),
+        }
+        Ok(Words(match Form::deserialize(deserializer)? {
+            Form::Spaced(s) => s.split_ascii_whitespace().map(str::to_owned).collect(),
+            Form::List(list) => list,
+        }))
     }
 }
 
