@@ -46,18 +46,38 @@ pub struct Config {
     /// _Default:_ `[]`.
     #[serde(default)]
     pub previous_local_keys: Vec<String>,
+    /// A file holding the local key, e.g. a mounted secret; instead of `local_key`.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub local_key_file: Option<String>,
+    /// Files holding previous local keys, one key each; added to `previous_local_keys`.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub previous_local_key_files: Vec<String>,
     /// The `v4.public` signing key (`k4.secret.…` or a PKCS#8 PEM block). Its public key is
     /// derived and trusted automatically.
     ///
     /// _Default:_ none.
     #[serde(default)]
     pub secret_key: Option<String>,
+    /// A file holding the signing key (PASERK or PEM); instead of `secret_key`.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub secret_key_file: Option<String>,
     /// Extra verification-only public keys (`k4.public.…` or SPKI PEM): a previous signing key,
     /// or another issuer's.
     ///
     /// _Default:_ `[]`.
     #[serde(default)]
     pub public_keys: Vec<String>,
+    /// Files holding verification-only public keys, one key each; added to `public_keys`.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub public_key_files: Vec<String>,
     /// Stamped as `iss` on issued tokens and, when set, required to match on verification.
     ///
     /// _Default:_ none.
@@ -296,9 +316,13 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             local_key: None,
+            local_key_file: None,
             previous_local_keys: Vec::new(),
+            previous_local_key_files: Vec::new(),
             secret_key: None,
+            secret_key_file: None,
             public_keys: Vec::new(),
+            public_key_files: Vec::new(),
             issuer: None,
             audience: None,
             leeway: 0,
@@ -326,6 +350,10 @@ impl fmt::Debug for Config {
             .field("previous_local_keys", &self.previous_local_keys.len())
             .field("secret_key", &redacted(self.secret_key.is_some()))
             .field("public_keys", &self.public_keys.len())
+            .field("local_key_file", &self.local_key_file)
+            .field("previous_local_key_files", &self.previous_local_key_files)
+            .field("secret_key_file", &self.secret_key_file)
+            .field("public_key_files", &self.public_key_files)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
@@ -643,35 +671,32 @@ impl Config {
         }
 
         let key_error = |field: String| move |e: KeyError| ConfigError::new(field, e);
-        let secret = self
-            .secret_key
-            .as_deref()
-            .map(SecretKey::parse)
-            .transpose()
-            .map_err(key_error("paseto.secret_key".into()))?;
-        let public = self
-            .public_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                PublicKey::parse(k).map_err(key_error(format!("paseto.public_keys[{i}]")))
-            })
+        let secret = one_key(
+            self.secret_key.as_deref(),
+            self.secret_key_file.as_deref(),
+            "secret_key",
+        )?
+        .map(|(text, field)| SecretKey::parse(&text).map_err(key_error(field)))
+        .transpose()?;
+        let public = key_list(&self.public_keys, &self.public_key_files, "public_key")?
+            .into_iter()
+            .map(|(text, field)| PublicKey::parse(&text).map_err(key_error(field)))
             .collect::<Result<Vec<_>, _>>()?;
-        let previous = self
-            .previous_local_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                LocalKey::from_paserk(k)
-                    .map_err(key_error(format!("paseto.previous_local_keys[{i}]")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut local = self
-            .local_key
-            .as_deref()
-            .map(LocalKey::from_paserk)
-            .transpose()
-            .map_err(key_error("paseto.local_key".into()))?;
+        let previous = key_list(
+            &self.previous_local_keys,
+            &self.previous_local_key_files,
+            "previous_local_key",
+        )?
+        .into_iter()
+        .map(|(text, field)| LocalKey::from_paserk(&text).map_err(key_error(field)))
+        .collect::<Result<Vec<_>, _>>()?;
+        let mut local = one_key(
+            self.local_key.as_deref(),
+            self.local_key_file.as_deref(),
+            "local_key",
+        )?
+        .map(|(text, field)| LocalKey::from_paserk(&text).map_err(key_error(field)))
+        .transpose()?;
 
         let mut ephemeral_local_key = false;
         if local.is_none() && needs_local {
@@ -738,6 +763,51 @@ impl Config {
             ephemeral_local_key,
             warnings,
         })
+    }
+}
+
+/// A key given inline (`name`) or in a file (`name_file`), with the field to blame for it.
+fn one_key(
+    inline: Option<&str>,
+    file: Option<&str>,
+    name: &str,
+) -> Result<Option<(String, String)>, ConfigError> {
+    match (inline, file) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            format!("paseto.{name}_file"),
+            format_args!("set either `{name}` or `{name}_file`, not both"),
+        )),
+        (Some(key), None) => Ok(Some((key.to_owned(), format!("paseto.{name}")))),
+        (None, Some(path)) => read_key(path, format!("paseto.{name}_file")).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Keys given inline (`names`) and in files (`name_files`), each with the field to blame.
+fn key_list(
+    inline: &[String],
+    files: &[String],
+    name: &str,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let inline = inline
+        .iter()
+        .enumerate()
+        .map(|(i, key)| Ok((key.clone(), format!("paseto.{name}s[{i}]"))));
+    let files = files
+        .iter()
+        .enumerate()
+        .map(|(i, path)| read_key(path, format!("paseto.{name}_files[{i}]")));
+    inline.chain(files).collect()
+}
+
+/// Reads a key file. The path may be named in errors; the contents never are.
+fn read_key(path: &str, field: String) -> Result<(String, String), ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((text.trim().to_owned(), field)),
+        Err(e) => Err(ConfigError::new(
+            field,
+            format_args!("cannot read `{path}`: {}", e.kind()),
+        )),
     }
 }
 

@@ -1,0 +1,162 @@
+//! Key rotation without downtime, and keys read from files (mounted secrets).
+
+mod common;
+
+use common::*;
+use rocket::http::Status;
+use rocket::{get, routes};
+use rocket_paseto::token::SecretKey;
+use rocket_paseto::{Access, Paseto, PasetoFairing};
+use serde_json::{Value, json};
+
+#[get("/user")]
+fn user(token: Paseto<Access>) -> String {
+    token.subject().to_owned()
+}
+
+fn footer_kid(token: &str) -> String {
+    let footer = token.rsplit('.').next().unwrap();
+    let mut buf = vec![0u8; footer.len()];
+    let bytes =
+        <ct_codecs::Base64UrlSafeNoPadding as ct_codecs::Decoder>::decode(&mut buf, footer, None)
+            .unwrap();
+    serde_json::from_slice::<Value>(bytes).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn status(paseto: &Value, token: &str) -> Status {
+    let client = client(paseto.clone(), routes![user]);
+    client
+        .get("/user")
+        .header(bearer(token))
+        .dispatch()
+        .status()
+}
+
+fn mint(paseto: &Value) -> String {
+    PasetoFairing::default()
+        .load(&figment(paseto.clone()))
+        .unwrap()
+        .access("alice")
+        .issue()
+        .unwrap()
+}
+
+#[test]
+fn a_local_key_rotation_walk() {
+    // Before: one key.
+    let before = json!({ "local_key": LOCAL });
+    let old = mint(&before);
+    assert_eq!(footer_kid(&old), lid(LOCAL));
+    // During: a new key, the old one still listed. Old tokens work; new ones name the new key.
+    let during = json!({ "local_key": OTHER_LOCAL, "previous_local_keys": [LOCAL] });
+    assert_eq!(status(&during, &old), Status::Ok);
+    let new = mint(&during);
+    assert_eq!(footer_kid(&new), lid(OTHER_LOCAL));
+    assert_eq!(status(&during, &new), Status::Ok);
+    // After: the old key removed. Old tokens fail, new ones work.
+    let after = json!({ "local_key": OTHER_LOCAL });
+    assert_eq!(status(&after, &old), Status::Unauthorized);
+    assert_eq!(status(&after, &new), Status::Ok);
+}
+
+#[test]
+fn a_signing_key_rotation_walk() {
+    let public_of = |secret: &str| SecretKey::parse(secret).unwrap().public_key().to_paserk();
+    let before =
+        json!({ "local_key": LOCAL, "secret_key": SECRET, "access": { "purpose": "public" } });
+    let old = mint(&before);
+    assert_eq!(footer_kid(&old), pid(SECRET));
+    let during = json!({
+        "local_key": LOCAL,
+        "secret_key": OTHER_SECRET,
+        "public_keys": [public_of(SECRET)],
+        "access": { "purpose": "public" },
+    });
+    assert_eq!(status(&during, &old), Status::Ok);
+    let new = mint(&during);
+    assert_eq!(footer_kid(&new), pid(OTHER_SECRET));
+    let after = json!({ "local_key": LOCAL, "secret_key": OTHER_SECRET, "access": { "purpose": "public" } });
+    assert_eq!(status(&after, &old), Status::Unauthorized);
+    assert_eq!(status(&after, &new), Status::Ok);
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rocket-paseto-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn keys_can_come_from_files() {
+    let dir = temp_dir("keys");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let local = write("local", LOCAL);
+    let previous = write("previous", OTHER_LOCAL);
+    let secret = write("secret", SECRET);
+    let other_public = write(
+        "other.pub",
+        &SecretKey::parse(OTHER_SECRET)
+            .unwrap()
+            .public_key()
+            .to_paserk(),
+    );
+    let paseto = json!({
+        "local_key_file": local,
+        "previous_local_key_files": [previous],
+        "secret_key_file": secret,
+        "public_key_files": [other_public],
+    });
+    let issuer = PasetoFairing::default()
+        .load(&figment(paseto.clone()))
+        .unwrap();
+    assert_eq!(
+        issuer.authority().local_key().unwrap().id().to_string(),
+        lid(LOCAL)
+    );
+    assert_eq!(
+        issuer.authority().secret_key().unwrap().id().to_string(),
+        pid(SECRET)
+    );
+    assert_eq!(issuer.authority().public_keys().len(), 2);
+    // The previous key from its file still opens old tokens.
+    let old = mint(&json!({ "local_key": OTHER_LOCAL }));
+    assert_eq!(status(&paseto, &old), Status::Ok);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn key_file_mistakes_name_the_field_and_never_the_contents() {
+    let dir = temp_dir("bad-keys");
+    let public = dir.join("public-as-local");
+    std::fs::write(&public, PUBLIC).unwrap();
+    let load = |paseto: Value| PasetoFairing::default().load(&figment(paseto)).unwrap_err();
+
+    let err = load(json!({ "local_key_file": public.to_str().unwrap() }));
+    assert_eq!(err.field(), "paseto.local_key_file");
+    assert!(!err.to_string().contains(&PUBLIC[10..]), "{err}");
+
+    let missing = dir.join("nope");
+    let err = load(json!({ "secret_key_file": missing.to_str().unwrap() }));
+    assert_eq!(err.field(), "paseto.secret_key_file");
+    assert!(
+        err.message().contains("NotFound") || err.message().contains("not found"),
+        "{err}"
+    );
+
+    let err = load(json!({ "local_key": LOCAL, "local_key_file": public.to_str().unwrap() }));
+    assert_eq!(err.field(), "paseto.local_key_file");
+    assert!(err.message().contains("not both"), "{err}");
+
+    let err = load(
+        json!({ "local_key": LOCAL, "public_key_files": [public.to_str().unwrap(), missing.to_str().unwrap()] }),
+    );
+    assert_eq!(err.field(), "paseto.public_key_files[1]");
+    let _ = std::fs::remove_dir_all(dir);
+}
