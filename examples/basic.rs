@@ -35,7 +35,8 @@ fn check_password(username: &str, password: &str) -> bool {
 fn login(login: Option<Json<Login>>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
     match login {
         Some(login) if check_password(&login.username, &login.password) => {
-            Ok(Json(issuer.pair(&login.username)?))
+            // A password login: its access token is fresh.
+            Ok(Json(issuer.fresh_pair(&login.username)?))
         }
         _ => Err(AuthError::BadCredentials),
     }

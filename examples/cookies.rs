@@ -70,7 +70,7 @@ fn login(
     if !check_password(&login.username, &login.password) {
         return Err(AuthError::BadCredentials);
     }
-    cookies.set_tokens(&login.username)?;
+    cookies.set_fresh_tokens(&login.username)?;
     if login.remember {
         cookies.remember(&login.username)?;
     }

@@ -180,6 +180,12 @@ pub struct KindConfig {
     /// _Default:_ the kind's default (`access_token`, `refresh_token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
+    /// How long a fresh token (from a password login) stays fresh, in seconds; its whole
+    /// lifetime when unset.
+    ///
+    /// _Default:_ none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fresh_for: Option<u64>,
     /// The `Path` of that cookie when [`PasetoCookies`](crate::PasetoCookies) sets it, e.g.
     /// `"/auth/refresh"` to send the refresh token only to the refresh route.
     ///
@@ -507,7 +513,17 @@ impl Config {
                 ));
             }
             let purpose = table.purpose.unwrap_or(spec.purpose);
-            kinds.push(KindRules::new(spec.name, purpose, Duration::from_secs(ttl)));
+            let mut rules = KindRules::new(spec.name, purpose, Duration::from_secs(ttl));
+            if let Some(fresh_for) = table.fresh_for {
+                if fresh_for == 0 || fresh_for > ttl {
+                    return Err(ConfigError::new(
+                        format!("{path}.fresh_for"),
+                        "must be between 1 second and the kind's ttl",
+                    ));
+                }
+                rules = rules.fresh_for(Duration::from_secs(fresh_for));
+            }
+            kinds.push(rules);
             cookies.push(cookie);
             cookie_paths.push(cookie_path);
         }

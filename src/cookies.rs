@@ -159,8 +159,26 @@ impl<'r> PasetoCookies<'r> {
     /// Returns the pair for server-side use only: sending its tokens to the page would hand
     /// scripts what the `HttpOnly` cookies keep from them.
     pub fn set_tokens(&self, subject: &str) -> Result<TokenPair, CookieError> {
+        self.set_tokens_inner(subject, false)
+    }
+
+    /// [`set_tokens`](Self::set_tokens) for a password login: the access token is fresh (see
+    /// [`TokenBuilder::fresh`](crate::TokenBuilder::fresh)). Use `set_tokens` when resuming a
+    /// session from a remember-me cookie.
+    pub fn set_fresh_tokens(&self, subject: &str) -> Result<TokenPair, CookieError> {
+        self.set_tokens_inner(subject, true)
+    }
+
+    fn set_tokens_inner(&self, subject: &str, fresh: bool) -> Result<TokenPair, CookieError> {
         let csrf = random_id()?;
-        let pair = self.issuer.pair_with(subject, |b| b.claim("csrf", &csrf))?;
+        let pair = self.issuer.pair_with(subject, |b| {
+            let b = b.claim("csrf", &csrf);
+            if fresh && b.is_kind(Access::NAME) {
+                b.fresh()
+            } else {
+                b
+            }
+        })?;
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
         let csrf = self.csrf_cookie(csrf)?;

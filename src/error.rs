@@ -22,6 +22,7 @@ use crate::token::{IssueError, Rejection};
 /// | `Missing` | 401 | `unauthorized` | `Bearer` |
 /// | `Invalid(_)` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
 /// | `BadCredentials` | 401 | `invalid_credentials` | `Bearer` |
+/// | `FreshRequired` | 401 | `fresh_token_required` | `Bearer error="invalid_token", …` |
 /// | `Csrf` | 403 | `csrf_failed` | — |
 /// | `InsufficientScope` | 403 | `insufficient_scope` | `Bearer error="insufficient_scope"` |
 /// | `Issue(_)`, `Cookie(_)`, `NotConfigured` | 500 | `server_error` | — |
@@ -41,6 +42,9 @@ pub enum AuthError {
     /// subject): 403, never 401, for an authenticated caller.
     #[error("the token does not grant this")]
     InsufficientScope,
+    /// The route requires a fresh token (from a password login) and this one is not.
+    #[error("a fresh token is required")]
+    FreshRequired,
     /// For login routes: the username or password is wrong.
     #[error("bad username or password")]
     BadCredentials,
@@ -59,9 +63,10 @@ impl AuthError {
     /// The HTTP status this error responds with.
     pub fn status(&self) -> Status {
         match self {
-            AuthError::Missing | AuthError::Invalid(_) | AuthError::BadCredentials => {
-                Status::Unauthorized
-            }
+            AuthError::Missing
+            | AuthError::Invalid(_)
+            | AuthError::BadCredentials
+            | AuthError::FreshRequired => Status::Unauthorized,
             AuthError::Csrf | AuthError::InsufficientScope => Status::Forbidden,
             AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
                 Status::InternalServerError
@@ -79,6 +84,7 @@ impl AuthError {
             AuthError::Missing => Body::Missing,
             AuthError::Invalid(_) => Body::Invalid,
             AuthError::BadCredentials => Body::BadCredentials,
+            AuthError::FreshRequired => Body::FreshRequired,
             AuthError::Csrf => Body::Csrf,
             AuthError::InsufficientScope => Body::InsufficientScope,
             AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
@@ -100,6 +106,7 @@ pub(crate) enum Body {
     Forbidden,
     ServerError,
     InsufficientScope,
+    FreshRequired,
 }
 
 impl Body {
@@ -122,6 +129,9 @@ impl Body {
             Body::InsufficientScope => {
                 r#"{"error":"insufficient_scope","message":"The token does not grant this."}"#
             }
+            Body::FreshRequired => {
+                r#"{"error":"fresh_token_required","message":"Sign in again to do this."}"#
+            }
         }
     }
 
@@ -134,15 +144,18 @@ impl Body {
             5 => Body::Forbidden,
             6 => Body::ServerError,
             7 => Body::InsufficientScope,
+            8 => Body::FreshRequired,
             _ => Body::None,
         }
     }
 
     fn status(self) -> Status {
         match self {
-            Body::None | Body::Missing | Body::Invalid | Body::BadCredentials => {
-                Status::Unauthorized
-            }
+            Body::None
+            | Body::Missing
+            | Body::Invalid
+            | Body::BadCredentials
+            | Body::FreshRequired => Status::Unauthorized,
             Body::Csrf | Body::Forbidden | Body::InsufficientScope => Status::Forbidden,
             Body::ServerError => Status::InternalServerError,
         }
@@ -201,6 +214,11 @@ fn respond(request: &Request<'_>, body: Body) -> Response<'static> {
             .unwrap_or("Bearer");
         let challenge = match body {
             Body::Invalid => format!(r#"{scheme} error="invalid_token""#),
+            Body::FreshRequired => {
+                format!(
+                    r#"{scheme} error="invalid_token", error_description="fresh token required""#
+                )
+            }
             _ => scheme.to_owned(),
         };
         response.set_header(Header::new("WWW-Authenticate", challenge));

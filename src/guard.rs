@@ -157,6 +157,25 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
         self.require_role(bypass)
     }
 
+    /// Whether the token is fresh now: minted from a password login (see
+    /// [`TokenBuilder::fresh`](crate::TokenBuilder::fresh)) and within its fresh period.
+    pub fn is_fresh(&self) -> bool {
+        self.verified
+            .claims()
+            .fresh
+            .is_some_and(|until| OffsetDateTime::now_utc() <= until)
+    }
+
+    /// Requires a fresh token, e.g. before changing a password or deleting an account. Fails
+    /// with [`AuthError::FreshRequired`]: a 401 telling the client to sign in again.
+    pub fn require_fresh(&self) -> Result<&Self, AuthError> {
+        if self.is_fresh() {
+            Ok(self)
+        } else {
+            Err(AuthError::FreshRequired)
+        }
+    }
+
     fn grants(&self) -> Grants {
         serde_json::from_str(self.verified.payload()).unwrap_or_default()
     }

@@ -88,12 +88,25 @@ impl Issuer {
             subject: subject.into(),
             ttl: None,
             extra: Ok(serde_json::Map::new()),
+            fresh: false,
         }
     }
 
     /// An access and a refresh token for `subject`, ready to serialise as a login response.
     pub fn pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
         self.pair_with(&subject.into(), |b| b)
+    }
+
+    /// [`pair`](Self::pair) for a password login: the access token is fresh (see
+    /// [`TokenBuilder::fresh`]); the refresh token never is.
+    pub fn fresh_pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
+        self.pair_with(&subject.into(), |b| {
+            if b.is_kind(Access::NAME) {
+                b.fresh()
+            } else {
+                b
+            }
+        })
     }
 
     /// [`pair`](Self::pair), with `extra` applied to both tokens' builders.
@@ -138,6 +151,7 @@ pub struct TokenBuilder<'a> {
     subject: String,
     ttl: Option<Duration>,
     extra: Result<serde_json::Map<String, serde_json::Value>, IssueError>,
+    fresh: bool,
 }
 
 impl fmt::Debug for TokenBuilder<'_> {
@@ -145,6 +159,7 @@ impl fmt::Debug for TokenBuilder<'_> {
         f.debug_struct("TokenBuilder")
             .field("kind", &self.kind)
             .field("ttl", &self.ttl)
+            .field("fresh", &self.fresh)
             .finish_non_exhaustive()
     }
 }
@@ -181,13 +196,27 @@ impl TokenBuilder<'_> {
         self
     }
 
+    /// Marks the token fresh: minted from a password login just now, as routes for sensitive
+    /// actions can require ([`Paseto::require_fresh`](crate::Paseto::require_fresh)). Never
+    /// use it for tokens minted from a refresh token or a remember-me cookie.
+    pub fn fresh(mut self) -> Self {
+        self.fresh = true;
+        self
+    }
+
+    pub(crate) fn is_kind(&self, kind: &str) -> bool {
+        self.kind == kind
+    }
+
     /// Mints the token.
     pub fn issue(self) -> Result<String, IssueError> {
         let extra = self.extra?;
-        self.issuer
-            .shared
-            .authority
-            .mint(self.kind, &self.subject, self.ttl, Some(&extra))
+        let authority = &self.issuer.shared.authority;
+        if self.fresh {
+            authority.mint_fresh(self.kind, &self.subject, self.ttl, Some(&extra))
+        } else {
+            authority.mint(self.kind, &self.subject, self.ttl, Some(&extra))
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Claim names the crate sets itself; extra claims may not use them.
-pub const REGISTERED_CLAIMS: [&str; 8] = ["sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type"];
+pub const REGISTERED_CLAIMS: [&str; 9] = [
+    "sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type", "fresh",
+];
 
 /// The registered claims of a verified token, the default claims type of
 /// [`Paseto`](crate::Paseto).
@@ -48,6 +50,12 @@ pub struct Claims {
     /// `type`: the token's kind, e.g. `"access"` or `"refresh"`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// `fresh`: until when the token counts as fresh (minted from a password login), if at all.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fresh: Option<OffsetDateTime>,
     /// `csrf`: the value a cookie-borne token requires in the CSRF header, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,
@@ -157,6 +165,7 @@ struct RawClaims<'a> {
     aud: Option<Vec<String>>,
     kind: Option<Cow<'a, str>>,
     csrf: Option<Cow<'a, str>>,
+    fresh: Option<Cow<'a, str>>,
 }
 
 impl RawClaims<'_> {
@@ -172,6 +181,7 @@ impl RawClaims<'_> {
             aud: self.aud.unwrap_or_default(),
             kind: self.kind.ok_or(ClaimsError::Missing("type"))?.into_owned(),
             csrf: self.csrf.map(Cow::into_owned),
+            fresh: self.fresh.map(|t| parse_time(&t, "fresh")).transpose()?,
         })
     }
 }
@@ -204,6 +214,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 "iss" => Some(&mut raw.iss),
                 "type" => Some(&mut raw.kind),
                 "csrf" => Some(&mut raw.csrf),
+                "fresh" => Some(&mut raw.fresh),
                 _ => None,
             };
             if let Some(slot) = slot {

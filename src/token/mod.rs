@@ -85,6 +85,7 @@ pub struct KindRules {
     name: String,
     purpose: Purpose,
     ttl: Duration,
+    fresh_for: Option<Duration>,
 }
 
 impl KindRules {
@@ -94,7 +95,14 @@ impl KindRules {
             name: name.into(),
             purpose,
             ttl,
+            fresh_for: None,
         }
+    }
+
+    /// Fresh tokens of this kind stay fresh for `period` only, not their whole life.
+    pub fn fresh_for(mut self, period: Duration) -> Self {
+        self.fresh_for = Some(period);
+        self
     }
 
     /// The kind's name, which tokens carry as their `type` claim.
@@ -452,6 +460,31 @@ impl Authority {
         extra: Option<&T>,
         implicit: Option<&[u8]>,
     ) -> Result<String, IssueError> {
+        self.mint_inner(kind, subject, ttl, extra, implicit, false)
+    }
+
+    /// [`mint`](Self::mint) of a fresh token: one minted from a password login, which routes
+    /// can require for sensitive actions. It stays fresh for the kind's `fresh_for` period, or
+    /// its whole life.
+    pub fn mint_fresh<T: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        subject: &str,
+        ttl: Option<Duration>,
+        extra: Option<&T>,
+    ) -> Result<String, IssueError> {
+        self.mint_inner(kind, subject, ttl, extra, None, true)
+    }
+
+    fn mint_inner<T: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        subject: &str,
+        ttl: Option<Duration>,
+        extra: Option<&T>,
+        implicit: Option<&[u8]>,
+        fresh: bool,
+    ) -> Result<String, IssueError> {
         let rules = self
             .rules
             .kind(kind)
@@ -488,6 +521,10 @@ impl Authority {
         claims.insert("nbf".into(), now_s.into());
         claims.insert("jti".into(), random_id()?.into());
         claims.insert("type".into(), rules.name.clone().into());
+        if fresh {
+            let until = rules.fresh_for.map_or(exp, |period| now + period.min(ttl));
+            claims.insert("fresh".into(), claims::format_time(until).into());
+        }
         if let Some(iss) = &self.rules.issuer {
             claims.insert("iss".into(), iss.clone().into());
         }
