@@ -67,12 +67,15 @@ pub struct Config {
     /// _Default:_ none.
     #[serde(default)]
     pub secret_key_file: Option<String>,
+    /// Each entry is a key string, or a table `{ key = "k4.public.…", issuer = "https://…" }`
+    /// binding the key to an issuer: tokens it verifies must then carry that `iss`.
+    ///
     /// Extra verification-only public keys (`k4.public.…` or SPKI PEM): a previous signing key,
     /// or another issuer's.
     ///
     /// _Default:_ `[]`.
     #[serde(default)]
-    pub public_keys: Vec<String>,
+    pub public_keys: Vec<PublicKeyEntry>,
     /// Files holding verification-only public keys, one key each; added to `public_keys`.
     ///
     /// _Default:_ `[]`.
@@ -192,6 +195,50 @@ pub struct KindConfig {
     /// _Default:_ `"/"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+}
+
+/// One entry of `public_keys`: a key, optionally bound to the issuer whose tokens it signs.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum PublicKeyEntry {
+    /// A `k4.public.…` PASERK or an SPKI PEM block.
+    Key(String),
+    /// A key whose tokens must carry `iss` equal to `issuer`.
+    Bound {
+        /// The key, as above.
+        key: String,
+        /// The issuer its tokens must name.
+        issuer: String,
+    },
+}
+
+impl PublicKeyEntry {
+    fn key(&self) -> &str {
+        match self {
+            PublicKeyEntry::Key(key) | PublicKeyEntry::Bound { key, .. } => key,
+        }
+    }
+
+    fn issuer(&self) -> Option<&str> {
+        match self {
+            PublicKeyEntry::Key(_) => None,
+            PublicKeyEntry::Bound { issuer, .. } => Some(issuer),
+        }
+    }
+}
+
+impl fmt::Debug for PublicKeyEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKeyEntry")
+            .field("issuer", &self.issuer())
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&str> for PublicKeyEntry {
+    fn from(key: &str) -> Self {
+        PublicKeyEntry::Key(key.to_owned())
+    }
 }
 
 /// Attributes of the cookies this crate sets: `[default.paseto.cookies]`.
@@ -694,10 +741,27 @@ impl Config {
         )?
         .map(|(text, field)| SecretKey::parse(&text).map_err(key_error(field)))
         .transpose()?;
-        let public = key_list(&self.public_keys, &self.public_key_files, "public_key")?
+        let inline: Vec<String> = self
+            .public_keys
+            .iter()
+            .map(|e| e.key().to_owned())
+            .collect();
+        let public = key_list(&inline, &self.public_key_files, "public_key")?
             .into_iter()
             .map(|(text, field)| PublicKey::parse(&text).map_err(key_error(field)))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut key_issuers = Vec::new();
+        for (i, (entry, key)) in self.public_keys.iter().zip(&public).enumerate() {
+            if let Some(issuer) = entry.issuer() {
+                if issuer.is_empty() {
+                    return Err(ConfigError::new(
+                        format!("paseto.public_keys[{i}].issuer"),
+                        "must not be empty",
+                    ));
+                }
+                key_issuers.push((key.id().clone(), issuer.to_owned()));
+            }
+        }
         let previous = key_list(
             &self.previous_local_keys,
             &self.previous_local_key_files,
@@ -757,9 +821,12 @@ impl Config {
         if let Some(audience) = &self.audience {
             rules = rules.audience(audience.clone());
         }
-        let authority = Authority::new(local, secret, public, rules)
+        let mut authority = Authority::new(local, secret, public, rules)
             .with_previous_local_keys(previous)
             .with_cache(self.cache_size);
+        for (id, issuer) in key_issuers {
+            authority = authority.with_key_issuer(&id, issuer);
+        }
         Ok(Loaded {
             authority,
             web: Web {

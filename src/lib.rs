@@ -134,7 +134,9 @@ mod kind;
 mod remember;
 pub mod token;
 
-pub use config::{Config, ConfigError, CookieConfig, KindConfig, RememberConfig, Secure};
+pub use config::{
+    Config, ConfigError, CookieConfig, KindConfig, PublicKeyEntry, RememberConfig, Secure,
+};
 pub use cookies::{CookieError, MAX_COOKIE_SIZE, PasetoCookies};
 pub use error::{AuthError, catchers};
 pub use fairing::PasetoFairing;

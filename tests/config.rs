@@ -103,6 +103,11 @@ fn wrong_keys_are_named_and_never_echoed() {
         "paseto.public_keys[1]",
         &[LOCAL],
     );
+    rejects(
+        figment(json!({ "local_key": LOCAL, "public_keys": [{ "key": PUBLIC, "issuer": "" }] })),
+        "paseto.public_keys[0].issuer",
+        &[],
+    );
     let weak = format!("k4.public.{}", "A".repeat(43));
     let text = rejects(
         figment(json!({ "local_key": LOCAL, "public_keys": [weak] })),

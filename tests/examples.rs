@@ -497,3 +497,84 @@ fn bench_server_routes_accept_their_tokens_only() {
         Status::Unauthorized
     );
 }
+
+/// `basic` signs access tokens; `verifier`, holding only the public key bound to basic's
+/// issuer, accepts them, and refuses everything else.
+#[test]
+fn verifier_checks_what_basic_signs() {
+    let basic = serve_example("basic", &[]);
+    let verifier = serve_example("verifier", &[]);
+    let tokens = demo_login(basic.port);
+    let access = tokens["access_token"].as_str().unwrap();
+    assert!(access.starts_with("v4.public."));
+
+    let auth = format!("Bearer {access}");
+    let (status, body) = http(
+        verifier.port,
+        "GET",
+        "/user",
+        &[("Authorization", &auth)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({ "user": "test", "issuer": "http://127.0.0.1:8000" })
+    );
+
+    // The refresh token is local: the verifier has no key for it.
+    let refresh = format!("Bearer {}", tokens["refresh_token"].as_str().unwrap());
+    assert_eq!(
+        http(
+            verifier.port,
+            "GET",
+            "/user",
+            &[("Authorization", &refresh)],
+            ""
+        )
+        .0,
+        401
+    );
+    // Signed with the demo key but naming another issuer: the key is bound to basic's issuer.
+    let demo_secret = "k4.secret.HkkgiBrsX8vRZeSIU2xosaFyfbH2_cUJFTAw4tQ0eaVuQPViv1rJmJVxwjgHOdXjgzlVnAFQBPbMTR_zsrTYqw";
+    let forge = |iss: &str| {
+        let mut c = claims("access");
+        c.insert("iss".into(), iss.into());
+        let token = forge_public(
+            demo_secret,
+            &Value::Object(c).to_string(),
+            Some(&kid_footer(&pid(demo_secret))),
+        );
+        http(
+            verifier.port,
+            "GET",
+            "/user",
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        )
+        .0
+    };
+    assert_eq!(forge("http://127.0.0.1:8000"), 200);
+    assert_eq!(forge("https://elsewhere.example"), 401);
+    // Another key, even with the right issuer and kid: refused.
+    let mut c = claims("access");
+    c.insert("iss".into(), "http://127.0.0.1:8000".into());
+    let foreign = forge_public(
+        SECRET,
+        &Value::Object(c).to_string(),
+        Some(&kid_footer(&pid(demo_secret))),
+    );
+    let auth = format!("Bearer {foreign}");
+    assert_eq!(
+        http(
+            verifier.port,
+            "GET",
+            "/user",
+            &[("Authorization", &auth)],
+            ""
+        )
+        .0,
+        401
+    );
+}

@@ -160,3 +160,15 @@ fn key_file_mistakes_name_the_field_and_never_the_contents() {
     assert_eq!(err.field(), "paseto.public_key_files[1]");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_demo_verifier_key_is_the_demo_signing_key() {
+    let toml =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Rocket.toml")).unwrap();
+    let value = |prefix: &str| {
+        let line = toml.lines().find(|l| l.starts_with(prefix)).unwrap();
+        line.split('"').nth(1).unwrap().to_owned()
+    };
+    let secret = SecretKey::parse(&value("secret_key = ")).unwrap();
+    assert_eq!(secret.public_key().to_paserk(), value("public_keys = "));
+}

@@ -343,6 +343,8 @@ pub struct Authority {
     public: Vec<PublicKey>,
     rules: Rules,
     cache: Option<cache::VerifiedCache>,
+    /// Public keys bound to an issuer, by key id: their tokens must carry that `iss`.
+    key_issuers: Vec<(KeyId, String)>,
 }
 
 impl fmt::Debug for Authority {
@@ -394,7 +396,17 @@ impl Authority {
             public: trusted,
             rules,
             cache: None,
+            key_issuers: Vec::new(),
         }
+    }
+
+    /// Binds the public key `id` to `issuer`: tokens it verifies must carry `iss` equal to
+    /// `issuer` (on top of the configured `issuer`, if any). For verifier-only services that
+    /// trust several issuers, each with its own key.
+    pub fn with_key_issuer(mut self, id: &KeyId, issuer: impl Into<String>) -> Self {
+        self.key_issuers.retain(|(k, _)| k != id);
+        self.key_issuers.push((id.clone(), issuer.into()));
+        self
     }
 
     /// Caches up to about `capacity` verified tokens (0 turns caching off, the default here).
@@ -663,7 +675,7 @@ impl Authority {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<T, Rejection> {
-        let payload = self.open(Purpose::Local, token, Some(binding))?;
+        let (payload, _) = self.open(Purpose::Local, token, Some(binding))?;
         let sealed = claims::parse_sealed::<T>(&payload).map_err(|e| match e {
             ClaimsError::Malformed => Rejection::Payload,
             ClaimsError::Missing(name) => Rejection::MissingClaim(name),
@@ -683,12 +695,18 @@ impl Authority {
         now: OffsetDateTime,
         implicit: Option<&[u8]>,
     ) -> Result<Verified, Rejection> {
-        let payload = self.open(rules.purpose, token, implicit)?;
+        let (payload, bound_issuer) = self.open(rules.purpose, token, implicit)?;
         let claims = claims::parse(&payload).map_err(|e| match e {
             ClaimsError::Malformed => Rejection::Payload,
             ClaimsError::Missing(name) => Rejection::MissingClaim(name),
             ClaimsError::Time(name) => Rejection::BadTime(name),
         })?;
+        // A key bound to an issuer only vouches for that issuer's tokens.
+        if let Some(issuer) = bound_issuer
+            && claims.iss.as_deref() != Some(issuer)
+        {
+            return Err(Rejection::Issuer);
+        }
         self.check_claims(rules, &claims, now)?;
         Ok(Verified {
             token: token.to_owned(),
@@ -697,13 +715,14 @@ impl Authority {
         })
     }
 
-    /// Checks the token's shape, finds its key, and returns the authenticated payload.
+    /// Checks the token's shape, finds its key, and returns the authenticated payload with the
+    /// issuer its key is bound to, if any.
     fn open(
         &self,
         purpose: Purpose,
         token: &str,
         implicit: Option<&[u8]>,
-    ) -> Result<String, Rejection> {
+    ) -> Result<(String, Option<&str>), Rejection> {
         if token.len() > self.rules.max_token_length {
             return Err(Rejection::TooLong);
         }
@@ -724,6 +743,7 @@ impl Authority {
             return Err(Rejection::Footer);
         }
 
+        let mut bound_issuer = None;
         let payload = match purpose {
             Purpose::Local => {
                 let untrusted = UntrustedToken::<Local, V4>::try_from(token)
@@ -754,6 +774,11 @@ impl Authority {
                         .find(|k| k.id().as_str() == kid)
                         .ok_or(Rejection::UnknownKey)?,
                 };
+                bound_issuer = self
+                    .key_issuers
+                    .iter()
+                    .find(|(id, _)| id == key.id())
+                    .map(|(_, issuer)| issuer.as_str());
                 PublicToken::verify(key.inner(), &untrusted, None, implicit)
             }
         };
@@ -761,7 +786,7 @@ impl Authority {
             pasetors::errors::Error::PayloadInvalidUtf8 => Rejection::Payload,
             _ => Rejection::Crypto,
         })?;
-        Ok(trusted.payload().to_owned())
+        Ok((trusted.payload().to_owned(), bound_issuer))
     }
 
     fn local_by_id(&self, kid: &str) -> Option<&LocalKey> {
