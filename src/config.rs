@@ -203,26 +203,31 @@ pub struct KindConfig {
 pub enum PublicKeyEntry {
     /// A `k4.public.…` PASERK or an SPKI PEM block.
     Key(String),
-    /// A key whose tokens must carry `iss` equal to `issuer`.
-    Bound {
-        /// The key, as above.
-        key: String,
-        /// The issuer its tokens must name.
-        issuer: String,
-    },
+    /// A key whose tokens must carry `iss` equal to its issuer.
+    Bound(BoundKey),
+}
+
+/// A public key bound to an issuer: `{ key = "k4.public.…", issuer = "https://…" }`.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundKey {
+    /// The key: a `k4.public.…` PASERK or an SPKI PEM block.
+    pub key: String,
+    /// The issuer its tokens must name; no other key may vouch for this issuer.
+    pub issuer: String,
 }
 
 impl PublicKeyEntry {
     fn key(&self) -> &str {
         match self {
-            PublicKeyEntry::Key(key) | PublicKeyEntry::Bound { key, .. } => key,
+            PublicKeyEntry::Key(key) | PublicKeyEntry::Bound(BoundKey { key, .. }) => key,
         }
     }
 
     fn issuer(&self) -> Option<&str> {
         match self {
             PublicKeyEntry::Key(_) => None,
-            PublicKeyEntry::Bound { issuer, .. } => Some(issuer),
+            PublicKeyEntry::Bound(BoundKey { issuer, .. }) => Some(issuer),
         }
     }
 }
@@ -403,10 +408,30 @@ impl fmt::Debug for Config {
             .field("previous_local_keys", &self.previous_local_keys.len())
             .field("secret_key", &redacted(self.secret_key.is_some()))
             .field("public_keys", &self.public_keys.len())
-            .field("local_key_file", &self.local_key_file)
-            .field("previous_local_key_files", &self.previous_local_key_files)
-            .field("secret_key_file", &self.secret_key_file)
-            .field("public_key_files", &self.public_key_files)
+            .field(
+                "local_key_file",
+                &self.local_key_file.as_deref().map(shown_path),
+            )
+            .field(
+                "previous_local_key_files",
+                &self
+                    .previous_local_key_files
+                    .iter()
+                    .map(|p| shown_path(p))
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "secret_key_file",
+                &self.secret_key_file.as_deref().map(shown_path),
+            )
+            .field(
+                "public_key_files",
+                &self
+                    .public_key_files
+                    .iter()
+                    .map(|p| shown_path(p))
+                    .collect::<Vec<_>>(),
+            )
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
@@ -750,17 +775,35 @@ impl Config {
             .into_iter()
             .map(|(text, field)| PublicKey::parse(&text).map_err(key_error(field)))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut key_issuers = Vec::new();
+        let mut key_issuers: Vec<(crate::token::KeyId, String)> = Vec::new();
         for (i, (entry, key)) in self.public_keys.iter().zip(&public).enumerate() {
-            if let Some(issuer) = entry.issuer() {
-                if issuer.is_empty() {
-                    return Err(ConfigError::new(
-                        format!("paseto.public_keys[{i}].issuer"),
-                        "must not be empty",
-                    ));
-                }
-                key_issuers.push((key.id().clone(), issuer.to_owned()));
+            let Some(issuer) = entry.issuer() else {
+                continue;
+            };
+            let field = format!("paseto.public_keys[{i}].issuer");
+            if issuer.is_empty() {
+                return Err(ConfigError::new(field, "must not be empty"));
             }
+            if self
+                .issuer
+                .as_deref()
+                .is_some_and(|global| global != issuer)
+            {
+                return Err(ConfigError::new(
+                    field,
+                    "differs from `paseto.issuer`, which every token must also carry",
+                ));
+            }
+            if key_issuers
+                .iter()
+                .any(|(id, other)| id == key.id() && other != issuer)
+            {
+                return Err(ConfigError::new(
+                    field,
+                    "this key is already bound to another issuer",
+                ));
+            }
+            key_issuers.push((key.id().clone(), issuer.to_owned()));
         }
         let previous = key_list(
             &self.previous_local_keys,
@@ -883,14 +926,35 @@ fn key_list(
     inline.chain(files).collect()
 }
 
-/// Reads a key file. The path may be named in errors; the contents never are.
+/// Reads a key file. The path may be named in errors, the contents never; nor a "path" that is
+/// really a key pasted into the wrong field.
 fn read_key(path: &str, field: String) -> Result<(String, String), ConfigError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok((text.trim().to_owned(), field)),
+        Err(_) if looks_like_key(path) => Err(ConfigError::new(
+            field,
+            "expects a path to a file holding a key, but a key itself was given",
+        )),
         Err(e) => Err(ConfigError::new(
             field,
             format_args!("cannot read `{path}`: {}", e.kind()),
         )),
+    }
+}
+
+/// Whether `s` looks like key material rather than a path.
+fn looks_like_key(s: &str) -> bool {
+    let b = s.trim_start().as_bytes();
+    b.starts_with(b"-----BEGIN")
+        || (b.len() > 3 && b[0] == b'k' && b[1].is_ascii_digit() && b[2] == b'.')
+}
+
+/// A file setting for `Debug`: the path, unless it is really a key pasted there.
+fn shown_path(path: &str) -> &str {
+    if looks_like_key(path) {
+        "<redacted>"
+    } else {
+        path
     }
 }
 

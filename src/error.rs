@@ -22,7 +22,7 @@ use crate::token::{IssueError, Rejection};
 /// | `Missing` | 401 | `unauthorized` | `Bearer` |
 /// | `Invalid(_)` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
 /// | `BadCredentials` | 401 | `invalid_credentials` | `Bearer` |
-/// | `FreshRequired` | 401 | `fresh_token_required` | `Bearer error="invalid_token", …` |
+/// | `FreshRequired` | 401 | `fresh_token_required` | `Bearer error="insufficient_user_authentication", …` |
 /// | `Csrf` | 403 | `csrf_failed` | — |
 /// | `InsufficientScope` | 403 | `insufficient_scope` | `Bearer error="insufficient_scope"` |
 /// | `Issue(_)`, `Cookie(_)`, `NotConfigured` | 500 | `server_error` | — |
@@ -197,30 +197,23 @@ fn respond(request: &Request<'_>, body: Body) -> Response<'static> {
         .header(ContentType::JSON)
         .sized_body(json.len(), Cursor::new(json))
         .finalize();
-    if body == Body::InsufficientScope {
-        let scheme = request
-            .rocket()
-            .state::<Issuer>()
-            .map(|i| i.shared().web.scheme.as_str())
-            .unwrap_or("Bearer");
-        let challenge = format!(r#"{scheme} error="insufficient_scope""#);
-        response.set_header(Header::new("WWW-Authenticate", challenge));
-    }
-    if body.status() == Status::Unauthorized {
-        let scheme = request
-            .rocket()
-            .state::<Issuer>()
-            .map(|i| i.shared().web.scheme.as_str())
-            .unwrap_or("Bearer");
-        let challenge = match body {
-            Body::Invalid => format!(r#"{scheme} error="invalid_token""#),
-            Body::FreshRequired => {
-                format!(
-                    r#"{scheme} error="invalid_token", error_description="fresh token required""#
-                )
-            }
-            _ => scheme.to_owned(),
-        };
+    let scheme = request
+        .rocket()
+        .state::<Issuer>()
+        .map(|i| i.shared().web.scheme.as_str())
+        .unwrap_or("Bearer");
+    // RFC 6750 challenges; RFC 9470's `insufficient_user_authentication` for freshness, so that
+    // clients sign in again instead of refreshing (a refresh never makes a token fresh).
+    let challenge = match body {
+        Body::Invalid => Some(format!(r#"{scheme} error="invalid_token""#)),
+        Body::FreshRequired => Some(format!(
+            r#"{scheme} error="insufficient_user_authentication", error_description="A fresh token is required""#
+        )),
+        Body::InsufficientScope => Some(format!(r#"{scheme} error="insufficient_scope""#)),
+        _ if body.status() == Status::Unauthorized => Some(scheme.to_owned()),
+        _ => None,
+    };
+    if let Some(challenge) = challenge {
         response.set_header(Header::new("WWW-Authenticate", challenge));
     }
     response
@@ -246,7 +239,7 @@ fn unauthorized(request: &Request<'_>) -> Rendered {
 #[catch(403)]
 fn forbidden(request: &Request<'_>) -> Rendered {
     match last(request) {
-        body @ (Body::Csrf | Body::InsufficientScope) => Rendered(body),
+        Body::Csrf => Rendered(Body::Csrf),
         _ => Rendered(Body::Forbidden),
     }
 }

@@ -135,7 +135,7 @@ mod remember;
 pub mod token;
 
 pub use config::{
-    Config, ConfigError, CookieConfig, KindConfig, PublicKeyEntry, RememberConfig, Secure,
+    BoundKey, Config, ConfigError, CookieConfig, KindConfig, PublicKeyEntry, RememberConfig, Secure,
 };
 pub use cookies::{CookieError, MAX_COOKIE_SIZE, PasetoCookies};
 pub use error::{AuthError, catchers};

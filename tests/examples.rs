@@ -523,7 +523,7 @@ fn verifier_checks_what_basic_signs() {
         json!({ "user": "test", "issuer": "http://127.0.0.1:8000" })
     );
 
-    // The refresh token is local: the verifier has no key for it.
+    // The refresh token is local, and the verifier only takes public access tokens.
     let refresh = format!("Bearer {}", tokens["refresh_token"].as_str().unwrap());
     assert_eq!(
         http(

@@ -71,7 +71,9 @@ fn only_password_logins_are_fresh() {
         assert_eq!(status, Status::Unauthorized);
         assert_eq!(
             challenge.as_deref(),
-            Some(r#"Bearer error="invalid_token", error_description="fresh token required""#)
+            Some(
+                r#"Bearer error="insufficient_user_authentication", error_description="A fresh token is required""#
+            )
         );
         assert_eq!(
             serde_json::from_str::<Value>(&body).unwrap()["error"],

@@ -162,6 +162,78 @@ fn key_file_mistakes_name_the_field_and_never_the_contents() {
 }
 
 #[test]
+fn a_bound_issuer_is_refused_from_any_other_key() {
+    let other_public = SecretKey::parse(OTHER_SECRET)
+        .unwrap()
+        .public_key()
+        .to_paserk();
+    let paseto = json!({
+        "public_keys": [{ "key": other_public, "issuer": "https://partner.example" }, PUBLIC],
+        "access": { "purpose": "public" },
+        "refresh": { "purpose": "public" },
+    });
+    let forged_by = |secret: &str, iss: &str| {
+        let mut c = claims("access");
+        c.insert("iss".into(), iss.into());
+        forge_public(
+            secret,
+            &Value::Object(c).to_string(),
+            Some(&kid_footer(&pid(secret))),
+        )
+    };
+    assert_eq!(
+        status(&paseto, &forged_by(OTHER_SECRET, "https://partner.example")),
+        Status::Ok
+    );
+    assert_eq!(
+        status(&paseto, &forged_by(OTHER_SECRET, "https://us.example")),
+        Status::Unauthorized
+    );
+    // The unbound key may sign for itself, but never in the bound partner's name.
+    assert_eq!(
+        status(&paseto, &forged_by(SECRET, "https://us.example")),
+        Status::Ok
+    );
+    assert_eq!(
+        status(&paseto, &forged_by(SECRET, "https://partner.example")),
+        Status::Unauthorized
+    );
+}
+
+#[test]
+fn binding_mistakes_are_launch_errors() {
+    let load = |paseto: Value| PasetoFairing::default().load(&figment(paseto)).unwrap_err();
+    let err = load(json!({
+        "local_key": LOCAL,
+        "issuer": "https://us.example",
+        "public_keys": [{ "key": PUBLIC, "issuer": "https://partner.example" }],
+    }));
+    assert_eq!(err.field(), "paseto.public_keys[0].issuer");
+    let err = load(json!({
+        "local_key": LOCAL,
+        "public_keys": [{ "key": PUBLIC, "issuer": "https://a.example" }, { "key": PUBLIC, "issuer": "https://b.example" }],
+    }));
+    assert_eq!(err.field(), "paseto.public_keys[1].issuer");
+    let err = load(json!({
+        "local_key": LOCAL,
+        "public_keys": [{ "key": PUBLIC, "issuer": "https://a.example", "audience": "x" }],
+    }));
+    assert!(err.field().starts_with("paseto.public_keys"), "{err}");
+}
+
+#[test]
+fn a_key_pasted_into_a_file_setting_is_not_echoed() {
+    let paseto = json!({ "local_key_file": LOCAL });
+    let err = PasetoFairing::default()
+        .load(&figment(paseto.clone()))
+        .unwrap_err();
+    assert_eq!(err.field(), "paseto.local_key_file");
+    assert!(!err.to_string().contains(&LOCAL[9..]), "{err}");
+    let config: rocket_paseto::Config = figment(paseto).extract_inner("paseto").unwrap();
+    assert!(!format!("{config:?}").contains(&LOCAL[9..]));
+}
+
+#[test]
 fn the_demo_verifier_key_is_the_demo_signing_key() {
     let toml =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Rocket.toml")).unwrap();

@@ -343,7 +343,9 @@ pub struct Authority {
     public: Vec<PublicKey>,
     rules: Rules,
     cache: Option<cache::VerifiedCache>,
-    /// Public keys bound to an issuer, by key id: their tokens must carry that `iss`.
+    cache_capacity: usize,
+    /// Public keys bound to an issuer, by key id: their tokens must carry that `iss`, and no
+    /// other key may vouch for that issuer.
     key_issuers: Vec<(KeyId, String)>,
 }
 
@@ -357,6 +359,7 @@ impl fmt::Debug for Authority {
                 &self.public.iter().map(PublicKey::id).collect::<Vec<_>>(),
             )
             .field("rules", &self.rules)
+            .field("key_issuers", &self.key_issuers)
             .field("cached_tokens", &self.cached_tokens())
             .finish()
     }
@@ -396,6 +399,7 @@ impl Authority {
             public: trusted,
             rules,
             cache: None,
+            cache_capacity: 0,
             key_issuers: Vec::new(),
         }
     }
@@ -406,7 +410,13 @@ impl Authority {
     pub fn with_key_issuer(mut self, id: &KeyId, issuer: impl Into<String>) -> Self {
         self.key_issuers.retain(|(k, _)| k != id);
         self.key_issuers.push((id.clone(), issuer.into()));
+        self.reset_cache();
         self
+    }
+
+    /// Forgets cached verifications: the keyring or its bindings changed.
+    fn reset_cache(&mut self) {
+        self.cache = cache::VerifiedCache::new(self.cache_capacity);
     }
 
     /// Caches up to about `capacity` verified tokens (0 turns caching off, the default here).
@@ -415,7 +425,8 @@ impl Authority {
     /// repeating the cryptography or the parsing; the time claims, kind, issuer and audience
     /// are still checked on every call, so a hit gives exactly the answer a miss would.
     pub fn with_cache(mut self, capacity: usize) -> Self {
-        self.cache = cache::VerifiedCache::new(capacity);
+        self.cache_capacity = capacity;
+        self.reset_cache();
         self
     }
 
@@ -427,6 +438,7 @@ impl Authority {
     /// Keys that still decrypt local tokens (found by their `kid`) but never encrypt new ones.
     pub fn with_previous_local_keys(mut self, keys: Vec<LocalKey>) -> Self {
         self.previous_local = keys;
+        self.reset_cache();
         self
     }
 
@@ -701,11 +713,14 @@ impl Authority {
             ClaimsError::Missing(name) => Rejection::MissingClaim(name),
             ClaimsError::Time(name) => Rejection::BadTime(name),
         })?;
-        // A key bound to an issuer only vouches for that issuer's tokens.
-        if let Some(issuer) = bound_issuer
-            && claims.iss.as_deref() != Some(issuer)
-        {
-            return Err(Rejection::Issuer);
+        // A key bound to an issuer only vouches for that issuer's tokens, and a bound issuer's
+        // name is only accepted from its own keys.
+        match (bound_issuer, claims.iss.as_deref()) {
+            (Some(bound), iss) if iss != Some(bound) => return Err(Rejection::Issuer),
+            (None, Some(iss)) if self.key_issuers.iter().any(|(_, b)| b == iss) => {
+                return Err(Rejection::Issuer);
+            }
+            _ => {}
         }
         self.check_claims(rules, &claims, now)?;
         Ok(Verified {
@@ -1079,6 +1094,25 @@ mod tests {
             Rejection::WrongPurpose
         );
         assert_eq!(a.cached_tokens(), 1);
+    }
+
+    #[test]
+    fn changing_the_keyring_forgets_cached_verifications() {
+        let signer = SecretKey::generate().unwrap();
+        let public = PublicKey::from_paserk(&signer.public_key().to_paserk()).unwrap();
+        let id = public.id().clone();
+        let verifier = Authority::new(None, None, vec![public], rules()).with_cache(64);
+        let minter = Authority::new(None, Some(signer), vec![], rules());
+        let t = minter.mint("signed", "alice", None, None::<&()>).unwrap();
+        assert!(verifier.verify_cached("signed", &t, now()).is_ok());
+        assert_eq!(verifier.cached_tokens(), 1);
+        // Binding the key to an issuer the token does not name: the cached success is gone.
+        let verifier = verifier.with_key_issuer(&id, "https://elsewhere.example");
+        assert_eq!(verifier.cached_tokens(), 0);
+        assert_eq!(
+            verifier.verify_cached("signed", &t, now()).unwrap_err(),
+            Rejection::Issuer
+        );
     }
 
     #[test]
