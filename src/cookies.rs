@@ -171,14 +171,9 @@ impl<'r> PasetoCookies<'r> {
 
     fn set_tokens_inner(&self, subject: &str, fresh: bool) -> Result<TokenPair, CookieError> {
         let csrf = random_id()?;
-        let pair = self.issuer.pair_with(subject, |b| {
-            let b = b.claim("csrf", &csrf);
-            if fresh && b.is_kind(Access::NAME) {
-                b.fresh()
-            } else {
-                b
-            }
-        })?;
+        let pair = self
+            .issuer
+            .pair_with(subject, fresh, |b| b.claim("csrf", &csrf))?;
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
         let csrf = self.csrf_cookie(csrf)?;

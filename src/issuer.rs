@@ -94,28 +94,25 @@ impl Issuer {
 
     /// An access and a refresh token for `subject`, ready to serialise as a login response.
     pub fn pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
-        self.pair_with(&subject.into(), |b| b)
+        self.pair_with(&subject.into(), false, |b| b)
     }
 
     /// [`pair`](Self::pair) for a password login: the access token is fresh (see
     /// [`TokenBuilder::fresh`]); the refresh token never is.
     pub fn fresh_pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
-        self.pair_with(&subject.into(), |b| {
-            if b.is_kind(Access::NAME) {
-                b.fresh()
-            } else {
-                b
-            }
-        })
+        self.pair_with(&subject.into(), true, |b| b)
     }
 
-    /// [`pair`](Self::pair), with `extra` applied to both tokens' builders.
+    /// [`pair`](Self::pair), with `extra` applied to both tokens' builders and, when `fresh`,
+    /// the access token (never the refresh token) marked fresh.
     pub(crate) fn pair_with<'a>(
         &'a self,
         subject: &str,
+        fresh: bool,
         extra: impl Fn(TokenBuilder<'a>) -> TokenBuilder<'a>,
     ) -> Result<TokenPair, IssueError> {
-        let access_token = extra(self.access(subject)).issue()?;
+        let access = extra(self.access(subject));
+        let access_token = if fresh { access.fresh() } else { access }.issue()?;
         let refresh_token = extra(self.refresh(subject)).issue()?;
         Ok(TokenPair {
             access_token,
@@ -202,10 +199,6 @@ impl TokenBuilder<'_> {
     pub fn fresh(mut self) -> Self {
         self.fresh = true;
         self
-    }
-
-    pub(crate) fn is_kind(&self, kind: &str) -> bool {
-        self.kind == kind
     }
 
     /// Mints the token.
