@@ -9,6 +9,7 @@ use rocket::figment::{Figment, Profile};
 use serde::{Deserialize, Serialize};
 
 use crate::kind::KindSpec;
+use crate::revocation::OnError;
 use crate::token::{
     Authority, KeyError, KindRules, LocalKey, MAX_LEEWAY, MAX_TTL, PublicKey, Purpose, Rules,
     SecretKey,
@@ -162,6 +163,97 @@ pub struct Config {
     /// _Default:_ each kind's own defaults.
     #[serde(default)]
     pub kinds: BTreeMap<String, KindConfig>,
+    /// Revocation: where revoked tokens are remembered and which kinds are checked.
+    ///
+    /// _Default:_ see [`RevocationConfig`] (no store: nothing is revoked).
+    #[serde(default)]
+    pub revocation: RevocationConfig,
+}
+
+/// Revocation settings: `[default.paseto.revocation]`. See [`revocation`](crate::revocation).
+///
+/// ```toml
+/// [default.paseto.revocation]
+/// store = "redis"
+/// url = "redis://127.0.0.1:6379/"
+/// kinds = ["access", "refresh"]
+/// on_error = "reject"
+/// ```
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationConfig {
+    /// Where revocations are kept: `"memory"` (this process only) or `"redis"` (shared by every
+    /// instance; needs the cargo feature `redis`). Leave it unset when a store is attached in
+    /// code with [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
+    ///
+    /// _Default:_ none: tokens cannot be revoked, and no request waits for a store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreKind>,
+    /// The Redis URL, `redis://[[user]:password@]host[:port][/db]`; required with
+    /// `store = "redis"`. Error messages never repeat it.
+    ///
+    /// _Default:_ none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Prefix of every Redis key, to share one Redis between applications.
+    ///
+    /// _Default:_ `"rocket_paseto:"`.
+    #[serde(default = "defaults::revocation_prefix")]
+    pub prefix: String,
+    /// The kinds whose guards check the store on every request (`"access"`, `"refresh"`,
+    /// `"remember_me"` or your own kinds). Tokens of these kinds must carry a `jti`.
+    ///
+    /// _Default:_ `["access", "refresh"]`.
+    #[serde(default = "defaults::revocation_kinds")]
+    pub kinds: Vec<String>,
+    /// What guards do when the store cannot answer: `"reject"` (fail closed: 503 until it is
+    /// back) or `"allow"` (fail open: accept tokens unchecked, with a warning in the log).
+    ///
+    /// _Default:_ `"reject"`.
+    #[serde(default)]
+    pub on_error: OnError,
+    /// How long to wait for the Redis store, in milliseconds (1 to 60000), connecting included.
+    ///
+    /// _Default:_ `500`.
+    #[serde(default = "defaults::revocation_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        RevocationConfig {
+            store: None,
+            url: None,
+            prefix: defaults::revocation_prefix(),
+            kinds: defaults::revocation_kinds(),
+            on_error: OnError::Reject,
+            timeout_ms: defaults::revocation_timeout_ms(),
+        }
+    }
+}
+
+impl fmt::Debug for RevocationConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationConfig")
+            .field("store", &self.store)
+            // A Redis URL may hold a password.
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("prefix", &self.prefix)
+            .field("kinds", &self.kinds)
+            .field("on_error", &self.on_error)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+/// A revocation store that can be chosen in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// [`MemoryStore`](crate::revocation::MemoryStore): this process only.
+    Memory,
+    /// `RedisStore` (cargo feature `redis`): shared by every instance.
+    Redis,
 }
 
 /// The settings of one token kind, e.g. `[default.paseto.access]`.
@@ -368,6 +460,15 @@ mod defaults {
     pub fn jar_ttl() -> u64 {
         86400
     }
+    pub fn revocation_prefix() -> String {
+        "rocket_paseto:".into()
+    }
+    pub fn revocation_kinds() -> Vec<String> {
+        vec!["access".into(), "refresh".into()]
+    }
+    pub fn revocation_timeout_ms() -> u64 {
+        500
+    }
 }
 
 impl Default for Config {
@@ -396,6 +497,7 @@ impl Default for Config {
             remember_me: RememberConfig::default(),
             cookies: CookieConfig::default(),
             kinds: BTreeMap::new(),
+            revocation: RevocationConfig::default(),
         }
     }
 }
@@ -447,6 +549,7 @@ impl fmt::Debug for Config {
             .field("remember_me", &self.remember_me)
             .field("cookies", &self.cookies)
             .field("kinds", &self.kinds)
+            .field("revocation", &self.revocation)
             .finish()
     }
 }
@@ -511,6 +614,28 @@ pub(crate) struct Loaded {
     pub ephemeral_local_key: bool,
     /// Settings that are allowed but probably mistaken, for the fairing to log.
     pub warnings: Vec<String>,
+    pub revocation: RevocationPlan,
+}
+
+/// The validated revocation settings; the fairing builds the store from them.
+pub(crate) struct RevocationPlan {
+    /// The store chosen in the configuration, if any.
+    pub store: Option<StoreChoice>,
+    /// Whether `kinds` was set explicitly (it then needs a store).
+    pub kinds_set: bool,
+    /// Whether each kind, by index in the rules, is checked.
+    pub checked: Vec<bool>,
+    pub on_error: OnError,
+}
+
+pub(crate) enum StoreChoice {
+    Memory,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Redis {
+        url: String,
+        prefix: String,
+        timeout: Duration,
+    },
 }
 
 impl Config {
@@ -870,7 +995,9 @@ impl Config {
         for (id, issuer) in key_issuers {
             authority = authority.with_key_issuer(&id, issuer);
         }
+        let revocation = self.revocation.plan(authority.rules().kinds())?;
         Ok(Loaded {
+            revocation,
             authority,
             web: Web {
                 header: self.header.clone(),
@@ -888,6 +1015,65 @@ impl Config {
             },
             ephemeral_local_key,
             warnings,
+        })
+    }
+}
+
+impl RevocationConfig {
+    fn plan(&self, kinds: &[KindRules]) -> Result<RevocationPlan, ConfigError> {
+        let mut checked = vec![false; kinds.len()];
+        for (i, name) in self.kinds.iter().enumerate() {
+            let index = kinds
+                .iter()
+                .position(|k| k.name() == name.as_str())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        format!("paseto.revocation.kinds[{i}]"),
+                        "names no registered token kind",
+                    )
+                })?;
+            checked[index] = true;
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
+            return Err(ConfigError::new(
+                "paseto.revocation.timeout_ms",
+                "must be between 1 and 60000 milliseconds",
+            ));
+        }
+        let store = match (self.store, &self.url) {
+            (None, None) => None,
+            (Some(StoreKind::Memory), None) => Some(StoreChoice::Memory),
+            (Some(StoreKind::Redis), Some(url)) => {
+                if !cfg!(feature = "redis") {
+                    return Err(ConfigError::new(
+                        "paseto.revocation.store",
+                        "\"redis\" needs the cargo feature `redis` of rocket_paseto",
+                    ));
+                }
+                Some(StoreChoice::Redis {
+                    url: url.clone(),
+                    prefix: self.prefix.clone(),
+                    timeout: Duration::from_millis(self.timeout_ms),
+                })
+            }
+            (Some(StoreKind::Redis), None) => {
+                return Err(ConfigError::new(
+                    "paseto.revocation.url",
+                    "is required with store = \"redis\"",
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(ConfigError::new(
+                    "paseto.revocation.url",
+                    "is only used with store = \"redis\"",
+                ));
+            }
+        };
+        Ok(RevocationPlan {
+            store,
+            kinds_set: self.kinds != defaults::revocation_kinds(),
+            checked,
+            on_error: self.on_error,
         })
     }
 }

@@ -173,7 +173,7 @@ impl<'r> PasetoCookies<'r> {
         let csrf = random_id()?;
         let pair = self
             .issuer
-            .pair_with(subject, fresh, |b| b.claim("csrf", &csrf))?;
+            .pair_with(subject, fresh, None, |b| b.claim("csrf", &csrf))?;
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
         let csrf = self.csrf_cookie(csrf)?;
@@ -197,6 +197,7 @@ impl<'r> PasetoCookies<'r> {
         let token = self
             .issuer
             .access(refresh.subject())
+            .family_of(refresh)
             .claim("csrf", &csrf)
             .issue()?;
         let access = self.token_cookie::<Access>(&token)?;
@@ -206,6 +207,30 @@ impl<'r> PasetoCookies<'r> {
         }
         self.jar.add(access);
         Ok(token)
+    }
+
+    /// After a refresh, with rotation: exchanges the refresh token once for a new pair (see
+    /// [`Issuer::rotate`](crate::Issuer::rotate)) and sets both cookies, keeping the CSRF
+    /// value. Presenting a refresh token twice revokes its whole family.
+    pub async fn rotate_tokens<C: 'static>(
+        &self,
+        refresh: &Paseto<Refresh, C>,
+    ) -> Result<TokenPair, crate::AuthError> {
+        let new_csrf = match refresh.registered().csrf {
+            Some(_) => None,
+            None => Some(random_id().map_err(CookieError::Issue)?),
+        };
+        let pair = self
+            .issuer
+            .rotate_inner(refresh, new_csrf.as_deref())
+            .await?;
+        let access = self.token_cookie::<Access>(&pair.access_token)?;
+        let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
+        let csrf = new_csrf.map(|value| self.csrf_cookie(value)).transpose()?;
+        for cookie in [Some(access), Some(refresh), csrf].into_iter().flatten() {
+            self.jar.add(cookie);
+        }
+        Ok(pair)
     }
 
     /// Sets the remember-me cookie for `subject` (lifetime `remember_me.ttl`).

@@ -25,7 +25,8 @@ use crate::token::{IssueError, Rejection};
 /// | `FreshRequired` | 401 | `fresh_token_required` | `Bearer error="insufficient_user_authentication", …` |
 /// | `Csrf` | 403 | `csrf_failed` | — |
 /// | `InsufficientScope` | 403 | `insufficient_scope` | `Bearer error="insufficient_scope"` |
-/// | `Issue(_)`, `Cookie(_)`, `NotConfigured` | 500 | `server_error` | — |
+/// | `Unavailable` | 503 | `temporarily_unavailable` | — |
+/// | `Issue(_)`, `Cookie(_)`, `Revocation(_)`, `NotConfigured` | 500 | `server_error` | — |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -54,8 +55,16 @@ pub enum AuthError {
     /// A value or token could not be put in a cookie.
     #[error(transparent)]
     Cookie(#[from] crate::cookies::CookieError),
-    /// The fairing is not attached (a route's sentinel normally prevents this).
-    #[error("PasetoFairing is not attached")]
+    /// The revocation store could not answer and `on_error = "reject"`, so tokens of checked
+    /// kinds are refused for now: 503, never 401, so clients keep their tokens and retry.
+    #[error("the revocation store is unavailable")]
+    Unavailable,
+    /// A revocation (a logout) could not be recorded: the store failed, or none is configured.
+    #[error(transparent)]
+    Revocation(#[from] crate::revocation::StoreError),
+    /// The fairing is not attached (a route's sentinel normally prevents this), or a feature
+    /// used here needs configuration it lacks (e.g. revocation without a store).
+    #[error("PasetoFairing is not attached, or not configured for this")]
     NotConfigured,
 }
 
@@ -68,9 +77,11 @@ impl AuthError {
             | AuthError::BadCredentials
             | AuthError::FreshRequired => Status::Unauthorized,
             AuthError::Csrf | AuthError::InsufficientScope => Status::Forbidden,
-            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
-                Status::InternalServerError
-            }
+            AuthError::Unavailable => Status::ServiceUnavailable,
+            AuthError::Issue(_)
+            | AuthError::Cookie(_)
+            | AuthError::Revocation(_)
+            | AuthError::NotConfigured => Status::InternalServerError,
         }
     }
 
@@ -87,9 +98,11 @@ impl AuthError {
             AuthError::FreshRequired => Body::FreshRequired,
             AuthError::Csrf => Body::Csrf,
             AuthError::InsufficientScope => Body::InsufficientScope,
-            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
-                Body::ServerError
-            }
+            AuthError::Unavailable => Body::Unavailable,
+            AuthError::Issue(_)
+            | AuthError::Cookie(_)
+            | AuthError::Revocation(_)
+            | AuthError::NotConfigured => Body::ServerError,
         }
     }
 }
@@ -107,6 +120,7 @@ pub(crate) enum Body {
     ServerError,
     InsufficientScope,
     FreshRequired,
+    Unavailable,
 }
 
 impl Body {
@@ -132,6 +146,9 @@ impl Body {
             Body::FreshRequired => {
                 r#"{"error":"fresh_token_required","message":"Sign in again to do this."}"#
             }
+            Body::Unavailable => {
+                r#"{"error":"temporarily_unavailable","message":"Try again shortly."}"#
+            }
         }
     }
 
@@ -145,6 +162,7 @@ impl Body {
             6 => Body::ServerError,
             7 => Body::InsufficientScope,
             8 => Body::FreshRequired,
+            9 => Body::Unavailable,
             _ => Body::None,
         }
     }
@@ -158,6 +176,7 @@ impl Body {
             | Body::FreshRequired => Status::Unauthorized,
             Body::Csrf | Body::Forbidden | Body::InsufficientScope => Status::Forbidden,
             Body::ServerError => Status::InternalServerError,
+            Body::Unavailable => Status::ServiceUnavailable,
         }
     }
 }
@@ -216,12 +235,15 @@ fn respond(request: &Request<'_>, body: Body) -> Response<'static> {
     if let Some(challenge) = challenge {
         response.set_header(Header::new("WWW-Authenticate", challenge));
     }
+    if body == Body::Unavailable {
+        response.set_header(Header::new("Retry-After", "1"));
+    }
     response
 }
 
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        if let AuthError::Issue(_) | AuthError::Cookie(_) = &self {
+        if let AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::Revocation(_) = &self {
             rocket::error!("rocket_paseto: {self}");
         }
         Ok(respond(request, self.body()))
@@ -244,11 +266,17 @@ fn forbidden(request: &Request<'_>) -> Rendered {
     }
 }
 
-/// Catchers that render 401 and 403 as JSON with an RFC 6750 `WWW-Authenticate` challenge.
+#[catch(503)]
+fn unavailable(_: &Request<'_>) -> Rendered {
+    Rendered(Body::Unavailable)
+}
+
+/// Catchers that render 401 and 403 as JSON with an RFC 6750 `WWW-Authenticate` challenge, and
+/// 503 (a revocation store that cannot answer) as JSON.
 ///
 /// ```
 /// let rocket = rocket::build().register("/", rocket_paseto::catchers());
 /// ```
 pub fn catchers() -> Vec<Catcher> {
-    rocket_catchers![unauthorized, forbidden]
+    rocket_catchers![unauthorized, forbidden, unavailable]
 }

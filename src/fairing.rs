@@ -1,12 +1,16 @@
 //! The fairing that loads and validates the configuration at ignite.
 
+use std::fmt;
+use std::sync::Arc;
+
 use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, StoreChoice};
 use crate::issuer::Issuer;
 use crate::kind::{Access, KindSpec, Refresh, TokenKind};
+use crate::revocation::{MemoryStore, Revocation, RevocationStore};
 
 /// Loads `[<profile>.paseto]` at ignite, validates it and every key, and manages an [`Issuer`].
 ///
@@ -16,11 +20,23 @@ use crate::kind::{Access, KindSpec, Refresh, TokenKind};
 /// # use rocket_paseto::PasetoFairing;
 /// let rocket = rocket::build().attach(PasetoFairing::default());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PasetoFairing {
     kinds: Vec<KindSpec>,
     /// A registration mistake, reported at ignite rather than by a panic.
     invalid: Option<ConfigError>,
+    /// A revocation store attached in code.
+    store: Option<Arc<dyn RevocationStore>>,
+}
+
+impl fmt::Debug for PasetoFairing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasetoFairing")
+            .field("kinds", &self.kinds)
+            .field("invalid", &self.invalid)
+            .field("store", &self.store.is_some())
+            .finish()
+    }
 }
 
 impl Default for PasetoFairing {
@@ -31,6 +47,7 @@ impl Default for PasetoFairing {
                 KindSpec::of::<Refresh>(false),
             ],
             invalid: None,
+            store: None,
         }
     }
 }
@@ -67,6 +84,22 @@ impl PasetoFairing {
         self
     }
 
+    /// Remembers revoked tokens in `store`, e.g. a [`MemoryStore`] shared by several Rocket
+    /// instances in one process, a [`RedisStore`](crate::revocation::RedisStore) built in
+    /// code, or your own [`RevocationStore`]. Which kinds are checked, and what happens when
+    /// the store fails, still come from `[paseto.revocation]`, whose `store` must then be unset.
+    ///
+    /// ```
+    /// # use rocket_paseto::PasetoFairing;
+    /// use rocket_paseto::revocation::MemoryStore;
+    ///
+    /// let rocket = rocket::build().attach(PasetoFairing::default().revocation(MemoryStore::new()));
+    /// ```
+    pub fn revocation(mut self, store: impl RevocationStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
     /// Loads the configuration from `figment` outside of Rocket, e.g. for a command-line tool
     /// that mints tokens with the application's settings.
     pub fn load(&self, figment: &Figment) -> Result<Issuer, ConfigError> {
@@ -85,7 +118,67 @@ impl PasetoFairing {
                  leaving the debug profile."
             );
         }
-        Ok(Issuer::new(loaded.authority, loaded.web))
+        let revocation = self.revocation_of(&loaded)?;
+        Ok(Issuer::new(loaded.authority, loaded.web, revocation))
+    }
+
+    fn revocation_of(
+        &self,
+        loaded: &crate::config::Loaded,
+    ) -> Result<Option<Revocation>, ConfigError> {
+        let plan = &loaded.revocation;
+        let store: Arc<dyn RevocationStore> = match (&self.store, &plan.store) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "paseto.revocation.store",
+                    "a store is already attached with `PasetoFairing::revocation`: set only one",
+                ));
+            }
+            (Some(store), None) => store.clone(),
+            (None, Some(StoreChoice::Memory)) => Arc::new(MemoryStore::new()),
+            #[cfg(feature = "redis")]
+            (
+                None,
+                Some(StoreChoice::Redis {
+                    url,
+                    prefix,
+                    timeout,
+                }),
+            ) => Arc::new(
+                crate::revocation::RedisStore::new(url)
+                    .map_err(|e| ConfigError::new("paseto.revocation.url", e))?
+                    .prefix(prefix.clone())
+                    .timeout(*timeout),
+            ),
+            #[cfg(not(feature = "redis"))]
+            (None, Some(StoreChoice::Redis { .. })) => {
+                return Err(ConfigError::new(
+                    "paseto.revocation.store",
+                    "\"redis\" needs the cargo feature `redis` of rocket_paseto",
+                ));
+            }
+            (None, None) if plan.kinds_set => {
+                return Err(ConfigError::new(
+                    "paseto.revocation.kinds",
+                    "no revocation store is configured: set `store`",
+                ));
+            }
+            (None, None) => return Ok(None),
+        };
+        let rules = loaded.authority.rules();
+        let longest_ttl = rules
+            .kinds()
+            .iter()
+            .map(|k| k.ttl())
+            .max()
+            .unwrap_or_default();
+        Ok(Some(Revocation::new(
+            store,
+            plan.checked.clone(),
+            plan.on_error,
+            rules.leeway_limit(),
+            longest_ttl,
+        )))
     }
 }
 

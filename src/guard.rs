@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::error::{self, AuthError};
 use crate::issuer::{Issuer, Shared};
 use crate::kind::{Access, TokenKind};
+use crate::revocation::Refusal;
 use crate::token::{Claims, Rejection, Verified, from_authorization};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
@@ -109,6 +110,10 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
         self.verified.token()
     }
 
+    pub(crate) fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
     /// Requires `scope` among the token's `scope` claim (a space-separated string, as in OAuth,
     /// or an array of strings). Fails with [`AuthError::InsufficientScope`]: a 403 with
     /// `WWW-Authenticate: Bearer error="insufficient_scope"`, never a 401.
@@ -199,6 +204,12 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
     }
 }
 
+impl<K: TokenKind, C> AsRef<Claims> for Paseto<K, C> {
+    fn as_ref(&self) -> &Claims {
+        self.verified.claims()
+    }
+}
+
 impl<K: TokenKind, C> fmt::Debug for Paseto<K, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Paseto")
@@ -255,10 +266,11 @@ enum Source {
 struct Cached<K>(Result<Arc<Verified>, Failure>, PhantomData<fn() -> K>);
 
 #[derive(Clone, Copy)]
-enum Failure {
+pub(crate) enum Failure {
     Missing,
     Invalid(Rejection),
     Csrf,
+    Unavailable,
     NotConfigured,
 }
 
@@ -268,12 +280,13 @@ impl Failure {
             Failure::Missing => AuthError::Missing,
             Failure::Invalid(r) => AuthError::Invalid(r),
             Failure::Csrf => AuthError::Csrf,
+            Failure::Unavailable => AuthError::Unavailable,
             Failure::NotConfigured => AuthError::NotConfigured,
         }
     }
 }
 
-fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, Failure> {
+async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, Failure> {
     let issuer = request
         .rocket()
         .state::<Issuer>()
@@ -291,7 +304,26 @@ fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, 
     if source == Source::Cookie {
         check_csrf(request, shared, &verified)?;
     }
+    // Last, so only tokens that passed every local check cost a store lookup; and after the
+    // verification cache, so a cached token is still checked on every request.
+    if let Some(revocation) = &shared.revocation
+        && revocation.checks(index)
+    {
+        revocation
+            .check(verified.claims())
+            .await
+            .map_err(Failure::from)?;
+    }
     Ok(verified)
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Revoked(rejection) => Failure::Invalid(rejection),
+            Refusal::Unavailable => Failure::Unavailable,
+        }
+    }
 }
 
 fn find_token<'r>(
@@ -356,7 +388,11 @@ where
     type Error = AuthError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let cached = request.local_cache(|| Cached::<K>(verify_request::<K>(request), PhantomData));
+        let cached = request
+            .local_cache_async(async {
+                Cached::<K>(verify_request::<K>(request).await, PhantomData)
+            })
+            .await;
         let failure = match &cached.0 {
             Ok(verified) => match claims_of::<C>(verified) {
                 Ok(claims) => {

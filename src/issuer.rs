@@ -10,8 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Web;
 use crate::error::AuthError;
+use crate::guard::Paseto;
 use crate::kind::{Access, Refresh, TokenKind};
-use crate::token::{Authority, IssueError, Rejection, Verified};
+use crate::revocation::{Refusal, Revocation};
+use crate::token::{
+    Authority, Claims, IssueError, MintOptions, REGISTERED_CLAIMS, Rejection, Verified, random_id,
+};
 
 /// Mints tokens with the configured keys and rules.
 ///
@@ -44,6 +48,7 @@ pub struct Issuer {
 pub(crate) struct Shared {
     pub authority: Authority,
     pub web: Web,
+    pub revocation: Option<Revocation>,
 }
 
 impl fmt::Debug for Issuer {
@@ -55,9 +60,13 @@ impl fmt::Debug for Issuer {
 }
 
 impl Issuer {
-    pub(crate) fn new(authority: Authority, web: Web) -> Self {
+    pub(crate) fn new(authority: Authority, web: Web, revocation: Option<Revocation>) -> Self {
         Issuer {
-            shared: Arc::new(Shared { authority, web }),
+            shared: Arc::new(Shared {
+                authority,
+                web,
+                revocation,
+            }),
         }
     }
 
@@ -89,36 +98,130 @@ impl Issuer {
             ttl: None,
             extra: Ok(serde_json::Map::new()),
             fresh: false,
+            family: None,
         }
     }
 
     /// An access and a refresh token for `subject`, ready to serialise as a login response.
+    ///
+    /// The two share a new family id (`fam`): revoking either revokes both, and the tokens
+    /// later obtained with the refresh token.
     pub fn pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
-        self.pair_with(&subject.into(), false, |b| b)
+        self.pair_with(&subject.into(), false, None, |b| b)
     }
 
     /// [`pair`](Self::pair) for a password login: the access token is fresh (see
     /// [`TokenBuilder::fresh`]); the refresh token never is.
     pub fn fresh_pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
-        self.pair_with(&subject.into(), true, |b| b)
+        self.pair_with(&subject.into(), true, None, |b| b)
     }
 
     /// [`pair`](Self::pair), with `extra` applied to both tokens' builders and, when `fresh`,
-    /// the access token (never the refresh token) marked fresh.
+    /// the access token (never the refresh token) marked fresh. Both join `family`, or a new
+    /// family.
     pub(crate) fn pair_with<'a>(
         &'a self,
         subject: &str,
         fresh: bool,
+        family: Option<&str>,
         extra: impl Fn(TokenBuilder<'a>) -> TokenBuilder<'a>,
     ) -> Result<TokenPair, IssueError> {
-        let access = extra(self.access(subject));
+        let family = match family {
+            Some(family) => family.to_owned(),
+            None => random_id()?,
+        };
+        let with_family = |mut builder: TokenBuilder<'a>| {
+            builder.family = Some(family.clone());
+            extra(builder)
+        };
+        let access = with_family(self.access(subject));
         let access_token = if fresh { access.fresh() } else { access }.issue()?;
-        let refresh_token = extra(self.refresh(subject)).issue()?;
+        let refresh_token = with_family(self.refresh(subject)).issue()?;
         Ok(TokenPair {
             access_token,
             refresh_token,
             token_type: self.shared.web.scheme.clone(),
             expires_in: self.ttl_of(Access::NAME).as_secs(),
+        })
+    }
+
+    /// Revokes `token` and its whole family (see [`pair`](Self::pair)): the logout. Every
+    /// instance sharing the revocation store refuses them from their next request on, in the
+    /// guards of the kinds listed in `paseto.revocation.kinds`.
+    ///
+    /// ```
+    /// # use rocket_paseto::{Access, AuthError, Issuer, Paseto};
+    /// #[rocket::post("/logout")]
+    /// async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<(), AuthError> {
+    ///     issuer.revoke(&token).await
+    /// }
+    /// ```
+    ///
+    /// Fails with [`AuthError::Revocation`] (a 500) when the store cannot record it or no
+    /// store is configured: the tokens were not revoked, and the client should be told so.
+    pub async fn revoke(&self, token: impl AsRef<Claims>) -> Result<(), AuthError> {
+        let revocation = self.revocation()?;
+        Ok(revocation.revoke(token.as_ref()).await?)
+    }
+
+    /// Exchanges a refresh token for a new access and refresh token, once (refresh-token
+    /// rotation with reuse detection, RFC 9700 section 4.14).
+    ///
+    /// The new tokens join the refresh token's family and carry its claims beyond the
+    /// registered ones (the extra claims the pair was minted with); the access token is not
+    /// fresh. A refresh token presented a second time, by its owner or by a thief, revokes the
+    /// whole family and fails with [`AuthError::Invalid`]: everyone holding a token of that
+    /// login must sign in again.
+    ///
+    /// ```
+    /// # use rocket::serde::json::Json;
+    /// # use rocket_paseto::{AuthError, Issuer, Paseto, Refresh, TokenPair};
+    /// #[rocket::post("/refresh")]
+    /// async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+    ///     Ok(Json(issuer.rotate(&token).await?))
+    /// }
+    /// ```
+    ///
+    /// Needs a revocation store; fails with [`AuthError::Unavailable`] when the store cannot
+    /// answer and `on_error = "reject"`.
+    pub async fn rotate<C: 'static>(
+        &self,
+        refresh: &Paseto<Refresh, C>,
+    ) -> Result<TokenPair, AuthError> {
+        self.rotate_inner(refresh, None).await
+    }
+
+    /// [`rotate`](Self::rotate), giving the new tokens `csrf` when the old one has none.
+    pub(crate) async fn rotate_inner<C: 'static>(
+        &self,
+        refresh: &Paseto<Refresh, C>,
+        csrf: Option<&str>,
+    ) -> Result<TokenPair, AuthError> {
+        let revocation = self.revocation()?;
+        let claims = refresh.registered();
+        revocation.exchange(claims).await.map_err(|r| match r {
+            Refusal::Revoked(rejection) => AuthError::Invalid(rejection),
+            Refusal::Unavailable => AuthError::Unavailable,
+        })?;
+        let mut extra: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(refresh.verified().payload()).map_err(|_| IssueError::Build)?;
+        extra.retain(|name, _| !REGISTERED_CLAIMS.contains(&name.as_str()));
+        if let Some(csrf) = csrf
+            && !extra.contains_key("csrf")
+        {
+            extra.insert("csrf".into(), csrf.into());
+        }
+        let family = claims.fam.as_deref().or(claims.jti.as_deref());
+        Ok(self.pair_with(refresh.subject(), false, family, |b| b.claims(&extra))?)
+    }
+
+    fn revocation(&self) -> Result<&Revocation, AuthError> {
+        self.shared.revocation.as_ref().ok_or_else(|| {
+            rocket::error!(
+                "rocket_paseto: revocation needs a store: set `paseto.revocation.store` or use \
+                 `PasetoFairing::revocation`"
+            );
+            AuthError::NotConfigured
         })
     }
 
@@ -149,6 +252,7 @@ pub struct TokenBuilder<'a> {
     ttl: Option<Duration>,
     extra: Result<serde_json::Map<String, serde_json::Value>, IssueError>,
     fresh: bool,
+    family: Option<String>,
 }
 
 impl fmt::Debug for TokenBuilder<'_> {
@@ -201,15 +305,42 @@ impl TokenBuilder<'_> {
         self
     }
 
+    /// Puts the token in the family of `token` (see [`Issuer::pair`]), so revoking either
+    /// revokes both: e.g. an access token minted from a refresh token. A token without a
+    /// family starts one with its own `jti`.
+    ///
+    /// A family member may not outlive the longest configured kind lifetime, so that a revoked
+    /// family can be forgotten safely: a longer [`ttl`](Self::ttl) fails with
+    /// [`IssueError::Ttl`].
+    pub fn family_of(mut self, token: impl AsRef<Claims>) -> Self {
+        let claims = token.as_ref();
+        self.family = claims.fam.clone().or_else(|| claims.jti.clone());
+        self
+    }
+
     /// Mints the token.
     pub fn issue(self) -> Result<String, IssueError> {
         let extra = self.extra?;
         let authority = &self.issuer.shared.authority;
-        if self.fresh {
-            authority.mint_fresh(self.kind, &self.subject, self.ttl, Some(&extra))
-        } else {
-            authority.mint(self.kind, &self.subject, self.ttl, Some(&extra))
+        if self.family.is_some()
+            && let Some(ttl) = self.ttl
+        {
+            let longest = authority.rules().kinds().iter().map(|k| k.ttl()).max();
+            if longest.is_some_and(|longest| ttl > longest) {
+                return Err(IssueError::Ttl);
+            }
         }
+        authority.mint_with(
+            self.kind,
+            &self.subject,
+            Some(&extra),
+            MintOptions {
+                ttl: self.ttl,
+                fresh: self.fresh,
+                family: self.family.as_deref(),
+                ..MintOptions::default()
+            },
+        )
     }
 }
 

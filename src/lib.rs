@@ -132,10 +132,12 @@ mod guard;
 mod issuer;
 mod kind;
 mod remember;
+pub mod revocation;
 pub mod token;
 
 pub use config::{
-    BoundKey, Config, ConfigError, CookieConfig, KindConfig, PublicKeyEntry, RememberConfig, Secure,
+    BoundKey, Config, ConfigError, CookieConfig, KindConfig, PublicKeyEntry, RememberConfig,
+    RevocationConfig, Secure, StoreKind,
 };
 pub use cookies::{CookieError, MAX_COOKIE_SIZE, PasetoCookies};
 pub use error::{AuthError, catchers};

@@ -11,7 +11,8 @@ use time::OffsetDateTime;
 use crate::cookies::{PasetoCookies, binding, needs_local_key};
 use crate::error::{self, AuthError};
 use crate::issuer::Issuer;
-use crate::token::IssueError;
+use crate::revocation::Refusal;
+use crate::token::{Claims, IssueError};
 
 /// The `type` claim of remember-me tokens: no other kind may use it.
 pub(crate) const KIND: &str = "remember_me";
@@ -49,28 +50,36 @@ pub(crate) fn mint(issuer: &Issuer, subject: &str, cookie: &str) -> Result<Strin
 /// Like other cookies sent by browsers, it rides along on cross-site requests unless
 /// `SameSite` stops it (`Lax`, the default, stops it on cross-site `POST`): keep routes that take
 /// `RememberMe` free of side effects beyond starting a session.
+///
+/// With `"remember_me"` in `paseto.revocation.kinds`, a remember-me token can be revoked with
+/// [`Issuer::revoke`] (e.g. at logout, or "sign out everywhere").
 #[derive(Clone)]
 pub struct RememberMe {
-    subject: String,
-    issued_at: Option<OffsetDateTime>,
+    claims: Claims,
 }
 
 impl RememberMe {
     /// Whom the cookie remembers.
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.claims.sub
     }
 
     /// When the remember-me token was issued, if it says.
     pub fn issued_at(&self) -> Option<OffsetDateTime> {
-        self.issued_at
+        self.claims.iat
+    }
+}
+
+impl AsRef<Claims> for RememberMe {
+    fn as_ref(&self) -> &Claims {
+        &self.claims
     }
 }
 
 impl fmt::Debug for RememberMe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RememberMe")
-            .field("issued_at", &self.issued_at)
+            .field("issued_at", &self.claims.iat)
             .finish_non_exhaustive()
     }
 }
@@ -105,6 +114,24 @@ impl<'r> FromRequest<'r> for RememberMe {
                 return Outcome::Error((Status::Unauthorized, error));
             }
         };
+        let shared = issuer.shared();
+        if let Some(revocation) = &shared.revocation
+            && let Some(index) = shared
+                .authority
+                .rules()
+                .kinds()
+                .iter()
+                .position(|k| k.name() == KIND)
+            && revocation.checks(index)
+            && let Err(refusal) = revocation.check(verified.claims()).await
+        {
+            let error = match refusal {
+                Refusal::Revoked(reason) => AuthError::Invalid(reason),
+                Refusal::Unavailable => AuthError::Unavailable,
+            };
+            error::record(request, &error);
+            return Outcome::Error((error.status(), error));
+        }
         let claims = verified.claims();
         // Sliding expiry: past the configured fraction of its lifetime, replace the cookie.
         let due = match (web.renew_after, claims.iat) {
@@ -118,8 +145,7 @@ impl<'r> FromRequest<'r> for RememberMe {
             rocket::warn!("rocket_paseto: could not renew the remember-me cookie: {e}");
         }
         Outcome::Success(RememberMe {
-            subject: claims.sub.clone(),
-            issued_at: claims.iat,
+            claims: verified.claims().clone(),
         })
     }
 }

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Claim names the crate sets itself; extra claims may not use them.
-pub const REGISTERED_CLAIMS: [&str; 9] = [
-    "sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type", "fresh",
+pub const REGISTERED_CLAIMS: [&str; 10] = [
+    "sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type", "fresh", "fam",
 ];
 
 /// The registered claims of a verified token, the default claims type of
@@ -59,6 +59,10 @@ pub struct Claims {
     /// `csrf`: the value a cookie-borne token requires in the CSRF header, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,
+    /// `fam`: the token family, if any: the id shared by the tokens of one login (its access
+    /// and refresh tokens and their rotations), which are revoked together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for Claims {
@@ -74,6 +78,12 @@ impl<'de> Deserialize<'de> for Claims {
                     ClaimsError::Time(_) => "a time claim is not RFC 3339 with uppercase T and Z",
                 })
             })
+    }
+}
+
+impl AsRef<Claims> for Claims {
+    fn as_ref(&self) -> &Claims {
+        self
     }
 }
 
@@ -166,6 +176,7 @@ struct RawClaims<'a> {
     kind: Option<Cow<'a, str>>,
     csrf: Option<Cow<'a, str>>,
     fresh: Option<Cow<'a, str>>,
+    fam: Option<Cow<'a, str>>,
 }
 
 impl RawClaims<'_> {
@@ -182,6 +193,7 @@ impl RawClaims<'_> {
             kind: self.kind.ok_or(ClaimsError::Missing("type"))?.into_owned(),
             csrf: self.csrf.map(Cow::into_owned),
             fresh: self.fresh.map(|t| parse_time(&t, "fresh")).transpose()?,
+            fam: self.fam.map(Cow::into_owned),
         })
     }
 }
@@ -215,6 +227,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 "type" => Some(&mut raw.kind),
                 "csrf" => Some(&mut raw.csrf),
                 "fresh" => Some(&mut raw.fresh),
+                "fam" => Some(&mut raw.fam),
                 _ => None,
             };
             if let Some(slot) = slot {

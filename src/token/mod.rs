@@ -173,6 +173,11 @@ impl Rules {
         self.max_token_length
     }
 
+    /// The clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub fn leeway_limit(&self) -> Duration {
+        self.leeway
+    }
+
     /// The rules for the kind `name`, if there is such a kind.
     pub fn kind(&self, name: &str) -> Option<&KindRules> {
         self.kinds.iter().find(|k| k.name == name)
@@ -242,6 +247,9 @@ pub enum Rejection {
     /// The kind is not configured.
     #[error("no such token kind is configured")]
     UnknownKind,
+    /// The token, or its family, has been revoked; or a refresh token was used twice.
+    #[error("token has been revoked")]
+    Revoked,
     /// The claims did not deserialise into the route's claims type.
     #[error("token claims do not match the expected claims type")]
     ClaimsType,
@@ -299,6 +307,12 @@ impl Verified {
     }
 }
 
+impl AsRef<Claims> for Verified {
+    fn as_ref(&self) -> &Claims {
+        &self.claims
+    }
+}
+
 impl fmt::Debug for Verified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")
@@ -320,6 +334,19 @@ impl<K> Keyed<K> {
             footer: serde_json::to_vec(&Footer { kid: id.as_str() }).unwrap_or_default(),
         }
     }
+}
+
+/// How a token is minted, beyond its kind, subject and extra claims.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct MintOptions<'a> {
+    /// The token's lifetime, if not the kind's.
+    pub ttl: Option<Duration>,
+    /// An implicit assertion the token is bound to.
+    pub implicit: Option<&'a [u8]>,
+    /// Whether the token is fresh (minted from a password login).
+    pub fresh: bool,
+    /// The family (`fam`) the token belongs to.
+    pub family: Option<&'a str>,
 }
 
 /// The payload of a sealed value.
@@ -484,7 +511,16 @@ impl Authority {
         extra: Option<&T>,
         implicit: Option<&[u8]>,
     ) -> Result<String, IssueError> {
-        self.mint_inner(kind, subject, ttl, extra, implicit, false)
+        self.mint_with(
+            kind,
+            subject,
+            extra,
+            MintOptions {
+                ttl,
+                implicit,
+                ..MintOptions::default()
+            },
+        )
     }
 
     /// [`mint`](Self::mint) of a fresh token: one minted from a password login, which routes
@@ -497,18 +533,32 @@ impl Authority {
         ttl: Option<Duration>,
         extra: Option<&T>,
     ) -> Result<String, IssueError> {
-        self.mint_inner(kind, subject, ttl, extra, None, true)
+        self.mint_with(
+            kind,
+            subject,
+            extra,
+            MintOptions {
+                ttl,
+                fresh: true,
+                ..MintOptions::default()
+            },
+        )
     }
 
-    fn mint_inner<T: Serialize + ?Sized>(
+    /// Mints a token with every option the public `mint*` methods offer, and token families.
+    pub(crate) fn mint_with<T: Serialize + ?Sized>(
         &self,
         kind: &str,
         subject: &str,
-        ttl: Option<Duration>,
         extra: Option<&T>,
-        implicit: Option<&[u8]>,
-        fresh: bool,
+        options: MintOptions<'_>,
     ) -> Result<String, IssueError> {
+        let MintOptions {
+            ttl,
+            implicit,
+            fresh,
+            family,
+        } = options;
         let rules = self
             .rules
             .kind(kind)
@@ -548,6 +598,9 @@ impl Authority {
         if fresh {
             let until = rules.fresh_for.map_or(exp, |period| now + period.min(ttl));
             claims.insert("fresh".into(), claims::format_time(until).into());
+        }
+        if let Some(family) = family {
+            claims.insert("fam".into(), family.into());
         }
         if let Some(iss) = &self.rules.issuer {
             claims.insert("iss".into(), iss.clone().into());
