@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod revocation;
+
 use pasetors::keys::{AsymmetricSecretKey, SymmetricKey};
 use pasetors::version4::{LocalToken, PublicToken, V4};
 use rocket::figment::Figment;
