@@ -1,0 +1,294 @@
+//! Revocation through a real Redis server (cargo feature `redis`).
+//!
+//! `.ci/run` starts `redis-server` on a free loopback port and passes its URL in `REDIS_URL`.
+//! Run locally with, e.g.:
+//!
+//! ```sh
+//! redis-server --port 6390 --save '' --daemonize yes
+//! REDIS_URL=redis://127.0.0.1:6390/ cargo test --features redis --test redis
+//! ```
+
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use rocket::http::Status;
+use rocket_paseto::TokenPair;
+use rocket_paseto::revocation::{MemoryStore, RedisStore, RevocationStore};
+use rocket_paseto::token::random_id;
+use serde_json::{Value, json};
+
+use common::revocation::{get_with, instance, login_pair, post_with, user_claims};
+use common::{free_port, keys};
+
+/// The shared server's URL, or `None` (with a note) when it is not set outside CI.
+fn redis_url() -> Option<String> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("REDIS_URL is not set: .ci/run starts redis-server and sets it")
+        }
+        Err(_) => {
+            eprintln!("skipped: set REDIS_URL to a Redis server to run the Redis tests");
+            None
+        }
+    }
+}
+
+/// A `paseto` table using Redis at `url`, under a prefix of its own so tests do not meet.
+fn redis_config(url: &str, prefix: &str) -> Value {
+    let mut config = keys();
+    config["leeway"] = json!(5);
+    config["revocation"] = json!({
+        "store": "redis",
+        "url": url,
+        "prefix": prefix,
+        "timeout_ms": 300,
+    });
+    config
+}
+
+fn prefix() -> String {
+    format!("test:{}:", random_id().unwrap())
+}
+
+#[rocket::async_test]
+async fn a_logout_on_one_instance_is_refused_by_another() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let pair = login_pair(&a).await;
+    let other = login_pair(&b).await;
+    assert_eq!(user_claims(&b, &pair.access_token).await.0, Status::Ok);
+    assert_eq!(get_with(&b, "/refresh/check", &pair.refresh_token).await, Status::Ok);
+
+    assert_eq!(post_with(&a, "/logout", &pair.access_token).await.status(), Status::Ok);
+
+    // The next request on B, with the token B verified (and cached) a moment ago, is refused.
+    assert_eq!(user_claims(&b, &pair.access_token).await.0, Status::Unauthorized);
+    assert_eq!(get_with(&b, "/refresh/check", &pair.refresh_token).await, Status::Unauthorized);
+    assert_eq!(user_claims(&a, &pair.access_token).await.0, Status::Unauthorized);
+    assert_eq!(user_claims(&b, &other.access_token).await.0, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn reusing_a_refresh_token_on_another_instance_revokes_the_family() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let first = login_pair(&a).await;
+    let second: TokenPair = post_with(&a, "/refresh", &first.refresh_token)
+        .await
+        .into_json()
+        .await
+        .unwrap();
+    assert_eq!(user_claims(&b, &second.access_token).await.0, Status::Ok);
+
+    assert_eq!(
+        post_with(&b, "/refresh", &first.refresh_token).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(user_claims(&a, &second.access_token).await.0, Status::Unauthorized);
+    assert_eq!(
+        post_with(&a, "/refresh", &second.refresh_token).await.status(),
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn concurrent_exchanges_of_one_refresh_token_let_exactly_one_through() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    for _ in 0..10 {
+        let pair = login_pair(&a).await;
+        let (on_a, on_b) = rocket::tokio::join!(
+            post_with(&a, "/refresh", &pair.refresh_token),
+            post_with(&b, "/refresh", &pair.refresh_token),
+        );
+        let statuses = [on_a.status(), on_b.status()];
+        assert!(statuses.contains(&Status::Ok), "{statuses:?}");
+        assert!(statuses.contains(&Status::Unauthorized), "{statuses:?}");
+    }
+}
+
+#[rocket::async_test]
+async fn entries_expire_when_their_tokens_do() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let client = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    let (_, claims) = user_claims(&client, &pair.access_token).await;
+    let claims = claims.unwrap();
+    let rotated: TokenPair = post_with(&client, "/refresh", &pair.refresh_token)
+        .await
+        .into_json()
+        .await
+        .unwrap();
+    assert_eq!(post_with(&client, "/logout", &rotated.access_token).await.status(), Status::Ok);
+
+    let redis = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = redis.get_multiplexed_async_connection().await.unwrap();
+    let mut keys: Vec<String> = connection.keys(format!("{prefix}*")).await.unwrap();
+    keys.sort();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    let ttl = |key: String| {
+        let mut connection = connection.clone();
+        async move { connection.ttl::<_, i64>(key).await.unwrap() }
+    };
+    // Access tokens live 900 s, refresh tokens 14 days, remember-me 30 days (the longest kind);
+    // leeway 5 s.
+    let fam = ttl(format!("{prefix}fam:{}", claims["fam"].as_str().unwrap())).await;
+    assert!((30 * 86400 - 5..=30 * 86400 + 5).contains(&fam), "{fam}");
+    let used = keys.iter().find(|k| k.contains(":used:")).unwrap().clone();
+    let used = ttl(used).await;
+    assert!((14 * 86400 - 5..=14 * 86400 + 5).contains(&used), "{used}");
+    let jti = keys.iter().find(|k| k.contains(":jti:")).unwrap().clone();
+    let jti = ttl(jti).await;
+    assert!((895..=905).contains(&jti), "{jti}");
+}
+
+/// A `redis-server` of a test's own, stopped on drop.
+struct OwnServer {
+    child: Child,
+}
+
+impl OwnServer {
+    fn start(port: u16) -> Option<OwnServer> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = OwnServer { child };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {port}");
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[rocket::async_test]
+async fn an_unreachable_redis_fails_closed_without_panicking_and_recovers() {
+    if redis_url().is_none() {
+        return;
+    }
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}/");
+    let Some(server) = OwnServer::start(port) else {
+        panic!("redis-server is not installed");
+    };
+    let client = instance(redis_config(&url, &prefix()), None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
+    drop(server);
+
+    let response = client
+        .get("/user")
+        .header(common::revocation::bearer(&pair.access_token))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::ServiceUnavailable);
+    let body = response.into_string().await.unwrap();
+    assert!(!body.contains("127.0.0.1") && !body.contains("redis"), "{body}");
+    assert_eq!(
+        post_with(&client, "/refresh", &pair.refresh_token).await.status(),
+        Status::ServiceUnavailable
+    );
+    // The logout route's own guard cannot check the token either.
+    assert_eq!(
+        post_with(&client, "/logout", &pair.access_token).await.status(),
+        Status::ServiceUnavailable
+    );
+
+    // Once Redis is back, so is service: the connection is re-opened on demand.
+    let _server = OwnServer::start(port).unwrap();
+    let mut status = Status::ServiceUnavailable;
+    for _ in 0..50 {
+        status = user_claims(&client, &pair.access_token).await.0;
+        if status == Status::Ok {
+            break;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, Status::Ok);
+    assert_eq!(post_with(&client, "/logout", &pair.access_token).await.status(), Status::Ok);
+    assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn an_unreachable_redis_can_be_configured_to_fail_open() {
+    if redis_url().is_none() {
+        return;
+    }
+    // Nothing listens on this port.
+    let url = format!("redis://127.0.0.1:{}/", free_port());
+    let mut config = redis_config(&url, &prefix());
+    config["revocation"]["on_error"] = json!("allow");
+    let client = instance(config, None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
+    let mut config = redis_config(&url, &prefix());
+    config["revocation"]["on_error"] = json!("reject");
+    let client = instance(config, None::<MemoryStore>).await;
+    assert_eq!(
+        user_claims(&client, &pair.access_token).await.0,
+        Status::ServiceUnavailable
+    );
+}
+
+#[rocket::async_test]
+async fn the_store_works_on_its_own() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let store = RedisStore::new(&url)
+        .unwrap()
+        .prefix(prefix.clone())
+        .timeout(Duration::from_secs(1));
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+    assert!(!store.contains_any(&["jti:a", "fam:b"]).await.unwrap());
+    store.insert("fam:b", later).await.unwrap();
+    assert!(store.contains_any(&["jti:a", "fam:b"]).await.unwrap());
+    assert!(store.insert_new("used:c", later).await.unwrap());
+    assert!(!store.insert_new("used:c", later).await.unwrap());
+    // A shorter insert never shortens an entry.
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    store.insert("fam:b", soon).await.unwrap();
+    let redis = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = redis.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = connection.ttl(format!("{prefix}fam:b")).await.unwrap();
+    assert!(ttl > 50, "{ttl}");
+    assert!(format!("{store:?}").contains("RedisStore"));
+}
+
+#[test]
+fn a_bad_url_is_refused_without_repeating_it() {
+    let error = RedisStore::new("redis://:hunter2@[::1").unwrap_err();
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    let mut config = keys();
+    config["revocation"] = json!({ "store": "redis", "url": "redis://:hunter2@[::1" });
+    let error = rocket_paseto::PasetoFairing::default()
+        .load(&common::figment(config))
+        .unwrap_err();
+    assert_eq!(error.field(), "paseto.revocation.url");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}
