@@ -33,7 +33,7 @@ fn redis_url() -> Option<String> {
             panic!("REDIS_URL is not set: .ci/run starts redis-server and sets it")
         }
         Err(_) => {
-            eprintln!("skipped: set REDIS_URL to a Redis server to run the Redis tests");
+            eprintln!("SKIPPED: set REDIS_URL to a Redis server to run the Redis tests");
             None
         }
     }
