@@ -56,7 +56,8 @@ fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<Value>, AuthE
         .rules()
         .kind("access")
         .map(|k| k.ttl().as_secs());
-    let access_token = issuer.access(token.subject()).issue()?;
+    // The new token joins the refresh token's family: revoking one revokes both.
+    let access_token = issuer.access(token.subject()).family_of(&token).issue()?;
     Ok(Json(json!({
         "access_token": access_token,
         "token_type": "Bearer",

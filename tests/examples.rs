@@ -578,3 +578,45 @@ fn verifier_checks_what_basic_signs() {
         401
     );
 }
+
+#[test]
+fn sessions_serves_its_contract() {
+    let server = serve_example("sessions", &[]);
+    let port = server.port;
+    let call = |method: &str, path: &str, token: &str| {
+        http(
+            port,
+            method,
+            path,
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        )
+    };
+    let tokens = demo_login(port);
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(call("GET", "/user", access).0, 200);
+
+    // Rotation: a new pair, and the old refresh token is used up.
+    let (status, body) = call("POST", "/refresh", refresh);
+    assert_eq!(status, 200, "{body}");
+    let rotated: Value = serde_json::from_str(&body).unwrap();
+    let new_access = rotated["access_token"].as_str().unwrap();
+    let new_refresh = rotated["refresh_token"].as_str().unwrap();
+    assert_ne!(new_refresh, refresh);
+    assert_eq!(call("GET", "/user", new_access).0, 200);
+
+    // Reuse of the old refresh token revokes the whole login.
+    assert_eq!(call("POST", "/refresh", refresh).0, 401);
+    assert_eq!(call("GET", "/user", new_access).0, 401);
+    assert_eq!(call("POST", "/refresh", new_refresh).0, 401);
+
+    // Logout revokes the access token and its refresh token.
+    let tokens = demo_login(port);
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = call("POST", "/logout", access);
+    assert_eq!((status, body.as_str()), (200, r#"{"logged_out":true}"#));
+    assert_eq!(call("GET", "/user", access).0, 401);
+    assert_eq!(call("POST", "/refresh", refresh).0, 401);
+}

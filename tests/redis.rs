@@ -65,14 +65,29 @@ async fn a_logout_on_one_instance_is_refused_by_another() {
     let pair = login_pair(&a).await;
     let other = login_pair(&b).await;
     assert_eq!(user_claims(&b, &pair.access_token).await.0, Status::Ok);
-    assert_eq!(get_with(&b, "/refresh/check", &pair.refresh_token).await, Status::Ok);
+    assert_eq!(
+        get_with(&b, "/refresh/check", &pair.refresh_token).await,
+        Status::Ok
+    );
 
-    assert_eq!(post_with(&a, "/logout", &pair.access_token).await.status(), Status::Ok);
+    assert_eq!(
+        post_with(&a, "/logout", &pair.access_token).await.status(),
+        Status::Ok
+    );
 
     // The next request on B, with the token B verified (and cached) a moment ago, is refused.
-    assert_eq!(user_claims(&b, &pair.access_token).await.0, Status::Unauthorized);
-    assert_eq!(get_with(&b, "/refresh/check", &pair.refresh_token).await, Status::Unauthorized);
-    assert_eq!(user_claims(&a, &pair.access_token).await.0, Status::Unauthorized);
+    assert_eq!(
+        user_claims(&b, &pair.access_token).await.0,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        get_with(&b, "/refresh/check", &pair.refresh_token).await,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        user_claims(&a, &pair.access_token).await.0,
+        Status::Unauthorized
+    );
     assert_eq!(user_claims(&b, &other.access_token).await.0, Status::Ok);
 }
 
@@ -91,12 +106,19 @@ async fn reusing_a_refresh_token_on_another_instance_revokes_the_family() {
     assert_eq!(user_claims(&b, &second.access_token).await.0, Status::Ok);
 
     assert_eq!(
-        post_with(&b, "/refresh", &first.refresh_token).await.status(),
+        post_with(&b, "/refresh", &first.refresh_token)
+            .await
+            .status(),
         Status::Unauthorized
     );
-    assert_eq!(user_claims(&a, &second.access_token).await.0, Status::Unauthorized);
     assert_eq!(
-        post_with(&a, "/refresh", &second.refresh_token).await.status(),
+        user_claims(&a, &second.access_token).await.0,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        post_with(&a, "/refresh", &second.refresh_token)
+            .await
+            .status(),
         Status::Unauthorized
     );
 }
@@ -132,7 +154,12 @@ async fn entries_expire_when_their_tokens_do() {
         .into_json()
         .await
         .unwrap();
-    assert_eq!(post_with(&client, "/logout", &rotated.access_token).await.status(), Status::Ok);
+    assert_eq!(
+        post_with(&client, "/logout", &rotated.access_token)
+            .await
+            .status(),
+        Status::Ok
+    );
 
     let redis = redis::Client::open(url.as_str()).unwrap();
     let mut connection = redis.get_multiplexed_async_connection().await.unwrap();
@@ -209,14 +236,21 @@ async fn an_unreachable_redis_fails_closed_without_panicking_and_recovers() {
         .await;
     assert_eq!(response.status(), Status::ServiceUnavailable);
     let body = response.into_string().await.unwrap();
-    assert!(!body.contains("127.0.0.1") && !body.contains("redis"), "{body}");
+    assert!(
+        !body.contains("127.0.0.1") && !body.contains("redis"),
+        "{body}"
+    );
     assert_eq!(
-        post_with(&client, "/refresh", &pair.refresh_token).await.status(),
+        post_with(&client, "/refresh", &pair.refresh_token)
+            .await
+            .status(),
         Status::ServiceUnavailable
     );
     // The logout route's own guard cannot check the token either.
     assert_eq!(
-        post_with(&client, "/logout", &pair.access_token).await.status(),
+        post_with(&client, "/logout", &pair.access_token)
+            .await
+            .status(),
         Status::ServiceUnavailable
     );
 
@@ -231,8 +265,16 @@ async fn an_unreachable_redis_fails_closed_without_panicking_and_recovers() {
         rocket::tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, Status::Ok);
-    assert_eq!(post_with(&client, "/logout", &pair.access_token).await.status(), Status::Ok);
-    assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Unauthorized);
+    assert_eq!(
+        post_with(&client, "/logout", &pair.access_token)
+            .await
+            .status(),
+        Status::Ok
+    );
+    assert_eq!(
+        user_claims(&client, &pair.access_token).await.0,
+        Status::Unauthorized
+    );
 }
 
 #[rocket::async_test]

@@ -1,0 +1,80 @@
+//! Revocable sessions: logout that takes tokens back, and refresh-token rotation with reuse
+//! detection.
+//!
+//! ```sh
+//! cargo run --example sessions
+//! curl -s localhost:8000/login -d '{"username":"test","password":"test"}'
+//! curl -s localhost:8000/user -H "Authorization: Bearer $ACCESS_TOKEN"
+//! curl -s -X POST localhost:8000/refresh -H "Authorization: Bearer $REFRESH_TOKEN"  # a new pair
+//! curl -s -X POST localhost:8000/refresh -H "Authorization: Bearer $REFRESH_TOKEN"  # reuse: 401,
+//! #   and every token of that login is revoked
+//! curl -s -X POST localhost:8000/logout -H "Authorization: Bearer $ACCESS_TOKEN"
+//! ```
+//!
+//! Revocations are kept in memory unless the configuration says otherwise. With several
+//! instances, share them through Redis (build with `--features redis`):
+//!
+//! ```sh
+//! ROCKET_PASETO='{revocation={store="redis",url="redis://127.0.0.1:6379/"}}' \
+//!     cargo run --features redis --example sessions
+//! ```
+
+use rocket::serde::Deserialize;
+use rocket::serde::json::{Json, Value, json};
+use rocket::{Build, Rocket, get, launch, post, routes};
+use rocket_paseto::{Access, AuthError, Issuer, Paseto, PasetoFairing, Refresh, TokenPair};
+use subtle::ConstantTimeEq;
+
+#[derive(Deserialize)]
+#[serde(crate = "rocket::serde")]
+struct Login {
+    username: String,
+    password: String,
+}
+
+/// The demo's only user: `test` / `test`. A real app checks a password hash instead.
+fn check_password(username: &str, password: &str) -> bool {
+    let user_ok = username.as_bytes().ct_eq(b"test");
+    let password_ok = password.as_bytes().ct_eq(b"test");
+    bool::from(user_ok & password_ok)
+}
+
+/// `POST /login {"username", "password"}` → an access and a refresh token of a new family.
+#[post("/login", data = "<login>")]
+fn login(login: Option<Json<Login>>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+    match login {
+        Some(login) if check_password(&login.username, &login.password) => {
+            Ok(Json(issuer.fresh_pair(&login.username)?))
+        }
+        _ => Err(AuthError::BadCredentials),
+    }
+}
+
+/// `GET /user` with an access token → whom it is for. Revoked tokens get a 401.
+#[get("/user")]
+fn user(token: Paseto<Access>) -> Json<Value> {
+    Json(json!({ "user": token.subject() }))
+}
+
+/// `POST /refresh` with a refresh token → a new pair; the old refresh token is used up.
+#[post("/refresh")]
+async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+    Ok(Json(issuer.rotate(&token).await?))
+}
+
+/// `POST /logout` with an access token → revokes it and its refresh tokens.
+#[post("/logout")]
+async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<Json<Value>, AuthError> {
+    issuer.revoke(&token).await?;
+    Ok(Json(json!({ "logged_out": true })))
+}
+
+#[launch]
+pub fn rocket() -> Rocket<Build> {
+    // A default the configuration can override (e.g. with Redis): `join` fills gaps only.
+    let figment = rocket::Config::figment().join(("paseto.revocation.store", "memory"));
+    rocket::custom(figment)
+        .attach(PasetoFairing::default())
+        .register("/", rocket_paseto::catchers())
+        .mount("/", routes![login, user, refresh, logout])
+}
