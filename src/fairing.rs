@@ -85,7 +85,7 @@ impl PasetoFairing {
     }
 
     /// Remembers revoked tokens in `store`, e.g. a [`MemoryStore`] shared by several Rocket
-    /// instances in one process, a [`RedisStore`](crate::revocation::RedisStore) built in
+    /// instances in one process, a `RedisStore` (feature `redis`) built in
     /// code, or your own [`RevocationStore`]. Which kinds are checked, and what happens when
     /// the store fails, still come from `[paseto.revocation]`, whose `store` must then be unset.
     ///

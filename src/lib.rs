@@ -69,6 +69,9 @@
 //! [default.paseto.cookies]
 //! secure    = "auto"           # "auto" (when Rocket serves TLS), true or false
 //! same_site = "lax"
+//!
+//! [default.paseto.revocation]
+//! store = "memory"             # "memory" or "redis" (feature `redis`); unset: no revocation
 //! ```
 //!
 //! In the `debug` profile a missing `local_key` is replaced by an ephemeral key with a warning;
@@ -102,6 +105,40 @@
 //! }
 //! ```
 //!
+//! # Revocation
+//!
+//! With a revocation store, tokens can be taken back before they expire. Pairs share a family
+//! (`fam` claim): [`Issuer::revoke`] revokes a token and its family (a logout of access and
+//! refresh together), and [`Issuer::rotate`] exchanges a refresh token once for a new pair,
+//! revoking the whole family if the old one ever comes back (RFC 9700, section 4.14). Guards of
+//! the kinds in `revocation.kinds` check the store on every request; when it cannot answer
+//! they fail closed with a 503 unless `on_error = "allow"`. See [`revocation`] for the stores:
+//! [`MemoryStore`](revocation::MemoryStore) for one instance, `RedisStore` (feature `redis`)
+//! for many, or your own.
+//!
+//! ```toml
+//! [default.paseto.revocation]
+//! store = "redis"                   # or "memory"
+//! url = "redis://127.0.0.1:6379/"
+//! kinds = ["access", "refresh"]     # the default
+//! on_error = "reject"               # the default: 503 while the store is down
+//! ```
+//!
+//! ```
+//! use rocket::serde::json::Json;
+//! use rocket_paseto::{Access, AuthError, Issuer, Paseto, Refresh, TokenPair};
+//!
+//! #[rocket::post("/refresh")]
+//! async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+//!     Ok(Json(issuer.rotate(&token).await?))
+//! }
+//!
+//! #[rocket::post("/logout")]
+//! async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<(), AuthError> {
+//!     issuer.revoke(&token).await
+//! }
+//! ```
+//!
 //! # What is checked
 //!
 //! Tokens are PASETO v4 only. A token is accepted only with the purpose configured for its kind
@@ -114,7 +151,8 @@
 //!
 //! Tokens read from a cookie on any method but `GET`, `HEAD`, `OPTIONS` and `TRACE` must also
 //! carry a `csrf` claim equal to the `X-CSRF-Token` header (signed double submit), unless
-//! `csrf = false`.
+//! `csrf = false`. For kinds checked for revocation, the token must also have a `jti`, and
+//! neither it nor the token's family may be revoked.
 //!
 //! # The token core
 //!

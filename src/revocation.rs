@@ -5,7 +5,7 @@
 //! tokens it took back. This module keeps that memory in a [`RevocationStore`]:
 //!
 //! - [`MemoryStore`] keeps it in this process: for one instance, tests and development.
-//! - [`RedisStore`] (cargo feature `redis`) keeps it in Redis, so every instance behind a load
+//! - `RedisStore` (cargo feature `redis`) keeps it in Redis, so every instance behind a load
 //!   balancer sees a logout at once.
 //! - Any type implementing [`RevocationStore`] can be attached with
 //!   [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
