@@ -4,7 +4,9 @@
 //! - raw pasetors (`local::decrypt` / `public::verify` with `ClaimsValidationRules`);
 //! - jsonwebtoken HS256 and EdDSA with the same claims;
 //! - rejecting garbage, oversized, wrong-purpose and tampered tokens;
-//! - the private-cookie jar next to the `cookie` crate's private jar (Rocket's `get_private`).
+//! - the private-cookie jar next to the `cookie` crate's private jar (Rocket's `get_private`);
+//! - the per-request revocation lookup in the memory store and, with `--features redis` and
+//!   `REDIS_URL` set, in Redis (one round trip over loopback).
 //!
 //! `cargo bench` runs them all; `cargo bench -- verify` runs one group.
 
@@ -263,5 +265,34 @@ fn jar(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, verify, mint, reject, jar);
+/// The lookup a checked guard makes per request: a token id and a family id, both absent.
+fn revocation(c: &mut Criterion) {
+    use rocket_paseto::revocation::{MemoryStore, RevocationStore};
+    let runtime = rocket::tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let mut g = c.benchmark_group("revocation");
+    let memory = MemoryStore::new();
+    runtime.block_on(async {
+        for i in 0..100_000 {
+            memory.insert(&format!("jti:{i:022}"), later).await.unwrap();
+        }
+    });
+    let keys = ["jti:AAAAAAAAAAAAAAAAAAAAAA", "fam:BBBBBBBBBBBBBBBBBBBBBB"];
+    g.bench_function("memory store, 100k entries", |b| {
+        b.iter(|| runtime.block_on(memory.contains_any(black_box(&keys))))
+    });
+    #[cfg(feature = "redis")]
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let redis = rocket_paseto::revocation::RedisStore::new(&url).unwrap();
+        g.bench_function("redis store, loopback", |b| {
+            b.iter(|| runtime.block_on(redis.contains_any(black_box(&keys))))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, verify, mint, reject, jar, revocation);
 criterion_main!(benches);

@@ -222,7 +222,7 @@ impl<'r> PasetoCookies<'r> {
         };
         let pair = self
             .issuer
-            .rotate_inner(refresh, new_csrf.as_deref())
+            .rotate_inner(refresh.verified(), new_csrf.as_deref())
             .await?;
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
@@ -235,8 +235,17 @@ impl<'r> PasetoCookies<'r> {
 
     /// Sets the remember-me cookie for `subject` (lifetime `remember_me.ttl`).
     pub fn remember(&self, subject: &str) -> Result<(), CookieError> {
+        self.remember_in(subject, None)
+    }
+
+    /// [`remember`](Self::remember), in `family` when renewing a remember-me token.
+    pub(crate) fn remember_in(
+        &self,
+        subject: &str,
+        family: Option<&str>,
+    ) -> Result<(), CookieError> {
         let web = &self.issuer.shared().web;
-        let token = crate::remember::mint(self.issuer, subject, &web.remember_cookie)?;
+        let token = crate::remember::mint(self.issuer, subject, &web.remember_cookie, family)?;
         let ttl = self.issuer.ttl_of(crate::remember::KIND);
         let cookie = self.finish(Cookie::new(web.remember_cookie.clone(), ""), token, ttl)?;
         self.jar.add(cookie);

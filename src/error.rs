@@ -59,7 +59,7 @@ pub enum AuthError {
     /// kinds are refused for now: 503, never 401, so clients keep their tokens and retry.
     #[error("the revocation store is unavailable")]
     Unavailable,
-    /// A revocation (a logout) could not be recorded: the store failed, or none is configured.
+    /// A revocation (a logout) could not be recorded: the store failed.
     #[error(transparent)]
     Revocation(#[from] crate::revocation::StoreError),
     /// The fairing is not attached (a route's sentinel normally prevents this), or a feature

@@ -157,11 +157,26 @@ impl Issuer {
     /// }
     /// ```
     ///
-    /// Fails with [`AuthError::Revocation`] (a 500) when the store cannot record it or no
-    /// store is configured: the tokens were not revoked, and the client should be told so.
+    /// A token minted outside a pair (no `fam` claim) is its own family: revoking it also
+    /// revokes the tokens minted from it with [`TokenBuilder::family_of`] or [`rotate`](Self::rotate).
+    ///
+    /// Fails with [`AuthError::Revocation`] (a 500) when the store cannot record it, and with
+    /// [`AuthError::NotConfigured`] (a 500) when no store is configured: the tokens were not
+    /// revoked, and the client should be told so.
     pub async fn revoke(&self, token: impl AsRef<Claims>) -> Result<(), AuthError> {
         let revocation = self.revocation()?;
-        Ok(revocation.revoke(token.as_ref()).await?)
+        let claims = token.as_ref();
+        let rules = self.shared.authority.rules();
+        if let Some(index) = rules.kinds().iter().position(|k| k.name() == claims.kind)
+            && !revocation.checks(index)
+        {
+            rocket::warn!(
+                "rocket_paseto: revoking a `{}` token, a kind that `paseto.revocation.kinds` \
+                 does not check: it stays valid (its family's other kinds do not)",
+                claims.kind
+            );
+        }
+        Ok(revocation.revoke(claims).await?)
     }
 
     /// Exchanges a refresh token for a new access and refresh token, once (refresh-token
@@ -182,37 +197,54 @@ impl Issuer {
     /// }
     /// ```
     ///
-    /// Needs a revocation store; fails with [`AuthError::Unavailable`] when the store cannot
-    /// answer and `on_error = "reject"`.
+    /// The refresh token is checked against the store here too, even when refresh guards do
+    /// not check it, so a revoked family never grows.
+    ///
+    /// Needs a revocation store ([`AuthError::NotConfigured`] otherwise). When the store cannot
+    /// answer, it fails with [`AuthError::Unavailable`] (a 503) whatever `on_error` says: an
+    /// exchange that is not recorded could be repeated unnoticed.
+    ///
+    /// Two requests with the same refresh token (say, two browser tabs refreshing at once) are
+    /// a reuse: the second revokes the family. Clients should refresh one request at a time.
     pub async fn rotate<C: 'static>(
         &self,
         refresh: &Paseto<Refresh, C>,
     ) -> Result<TokenPair, AuthError> {
+        self.rotate_inner(refresh.verified(), None).await
+    }
+
+    /// [`rotate`](Self::rotate) for a refresh token verified another way, e.g. one sent in a
+    /// form body (OAuth 2.0 style) and checked with [`verify`](Self::verify). A token of
+    /// another kind fails with [`AuthError::Invalid`].
+    pub async fn rotate_verified(&self, refresh: &Verified) -> Result<TokenPair, AuthError> {
         self.rotate_inner(refresh, None).await
     }
 
     /// [`rotate`](Self::rotate), giving the new tokens `csrf` when the old one has none.
-    pub(crate) async fn rotate_inner<C: 'static>(
+    pub(crate) async fn rotate_inner(
         &self,
-        refresh: &Paseto<Refresh, C>,
+        refresh: &Verified,
         csrf: Option<&str>,
     ) -> Result<TokenPair, AuthError> {
         let revocation = self.revocation()?;
-        let claims = refresh.registered();
+        let claims = refresh.claims();
+        if claims.kind != Refresh::NAME {
+            return Err(AuthError::Invalid(Rejection::WrongKind));
+        }
         revocation.exchange(claims).await.map_err(|r| match r {
             Refusal::Revoked(rejection) => AuthError::Invalid(rejection),
             Refusal::Unavailable => AuthError::Unavailable,
         })?;
         let mut extra: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(refresh.verified().payload()).map_err(|_| IssueError::Build)?;
+            serde_json::from_str(refresh.payload()).map_err(|_| IssueError::Build)?;
         extra.retain(|name, _| !REGISTERED_CLAIMS.contains(&name.as_str()));
         if let Some(csrf) = csrf
             && !extra.contains_key("csrf")
         {
             extra.insert("csrf".into(), csrf.into());
         }
-        let family = claims.fam.as_deref().or(claims.jti.as_deref());
-        Ok(self.pair_with(refresh.subject(), false, family, |b| b.claims(&extra))?)
+        let family = crate::revocation::family_id(claims);
+        Ok(self.pair_with(&claims.sub, false, family, |b| b.claims(&extra))?)
     }
 
     fn revocation(&self) -> Result<&Revocation, AuthError> {
@@ -225,7 +257,8 @@ impl Issuer {
         })
     }
 
-    /// Verifies `token` as a token of kind `K` now, outside of a request.
+    /// Verifies `token` as a token of kind `K` now, outside of a request. It does not consult
+    /// the revocation store ([`rotate_verified`](Self::rotate_verified) does).
     pub fn verify<K: TokenKind>(&self, token: &str) -> Result<Verified, Rejection> {
         self.shared
             .authority
@@ -311,10 +344,10 @@ impl TokenBuilder<'_> {
     ///
     /// A family member may not outlive the longest configured kind lifetime, so that a revoked
     /// family can be forgotten safely: a longer [`ttl`](Self::ttl) fails with
-    /// [`IssueError::Ttl`].
+    /// [`IssueError::Ttl`]. This does not consult the revocation store: take `token` from a
+    /// guard whose kind is checked (access and refresh tokens are, by default).
     pub fn family_of(mut self, token: impl AsRef<Claims>) -> Self {
-        let claims = token.as_ref();
-        self.family = claims.fam.clone().or_else(|| claims.jti.clone());
+        self.family = crate::revocation::family_id(token.as_ref()).map(str::to_owned);
         self
     }
 

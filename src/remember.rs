@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use crate::cookies::{PasetoCookies, binding, needs_local_key};
 use crate::error::{self, AuthError};
 use crate::issuer::Issuer;
-use crate::revocation::Refusal;
-use crate::token::{Claims, IssueError};
+use crate::revocation::{Refusal, family_id};
+use crate::token::{Claims, IssueError, MintOptions};
 
 /// The `type` claim of remember-me tokens: no other kind may use it.
 pub(crate) const KIND: &str = "remember_me";
@@ -20,10 +20,23 @@ pub(crate) const KIND: &str = "remember_me";
 /// Default lifetime of remember-me tokens: 30 days.
 pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-pub(crate) fn mint(issuer: &Issuer, subject: &str, cookie: &str) -> Result<String, IssueError> {
+/// Mints a remember-me token bound to `cookie`, in `family` when it renews an older one, so
+/// revoking either revokes both.
+pub(crate) fn mint(
+    issuer: &Issuer,
+    subject: &str,
+    cookie: &str,
+    family: Option<&str>,
+) -> Result<String, IssueError> {
+    let binding = binding(cookie);
+    let options = MintOptions {
+        implicit: Some(&binding),
+        family,
+        ..MintOptions::default()
+    };
     issuer
         .authority()
-        .mint_bound(KIND, subject, None, None::<&()>, Some(&binding(cookie)))
+        .mint_with(KIND, subject, None::<&()>, options)
 }
 
 /// Who the browser's remember-me cookie says it is: Flask-Login's "remember me", as a PASETO
@@ -52,7 +65,8 @@ pub(crate) fn mint(issuer: &Issuer, subject: &str, cookie: &str) -> Result<Strin
 /// `RememberMe` free of side effects beyond starting a session.
 ///
 /// With `"remember_me"` in `paseto.revocation.kinds`, a remember-me token can be revoked with
-/// [`Issuer::revoke`] (e.g. at logout, or "sign out everywhere").
+/// [`Issuer::revoke`] at logout. Renewed tokens stay in the family of the one they replace, so
+/// revoking any of them revokes them all, including a copy taken before a renewal.
 #[derive(Clone)]
 pub struct RememberMe {
     claims: Claims,
@@ -140,7 +154,7 @@ impl<'r> FromRequest<'r> for RememberMe {
         };
         if due
             && let Outcome::Success(cookies) = PasetoCookies::from_request(request).await
-            && let Err(e) = cookies.remember(&claims.sub)
+            && let Err(e) = cookies.remember_in(&claims.sub, family_id(claims))
         {
             rocket::warn!("rocket_paseto: could not renew the remember-me cookie: {e}");
         }

@@ -234,28 +234,24 @@ impl Revocation {
             return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
         };
         let token = key("jti:", jti);
-        let family = claims.fam.as_deref().map(|fam| key("fam:", fam));
-        let result = match &family {
-            Some(family) => self.store.contains_any(&[&token, family]).await,
-            None => self.store.contains_any(&[&token]).await,
-        };
-        match result {
+        let family = key("fam:", family_id(claims).unwrap_or(jti));
+        match self.store.contains_any(&[&token, &family]).await {
             Ok(false) => Ok(()),
             Ok(true) => Err(Refusal::Revoked(Rejection::Revoked)),
             Err(e) => self.on_store_error(&e),
         }
     }
 
-    /// Revokes the token and, when it has one, its whole family.
+    /// Revokes the token and its whole family.
     pub(crate) async fn revoke(&self, claims: &Claims) -> Result<(), StoreError> {
-        if let Some(fam) = claims.fam.as_deref() {
+        if let Some(family) = family_id(claims) {
             self.store
-                .insert(&key("fam:", fam), self.family_until(claims))
+                .insert(&key("fam:", family), self.family_until(claims))
                 .await?;
         }
         if let Some(jti) = claims.jti.as_deref() {
             self.store
-                .insert(&key("jti:", jti), claims.exp + self.leeway)
+                .insert(&key("jti:", jti), later(claims.exp, self.leeway))
                 .await?;
         }
         Ok(())
@@ -263,13 +259,18 @@ impl Revocation {
 
     /// Marks a refresh token as exchanged: `Ok` the first time. A second use revokes its whole
     /// family (RFC 9700, section 4.14) and is refused.
+    ///
+    /// Always fails closed, whatever `on_error` says: an exchange that cannot be recorded could
+    /// be repeated by a thief without being noticed.
     pub(crate) async fn exchange(&self, claims: &Claims) -> Result<(), Refusal> {
+        // Whether or not the guard checks refresh tokens: a revoked family must not grow.
+        self.check(claims).await?;
         let Some(jti) = claims.jti.as_deref() else {
             return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
         };
         match self
             .store
-            .insert_new(&key("used:", jti), claims.exp + self.leeway)
+            .insert_new(&key("used:", jti), later(claims.exp, self.leeway))
             .await
         {
             Ok(true) => Ok(()),
@@ -281,17 +282,20 @@ impl Revocation {
                     Ok(()) => Err(Refusal::Revoked(Rejection::Revoked)),
                     Err(e) => {
                         rocket::error!("rocket_paseto: {e}: the family could not be revoked");
-                        Err(Refusal::Revoked(Rejection::Revoked))
+                        Err(Refusal::Unavailable)
                     }
                 }
             }
-            Err(e) => self.on_store_error(&e),
+            Err(e) => {
+                rocket::error!("rocket_paseto: {e}; refusing to rotate a refresh token");
+                Err(Refusal::Unavailable)
+            }
         }
     }
 
     fn family_until(&self, claims: &Claims) -> OffsetDateTime {
-        let newest_possible = OffsetDateTime::now_utc() + self.longest_ttl;
-        newest_possible.max(claims.exp) + self.leeway
+        let newest_possible = later(OffsetDateTime::now_utc(), self.longest_ttl);
+        later(newest_possible.max(claims.exp), self.leeway)
     }
 
     fn on_store_error(&self, error: &StoreError) -> Result<(), Refusal> {
@@ -316,6 +320,22 @@ impl fmt::Debug for Revocation {
             .field("on_error", &self.on_error)
             .finish_non_exhaustive()
     }
+}
+
+/// The token's family: its `fam`, or for a token minted outside a family, its own `jti` (which
+/// the tokens minted from it with [`family_of`](crate::TokenBuilder::family_of) or
+/// [`rotate`](crate::Issuer::rotate) take as their `fam`).
+pub(crate) fn family_id(claims: &Claims) -> Option<&str> {
+    claims.fam.as_deref().or(claims.jti.as_deref())
+}
+
+/// `time + by`, or `time` itself where that would pass the year 9999 (a token's `exp` may be
+/// that late): an entry then lasts as long as it can.
+fn later(time: OffsetDateTime, by: Duration) -> OffsetDateTime {
+    time::Duration::try_from(by)
+        .ok()
+        .and_then(|by| time.checked_add(by))
+        .unwrap_or(time)
 }
 
 fn key(namespace: &str, id: &str) -> String {

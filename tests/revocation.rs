@@ -343,11 +343,12 @@ async fn a_failing_store_can_be_configured_to_fail_open() {
     let client = instance(config, Some(Down)).await;
     let pair = login_pair(&client).await;
     assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
+    // Rotation always fails closed: an exchange that is not recorded could be repeated.
     assert_eq!(
         post_with(&client, "/refresh", &pair.refresh_token)
             .await
             .status(),
-        Status::Ok
+        Status::ServiceUnavailable
     );
 }
 
@@ -484,4 +485,146 @@ fn family_members_cannot_outlive_the_longest_kind() {
     let joined = issuer.access("alice").family_of(&refresh).issue().unwrap();
     let joined = issuer.verify::<rocket_paseto::Access>(&joined).unwrap();
     assert_eq!(joined.claims().fam, refresh.claims().fam);
+}
+
+#[rocket::async_test]
+async fn rotation_refuses_revoked_tokens_even_when_refresh_guards_do_not_check() {
+    let mut config = memory();
+    config["revocation"]["kinds"] = json!(["access"]);
+    let client = instance(config, None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    assert_eq!(
+        post_with(&client, "/logout", &pair.access_token)
+            .await
+            .status(),
+        Status::Ok
+    );
+    // The refresh guard is stateless here, but a revoked family must not grow.
+    assert_eq!(
+        get_with(&client, "/refresh/check", &pair.refresh_token).await,
+        Status::Ok
+    );
+    assert_eq!(
+        post_with(&client, "/refresh", &pair.refresh_token)
+            .await
+            .status(),
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn tokens_expiring_in_the_year_9999_can_be_revoked() {
+    let mut claims = common::claims("access");
+    claims.insert("exp".into(), "9999-12-31T23:59:59Z".into());
+    claims.insert("fam".into(), "far-future-family".into());
+    let token = common::local_token(&claims);
+    let mut config = memory();
+    config["leeway"] = json!(600);
+    let client = instance(config, None::<MemoryStore>).await;
+    assert_eq!(user_claims(&client, &token).await.0, Status::Ok);
+    assert_eq!(
+        post_with(&client, "/logout", &token).await.status(),
+        Status::Ok
+    );
+    assert_eq!(user_claims(&client, &token).await.0, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn a_token_outside_any_pair_is_its_own_family() {
+    let client = instance(memory(), None::<MemoryStore>).await;
+    let lone = client.post("/login/lone").dispatch().await;
+    let lone = lone.into_string().await.unwrap();
+    let rotated: rocket_paseto::TokenPair = post_with(&client, "/refresh", &lone)
+        .await
+        .into_json()
+        .await
+        .unwrap();
+    assert_eq!(
+        user_claims(&client, &rotated.access_token).await.0,
+        Status::Ok
+    );
+    // Reusing the lone token revokes what was minted from it.
+    assert_eq!(
+        post_with(&client, "/refresh", &lone).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        user_claims(&client, &rotated.access_token).await.0,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        get_with(&client, "/refresh/check", &rotated.refresh_token).await,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn refresh_tokens_from_a_body_rotate_with_reuse_detection() {
+    let client = instance(memory(), None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    let exchange = |token: String| {
+        let client = &client;
+        async move { client.post("/token").body(token).dispatch().await }
+    };
+    let response = exchange(pair.refresh_token.clone()).await;
+    assert_eq!(response.status(), Status::Ok);
+    let rotated: rocket_paseto::TokenPair = response.into_json().await.unwrap();
+    assert_eq!(
+        user_claims(&client, &rotated.access_token).await.0,
+        Status::Ok
+    );
+    assert_eq!(
+        exchange(pair.access_token.clone()).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        exchange(pair.refresh_token.clone()).await.status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        user_claims(&client, &rotated.access_token).await.0,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn renewed_remember_me_tokens_are_revoked_with_the_one_they_replace() {
+    let mut config = memory();
+    config["revocation"]["kinds"] = json!(["access", "refresh", "remember_me"]);
+    config["remember_me"] = json!({ "ttl": 1000, "renew_after": 0.0001 });
+    let client = instance(config, None::<MemoryStore>).await;
+    let login = client.post("/web/login").dispatch().await;
+    let jar = cookies_of(&login);
+    let first = Cookie::new("remember_token", jar["remember_token"].clone());
+
+    // Past a tenth of a second (0.0001 of its life) the guard renews the cookie.
+    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+    let resumed = client
+        .get("/remembered")
+        .cookie(first.clone())
+        .dispatch()
+        .await;
+    assert_eq!(resumed.status(), Status::Ok);
+    let renewed = cookies_of(&resumed)["remember_token"].clone();
+    assert_ne!(renewed, first.value());
+
+    // Logging out with the renewed cookie also revokes the copy taken before the renewal.
+    let logout = client
+        .post("/web/logout")
+        .header(Header::new("X-CSRF-Token", jar["csrf_token"].clone()))
+        .cookie(Cookie::new("access_token", jar["access_token"].clone()))
+        .cookie(Cookie::new("remember_token", renewed.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(logout.status(), Status::Ok);
+    for value in [first.value().to_owned(), renewed] {
+        let cookie = Cookie::new("remember_token", value);
+        let status = client
+            .get("/remembered")
+            .cookie(cookie)
+            .dispatch()
+            .await
+            .status();
+        assert_eq!(status, Status::Unauthorized);
+    }
 }

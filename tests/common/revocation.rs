@@ -19,6 +19,24 @@ fn login(issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
     Ok(Json(issuer.pair("alice")?))
 }
 
+/// A refresh token minted on its own, outside any pair (no `fam` claim).
+#[post("/login/lone")]
+fn login_lone(issuer: &Issuer) -> Result<String, AuthError> {
+    Ok(issuer.refresh("alice").issue()?)
+}
+
+/// OAuth-style rotation: the refresh token in the body.
+#[post("/token", data = "<refresh_token>")]
+async fn token_endpoint(
+    refresh_token: &str,
+    issuer: &Issuer,
+) -> Result<Json<TokenPair>, AuthError> {
+    let verified = issuer
+        .verify::<Refresh>(refresh_token)
+        .map_err(AuthError::Invalid)?;
+    Ok(Json(issuer.rotate_verified(&verified).await?))
+}
+
 #[get("/user")]
 fn user(token: Paseto<Access>) -> Json<Value> {
     let claims = token.registered();
@@ -82,6 +100,8 @@ fn remembered(user: RememberMe) -> String {
 pub fn app_routes() -> Vec<Route> {
     routes![
         login,
+        login_lone,
+        token_endpoint,
         user,
         refresh_check,
         refresh,
