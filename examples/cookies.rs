@@ -14,7 +14,9 @@ use rocket::response::content::RawHtml;
 use rocket::serde::json::{Json, Value, json};
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{Build, Rocket, get, launch, post, routes};
-use rocket_paseto::{Access, AuthError, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe};
+use rocket_paseto::{
+    Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe,
+};
 use subtle::ConstantTimeEq;
 
 #[derive(Deserialize, FromForm)]
@@ -101,10 +103,14 @@ fn remembered(user: RememberMe) -> Json<Value> {
     Json(json!({ "user": user.subject() }))
 }
 
-/// `POST /refresh`: a new access cookie from the refresh cookie.
+/// `POST /refresh`: new access and refresh cookies; the old refresh cookie is used up, and
+/// presenting it again signs the session out everywhere (refresh-token rotation).
 #[post("/refresh")]
-fn refresh(token: Paseto<Refresh>, cookies: PasetoCookies<'_>) -> Result<Json<Value>, AuthError> {
-    cookies.set_access(&token)?;
+async fn refresh(
+    token: Paseto<Refresh>,
+    cookies: PasetoCookies<'_>,
+) -> Result<Json<Value>, AuthError> {
+    cookies.rotate_tokens(&token).await?;
     Ok(Json(json!({ "user": token.subject() })))
 }
 
@@ -131,15 +137,19 @@ fn set_cart(
     Ok(cart)
 }
 
-/// `POST /logout`: removes every cookie this app sets. Forged cross-site logouts fail the CSRF
-/// check; an expired session may still log out.
+/// `POST /logout`: revokes the session's tokens (copies of the cookies stop working too) and
+/// removes every cookie this app sets. Forged cross-site logouts fail the CSRF check; an
+/// expired session may still log out.
 #[post("/logout")]
-fn logout(
+async fn logout(
     session: Result<Paseto<Access>, AuthError>,
     cookies: PasetoCookies<'_>,
+    issuer: &Issuer,
 ) -> Result<Json<Value>, AuthError> {
-    if let Err(AuthError::Csrf) = session {
-        return Err(AuthError::Csrf);
+    match session {
+        Err(AuthError::Csrf) => return Err(AuthError::Csrf),
+        Ok(token) => issuer.revoke(&token).await?,
+        Err(_) => {}
     }
     cookies.remove_tokens();
     cookies.remove("cart");
@@ -148,7 +158,9 @@ fn logout(
 
 #[launch]
 pub fn rocket() -> Rocket<Build> {
-    rocket::build()
+    // Revocations in memory unless the configuration chooses a store (`join` fills gaps only).
+    let figment = rocket::Config::figment().join(("paseto.revocation.store", "memory"));
+    rocket::custom(figment)
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())
         .mount(

@@ -349,21 +349,19 @@ fn cookies_serves_its_contract() {
         json!({ "user": "test", "saved": "hi" })
     );
 
-    let old_access = client
-        .cookies()
-        .get("access_token")
-        .unwrap()
-        .value()
-        .to_owned();
+    let cookie_value = |name: &str| client.cookies().get(name).unwrap().value().to_owned();
+    let old_access = cookie_value("access_token");
+    let old_refresh = cookie_value("refresh_token");
     let refreshed = client
         .post("/refresh")
         .header(Header::new("X-CSRF-Token", csrf.clone()))
         .dispatch();
     assert_eq!(refreshed.status(), Status::Ok);
-    assert_ne!(
-        client.cookies().get("access_token").unwrap().value(),
-        old_access
-    );
+    assert_ne!(cookie_value("access_token"), old_access);
+    // Rotation: a new refresh cookie; the CSRF value (and cookie) stay.
+    assert_ne!(cookie_value("refresh_token"), old_refresh);
+    assert_eq!(cookie_value("csrf_token"), csrf);
+    let session = ["access_token", "refresh_token"].map(|name| (name, cookie_value(name)));
 
     assert_eq!(
         client.get("/cart").dispatch().into_json::<Value>().unwrap(),
@@ -434,6 +432,25 @@ fn cookies_serves_its_contract() {
         client.get("/remembered").dispatch().status(),
         Status::Unauthorized
     );
+    // Logout revoked the session: copies of its cookies no longer work.
+    for (name, value) in session {
+        let path = if name == "access_token" {
+            "/user"
+        } else {
+            "/refresh"
+        };
+        let replay = if name == "access_token" {
+            client.get(path)
+        } else {
+            client.post(path)
+        };
+        let status = replay
+            .cookie(rocket::http::Cookie::new(name, value))
+            .header(Header::new("X-CSRF-Token", csrf.clone()))
+            .dispatch()
+            .status();
+        assert_eq!(status, Status::Unauthorized, "{name} survived logout");
+    }
 }
 
 #[test]
