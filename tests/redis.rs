@@ -17,12 +17,11 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use rocket::http::Status;
-use rocket_paseto::TokenPair;
 use rocket_paseto::revocation::{MemoryStore, RedisStore, RevocationStore};
 use rocket_paseto::token::random_id;
 use serde_json::{Value, json};
 
-use common::revocation::{get_with, instance, login_pair, post_with, user_claims};
+use common::revocation::{get_with, instance, login_pair, post_with, rotate, user_claims};
 use common::{free_port, keys};
 
 /// The shared server's URL, or `None` (with a note) when it is not set outside CI.
@@ -98,11 +97,7 @@ async fn reusing_a_refresh_token_on_another_instance_revokes_the_family() {
     let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
     let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
     let first = login_pair(&a).await;
-    let second: TokenPair = post_with(&a, "/refresh", &first.refresh_token)
-        .await
-        .into_json()
-        .await
-        .unwrap();
+    let second = rotate(&a, &first.refresh_token).await;
     assert_eq!(user_claims(&b, &second.access_token).await.0, Status::Ok);
 
     assert_eq!(
@@ -149,11 +144,7 @@ async fn entries_expire_when_their_tokens_do() {
     let pair = login_pair(&client).await;
     let (_, claims) = user_claims(&client, &pair.access_token).await;
     let claims = claims.unwrap();
-    let rotated: TokenPair = post_with(&client, "/refresh", &pair.refresh_token)
-        .await
-        .into_json()
-        .await
-        .unwrap();
+    let rotated = rotate(&client, &pair.refresh_token).await;
     assert_eq!(
         post_with(&client, "/logout", &rotated.access_token)
             .await

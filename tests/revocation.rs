@@ -14,7 +14,7 @@ use rocket_paseto::{PasetoFairing, Refresh};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use common::revocation::{get_with, instance, login_pair, post_with, user_claims};
+use common::revocation::{get_with, instance, login_pair, post_with, rotate, user_claims};
 use common::{LOCAL, figment, keys};
 
 fn memory() -> Value {
@@ -102,16 +102,8 @@ async fn reusing_a_refresh_token_revokes_its_whole_family() {
     let first = login_pair(&client).await;
     let bystander = login_pair(&client).await;
 
-    let second: rocket_paseto::TokenPair = post_with(&client, "/refresh", &first.refresh_token)
-        .await
-        .into_json()
-        .await
-        .unwrap();
-    let third: rocket_paseto::TokenPair = post_with(&client, "/refresh", &second.refresh_token)
-        .await
-        .into_json()
-        .await
-        .unwrap();
+    let second = rotate(&client, &first.refresh_token).await;
+    let third = rotate(&client, &second.refresh_token).await;
     assert_eq!(
         user_claims(&client, &third.access_token).await.0,
         Status::Ok
@@ -385,11 +377,7 @@ async fn stores_see_ids_never_tokens() {
     let pair = login_pair(&client).await;
     let (_, claims) = user_claims(&client, &pair.access_token).await;
     let claims = claims.unwrap();
-    let rotated: rocket_paseto::TokenPair = post_with(&client, "/refresh", &pair.refresh_token)
-        .await
-        .into_json()
-        .await
-        .unwrap();
+    let rotated = rotate(&client, &pair.refresh_token).await;
     assert_eq!(
         post_with(&client, "/logout", &rotated.access_token)
             .await
@@ -534,11 +522,7 @@ async fn a_token_outside_any_pair_is_its_own_family() {
     let client = instance(memory(), None::<MemoryStore>).await;
     let lone = client.post("/login/lone").dispatch().await;
     let lone = lone.into_string().await.unwrap();
-    let rotated: rocket_paseto::TokenPair = post_with(&client, "/refresh", &lone)
-        .await
-        .into_json()
-        .await
-        .unwrap();
+    let rotated = rotate(&client, &lone).await;
     assert_eq!(
         user_claims(&client, &rotated.access_token).await.0,
         Status::Ok

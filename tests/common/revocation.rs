@@ -151,6 +151,13 @@ pub async fn post_with<'c>(client: &'c Client, path: &'c str, token: &str) -> Lo
     client.post(path).header(bearer(token)).dispatch().await
 }
 
+/// Exchanges `refresh_token` at `/refresh`, which must succeed, for the new pair.
+pub async fn rotate(client: &Client, refresh_token: &str) -> TokenPair {
+    let response = post_with(client, "/refresh", refresh_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    response.into_json().await.expect("a token pair")
+}
+
 /// `/user`'s answer for `token`: its status and, on success, its claims.
 pub async fn user_claims(client: &Client, token: &str) -> (Status, Option<Value>) {
     let response = client.get("/user").header(bearer(token)).dispatch().await;
