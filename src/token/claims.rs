@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Claim names the crate sets itself; extra claims may not use them.
-pub const REGISTERED_CLAIMS: [&str; 10] = [
-    "sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type", "fresh", "fam",
+pub const REGISTERED_CLAIMS: [&str; 11] = [
+    "sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type", "fresh", "fam", "fam_exp",
 ];
 
 /// The registered claims of a verified token, the default claims type of
@@ -63,6 +63,27 @@ pub struct Claims {
     /// and refresh tokens and their rotations), which are revoked together.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fam: Option<String>,
+    /// `fam_exp`: when the token's family ends, if stated. No member of the family expires
+    /// later, so a revoked family is remembered until then (see [`family_end`](Self::family_end)).
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fam_exp: Option<OffsetDateTime>,
+}
+
+impl Claims {
+    /// The token's family: its `fam`, or for a token minted outside a family, its own `jti`
+    /// (which the tokens minted from it take as their `fam`).
+    pub fn family(&self) -> Option<&str> {
+        self.fam.as_deref().or(self.jti.as_deref())
+    }
+
+    /// When the token's family ends: its `fam_exp`, or for a token minted outside a family,
+    /// its own `exp`. No token of the family expires later (minting clamps to it).
+    pub fn family_end(&self) -> OffsetDateTime {
+        self.fam_exp.map_or(self.exp, |end| end.max(self.exp))
+    }
 }
 
 impl<'de> Deserialize<'de> for Claims {
@@ -177,6 +198,7 @@ struct RawClaims<'a> {
     csrf: Option<Cow<'a, str>>,
     fresh: Option<Cow<'a, str>>,
     fam: Option<Cow<'a, str>>,
+    fam_exp: Option<Cow<'a, str>>,
 }
 
 impl RawClaims<'_> {
@@ -194,6 +216,10 @@ impl RawClaims<'_> {
             csrf: self.csrf.map(Cow::into_owned),
             fresh: self.fresh.map(|t| parse_time(&t, "fresh")).transpose()?,
             fam: self.fam.map(Cow::into_owned),
+            fam_exp: self
+                .fam_exp
+                .map(|t| parse_time(&t, "fam_exp"))
+                .transpose()?,
         })
     }
 }
@@ -228,6 +254,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 "csrf" => Some(&mut raw.csrf),
                 "fresh" => Some(&mut raw.fresh),
                 "fam" => Some(&mut raw.fam),
+                "fam_exp" => Some(&mut raw.fam_exp),
                 _ => None,
             };
             if let Some(slot) = slot {

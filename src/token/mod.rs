@@ -277,6 +277,9 @@ pub enum IssueError {
     /// The requested lifetime is zero or longer than [`MAX_TTL`].
     #[error("a token lifetime must be between 1 second and {} days", MAX_TTL.as_secs() / 86400)]
     Ttl,
+    /// The token would join a family (a login) that has already ended (`fam_exp` passed).
+    #[error("the token's family has ended")]
+    FamilyEnded,
     /// Serialisation or the cryptography failed.
     #[error("the token could not be built")]
     Build,
@@ -347,6 +350,11 @@ pub(crate) struct MintOptions<'a> {
     pub fresh: bool,
     /// The family (`fam`) the token belongs to.
     pub family: Option<&'a str>,
+    /// When that family ends (`fam_exp`): the token's `exp` is clamped to it.
+    pub family_end: Option<OffsetDateTime>,
+    /// The token's `jti`, when it must repeat an earlier one (a rotation's grace window);
+    /// otherwise a new random id.
+    pub jti: Option<&'a str>,
 }
 
 /// The payload of a sealed value.
@@ -558,6 +566,8 @@ impl Authority {
             implicit,
             fresh,
             family,
+            family_end,
+            jti,
         } = options;
         let rules = self
             .rules
@@ -570,7 +580,15 @@ impl Authority {
         let now = OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .map_err(|_| IssueError::Build)?;
-        let exp = now + ttl;
+        let mut exp = now + ttl;
+        if let Some(end) = family_end {
+            // No member outlives its family, so a revoked family is remembered long enough.
+            let end = end.replace_nanosecond(0).unwrap_or(end);
+            if end <= now {
+                return Err(IssueError::FamilyEnded);
+            }
+            exp = exp.min(end);
+        }
 
         let mut claims = match extra {
             None => serde_json::Map::new(),
@@ -593,14 +611,23 @@ impl Authority {
         claims.insert("exp".into(), claims::format_time(exp).into());
         claims.insert("iat".into(), now_s.clone().into());
         claims.insert("nbf".into(), now_s.into());
-        claims.insert("jti".into(), random_id()?.into());
+        let jti = match jti {
+            Some(jti) => jti.to_owned(),
+            None => random_id()?,
+        };
+        claims.insert("jti".into(), jti.into());
         claims.insert("type".into(), rules.name.clone().into());
         if fresh {
-            let until = rules.fresh_for.map_or(exp, |period| now + period.min(ttl));
+            let until = rules
+                .fresh_for
+                .map_or(exp, |period| (now + period).min(exp));
             claims.insert("fresh".into(), claims::format_time(until).into());
         }
         if let Some(family) = family {
             claims.insert("fam".into(), family.into());
+        }
+        if let Some(end) = family_end {
+            claims.insert("fam_exp".into(), claims::format_time(end).into());
         }
         if let Some(iss) = &self.rules.issuer {
             claims.insert("iss".into(), iss.clone().into());
