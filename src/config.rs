@@ -98,6 +98,14 @@ pub struct Config {
     /// _Default:_ `0`.
     #[serde(default)]
     pub leeway: u64,
+    /// The longest a login lasts, in seconds: every token minted from one login (its pair,
+    /// the pairs and access tokens obtained by refreshing, a remember-me token and its
+    /// renewals) expires by then, and a revoked login is remembered no longer. At least the
+    /// access, refresh and remember-me lifetimes; at most 31622400 (366 days).
+    ///
+    /// _Default:_ `7776000` (90 days).
+    #[serde(default = "defaults::session_ttl")]
+    pub session_ttl: u64,
     /// Tokens longer than this many bytes are rejected before any decoding (256 to 65536).
     ///
     /// _Default:_ `4096`.
@@ -217,6 +225,14 @@ pub struct RevocationConfig {
     /// _Default:_ `500`.
     #[serde(default = "defaults::revocation_timeout_ms")]
     pub timeout_ms: u64,
+    /// Seconds during which a refresh token that was just rotated still obtains the same new
+    /// generation instead of counting as reuse: parallel refreshes from two tabs, or a retry
+    /// after a timeout, then share one new refresh token. `0` treats every second use as
+    /// reuse. At most 300.
+    ///
+    /// _Default:_ `15`.
+    #[serde(default = "defaults::rotation_grace")]
+    pub rotation_grace: u64,
 }
 
 impl Default for RevocationConfig {
@@ -228,6 +244,7 @@ impl Default for RevocationConfig {
             kinds: defaults::revocation_kinds(),
             on_error: OnError::Reject,
             timeout_ms: defaults::revocation_timeout_ms(),
+            rotation_grace: defaults::rotation_grace(),
         }
     }
 }
@@ -242,6 +259,7 @@ impl fmt::Debug for RevocationConfig {
             .field("kinds", &self.kinds)
             .field("on_error", &self.on_error)
             .field("timeout_ms", &self.timeout_ms)
+            .field("rotation_grace", &self.rotation_grace)
             .finish()
     }
 }
@@ -431,6 +449,12 @@ mod defaults {
     pub fn max_token_length() -> usize {
         crate::token::DEFAULT_MAX_TOKEN_LENGTH
     }
+    pub fn session_ttl() -> u64 {
+        90 * 24 * 60 * 60
+    }
+    pub fn rotation_grace() -> u64 {
+        15
+    }
     pub fn cache_size() -> usize {
         1024
     }
@@ -485,6 +509,7 @@ impl Default for Config {
             issuer: None,
             audience: None,
             leeway: 0,
+            session_ttl: defaults::session_ttl(),
             max_token_length: defaults::max_token_length(),
             cache_size: defaults::cache_size(),
             header: defaults::header(),
@@ -537,6 +562,7 @@ impl fmt::Debug for Config {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
+            .field("session_ttl", &self.session_ttl)
             .field("max_token_length", &self.max_token_length)
             .field("cache_size", &self.cache_size)
             .field("header", &self.header)
@@ -611,6 +637,8 @@ pub(crate) struct Web {
 pub(crate) struct Loaded {
     pub authority: Authority,
     pub web: Web,
+    /// See `Config::session_ttl`.
+    pub session_ttl: Duration,
     pub ephemeral_local_key: bool,
     /// Settings that are allowed but probably mistaken, for the fairing to log.
     pub warnings: Vec<String>,
@@ -626,6 +654,8 @@ pub(crate) struct RevocationPlan {
     /// Whether each kind, by index in the rules, is checked.
     pub checked: Vec<bool>,
     pub on_error: OnError,
+    /// See `RevocationConfig::rotation_grace`.
+    pub grace: Duration,
 }
 
 pub(crate) enum StoreChoice {
@@ -823,6 +853,28 @@ impl Config {
                 format_args!("must be at most {} seconds", MAX_LEEWAY.as_secs()),
             ));
         }
+        let longest_session_kind = kinds
+            .iter()
+            .filter(|k| matches!(k.name(), "access" | "refresh" | crate::remember::KIND))
+            .max_by_key(|k| k.ttl());
+        if self.session_ttl > MAX_TTL.as_secs() {
+            return Err(ConfigError::new(
+                "paseto.session_ttl",
+                format_args!("must be at most {} seconds", MAX_TTL.as_secs()),
+            ));
+        }
+        if let Some(kind) = longest_session_kind
+            && self.session_ttl < kind.ttl().as_secs()
+        {
+            return Err(ConfigError::new(
+                "paseto.session_ttl",
+                format_args!(
+                    "must be at least the {} token lifetime ({} seconds): a login outlives its tokens",
+                    kind.name(),
+                    kind.ttl().as_secs()
+                ),
+            ));
+        }
         if !(256..=65536).contains(&self.max_token_length) {
             return Err(ConfigError::new(
                 "paseto.max_token_length",
@@ -998,6 +1050,7 @@ impl Config {
         let revocation = self.revocation.plan(authority.rules().kinds())?;
         Ok(Loaded {
             revocation,
+            session_ttl: Duration::from_secs(self.session_ttl),
             authority,
             web: Web {
                 header: self.header.clone(),
@@ -1033,6 +1086,12 @@ impl RevocationConfig {
                     )
                 })?;
             checked[index] = true;
+        }
+        if self.rotation_grace > 300 {
+            return Err(ConfigError::new(
+                "paseto.revocation.rotation_grace",
+                "must be at most 300 seconds",
+            ));
         }
         if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
             return Err(ConfigError::new(
@@ -1074,6 +1133,7 @@ impl RevocationConfig {
             kinds_set: self.kinds != defaults::revocation_kinds(),
             checked,
             on_error: self.on_error,
+            grace: Duration::from_secs(self.rotation_grace),
         })
     }
 }

@@ -12,12 +12,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use subtle::ConstantTimeEq;
+
 use crate::config::{Secure, is_token};
 use crate::error::AuthError;
 use crate::guard::Paseto;
 use crate::issuer::{Issuer, TokenPair};
 use crate::kind::{Access, Refresh, TokenKind};
-use crate::token::{IssueError, random_id};
+use crate::revocation::{Revoked, merge};
+use crate::token::{IssueError, Verified, random_id};
 
 /// Browsers keep cookies of up to 4096 bytes (name, value and attributes together).
 pub const MAX_COOKIE_SIZE: usize = 4096;
@@ -73,6 +78,34 @@ pub struct PasetoCookies<'r> {
     jar: &'r CookieJar<'r>,
     issuer: &'r Issuer,
     secure: bool,
+    /// Set once a token cookie is written, so the response is marked `no-store`.
+    tokens_set: &'r TokensSet,
+    /// The request's CSRF header when its method needs one, for [`logout`](Self::logout).
+    csrf: CsrfSent<'r>,
+}
+
+/// Whether the response sets token cookies: read by the fairing, which then adds
+/// `Cache-Control: no-store` so no cache keeps them.
+#[derive(Default)]
+pub(crate) struct TokensSet(AtomicBool);
+
+impl TokensSet {
+    pub(crate) fn of<'r>(request: &'r Request<'_>) -> &'r TokensSet {
+        request.local_cache(TokensSet::default)
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What the request sent for the CSRF check.
+#[derive(Clone, Copy)]
+enum CsrfSent<'r> {
+    /// The method is exempt, or the check is off.
+    NotNeeded,
+    /// The header's single value, or `None` when it is absent or repeated.
+    Header(Option<&'r str>),
 }
 
 impl fmt::Debug for PasetoCookies<'_> {
@@ -125,6 +158,14 @@ impl<'r> PasetoCookies<'r> {
         Ok(())
     }
 
+    /// Adds token cookies, and marks the response `no-store`.
+    fn add_tokens(&self, cookies: impl IntoIterator<Item = Cookie<'static>>) {
+        self.tokens_set.0.store(true, Ordering::Relaxed);
+        for cookie in cookies {
+            self.jar.add(cookie);
+        }
+    }
+
     /// The value stored under `name`, if it is there, ours, unexpired and a `T`.
     pub fn get<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
         let cookie = self.jar.get_pending(name)?;
@@ -173,39 +214,33 @@ impl<'r> PasetoCookies<'r> {
         let csrf = random_id()?;
         let pair = self
             .issuer
-            .pair_with(subject, fresh, None, |b| b.claim("csrf", &csrf))?;
+            .pair_with(subject, fresh, None, None, |b| b.claim("csrf", &csrf))?;
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
         let csrf = self.csrf_cookie(csrf)?;
-        for cookie in [access, refresh, csrf] {
-            self.jar.add(cookie);
-        }
+        self.add_tokens([access, refresh, csrf]);
         Ok(pair)
     }
 
-    /// After a refresh: sets a new access cookie for the refresh token's subject, keeping its
-    /// CSRF value so the CSRF cookie stays valid (or, for a refresh token that had none, such as
-    /// one sent in a header, starting a new CSRF value and cookie). Returns the new access token.
-    pub fn set_access<C: 'static>(
+    /// After a refresh: sets a new access cookie in the refresh token's family (see
+    /// [`Issuer::access_from`]), keeping its CSRF value so the CSRF cookie stays valid (or, for
+    /// a refresh token that had none, such as one sent in a header, starting a new CSRF value
+    /// and cookie). Returns the new access token.
+    pub async fn set_access<C: 'static>(
         &self,
         refresh: &Paseto<Refresh, C>,
-    ) -> Result<String, CookieError> {
-        let (csrf, fresh) = match &refresh.registered().csrf {
-            Some(csrf) => (csrf.clone(), false),
-            None => (random_id()?, true),
+    ) -> Result<String, AuthError> {
+        let new_csrf = match refresh.registered().csrf {
+            Some(_) => None,
+            None => Some(random_id().map_err(CookieError::Issue)?),
         };
         let token = self
             .issuer
-            .access(refresh.subject())
-            .family_of(refresh)
-            .claim("csrf", &csrf)
-            .issue()?;
+            .access_in_family(refresh.verified(), new_csrf.as_deref())
+            .await?;
         let access = self.token_cookie::<Access>(&token)?;
-        if fresh {
-            let csrf = self.csrf_cookie(csrf)?;
-            self.jar.add(csrf);
-        }
-        self.jar.add(access);
+        let csrf = new_csrf.map(|value| self.csrf_cookie(value)).transpose()?;
+        self.add_tokens([Some(access), csrf].into_iter().flatten());
         Ok(token)
     }
 
@@ -227,15 +262,15 @@ impl<'r> PasetoCookies<'r> {
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
         let csrf = new_csrf.map(|value| self.csrf_cookie(value)).transpose()?;
-        for cookie in [Some(access), Some(refresh), csrf].into_iter().flatten() {
-            self.jar.add(cookie);
-        }
+        self.add_tokens([Some(access), Some(refresh), csrf].into_iter().flatten());
         Ok(pair)
     }
 
-    /// Sets the remember-me cookie for `subject` (lifetime `remember_me.ttl`).
+    /// Sets the remember-me cookie for `subject` (lifetime `remember_me.ttl`). It starts a
+    /// family of its own, which lasts at most `paseto.session_ttl` however often it is renewed.
     pub fn remember(&self, subject: &str) -> Result<(), CookieError> {
-        self.remember_in(subject, None)
+        // The first token's own `jti` is the family id; only the end is carried.
+        self.remember_in(subject, None, self.issuer.session_end())
     }
 
     /// [`remember`](Self::remember), in `family` when renewing a remember-me token.
@@ -243,12 +278,13 @@ impl<'r> PasetoCookies<'r> {
         &self,
         subject: &str,
         family: Option<&str>,
+        end: time::OffsetDateTime,
     ) -> Result<(), CookieError> {
         let web = &self.issuer.shared().web;
-        let token = crate::remember::mint(self.issuer, subject, &web.remember_cookie, family)?;
+        let token = crate::remember::mint(self.issuer, subject, &web.remember_cookie, family, end)?;
         let ttl = self.issuer.ttl_of(crate::remember::KIND);
         let cookie = self.finish(Cookie::new(web.remember_cookie.clone(), ""), token, ttl)?;
-        self.jar.add(cookie);
+        self.add_tokens([cookie]);
         Ok(())
     }
 
@@ -267,6 +303,75 @@ impl<'r> PasetoCookies<'r> {
         }
         self.remove(&web.csrf_cookie);
         self.forget();
+    }
+
+    /// Logs a browser out for real: revokes the family of every token cookie the request
+    /// carries (access, refresh and remember-me; so a logout works after the access cookie
+    /// has expired, and copies of the cookies stop working too), then removes the cookies
+    /// like [`remove_tokens`](Self::remove_tokens).
+    ///
+    /// ```
+    /// use rocket::serde::json::Json;
+    /// use rocket_paseto::{AuthError, PasetoCookies, Revoked};
+    ///
+    /// #[rocket::post("/logout")]
+    /// async fn logout(cookies: PasetoCookies<'_>) -> Result<Json<Revoked>, AuthError> {
+    ///     Ok(Json(cookies.logout().await?))
+    /// }
+    /// ```
+    ///
+    /// Cookies that are expired, tampered with or already revoked are only removed. On a method
+    /// that needs CSRF protection, a session token that carries a CSRF value requires the CSRF
+    /// header ([`AuthError::Csrf`] otherwise, and nothing is changed), so another site cannot
+    /// log users out. Without a revocation store the cookies are removed and nothing is
+    /// revoked: the result says so. When the store cannot record the revocation it fails with
+    /// [`AuthError::Revocation`] and the cookies are kept, so the user can try again.
+    pub async fn logout(&self) -> Result<Revoked, AuthError> {
+        let tokens = self.session_tokens();
+        if let CsrfSent::Header(sent) = self.csrf {
+            let expected = tokens.iter().find_map(|t| t.claims().csrf.as_deref());
+            let matches = |value: &str| {
+                sent.is_some_and(|s| bool::from(s.as_bytes().ct_eq(value.as_bytes())))
+            };
+            if expected.is_some_and(|value| !matches(value)) {
+                return Err(AuthError::Csrf);
+            }
+        }
+        let mut results = Vec::with_capacity(tokens.len());
+        if let Some(revocation) = &self.issuer.shared().revocation {
+            for token in &tokens {
+                results.push(revocation.revoke(token.claims()).await?);
+            }
+        }
+        self.remove_tokens();
+        Ok(merge(results))
+    }
+
+    /// The valid access, refresh and remember-me tokens among the request's cookies.
+    fn session_tokens(&self) -> Vec<Verified> {
+        let authority = self.issuer.authority();
+        let now = OffsetDateTime::now_utc();
+        let mut tokens = Vec::with_capacity(3);
+        for kind in [Access::NAME, Refresh::NAME] {
+            if let Some((name, _)) = self.cookie_of(kind)
+                && let Some(cookie) = self.jar.get(name)
+                && let Ok(verified) = authority.verify(kind, cookie.value(), now)
+            {
+                tokens.push(verified);
+            }
+        }
+        let remember = &self.issuer.shared().web.remember_cookie;
+        if let Some(cookie) = self.jar.get(remember)
+            && let Ok(verified) = authority.verify_bound(
+                crate::remember::KIND,
+                cookie.value(),
+                now,
+                &binding(remember),
+            )
+        {
+            tokens.push(verified);
+        }
+        tokens
     }
 
     /// The cookie name and path of kind `kind`, unless its cookie is turned off.
@@ -346,10 +451,22 @@ impl<'r> FromRequest<'r> for PasetoCookies<'r> {
                 Secure::Always(on) => on,
                 Secure::Auto => request.rocket().config().tls_enabled(),
             };
+        let csrf = match &web.csrf_header {
+            Some(header) if !web.csrf_exempt.contains(&request.method()) => {
+                let mut values = request.headers().get(header);
+                CsrfSent::Header(match (values.next(), values.next()) {
+                    (Some(value), None) => Some(value),
+                    _ => None,
+                })
+            }
+            _ => CsrfSent::NotNeeded,
+        };
         Outcome::Success(PasetoCookies {
             jar: request.cookies(),
             issuer,
             secure,
+            tokens_set: TokensSet::of(request),
+            csrf,
         })
     }
 }

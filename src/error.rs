@@ -8,6 +8,7 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use rocket::{Catcher, catch, catchers as rocket_catchers};
 
+use crate::cookies::CookieError;
 use crate::issuer::Issuer;
 use crate::token::{IssueError, Rejection};
 
@@ -25,6 +26,7 @@ use crate::token::{IssueError, Rejection};
 /// | `FreshRequired` | 401 | `fresh_token_required` | `Bearer error="insufficient_user_authentication", …` |
 /// | `Csrf` | 403 | `csrf_failed` | — |
 /// | `InsufficientScope` | 403 | `insufficient_scope` | `Bearer error="insufficient_scope"` |
+/// | `Cookie(CookieError::TooLarge(_))` | 413 | `too_large` | — |
 /// | `Unavailable` | 503 | `temporarily_unavailable` | — |
 /// | `Issue(_)`, `Cookie(_)`, `Revocation(_)`, `NotConfigured` | 500 | `server_error` | — |
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,8 @@ impl AuthError {
             | AuthError::BadCredentials
             | AuthError::FreshRequired => Status::Unauthorized,
             AuthError::Csrf | AuthError::InsufficientScope => Status::Forbidden,
+            // The client sent more than fits in a cookie: its request, not our fault.
+            AuthError::Cookie(CookieError::TooLarge(_)) => Status::PayloadTooLarge,
             AuthError::Unavailable => Status::ServiceUnavailable,
             AuthError::Issue(_)
             | AuthError::Cookie(_)
@@ -99,6 +103,7 @@ impl AuthError {
             AuthError::Csrf => Body::Csrf,
             AuthError::InsufficientScope => Body::InsufficientScope,
             AuthError::Unavailable => Body::Unavailable,
+            AuthError::Cookie(CookieError::TooLarge(_)) => Body::TooLarge,
             AuthError::Issue(_)
             | AuthError::Cookie(_)
             | AuthError::Revocation(_)
@@ -121,6 +126,7 @@ pub(crate) enum Body {
     InsufficientScope,
     FreshRequired,
     Unavailable,
+    TooLarge,
 }
 
 impl Body {
@@ -149,6 +155,9 @@ impl Body {
             Body::Unavailable => {
                 r#"{"error":"temporarily_unavailable","message":"Try again shortly."}"#
             }
+            Body::TooLarge => {
+                r#"{"error":"too_large","message":"The value is too large to store."}"#
+            }
         }
     }
 
@@ -163,6 +172,7 @@ impl Body {
             7 => Body::InsufficientScope,
             8 => Body::FreshRequired,
             9 => Body::Unavailable,
+            10 => Body::TooLarge,
             _ => Body::None,
         }
     }
@@ -177,6 +187,7 @@ impl Body {
             Body::Csrf | Body::Forbidden | Body::InsufficientScope => Status::Forbidden,
             Body::ServerError => Status::InternalServerError,
             Body::Unavailable => Status::ServiceUnavailable,
+            Body::TooLarge => Status::PayloadTooLarge,
         }
     }
 }
@@ -243,8 +254,12 @@ fn respond(request: &Request<'_>, body: Body) -> Response<'static> {
 
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        if let AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::Revocation(_) = &self {
-            rocket::error!("rocket_paseto: {self}");
+        match &self {
+            AuthError::Cookie(CookieError::TooLarge(_)) => rocket::info!("rocket_paseto: {self}"),
+            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::Revocation(_) => {
+                rocket::error!("rocket_paseto: {self}")
+            }
+            _ => {}
         }
         Ok(respond(request, self.body()))
     }

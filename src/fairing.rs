@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
-use rocket::{Build, Rocket};
+use rocket::{Build, Request, Response, Rocket};
+
+use crate::cookies::TokensSet;
 
 use crate::config::{Config, ConfigError, StoreChoice};
 use crate::issuer::Issuer;
@@ -119,7 +121,12 @@ impl PasetoFairing {
             );
         }
         let revocation = self.revocation_of(&loaded)?;
-        Ok(Issuer::new(loaded.authority, loaded.web, revocation))
+        Ok(Issuer::new(
+            loaded.authority,
+            loaded.web,
+            revocation,
+            loaded.session_ttl,
+        ))
     }
 
     fn revocation_of(
@@ -172,12 +179,19 @@ impl PasetoFairing {
             .map(|k| k.ttl())
             .max()
             .unwrap_or_default();
+        let kinds = rules
+            .kinds()
+            .iter()
+            .zip(&plan.checked)
+            .map(|(kind, checked)| (kind.name().to_owned(), *checked))
+            .collect();
         Ok(Some(Revocation::new(
             store,
-            plan.checked.clone(),
+            kinds,
             plan.on_error,
             rules.leeway_limit(),
             longest_ttl,
+            plan.grace,
         )))
     }
 }
@@ -187,7 +201,7 @@ impl Fairing for PasetoFairing {
     fn info(&self) -> Info {
         Info {
             name: "PASETO",
-            kind: fairing::Kind::Ignite,
+            kind: fairing::Kind::Ignite | fairing::Kind::Response,
         }
     }
 
@@ -198,6 +212,15 @@ impl Fairing for PasetoFairing {
                 rocket::error!("Invalid PASETO configuration: {e}");
                 Err(rocket)
             }
+        }
+    }
+
+    /// Responses that set token cookies must not be kept by any cache (RFC 6749, section 5.1,
+    /// for token responses; the same holds for cookies that carry tokens).
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        if TokensSet::of(request).is_set() {
+            response.set_raw_header("Cache-Control", "no-store");
+            response.set_raw_header("Pragma", "no-cache");
         }
     }
 }

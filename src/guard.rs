@@ -309,10 +309,7 @@ async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verif
     if let Some(revocation) = &shared.revocation
         && revocation.checks(index)
     {
-        revocation
-            .check(verified.claims())
-            .await
-            .map_err(Failure::from)?;
+        revocation.check(verified.claims()).await?;
     }
     Ok(verified)
 }
@@ -379,6 +376,23 @@ fn claims_of<C: DeserializeOwned + 'static>(
     serde_json::from_str::<C>(verified.payload()).map(Some)
 }
 
+/// A serde error about claims, without the values it may quote (claims can be personal data).
+fn describe_claims_error(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let message = message
+        .split_once(" at line ")
+        .map_or(message.as_str(), |(head, _)| head);
+    if message.starts_with("missing field") || message.starts_with("unknown field") {
+        message.to_owned()
+    } else {
+        // e.g. "invalid type: string \"…\", expected u32": keep the expectation only.
+        match message.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("a claim has the wrong type, expected {expected}"),
+            None => "a claim has the wrong type or value".to_owned(),
+        }
+    }
+}
+
 #[rocket::async_trait]
 impl<'r, K, C> FromRequest<'r> for Paseto<K, C>
 where
@@ -402,7 +416,18 @@ where
                         kind: PhantomData,
                     });
                 }
-                Err(_) => Failure::Invalid(Rejection::ClaimsType),
+                Err(e) => {
+                    // The token is genuine: the route's claims type does not fit what this
+                    // service mints. The client gets the usual 401; the cause is ours to fix.
+                    rocket::warn!(
+                        "rocket_paseto: a verified {} token does not fit the route's claims type \
+                         `{}`: {}",
+                        K::NAME,
+                        std::any::type_name::<C>(),
+                        describe_claims_error(&e)
+                    );
+                    Failure::Invalid(Rejection::ClaimsType)
+                }
             },
             Err(failure) => *failure,
         };

@@ -11,7 +11,6 @@ use time::OffsetDateTime;
 use crate::cookies::{PasetoCookies, binding, needs_local_key};
 use crate::error::{self, AuthError};
 use crate::issuer::Issuer;
-use crate::revocation::{Refusal, family_id};
 use crate::token::{Claims, IssueError, MintOptions};
 
 /// The `type` claim of remember-me tokens: no other kind may use it.
@@ -21,17 +20,19 @@ pub(crate) const KIND: &str = "remember_me";
 pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// Mints a remember-me token bound to `cookie`, in `family` when it renews an older one, so
-/// revoking either revokes both.
+/// revoking either revokes both; it expires by `end`, the family's end.
 pub(crate) fn mint(
     issuer: &Issuer,
     subject: &str,
     cookie: &str,
     family: Option<&str>,
+    end: OffsetDateTime,
 ) -> Result<String, IssueError> {
     let binding = binding(cookie);
     let options = MintOptions {
         implicit: Some(&binding),
         family,
+        family_end: Some(end),
         ..MintOptions::default()
     };
     issuer
@@ -129,6 +130,7 @@ impl<'r> FromRequest<'r> for RememberMe {
             }
         };
         let shared = issuer.shared();
+        let claims = verified.claims();
         if let Some(revocation) = &shared.revocation
             && let Some(index) = shared
                 .authority
@@ -137,30 +139,44 @@ impl<'r> FromRequest<'r> for RememberMe {
                 .iter()
                 .position(|k| k.name() == KIND)
             && revocation.checks(index)
-            && let Err(refusal) = revocation.check(verified.claims()).await
+            && let Err(refusal) = revocation.check(claims).await
         {
-            let error = match refusal {
-                Refusal::Revoked(reason) => AuthError::Invalid(reason),
-                Refusal::Unavailable => AuthError::Unavailable,
-            };
+            let error = AuthError::from(refusal);
             error::record(request, &error);
             return Outcome::Error((error.status(), error));
         }
-        let claims = verified.claims();
         // Sliding expiry: past the configured fraction of its lifetime, replace the cookie.
         let due = match (web.renew_after, claims.iat) {
             (Some(fraction), Some(iat)) => now - iat >= (claims.exp - iat) * fraction,
             _ => false,
         };
-        if due
-            && let Outcome::Success(cookies) = PasetoCookies::from_request(request).await
-            && let Err(e) = cookies.remember_in(&claims.sub, family_id(claims))
-        {
-            rocket::warn!("rocket_paseto: could not renew the remember-me cookie: {e}");
+        if due {
+            renew(request, issuer, claims).await;
         }
         Outcome::Success(RememberMe {
             claims: verified.claims().clone(),
         })
+    }
+}
+
+/// Replaces the remember-me cookie with a new token in the same family. Renewing mints into
+/// the family, so it needs a definite "not revoked" from the store (when there is one),
+/// whatever `on_error` says; without it the old cookie simply stays.
+async fn renew(request: &Request<'_>, issuer: &Issuer, claims: &Claims) {
+    if let Some(revocation) = &issuer.shared().revocation
+        && revocation.check_strictly(claims).await.is_err()
+    {
+        rocket::warn!(
+            "rocket_paseto: the remember-me cookie was not renewed: the store gave no definite answer"
+        );
+        return;
+    }
+    let Outcome::Success(cookies) = PasetoCookies::from_request(request).await else {
+        return;
+    };
+    let family = claims.family();
+    if let Err(e) = cookies.remember_in(&claims.sub, family, claims.family_end()) {
+        rocket::warn!("rocket_paseto: could not renew the remember-me cookie: {e}");
     }
 }
 

@@ -11,17 +11,32 @@
 //!   [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
 //!
 //! Stores only ever see keys derived from a token's `jti` or `fam` (family) claim, never the
-//! token itself, and every entry expires when the token it stands for would have.
+//! token itself, and every entry expires once no token it stands for can be accepted.
+//!
+//! # What is stored
+//!
+//! | key | written by | value | kept until |
+//! |---|---|---|---|
+//! | `jti:<jti>` | a logout | `1` | the token's `exp`, plus twice the leeway |
+//! | `fam:<fam>` | a logout, a detected reuse | `1` | the family's end (`fam_exp`), plus twice the leeway |
+//! | `rot:<fam>` | each rotation, replacing the last | the current and previous refresh `jti`, and when | the family's end, plus twice the leeway |
+//!
+//! A login writes nothing; each login that rotates holds one `rot:` entry, whatever the number
+//! of rotations; a logout adds two entries. Twice the leeway: once because tokens are accepted
+//! that long after `exp`, once because the instance writing the entry may have a clock that
+//! runs ahead by as much.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::token::{Claims, Rejection};
+
+mod memory;
+pub use self::memory::MemoryStore;
 
 #[cfg(feature = "redis")]
 mod redis;
@@ -42,12 +57,11 @@ impl StoreError {
     }
 }
 
-/// An expiring set of revocation keys, shared by every instance that verifies tokens.
+/// An expiring map of short string values, shared by every instance that verifies tokens.
 ///
-/// The crate chooses the keys: `jti:<id>` for a revoked token, `fam:<id>` for a revoked family
-/// (the tokens of one login), and `used:<id>` for a refresh token that has been exchanged. Ids
-/// come from token claims; a key is never a token. Each entry is kept at least until `until`,
-/// after which the token it stands for has expired anyway and the entry may be dropped.
+/// The crate chooses the keys and values (see the [module docs](self)); ids come from token
+/// claims, and neither a key nor a value is ever a token. Each entry is kept at least until
+/// `until`, after which it may be dropped; values are never empty.
 ///
 /// ```
 /// use rocket_paseto::revocation::{RevocationStore, StoreError};
@@ -61,27 +75,43 @@ impl StoreError {
 ///     async fn insert(&self, _: &str, _: OffsetDateTime) -> Result<(), StoreError> {
 ///         Ok(())
 ///     }
-///     async fn contains_any(&self, _: &[&str]) -> Result<bool, StoreError> {
-///         Ok(false)
+///     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
+///         Ok(vec![None; keys.len()])
 ///     }
-///     async fn insert_new(&self, _: &str, _: OffsetDateTime) -> Result<bool, StoreError> {
+///     async fn swap(
+///         &self,
+///         _: &str,
+///         _: Option<&str>,
+///         _: &str,
+///         _: OffsetDateTime,
+///     ) -> Result<bool, StoreError> {
 ///         Ok(true)
 ///     }
 /// }
 /// ```
 #[rocket::async_trait]
 pub trait RevocationStore: Send + Sync + 'static {
-    /// Adds `key` until `until`.
+    /// Sets `key` (to the value `1`) until `until`, or keeps it longer if it already lives
+    /// longer: an entry is never shortened.
     async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// Whether any of `keys` is present (and not expired).
-    async fn contains_any(&self, keys: &[&str]) -> Result<bool, StoreError>;
+    /// The values of `keys`, in the same order: `None` for a key that is absent or expired.
+    /// Guards call this once per request, so it should be a single round trip.
+    async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError>;
 
-    /// Adds `key` until `until` unless it is present; `true` when this call added it.
+    /// Sets `key` to `value` until `until` if its value is `expected` (`None`: absent or
+    /// expired); `true` when this call set it.
     ///
     /// Must be atomic across every instance sharing the store: of two concurrent calls with
-    /// the same key, exactly one returns `true`. Refresh-token reuse detection relies on it.
-    async fn insert_new(&self, key: &str, until: OffsetDateTime) -> Result<bool, StoreError>;
+    /// the same key and `expected`, exactly one returns `true`. Refresh-token rotation relies
+    /// on it.
+    async fn swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 /// What guards do when the store cannot answer.
@@ -91,95 +121,49 @@ pub enum OnError {
     /// Fail closed: answer 503 (`AuthError::Unavailable`) until the store is back.
     #[default]
     Reject,
-    /// Fail open: accept the token as if it were not revoked, and log a warning.
+    /// Fail open: accept the token as if it were not revoked, and log a warning. Never applies
+    /// to minting: a rotation, a refreshed access token or a renewed remember-me token needs a
+    /// definite answer.
     Allow,
 }
 
-/// A [`RevocationStore`] in this process's memory: for a single instance, tests and
-/// development. Clones share the same entries.
+/// What a logout took back: returned by [`Issuer::revoke`](crate::Issuer::revoke) and
+/// [`PasetoCookies::logout`](crate::PasetoCookies::logout).
 ///
-/// Expired entries are dropped as new ones arrive, so memory stays proportional to the
-/// revocations that still matter.
-#[derive(Clone, Default)]
-pub struct MemoryStore {
-    inner: Arc<Mutex<Entries>>,
+/// Revoking always records the token and its whole family, but only the guards of the kinds
+/// listed in `paseto.revocation.kinds` consult the store: tokens of other kinds keep working
+/// until they expire. This says which.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Revoked {
+    /// How many tokens were presented and revoked with their families.
+    pub tokens: usize,
+    /// The kinds whose tokens of those families are refused from now on (the checked kinds),
+    /// e.g. `["access", "refresh"]`. Empty when nothing was revoked.
+    pub refused: Vec<String>,
+    /// The kinds of the presented tokens that still work until they expire, because their
+    /// guards do not check the store.
+    pub still_valid: Vec<String>,
 }
 
-#[derive(Default)]
-struct Entries {
-    map: HashMap<String, OffsetDateTime>,
-    /// The size at which expired entries are next swept out.
-    sweep_at: usize,
-}
-
-/// The smallest map that is swept for expired entries.
-const MIN_SWEEP: usize = 1024;
-
-impl MemoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
+impl Revoked {
+    /// Whether every presented token, and its family's checked kinds, is refused from now on.
+    pub fn is_complete(&self) -> bool {
+        self.tokens > 0 && self.still_valid.is_empty()
     }
 
-    /// How many entries are held, expired ones included until they are swept.
-    pub fn len(&self) -> usize {
-        self.entries().map.len()
-    }
-
-    /// Whether no entries are held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
-        // A panic elsewhere while holding the lock leaves the map consistent (every operation
-        // is a single insert or lookup), so a poisoned lock is still safe to use.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn add(entries: &mut Entries, key: &str, until: OffsetDateTime, now: OffsetDateTime) {
-        if entries.map.len() >= entries.sweep_at.max(MIN_SWEEP) {
-            entries.map.retain(|_, until| *until > now);
-            entries.sweep_at = entries.map.len() * 2;
+    fn merge(&mut self, other: Revoked) {
+        self.tokens += other.tokens;
+        for kind in other.refused {
+            if !self.refused.contains(&kind) {
+                self.refused.push(kind);
+            }
         }
-        entries.map.insert(key.to_owned(), until);
-    }
-}
-
-impl fmt::Debug for MemoryStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore")
-            .field("entries", &self.len())
-            .finish()
-    }
-}
-
-#[rocket::async_trait]
-impl RevocationStore for MemoryStore {
-    async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let mut entries = self.entries();
-        let until = entries.map.get(key).map_or(until, |old| until.max(*old));
-        Self::add(&mut entries, key, until, now);
-        Ok(())
-    }
-
-    async fn contains_any(&self, keys: &[&str]) -> Result<bool, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let entries = self.entries();
-        Ok(keys
-            .iter()
-            .any(|key| entries.map.get(*key).is_some_and(|until| *until > now)))
-    }
-
-    async fn insert_new(&self, key: &str, until: OffsetDateTime) -> Result<bool, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let mut entries = self.entries();
-        if entries.map.get(key).is_some_and(|old| *old > now) {
-            return Ok(false);
+        for kind in other.still_valid {
+            if !self.still_valid.contains(&kind) {
+                self.still_valid.push(kind);
+            }
         }
-        Self::add(&mut entries, key, until, now);
-        Ok(true)
     }
 }
 
@@ -192,141 +176,282 @@ pub(crate) enum Refusal {
     Unavailable,
 }
 
+/// A refresh token's place in its family's rotations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// The family's current refresh token; `record` is the family's rotation entry, if any.
+    Current { record: Option<String> },
+    /// Replaced within the grace window by the refresh token whose `jti` is `successor`.
+    Superseded { successor: String },
+    /// The store could not be asked, and the configuration says to go on.
+    Unchecked,
+}
+
+/// The rotation entry of a family: its current refresh token, the one it replaced, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Generation<'a> {
+    current: &'a str,
+    previous: &'a str,
+    at: i64,
+}
+
+impl<'a> Generation<'a> {
+    fn parse(value: &'a str) -> Option<Self> {
+        let mut parts = value.split(' ');
+        let generation = Generation {
+            current: parts.next()?,
+            previous: parts.next()?,
+            at: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(generation)
+    }
+
+    fn encode(&self) -> String {
+        format!("{} {} {}", self.current, self.previous, self.at)
+    }
+}
+
 /// The store together with the rules for using it, shared by the guards and the issuer.
 #[derive(Clone)]
 pub(crate) struct Revocation {
     store: Arc<dyn RevocationStore>,
-    /// Whether each kind (by its index in the rules) is checked.
-    checked: Vec<bool>,
+    /// Each kind's name and whether its guards check the store, by index in the rules.
+    kinds: Vec<(String, bool)>,
     on_error: OnError,
     /// How long after a token expires it is still accepted.
     leeway: Duration,
-    /// How long any token minted now can live: a family revoked now is remembered this long.
+    /// How long any token minted now can live: the end of a family that does not state one.
     longest_ttl: Duration,
+    /// How long a replaced refresh token still obtains its successor's generation.
+    grace: Duration,
 }
+
+/// The kind whose tokens rotate.
+const ROTATING: &str = "refresh";
+
+/// How often a rotation retries after losing a race before giving up with a 503.
+const ROTATION_ATTEMPTS: usize = 4;
 
 impl Revocation {
     pub(crate) fn new(
         store: Arc<dyn RevocationStore>,
-        checked: Vec<bool>,
+        kinds: Vec<(String, bool)>,
         on_error: OnError,
         leeway: Duration,
         longest_ttl: Duration,
+        grace: Duration,
     ) -> Self {
         Revocation {
             store,
-            checked,
+            kinds,
             on_error,
             leeway,
             longest_ttl,
+            grace,
         }
     }
 
     /// Whether tokens of the kind with this index are checked.
     pub(crate) fn checks(&self, index: usize) -> bool {
-        self.checked.get(index).copied().unwrap_or(false)
+        self.kinds.get(index).is_some_and(|(_, checked)| *checked)
     }
 
-    /// Checks that neither the token nor its family is revoked.
-    pub(crate) async fn check(&self, claims: &Claims) -> Result<(), Refusal> {
+    fn checks_kind(&self, name: &str) -> bool {
+        self.kinds.iter().any(|(n, checked)| n == name && *checked)
+    }
+
+    /// A guard's check: neither the token nor its family is revoked and, for a refresh token,
+    /// it has not been replaced by a rotation (beyond the grace window). A replaced one counts
+    /// as reuse and revokes its family. A store failure follows `on_error`.
+    pub(crate) async fn check(&self, claims: &Claims) -> Result<Standing, Refusal> {
+        match self.standing(claims).await {
+            Err(Refusal::Unavailable) if self.on_error == OnError::Allow => {
+                rocket::warn!(
+                    "rocket_paseto: the revocation store failed; accepting a token unchecked \
+                     (on_error = \"allow\")"
+                );
+                Ok(Standing::Unchecked)
+            }
+            other => other,
+        }
+    }
+
+    /// [`check`](Self::check), failing closed whatever `on_error` says: for minting into the
+    /// token's family, which needs a definite "not revoked".
+    pub(crate) async fn check_strictly(&self, claims: &Claims) -> Result<Standing, Refusal> {
+        self.standing(claims).await
+    }
+
+    async fn standing(&self, claims: &Claims) -> Result<Standing, Refusal> {
         let Some(jti) = claims.jti.as_deref() else {
             // A token without an id cannot be revoked, so it cannot be trusted here.
             return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
         };
-        let token = key("jti:", jti);
-        let family = key("fam:", family_id(claims).unwrap_or(jti));
-        match self.store.contains_any(&[&token, &family]).await {
-            Ok(false) => Ok(()),
-            Ok(true) => Err(Refusal::Revoked(Rejection::Revoked)),
-            Err(e) => self.on_store_error(&e),
+        let family = claims.family().unwrap_or(jti);
+        let token_key = key("jti:", jti);
+        let family_key = key("fam:", family);
+        let rotation_key = key("rot:", family);
+        let rotates = claims.kind == ROTATING;
+        let keys: &[&str] = if rotates {
+            &[&token_key, &family_key, &rotation_key]
+        } else {
+            &[&token_key, &family_key]
+        };
+        let values = self.store.get(keys).await.map_err(|e| {
+            rocket::error!("rocket_paseto: {e}");
+            Refusal::Unavailable
+        })?;
+        if values.iter().take(2).any(Option::is_some) {
+            return Err(Refusal::Revoked(Rejection::Revoked));
+        }
+        let record = values.into_iter().nth(2).flatten();
+        let Some(value) = record.as_deref() else {
+            return Ok(Standing::Current { record: None });
+        };
+        match Generation::parse(value) {
+            Some(generation) if generation.current == jti => Ok(Standing::Current { record }),
+            Some(generation) if generation.previous == jti && self.within_grace(generation.at) => {
+                Ok(Standing::Superseded {
+                    successor: generation.current.to_owned(),
+                })
+            }
+            _ => Err(self.reuse(claims).await),
         }
     }
 
-    /// Revokes the token and its whole family.
-    pub(crate) async fn revoke(&self, claims: &Claims) -> Result<(), StoreError> {
-        if let Some(family) = family_id(claims) {
+    fn within_grace(&self, at: i64) -> bool {
+        let age = OffsetDateTime::now_utc()
+            .unix_timestamp()
+            .saturating_sub(at);
+        !self.grace.is_zero() && (0..=self.grace.as_secs() as i64).contains(&age)
+    }
+
+    /// A replaced refresh token came back after the grace window: by its owner's mistake or in
+    /// a thief's hands, so the whole family is revoked (RFC 9700, section 4.14).
+    async fn reuse(&self, claims: &Claims) -> Refusal {
+        rocket::warn!("rocket_paseto: a replaced refresh token was presented; revoking its family");
+        match self.record(claims).await {
+            Ok(()) => Refusal::Revoked(Rejection::Revoked),
+            Err(e) => {
+                rocket::error!("rocket_paseto: {e}: the family could not be revoked");
+                Refusal::Unavailable
+            }
+        }
+    }
+
+    /// Revokes the token and its whole family, and says which kinds are now refused.
+    pub(crate) async fn revoke(&self, claims: &Claims) -> Result<Revoked, StoreError> {
+        self.record(claims).await?;
+        let refused: Vec<String> = self
+            .kinds
+            .iter()
+            .filter(|(_, checked)| *checked)
+            .map(|(name, _)| name.clone())
+            .collect();
+        let still_valid = if self.checks_kind(&claims.kind) {
+            Vec::new()
+        } else {
+            rocket::warn!(
+                "rocket_paseto: revoked a `{}` token, a kind that `paseto.revocation.kinds` does \
+                 not check: it stays valid until it expires (its family's checked kinds do not)",
+                claims.kind
+            );
+            vec![claims.kind.clone()]
+        };
+        Ok(Revoked {
+            tokens: 1,
+            refused,
+            still_valid,
+        })
+    }
+
+    async fn record(&self, claims: &Claims) -> Result<(), StoreError> {
+        if let Some(family) = claims.family() {
             self.store
-                .insert(&key("fam:", family), self.family_until(claims))
+                .insert(&key("fam:", family), self.outlive(self.family_end(claims)))
                 .await?;
         }
         if let Some(jti) = claims.jti.as_deref() {
             self.store
-                .insert(&key("jti:", jti), later(claims.exp, self.leeway))
+                .insert(&key("jti:", jti), self.outlive(claims.exp))
                 .await?;
         }
         Ok(())
     }
 
-    /// Marks a refresh token as exchanged: `Ok` the first time. A second use revokes its whole
-    /// family (RFC 9700, section 4.14) and is refused.
-    ///
-    /// Always fails closed, whatever `on_error` says: an exchange that cannot be recorded could
+    /// Marks `claims`' refresh token as replaced by a new one and returns the new one's `jti`,
+    /// or, within the grace window of an earlier rotation, that rotation's `jti` (so parallel
+    /// refreshes and retries get the same generation). A refresh token replaced longer ago
+    /// revokes its whole family. Always fails closed: an exchange that cannot be recorded could
     /// be repeated by a thief without being noticed.
-    pub(crate) async fn exchange(&self, claims: &Claims) -> Result<(), Refusal> {
-        // Whether or not the guard checks refresh tokens: a revoked family must not grow.
-        self.check(claims).await?;
-        let Some(jti) = claims.jti.as_deref() else {
+    pub(crate) async fn rotate(&self, claims: &Claims) -> Result<String, Refusal> {
+        let (Some(jti), Some(family)) = (claims.jti.as_deref(), claims.family()) else {
             return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
         };
-        match self
-            .store
-            .insert_new(&key("used:", jti), later(claims.exp, self.leeway))
-            .await
-        {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                rocket::warn!(
-                    "rocket_paseto: a refresh token was used twice; revoking its whole family"
-                );
-                match self.revoke(claims).await {
-                    Ok(()) => Err(Refusal::Revoked(Rejection::Revoked)),
-                    Err(e) => {
-                        rocket::error!("rocket_paseto: {e}: the family could not be revoked");
-                        Err(Refusal::Unavailable)
-                    }
+        let rotation_key = key("rot:", family);
+        let until = self.outlive(self.family_end(claims));
+        for _ in 0..ROTATION_ATTEMPTS {
+            let record = match self.check_strictly(claims).await? {
+                Standing::Superseded { successor } => return Ok(successor),
+                Standing::Current { record } => record,
+                Standing::Unchecked => return Err(Refusal::Unavailable),
+            };
+            let successor = crate::token::random_id().map_err(|_| Refusal::Unavailable)?;
+            let next = Generation {
+                current: &successor,
+                previous: jti,
+                at: OffsetDateTime::now_utc().unix_timestamp(),
+            }
+            .encode();
+            match self
+                .store
+                .swap(&rotation_key, record.as_deref(), &next, until)
+                .await
+            {
+                Ok(true) => return Ok(successor),
+                // Another request rotated this family meanwhile: look again.
+                Ok(false) => continue,
+                Err(e) => {
+                    rocket::error!("rocket_paseto: {e}; refusing to rotate a refresh token");
+                    return Err(Refusal::Unavailable);
                 }
             }
-            Err(e) => {
-                rocket::error!("rocket_paseto: {e}; refusing to rotate a refresh token");
-                Err(Refusal::Unavailable)
-            }
         }
+        Err(Refusal::Unavailable)
     }
 
-    fn family_until(&self, claims: &Claims) -> OffsetDateTime {
-        let newest_possible = later(OffsetDateTime::now_utc(), self.longest_ttl);
-        later(newest_possible.max(claims.exp), self.leeway)
+    /// When the token's family ends: its `fam_exp`, or for a family member without one (minted
+    /// elsewhere), as late as any token minted now could live.
+    fn family_end(&self, claims: &Claims) -> OffsetDateTime {
+        if claims.fam.is_some() && claims.fam_exp.is_none() {
+            let newest_possible = later(OffsetDateTime::now_utc(), self.longest_ttl);
+            return newest_possible.max(claims.exp);
+        }
+        claims.family_end()
     }
 
-    fn on_store_error(&self, error: &StoreError) -> Result<(), Refusal> {
-        match self.on_error {
-            OnError::Reject => {
-                rocket::error!("rocket_paseto: {error}; refusing tokens (on_error = \"reject\")");
-                Err(Refusal::Unavailable)
-            }
-            OnError::Allow => {
-                rocket::warn!(
-                    "rocket_paseto: {error}; accepting the token unchecked (on_error = \"allow\")"
-                );
-                Ok(())
-            }
-        }
+    /// `time` plus twice the leeway: see the module docs.
+    fn outlive(&self, time: OffsetDateTime) -> OffsetDateTime {
+        later(later(time, self.leeway), self.leeway)
     }
+}
+
+/// Merges the results of several revocations (a logout with several cookies).
+pub(crate) fn merge(results: impl IntoIterator<Item = Revoked>) -> Revoked {
+    let mut all = Revoked::default();
+    for result in results {
+        all.merge(result);
+    }
+    all
 }
 
 impl fmt::Debug for Revocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Revocation")
             .field("on_error", &self.on_error)
+            .field("grace", &self.grace)
             .finish_non_exhaustive()
     }
-}
-
-/// The token's family: its `fam`, or for a token minted outside a family, its own `jti` (which
-/// the tokens minted from it with [`family_of`](crate::TokenBuilder::family_of) or
-/// [`rotate`](crate::Issuer::rotate) take as their `fam`).
-pub(crate) fn family_id(claims: &Claims) -> Option<&str> {
-    claims.fam.as_deref().or(claims.jti.as_deref())
 }
 
 /// `time + by`, or `time` itself where that would pass the year 9999 (a token's `exp` may be
@@ -349,40 +474,37 @@ fn key(namespace: &str, id: &str) -> String {
 mod tests {
     use super::*;
 
-    fn at(offset: i64) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::seconds(offset)
-    }
-
-    #[rocket::async_test]
-    async fn memory_entries_expire() {
-        let store = MemoryStore::new();
-        store.insert("jti:gone", at(-1)).await.unwrap();
-        store.insert("jti:kept", at(60)).await.unwrap();
-        assert!(!store.contains_any(&["jti:gone"]).await.unwrap());
-        assert!(store.contains_any(&["jti:x", "jti:kept"]).await.unwrap());
-        // An expired entry does not block a new first use.
-        assert!(store.insert_new("used:gone", at(-1)).await.unwrap());
-        assert!(store.insert_new("used:gone", at(60)).await.unwrap());
-        assert!(!store.insert_new("used:gone", at(60)).await.unwrap());
-    }
-
-    #[rocket::async_test]
-    async fn memory_sweeps_expired_entries() {
-        let store = MemoryStore::new();
-        for i in 0..MIN_SWEEP {
-            store.insert(&format!("jti:{i}"), at(-1)).await.unwrap();
+    #[test]
+    fn generations_round_trip_and_refuse_garbage() {
+        let generation = Generation {
+            current: "b",
+            previous: "a",
+            at: 1_700_000_000,
+        };
+        let encoded = generation.encode();
+        assert_eq!(Generation::parse(&encoded), Some(generation));
+        for bad in ["", "a", "a b", "a b c", "a b 1 d", "a b  1"] {
+            assert_eq!(Generation::parse(bad), None, "{bad:?}");
         }
-        assert_eq!(store.len(), MIN_SWEEP);
-        store.insert("jti:live", at(60)).await.unwrap();
-        assert_eq!(store.len(), 1);
-        assert!(store.contains_any(&["jti:live"]).await.unwrap());
     }
 
-    #[rocket::async_test]
-    async fn insert_never_shortens_an_entry() {
-        let store = MemoryStore::new();
-        store.insert("fam:a", at(60)).await.unwrap();
-        store.insert("fam:a", at(-1)).await.unwrap();
-        assert!(store.contains_any(&["fam:a"]).await.unwrap());
+    #[test]
+    fn results_merge_without_repeating_kinds() {
+        let one = Revoked {
+            tokens: 1,
+            refused: vec!["access".into(), "refresh".into()],
+            still_valid: vec![],
+        };
+        let two = Revoked {
+            tokens: 1,
+            refused: vec!["access".into(), "refresh".into()],
+            still_valid: vec!["remember_me".into()],
+        };
+        let all = merge([one, two]);
+        assert_eq!(all.tokens, 2);
+        assert_eq!(all.refused, ["access", "refresh"]);
+        assert_eq!(all.still_valid, ["remember_me"]);
+        assert!(!all.is_complete());
+        assert!(!Revoked::default().is_complete());
     }
 }

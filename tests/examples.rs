@@ -80,6 +80,31 @@ fn basic_serves_its_contract() {
         Status::Unauthorized
     );
 
+    // Logging out with the refresh token alone ends the login: the access tokens of the pair
+    // and the one minted from it at /refresh.
+    let logout = client.post("/logout").header(bearer(refresh)).dispatch();
+    assert_eq!(logout.status(), Status::Ok);
+    let revoked: Value = logout.into_json().unwrap();
+    assert_eq!(revoked["refused"], json!(["access", "refresh"]));
+    for token in [access, new_access] {
+        let status = client
+            .get("/user")
+            .header(bearer(token))
+            .dispatch()
+            .status();
+        assert_eq!(status, Status::Unauthorized);
+    }
+    // Token responses are never cached.
+    let response = client
+        .post("/login")
+        .header(ContentType::JSON)
+        .body(json!({ "username": "test", "password": "test" }).to_string())
+        .dispatch();
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+
     for (username, password) in [("test", "wrong"), ("nobody", "test"), ("", "")] {
         let (status, body) = login(&client, username, password);
         assert_eq!(status, Status::Unauthorized);
@@ -623,17 +648,69 @@ fn sessions_serves_its_contract() {
     assert_ne!(new_refresh, refresh);
     assert_eq!(call("GET", "/user", new_access).0, 200);
 
-    // Reuse of the old refresh token revokes the whole login.
+    // Presented again at once (another tab), the old refresh token gets the same generation.
+    let session = |token: &str| {
+        let (status, body) = call("GET", "/session", token);
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+        )
+    };
+    let (status, first_session) = session(new_refresh);
+    assert_eq!(status, 200);
+    assert_eq!(first_session["sub"], "test");
+    let (status, body) = call("POST", "/refresh", refresh);
+    assert_eq!(status, 200, "{body}");
+    // Two generations back is reuse: it revokes the whole login.
+    let (status, body) = call("POST", "/refresh", new_refresh);
+    assert_eq!(status, 200, "{body}");
     assert_eq!(call("POST", "/refresh", refresh).0, 401);
     assert_eq!(call("GET", "/user", new_access).0, 401);
-    assert_eq!(call("POST", "/refresh", new_refresh).0, 401);
+    assert_eq!(session(new_refresh).0, 401);
 
-    // Logout revokes the access token and its refresh token.
+    // Logout with the access token revokes it and its refresh token, and says so.
     let tokens = demo_login(port);
     let access = tokens["access_token"].as_str().unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let (status, body) = call("POST", "/logout", access);
-    assert_eq!((status, body.as_str()), (200, r#"{"logged_out":true}"#));
+    assert_eq!(status, 200, "{body}");
+    let revoked: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(revoked["refused"], json!(["access", "refresh"]));
     assert_eq!(call("GET", "/user", access).0, 401);
     assert_eq!(call("POST", "/refresh", refresh).0, 401);
+
+    // Logout with the refresh token alone (the access token is lost or expired) does the same.
+    let tokens = demo_login(port);
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(call("POST", "/logout", refresh).0, 200);
+    assert_eq!(call("GET", "/user", access).0, 401);
+    assert_eq!(session(refresh).0, 401);
+}
+
+#[test]
+fn sessions_refuses_a_rotated_refresh_token_everywhere() {
+    // Without a grace window, `/session` refuses a rotated refresh token and revokes its login.
+    let server = serve_example(
+        "sessions",
+        &[("ROCKET_PASETO", "{revocation={rotation_grace=0}}")],
+    );
+    let port = server.port;
+    let call = |method: &str, path: &str, token: &str| {
+        http(
+            port,
+            method,
+            path,
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        )
+    };
+    let tokens = demo_login(port);
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = call("POST", "/refresh", refresh);
+    assert_eq!(status, 200, "{body}");
+    let rotated: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(call("GET", "/session", refresh).0, 401);
+    let new_access = rotated["access_token"].as_str().unwrap();
+    assert_eq!(call("GET", "/user", new_access).0, 401);
 }

@@ -30,8 +30,8 @@ fn resume(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
 }
 
 #[post("/refresh")]
-fn refresh(token: Paseto<Refresh>, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-    cookies.set_access(&token)?;
+async fn refresh(token: Paseto<Refresh>, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    cookies.set_access(&token).await?;
     Ok(())
 }
 

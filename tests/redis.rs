@@ -21,8 +21,11 @@ use rocket_paseto::revocation::{MemoryStore, RedisStore, RevocationStore};
 use rocket_paseto::token::random_id;
 use serde_json::{Value, json};
 
-use common::revocation::{get_with, instance, login_pair, post_with, rotate, user_claims};
+use common::revocation::{
+    get_with, instance, login_pair, post_with, refresh_ids, rotate, user_claims,
+};
 use common::{free_port, keys};
+use rocket_paseto::TokenPair;
 
 /// The shared server's URL, or `None` (with a note) when it is not set outside CI.
 fn redis_url() -> Option<String> {
@@ -97,9 +100,11 @@ async fn reusing_a_refresh_token_on_another_instance_revokes_the_family() {
     let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
     let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
     let first = login_pair(&a).await;
-    let second = rotate(&a, &first.refresh_token).await;
+    let middle = rotate(&a, &first.refresh_token).await;
+    let second = rotate(&a, &middle.refresh_token).await;
     assert_eq!(user_claims(&b, &second.access_token).await.0, Status::Ok);
 
+    // Two generations back: reuse, whatever the grace window.
     assert_eq!(
         post_with(&b, "/refresh", &first.refresh_token)
             .await
@@ -119,20 +124,37 @@ async fn reusing_a_refresh_token_on_another_instance_revokes_the_family() {
 }
 
 #[rocket::async_test]
-async fn concurrent_exchanges_of_one_refresh_token_let_exactly_one_through() {
+async fn concurrent_rotations_on_two_instances_share_one_generation() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix();
-    let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
-    let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let mut config = redis_config(&url, &prefix);
+    config["revocation"]["rotation_grace"] = json!(1);
+    let a = instance(config.clone(), None::<MemoryStore>).await;
+    let b = instance(config, None::<MemoryStore>).await;
+    let mut pairs = Vec::new();
     for _ in 0..10 {
         let pair = login_pair(&a).await;
         let (on_a, on_b) = rocket::tokio::join!(
             post_with(&a, "/refresh", &pair.refresh_token),
             post_with(&b, "/refresh", &pair.refresh_token),
         );
-        let statuses = [on_a.status(), on_b.status()];
-        assert!(statuses.contains(&Status::Ok), "{statuses:?}");
-        assert!(statuses.contains(&Status::Unauthorized), "{statuses:?}");
+        assert_eq!((on_a.status(), on_b.status()), (Status::Ok, Status::Ok));
+        let on_a: TokenPair = on_a.into_json().await.unwrap();
+        let on_b: TokenPair = on_b.into_json().await.unwrap();
+        let (jti_a, fam_a) = refresh_ids(&a, &on_a.refresh_token).await;
+        let (jti_b, fam_b) = refresh_ids(&b, &on_b.refresh_token).await;
+        assert_eq!((&jti_a, &fam_a), (&jti_b, &fam_b), "one generation");
+        pairs.push((pair, on_a));
+    }
+    // After the window, the old refresh token is reuse: the family is revoked everywhere.
+    rocket::tokio::time::sleep(Duration::from_millis(2100)).await;
+    for (old, new) in &pairs {
+        let status = post_with(&b, "/refresh", &old.refresh_token).await.status();
+        assert_eq!(status, Status::Unauthorized);
+        assert_eq!(
+            user_claims(&a, &new.access_token).await.0,
+            Status::Unauthorized
+        );
     }
 }
 
@@ -156,21 +178,26 @@ async fn entries_expire_when_their_tokens_do() {
     let mut connection = redis.get_multiplexed_async_connection().await.unwrap();
     let mut keys: Vec<String> = connection.keys(format!("{prefix}*")).await.unwrap();
     keys.sort();
+    // One rotation record for the family, and the logout's two entries.
     assert_eq!(keys.len(), 3, "{keys:?}");
     let ttl = |key: String| {
         let mut connection = connection.clone();
         async move { connection.ttl::<_, i64>(key).await.unwrap() }
     };
-    // Access tokens live 900 s, refresh tokens 14 days, remember-me 30 days (the longest kind);
-    // leeway 5 s.
-    let fam = ttl(format!("{prefix}fam:{}", claims["fam"].as_str().unwrap())).await;
-    assert!((30 * 86400 - 5..=30 * 86400 + 5).contains(&fam), "{fam}");
-    let used = keys.iter().find(|k| k.contains(":used:")).unwrap().clone();
-    let used = ttl(used).await;
-    assert!((14 * 86400 - 5..=14 * 86400 + 5).contains(&used), "{used}");
+    // The family lasts `session_ttl` (90 days) and access tokens 900 s; entries outlive them
+    // by twice the leeway of 5 s.
+    let family = claims["fam"].as_str().unwrap();
+    let session = 90 * 86400 + 10;
+    for key in [
+        format!("{prefix}fam:{family}"),
+        format!("{prefix}rot:{family}"),
+    ] {
+        let left = ttl(key).await;
+        assert!((session - 5..=session).contains(&left), "{left}");
+    }
     let jti = keys.iter().find(|k| k.contains(":jti:")).unwrap().clone();
     let jti = ttl(jti).await;
-    assert!((895..=905).contains(&jti), "{jti}");
+    assert!((900..=910).contains(&jti), "{jti}");
 }
 
 /// A `redis-server` of a test's own, stopped on drop.
@@ -298,11 +325,18 @@ async fn the_store_works_on_its_own() {
         .prefix(prefix.clone())
         .timeout(Duration::from_secs(1));
     let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
-    assert!(!store.contains_any(&["jti:a", "fam:b"]).await.unwrap());
+    assert_eq!(store.get(&["jti:a", "fam:b"]).await.unwrap(), [None, None]);
     store.insert("fam:b", later).await.unwrap();
-    assert!(store.contains_any(&["jti:a", "fam:b"]).await.unwrap());
-    assert!(store.insert_new("used:c", later).await.unwrap());
-    assert!(!store.insert_new("used:c", later).await.unwrap());
+    assert_eq!(
+        store.get(&["jti:a", "fam:b"]).await.unwrap(),
+        [None, Some("1".to_owned())]
+    );
+    // Compare and set: exactly one of two swaps from the same value wins.
+    assert!(store.swap("rot:c", None, "x", later).await.unwrap());
+    assert!(!store.swap("rot:c", None, "y", later).await.unwrap());
+    assert!(!store.swap("rot:c", Some("y"), "z", later).await.unwrap());
+    assert!(store.swap("rot:c", Some("x"), "z", later).await.unwrap());
+    assert_eq!(store.get(&["rot:c"]).await.unwrap(), [Some("z".to_owned())]);
     // A shorter insert never shortens an entry.
     let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
     store.insert("fam:b", soon).await.unwrap();

@@ -3,23 +3,24 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rocket::http::{Cookie, Header, Status};
 use rocket::local::asynchronous::LocalResponse;
-use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
-use rocket_paseto::token::IssueError;
+use rocket_paseto::revocation::MemoryStore;
 use rocket_paseto::{PasetoFairing, Refresh};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
-use common::revocation::{get_with, instance, login_pair, post_with, rotate, user_claims};
+use common::revocation::{
+    TestStore, get_with, instance, login_pair, post_with, refresh_ids, rotate, user_claims,
+};
 use common::{LOCAL, figment, keys};
 
+/// The memory store, with no grace window: a second use of a refresh token is always reuse.
 fn memory() -> Value {
     let mut config = keys();
-    config["revocation"] = json!({ "store": "memory" });
+    config["revocation"] = json!({ "store": "memory", "rotation_grace": 0 });
     config
 }
 
@@ -274,27 +275,11 @@ fn cookies_of(response: &LocalResponse<'_>) -> std::collections::HashMap<String,
         .collect()
 }
 
-/// A store that is down.
-struct Down;
-
-#[rocket::async_trait]
-impl RevocationStore for Down {
-    async fn insert(&self, _: &str, _: OffsetDateTime) -> Result<(), StoreError> {
-        Err(StoreError::new("down"))
-    }
-    async fn contains_any(&self, _: &[&str]) -> Result<bool, StoreError> {
-        Err(StoreError::new("down"))
-    }
-    async fn insert_new(&self, _: &str, _: OffsetDateTime) -> Result<bool, StoreError> {
-        Err(StoreError::new("down"))
-    }
-}
-
 #[rocket::async_test]
 async fn a_failing_store_fails_closed_by_default() {
     let healthy = instance(keys(), None::<MemoryStore>).await;
     let pair = login_pair(&healthy).await;
-    let client = instance(keys(), Some(Down)).await;
+    let client = instance(keys(), Some(TestStore::down())).await;
 
     let response = client
         .get("/user")
@@ -322,7 +307,7 @@ async fn a_failing_store_fails_closed_by_default() {
     // A logout that could not be recorded says so.
     let mut config = keys();
     config["revocation"] = json!({ "kinds": ["refresh"] });
-    let client = instance(config, Some(Down)).await;
+    let client = instance(config, Some(TestStore::down())).await;
     let response = post_with(&client, "/logout", &pair.access_token).await;
     assert_eq!(response.status(), Status::InternalServerError);
     assert!(!response.into_string().await.unwrap().contains("down"));
@@ -332,7 +317,7 @@ async fn a_failing_store_fails_closed_by_default() {
 async fn a_failing_store_can_be_configured_to_fail_open() {
     let mut config = keys();
     config["revocation"] = json!({ "on_error": "allow" });
-    let client = instance(config, Some(Down)).await;
+    let client = instance(config, Some(TestStore::down())).await;
     let pair = login_pair(&client).await;
     assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
     // Rotation always fails closed: an exchange that is not recorded could be repeated.
@@ -344,35 +329,9 @@ async fn a_failing_store_can_be_configured_to_fail_open() {
     );
 }
 
-/// Records every key it is given.
-#[derive(Clone, Default)]
-struct Recording {
-    keys: Arc<Mutex<Vec<String>>>,
-    inner: MemoryStore,
-}
-
-#[rocket::async_trait]
-impl RevocationStore for Recording {
-    async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError> {
-        self.keys.lock().unwrap().push(key.to_owned());
-        self.inner.insert(key, until).await
-    }
-    async fn contains_any(&self, keys: &[&str]) -> Result<bool, StoreError> {
-        self.keys
-            .lock()
-            .unwrap()
-            .extend(keys.iter().map(|k| k.to_string()));
-        self.inner.contains_any(keys).await
-    }
-    async fn insert_new(&self, key: &str, until: OffsetDateTime) -> Result<bool, StoreError> {
-        self.keys.lock().unwrap().push(key.to_owned());
-        self.inner.insert_new(key, until).await
-    }
-}
-
 #[rocket::async_test]
 async fn stores_see_ids_never_tokens() {
-    let store = Recording::default();
+    let store = TestStore::default();
     let client = instance(keys(), Some(store.clone())).await;
     let pair = login_pair(&client).await;
     let (_, claims) = user_claims(&client, &pair.access_token).await;
@@ -390,10 +349,10 @@ async fn stores_see_ids_never_tokens() {
     let fam = claims["fam"].as_str().unwrap();
     assert!(keys.contains(&format!("jti:{jti}")), "{keys:?}");
     assert!(keys.contains(&format!("fam:{fam}")), "{keys:?}");
-    assert!(keys.iter().any(|k| k.starts_with("used:")), "{keys:?}");
+    assert!(keys.contains(&format!("rot:{fam}")), "{keys:?}");
     for key in &keys {
         assert!(
-            ["jti:", "fam:", "used:"].iter().any(|p| key.starts_with(p)) && key.len() <= 27,
+            ["jti:", "fam:", "rot:"].iter().any(|p| key.starts_with(p)) && key.len() <= 27,
             "{key}"
         );
         assert!(!key.contains("v4."), "{key}");
@@ -459,20 +418,43 @@ fn the_redis_store_needs_its_feature() {
 }
 
 #[test]
-fn family_members_cannot_outlive_the_longest_kind() {
+fn family_members_never_outlive_their_family() {
     let issuer = PasetoFairing::default()
         .load(&figment(json!({ "local_key": LOCAL })))
         .unwrap();
     let pair = issuer.pair("alice").unwrap();
     let refresh = issuer.verify::<Refresh>(&pair.refresh_token).unwrap();
+    let end = refresh
+        .claims()
+        .fam_exp
+        .expect("pairs state their family's end");
+    // The login lasts `session_ttl`: 90 days by default.
+    let session = end - refresh.claims().iat.unwrap();
+    assert_eq!(session.whole_days(), 90);
     let year = Duration::from_secs(365 * 24 * 60 * 60);
-    let error = issuer.access("alice").family_of(&refresh).ttl(year).issue();
-    assert!(matches!(error, Err(IssueError::Ttl)), "{error:?}");
-    // Outside a family the same lifetime is fine.
-    assert!(issuer.access("alice").ttl(year).issue().is_ok());
-    let joined = issuer.access("alice").family_of(&refresh).issue().unwrap();
+    let joined = issuer
+        .access("alice")
+        .family_of(&refresh)
+        .ttl(year)
+        .issue()
+        .unwrap();
     let joined = issuer.verify::<rocket_paseto::Access>(&joined).unwrap();
     assert_eq!(joined.claims().fam, refresh.claims().fam);
+    assert_eq!(joined.claims().fam_exp, Some(end));
+    assert!(joined.claims().exp <= end);
+    // Outside a family the same lifetime is the token's own.
+    let lone = issuer.access("alice").ttl(year).issue().unwrap();
+    let lone = issuer.verify::<rocket_paseto::Access>(&lone).unwrap();
+    assert!(lone.claims().exp > end);
+    // A member of a token outside any family ends with that token.
+    let child = issuer
+        .access("alice")
+        .family_of(lone.claims())
+        .ttl(year)
+        .issue()
+        .unwrap();
+    let child = issuer.verify::<rocket_paseto::Access>(&child).unwrap();
+    assert_eq!(child.claims().fam_exp, Some(lone.claims().exp));
 }
 
 #[rocket::async_test]
@@ -611,4 +593,336 @@ async fn renewed_remember_me_tokens_are_revoked_with_the_one_they_replace() {
             .status();
         assert_eq!(status, Status::Unauthorized);
     }
+}
+
+// ----- Families that really end, rotation that tolerates parallel use, faults that neither
+// ----- log people out nor bring sessions back.
+
+fn config_with(revocation: Value) -> Value {
+    let mut config = keys();
+    config["revocation"] = revocation;
+    config
+}
+
+async fn text(response: LocalResponse<'_>) -> String {
+    response.into_string().await.unwrap_or_default()
+}
+
+fn claims_of(token: &str, client_config: &Value) -> rocket_paseto::Claims {
+    let issuer = PasetoFairing::default()
+        .load(&figment(client_config.clone()))
+        .unwrap();
+    issuer.verify::<Refresh>(token).unwrap().claims().clone()
+}
+
+#[rocket::async_test]
+async fn a_revoked_family_is_remembered_as_long_as_its_longest_lived_member() {
+    let store = TestStore::default();
+    let client = instance(keys(), Some(store.clone())).await;
+    // A refresh token minted on its own for 200 days heads its own family.
+    let head = text(client.post("/login/long").dispatch().await).await;
+    let head_exp = claims_of(&head, &keys()).exp;
+    let rotated = rotate(&client, &head).await;
+    assert_eq!(
+        post_with(&client, "/logout", &rotated.access_token)
+            .await
+            .status(),
+        Status::Ok
+    );
+    let family = claims_of(&rotated.refresh_token, &keys()).fam.unwrap();
+    let until = store.inserted_until(&format!("fam:{family}")).unwrap();
+    assert!(until >= head_exp, "{until} < {head_exp}");
+    assert_eq!(
+        get_with(&client, "/refresh/check", &head).await,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn a_restart_with_shorter_lifetimes_does_not_forget_older_families() {
+    let shared = MemoryStore::new();
+    let mut before = keys();
+    before["refresh"] = json!({ "ttl": 60 * 86400 });
+    let mut after = keys();
+    after["refresh"] = json!({ "ttl": 86400 });
+    let old = instance(before.clone(), Some(TestStore::skewed(shared.clone(), 0))).await;
+    let store = TestStore::skewed(shared, 0);
+    let new = instance(after, Some(store.clone())).await;
+
+    let pair = login_pair(&old).await;
+    let refresh_exp = claims_of(&pair.refresh_token, &before).exp;
+    assert_eq!(
+        post_with(&new, "/logout", &pair.access_token)
+            .await
+            .status(),
+        Status::Ok
+    );
+    let family = claims_of(&pair.refresh_token, &before).fam.unwrap();
+    let until = store.inserted_until(&format!("fam:{family}")).unwrap();
+    assert!(until >= refresh_exp, "{until} < {refresh_exp}");
+}
+
+#[rocket::async_test]
+async fn a_rotated_refresh_token_is_refused_by_every_guard_and_revokes_its_family() {
+    let client = instance(
+        config_with(json!({ "store": "memory", "rotation_grace": 0 })),
+        None::<MemoryStore>,
+    )
+    .await;
+    let pair = login_pair(&client).await;
+    let next = rotate(&client, &pair.refresh_token).await;
+    // Any route taking `Paseto<Refresh>`, not only the rotation, refuses the used token…
+    assert_eq!(
+        get_with(&client, "/refresh/check", &pair.refresh_token).await,
+        Status::Unauthorized
+    );
+    // …and cannot mint from it; its presentation was reuse, so the new generation is revoked.
+    assert_eq!(
+        post_with(&client, "/access", &pair.refresh_token)
+            .await
+            .status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        user_claims(&client, &next.access_token).await.0,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        get_with(&client, "/refresh/check", &next.refresh_token).await,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn parallel_rotations_within_the_grace_window_share_one_generation() {
+    let mut config = config_with(json!({ "store": "memory", "rotation_grace": 1 }));
+    config["leeway"] = json!(0);
+    let client = instance(config, None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    let (one, two) = rocket::tokio::join!(
+        post_with(&client, "/refresh", &pair.refresh_token),
+        post_with(&client, "/refresh", &pair.refresh_token),
+    );
+    assert_eq!((one.status(), two.status()), (Status::Ok, Status::Ok));
+    let one: rocket_paseto::TokenPair = one.into_json().await.unwrap();
+    let two: rocket_paseto::TokenPair = two.into_json().await.unwrap();
+    assert_eq!(
+        refresh_ids(&client, &one.refresh_token).await,
+        refresh_ids(&client, &two.refresh_token).await
+    );
+    // Either copy of the generation rotates on; the window writes nothing more.
+    let three = rotate(&client, &two.refresh_token).await;
+    assert_eq!(
+        user_claims(&client, &three.access_token).await.0,
+        Status::Ok
+    );
+    // Past the window, the first token is reuse: the family is revoked.
+    rocket::tokio::time::sleep(Duration::from_millis(2100)).await;
+    let replay = post_with(&client, "/refresh", &pair.refresh_token).await;
+    assert_eq!(replay.status(), Status::Unauthorized);
+    assert_eq!(
+        user_claims(&client, &three.access_token).await.0,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn a_family_holds_one_rotation_record_however_often_it_rotates() {
+    let store = MemoryStore::new();
+    let client = instance(keys(), Some(store.clone())).await;
+    let mut pair = login_pair(&client).await;
+    assert_eq!(store.len(), 0, "a login writes nothing");
+    for _ in 0..5 {
+        pair = rotate(&client, &pair.refresh_token).await;
+    }
+    assert_eq!(store.len(), 1, "one record per family");
+    let other = login_pair(&client).await;
+    rotate(&client, &other.refresh_token).await;
+    assert_eq!(store.len(), 2);
+    assert_eq!(
+        post_with(&client, "/logout", &pair.access_token)
+            .await
+            .status(),
+        Status::Ok
+    );
+    assert_eq!(store.len(), 4, "a logout adds the token and its family");
+}
+
+#[rocket::async_test]
+async fn a_rotation_whose_reply_was_lost_can_be_retried() {
+    let store = TestStore::default();
+    let client = instance(keys(), Some(store.clone())).await;
+    let pair = login_pair(&client).await;
+    // The store records the rotation but the reply is lost: the client is told 503.
+    store.replies_lost.store(true, Ordering::SeqCst);
+    let response = post_with(&client, "/refresh", &pair.refresh_token).await;
+    assert_eq!(response.status(), Status::ServiceUnavailable);
+    store.replies_lost.store(false, Ordering::SeqCst);
+    // The retry the 503 asks for is not reuse: the login goes on.
+    let retried = rotate(&client, &pair.refresh_token).await;
+    assert_eq!(
+        user_claims(&client, &retried.access_token).await.0,
+        Status::Ok
+    );
+    assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn minting_into_a_family_needs_a_definite_answer_even_when_failing_open() {
+    let store = TestStore::default();
+    let client = instance(
+        config_with(json!({ "on_error": "allow" })),
+        Some(store.clone()),
+    )
+    .await;
+    let pair = login_pair(&client).await;
+    assert_eq!(
+        post_with(&client, "/logout", &pair.access_token)
+            .await
+            .status(),
+        Status::Ok
+    );
+    // Reads fail, writes work: guards fail open, as configured…
+    store.reads_fail.store(true, Ordering::SeqCst);
+    assert_eq!(
+        get_with(&client, "/refresh/check", &pair.refresh_token).await,
+        Status::Ok
+    );
+    // …but nothing is minted into the revoked family.
+    for path in ["/refresh", "/access"] {
+        let status = post_with(&client, path, &pair.refresh_token).await.status();
+        assert_eq!(status, Status::ServiceUnavailable, "{path}");
+    }
+}
+
+#[rocket::async_test]
+async fn entries_outlast_a_writer_whose_clock_runs_ahead() {
+    // Instance A's clock runs 4 s ahead of B's: a TTL it computes ends 4 s early. Both allow
+    // 4 s of leeway.
+    let mut config = keys();
+    config["leeway"] = json!(4);
+    config["access"] = json!({ "ttl": 2 });
+    let shared = MemoryStore::new();
+    let a = instance(config.clone(), Some(TestStore::skewed(shared.clone(), 4))).await;
+    let b = instance(config, Some(TestStore::skewed(shared, 0))).await;
+    let token = text(b.post("/login/lone-access").dispatch().await).await;
+    assert_eq!(post_with(&a, "/logout", &token).await.status(), Status::Ok);
+    // Two seconds past `exp`, within B's leeway: still refused.
+    rocket::tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(user_claims(&b, &token).await.0, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn a_logout_says_which_kinds_it_revoked() {
+    let client = instance(
+        config_with(json!({ "store": "memory", "kinds": ["refresh"] })),
+        None::<MemoryStore>,
+    )
+    .await;
+    let pair = login_pair(&client).await;
+    let response = post_with(&client, "/logout", &pair.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    let revoked: Value = response.into_json().await.unwrap();
+    assert_eq!(revoked["refused"], json!(["refresh"]));
+    assert_eq!(revoked["still_valid"], json!(["access"]));
+    // As it says: the access token still works, the refresh token does not.
+    assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
+    assert_eq!(
+        get_with(&client, "/refresh/check", &pair.refresh_token).await,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn an_access_token_from_a_refresh_token_is_revoked_with_it() {
+    let client = instance(memory(), None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    let response = post_with(&client, "/access", &pair.refresh_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+    let access: Value = response.into_json().await.unwrap();
+    let access = access["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(user_claims(&client, &access).await.0, Status::Ok);
+    // Logging out with the new access token ends the whole login: the refresh token it came
+    // from and the first access token too.
+    assert_eq!(
+        post_with(&client, "/logout", &access).await.status(),
+        Status::Ok
+    );
+    assert_eq!(
+        get_with(&client, "/refresh/check", &pair.refresh_token).await,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        user_claims(&client, &pair.access_token).await.0,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn token_responses_and_token_cookies_are_never_cached() {
+    let client = instance(memory(), None::<MemoryStore>).await;
+    let response = client.post("/login").dispatch().await;
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+    let response = client.post("/web/login").dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+    // A response that sets no token cookie is left alone.
+    let response = client.get("/remembered").dispatch().await;
+    assert_eq!(response.headers().get_one("Cache-Control"), None);
+}
+
+#[rocket::async_test]
+async fn a_browser_logout_revokes_the_session_from_whichever_cookie_is_left() {
+    let client = instance(
+        config_with(json!({ "store": "memory", "kinds": ["access", "refresh", "remember_me"] })),
+        None::<MemoryStore>,
+    )
+    .await;
+    let login = client.post("/web/login").dispatch().await;
+    let cookies = cookies_of(&login);
+    let refresh = cookies["refresh_token"].clone();
+    let remember = cookies["remember_token"].clone();
+    let csrf = cookies["csrf_token"].clone();
+    // The browser dropped the expired access cookie; a copy of the refresh cookie was taken.
+    let logout = |csrf: Option<String>| {
+        let mut request = client
+            .post("/web/logout")
+            .cookie(Cookie::new("refresh_token", refresh.clone()))
+            .cookie(Cookie::new("remember_token", remember.clone()));
+        if let Some(csrf) = csrf {
+            request = request.header(Header::new("X-CSRF-Token", csrf));
+        }
+        request.dispatch()
+    };
+    // Another site cannot log the user out: no CSRF header, nothing changes.
+    assert_eq!(logout(None).await.status(), Status::Forbidden);
+    let response = logout(Some(csrf.clone())).await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(cookies_of(&response)["refresh_token"], "");
+    let revoked: Value = response.into_json().await.unwrap();
+    assert_eq!(revoked["tokens"], json!(2));
+    // The copied cookies no longer work.
+    let rotate = client
+        .post("/web/refresh")
+        .cookie(Cookie::new("refresh_token", refresh.clone()))
+        .header(Header::new("X-CSRF-Token", csrf))
+        .dispatch()
+        .await;
+    assert_eq!(rotate.status(), Status::Unauthorized);
+    let remembered = client
+        .get("/remembered")
+        .cookie(Cookie::new("remember_token", remember.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(remembered.status(), Status::Unauthorized);
 }

@@ -17,10 +17,17 @@ const EXTEND: &str = "local ttl = redis.call('TTL', KEYS[1]) \
     if ttl < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) end \
     return 1";
 
+/// Compare and set: sets `KEYS[1]` to `ARGV[2]` for `ARGV[3]` seconds if its value is
+/// `ARGV[1]` (`""`: absent). Values are never empty, so `""` cannot be mistaken for one.
+const SWAP: &str = "local v = redis.call('GET', KEYS[1]) \
+    if (v == false and ARGV[1] == '') or v == ARGV[1] then \
+    redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end \
+    return 0";
+
 /// A [`RevocationStore`] in Redis, shared by every instance that uses the same server and
 /// prefix: a logout on one instance is refused by all of them on their next request.
 ///
-/// Entries are plain keys (`<prefix>jti:<id>`, `<prefix>fam:<id>`, `<prefix>used:<id>`) with
+/// Entries are plain keys (`<prefix>jti:<id>`, `<prefix>fam:<id>`, `<prefix>rot:<id>`) with
 /// a Redis expiry, so Redis itself forgets them once their tokens have expired. The
 /// connection is opened on first use and re-opened after failures; every command is bounded
 /// by the timeout, so an unreachable server costs a request at most that long.
@@ -145,21 +152,28 @@ impl RevocationStore for RedisStore {
         self.query::<i64>(&cmd).await.map(drop)
     }
 
-    async fn contains_any(&self, keys: &[&str]) -> Result<bool, StoreError> {
-        let mut cmd = ::redis::cmd("EXISTS");
+    async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
+        let mut cmd = ::redis::cmd("MGET");
         for key in keys {
             cmd.arg(self.key(key));
         }
-        Ok(self.query::<u64>(&cmd).await? > 0)
+        self.query::<Vec<Option<String>>>(&cmd).await
     }
 
-    async fn insert_new(&self, key: &str, until: OffsetDateTime) -> Result<bool, StoreError> {
-        let mut cmd = ::redis::cmd("SET");
-        cmd.arg(self.key(key))
+    async fn swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut cmd = ::redis::cmd("EVAL");
+        cmd.arg(SWAP)
             .arg(1)
-            .arg("NX")
-            .arg("EX")
+            .arg(self.key(key))
+            .arg(expected.unwrap_or(""))
+            .arg(value)
             .arg(seconds_until(until));
-        Ok(self.query::<Option<String>>(&cmd).await?.is_some())
+        Ok(self.query::<i64>(&cmd).await? == 1)
     }
 }

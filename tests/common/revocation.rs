@@ -5,24 +5,52 @@ use rocket::http::{Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::serde::json::Json;
 use rocket::{Route, get, post, routes};
-use rocket_paseto::revocation::RevocationStore;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
 use rocket_paseto::{
-    Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe,
+    Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe, Revoked,
     TokenPair, catchers,
 };
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use super::figment;
 
 #[post("/login")]
-fn login(issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
-    Ok(Json(issuer.pair("alice")?))
+fn login(issuer: &Issuer) -> Result<TokenPair, AuthError> {
+    Ok(issuer.pair("alice")?)
 }
 
 /// A refresh token minted on its own, outside any pair (no `fam` claim).
 #[post("/login/lone")]
 fn login_lone(issuer: &Issuer) -> Result<String, AuthError> {
     Ok(issuer.refresh("alice").issue()?)
+}
+
+/// A refresh token of its own, living 200 days (a per-token lifetime beyond every kind's).
+#[post("/login/long")]
+fn login_long(issuer: &Issuer) -> Result<String, AuthError> {
+    Ok(issuer
+        .refresh("alice")
+        .ttl(std::time::Duration::from_secs(200 * 86400))
+        .issue()?)
+}
+
+/// An access token minted on its own, outside any pair.
+#[post("/login/lone-access")]
+fn login_lone_access(issuer: &Issuer) -> Result<String, AuthError> {
+    Ok(issuer.access("alice").issue()?)
+}
+
+/// A new access token from a refresh token, in its family.
+#[post("/access")]
+async fn access_from(
+    token: Paseto<Refresh>,
+    issuer: &Issuer,
+) -> Result<rocket_paseto::AccessToken, AuthError> {
+    issuer.access_from(&token).await
 }
 
 /// OAuth-style rotation: the refresh token in the body.
@@ -43,22 +71,20 @@ fn user(token: Paseto<Access>) -> Json<Value> {
     Json(json!({ "sub": token.subject(), "jti": token.jti(), "fam": claims.fam }))
 }
 
-/// Checks a refresh token without exchanging it.
+/// Checks a refresh token without exchanging it: its `jti` and family.
 #[get("/refresh/check")]
-fn refresh_check(token: Paseto<Refresh>) -> &'static str {
-    let _ = token;
-    "ok"
+fn refresh_check(token: Paseto<Refresh>) -> Json<Value> {
+    Json(json!({ "jti": token.jti(), "fam": token.registered().fam }))
 }
 
 #[post("/refresh")]
-async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
-    Ok(Json(issuer.rotate(&token).await?))
+async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
+    issuer.rotate(&token).await
 }
 
 #[post("/logout")]
-async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<&'static str, AuthError> {
-    issuer.revoke(&token).await?;
-    Ok("bye")
+async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<Json<Revoked>, AuthError> {
+    Ok(Json(issuer.revoke(&token).await?))
 }
 
 #[post("/web/login")]
@@ -78,18 +104,8 @@ async fn web_refresh(
 }
 
 #[post("/web/logout")]
-async fn web_logout(
-    token: Paseto<Access>,
-    remembered: Option<RememberMe>,
-    cookies: PasetoCookies<'_>,
-    issuer: &Issuer,
-) -> Result<&'static str, AuthError> {
-    issuer.revoke(&token).await?;
-    if let Some(remembered) = remembered {
-        issuer.revoke(&remembered).await?;
-    }
-    cookies.remove_tokens();
-    Ok("bye")
+async fn web_logout(cookies: PasetoCookies<'_>) -> Result<Json<Revoked>, AuthError> {
+    Ok(Json(cookies.logout().await?))
 }
 
 #[get("/remembered")]
@@ -101,6 +117,9 @@ pub fn app_routes() -> Vec<Route> {
     routes![
         login,
         login_lone,
+        login_long,
+        login_lone_access,
+        access_from,
         token_endpoint,
         user,
         refresh_check,
@@ -163,4 +182,126 @@ pub async fn user_claims(client: &Client, token: &str) -> (Status, Option<Value>
     let response = client.get("/user").header(bearer(token)).dispatch().await;
     let status = response.status();
     (status, response.into_json::<Value>().await)
+}
+
+/// The `jti` and `fam` of a refresh token, read through `/refresh/check` (which must accept it).
+pub async fn refresh_ids(client: &Client, refresh_token: &str) -> (String, String) {
+    let response = client
+        .get("/refresh/check")
+        .header(bearer(refresh_token))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    let ids: Value = response.into_json().await.expect("ids");
+    (
+        ids["jti"].as_str().unwrap().to_owned(),
+        ids["fam"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A memory store whose faults the test controls: reads or writes that fail, a clock that runs
+/// ahead (entries end that much earlier, as a Redis TTL computed by that instance would), and a
+/// record of every key it was given. Clones share everything.
+#[derive(Clone, Default)]
+pub struct TestStore {
+    pub inner: MemoryStore,
+    pub reads_fail: Arc<AtomicBool>,
+    pub writes_fail: Arc<AtomicBool>,
+    /// Seconds this instance's clock runs ahead.
+    pub ahead: Arc<AtomicI64>,
+    pub keys: Arc<Mutex<Vec<String>>>,
+    /// Every `insert`, with the end it asked for.
+    pub inserts: Arc<Mutex<Vec<(String, OffsetDateTime)>>>,
+    /// Writes land, then report a failure (a reply lost to a timeout).
+    pub replies_lost: Arc<AtomicBool>,
+}
+
+impl TestStore {
+    /// A store over `inner`, shared with other instances, whose clock runs `ahead` seconds.
+    pub fn skewed(inner: MemoryStore, ahead: i64) -> Self {
+        let store = TestStore {
+            inner,
+            ..TestStore::default()
+        };
+        store.ahead.store(ahead, Ordering::SeqCst);
+        store
+    }
+
+    fn until(&self, until: OffsetDateTime) -> OffsetDateTime {
+        until - time::Duration::seconds(self.ahead.load(Ordering::SeqCst))
+    }
+
+    fn read(&self, keys: &[&str]) -> Result<(), StoreError> {
+        self.keys
+            .lock()
+            .unwrap()
+            .extend(keys.iter().map(|k| k.to_string()));
+        if self.reads_fail.load(Ordering::SeqCst) {
+            return Err(StoreError::new("down"));
+        }
+        Ok(())
+    }
+
+    fn write(&self, key: &str) -> Result<(), StoreError> {
+        self.keys.lock().unwrap().push(key.to_owned());
+        if self.writes_fail.load(Ordering::SeqCst) {
+            return Err(StoreError::new("down"));
+        }
+        Ok(())
+    }
+
+    fn reply(&self) -> Result<(), StoreError> {
+        if self.replies_lost.load(Ordering::SeqCst) {
+            return Err(StoreError::new("timed out"));
+        }
+        Ok(())
+    }
+
+    /// The end asked for `key`'s latest insert.
+    pub fn inserted_until(&self, key: &str) -> Option<OffsetDateTime> {
+        let inserts = self.inserts.lock().unwrap();
+        inserts
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, until)| *until)
+    }
+
+    /// Fails every call.
+    pub fn down() -> Self {
+        let store = TestStore::default();
+        store.reads_fail.store(true, Ordering::SeqCst);
+        store.writes_fail.store(true, Ordering::SeqCst);
+        store
+    }
+}
+
+#[rocket::async_trait]
+impl RevocationStore for TestStore {
+    async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(key)?;
+        self.inserts.lock().unwrap().push((key.to_owned(), until));
+        self.inner.insert(key, self.until(until)).await?;
+        self.reply()
+    }
+
+    async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
+        self.read(keys)?;
+        self.inner.get(keys).await
+    }
+
+    async fn swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.write(key)?;
+        let swapped = self
+            .inner
+            .swap(key, expected, value, self.until(until))
+            .await?;
+        self.reply().map(|()| swapped)
+    }
 }
