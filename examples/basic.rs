@@ -1,10 +1,11 @@
-//! Bearer tokens for a JSON API: log in, call a protected route, refresh.
+//! Bearer tokens for a JSON API: log in, call a protected route, refresh, log out.
 //!
 //! ```sh
 //! cargo run --example basic
 //! curl -s localhost:8000/login -d '{"username":"test","password":"test"}'
 //! curl -s localhost:8000/user -H "Authorization: Bearer $ACCESS_TOKEN"
 //! curl -s -X POST localhost:8000/refresh -H "Authorization: Bearer $REFRESH_TOKEN"
+//! curl -s -X POST localhost:8000/logout -H "Authorization: Bearer $REFRESH_TOKEN"  # or the access token
 //! ```
 //!
 //! Keys come from `Rocket.toml` (demo keys in the debug profile), `ROCKET_CONFIG` or
@@ -13,7 +14,9 @@
 use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
 use rocket::{Build, Rocket, get, launch, post, routes};
-use rocket_paseto::{Access, AuthError, Issuer, Paseto, PasetoFairing, Refresh, TokenPair};
+use rocket_paseto::{
+    Access, AccessToken, AuthError, Issuer, Paseto, PasetoFairing, Refresh, Revoked, TokenPair,
+};
 use subtle::ConstantTimeEq;
 
 #[derive(Deserialize)]
@@ -32,11 +35,11 @@ fn check_password(username: &str, password: &str) -> bool {
 
 /// `POST /login {"username", "password"}` → an access and a refresh token.
 #[post("/login", data = "<login>")]
-fn login(login: Option<Json<Login>>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+fn login(login: Option<Json<Login>>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
     match login {
         Some(login) if check_password(&login.username, &login.password) => {
             // A password login: its access token is fresh.
-            Ok(Json(issuer.fresh_pair(&login.username)?))
+            Ok(issuer.fresh_pair(&login.username)?)
         }
         _ => Err(AuthError::BadCredentials),
     }
@@ -48,27 +51,34 @@ fn user(token: Paseto<Access>) -> Json<Value> {
     Json(json!({ "user": token.subject() }))
 }
 
-/// `POST /refresh` with a refresh token → a new access token.
+/// `POST /refresh` with a refresh token → a new access token, in the refresh token's family.
 #[post("/refresh")]
-fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<Value>, AuthError> {
-    let pair_expiry = issuer
-        .authority()
-        .rules()
-        .kind("access")
-        .map(|k| k.ttl().as_secs());
-    // The new token joins the refresh token's family: revoking one revokes both.
-    let access_token = issuer.access(token.subject()).family_of(&token).issue()?;
-    Ok(Json(json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": pair_expiry,
-    })))
+async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<AccessToken, AuthError> {
+    issuer.access_from(&token).await
+}
+
+/// `POST /logout` with the access or the refresh token → revokes the whole login, and says
+/// which kinds of its tokens are refused from now on.
+#[post("/logout")]
+async fn logout(
+    access: Result<Paseto<Access>, AuthError>,
+    refresh: Result<Paseto<Refresh>, AuthError>,
+    issuer: &Issuer,
+) -> Result<Json<Revoked>, AuthError> {
+    let revoked = match (access, refresh) {
+        (Ok(token), _) => issuer.revoke(&token).await?,
+        (_, Ok(token)) => issuer.revoke(&token).await?,
+        (Err(error), _) => return Err(error),
+    };
+    Ok(Json(revoked))
 }
 
 #[launch]
 pub fn rocket() -> Rocket<Build> {
-    rocket::build()
+    // Revocations in memory unless the configuration says otherwise: `join` fills gaps only.
+    let figment = rocket::Config::figment().join(("paseto.revocation.store", "memory"));
+    rocket::custom(figment)
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())
-        .mount("/", routes![login, user, refresh])
+        .mount("/", routes![login, user, refresh, logout])
 }

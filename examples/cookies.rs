@@ -14,9 +14,7 @@ use rocket::response::content::RawHtml;
 use rocket::serde::json::{Json, Value, json};
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{Build, Rocket, get, launch, post, routes};
-use rocket_paseto::{
-    Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe,
-};
+use rocket_paseto::{Access, AuthError, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe};
 use subtle::ConstantTimeEq;
 
 #[derive(Deserialize, FromForm)]
@@ -137,23 +135,14 @@ fn set_cart(
     Ok(cart)
 }
 
-/// `POST /logout`: revokes the session's tokens (copies of the cookies stop working too) and
-/// removes every cookie this app sets. Forged cross-site logouts fail the CSRF check; an
-/// expired session may still log out.
+/// `POST /logout`: revokes the session's tokens, from whichever cookie the browser still has
+/// (access, refresh or remember-me: copies of the cookies stop working too), and removes every
+/// cookie this app sets. Forged cross-site logouts fail the CSRF check.
 #[post("/logout")]
-async fn logout(
-    session: Result<Paseto<Access>, AuthError>,
-    cookies: PasetoCookies<'_>,
-    issuer: &Issuer,
-) -> Result<Json<Value>, AuthError> {
-    match session {
-        Err(AuthError::Csrf) => return Err(AuthError::Csrf),
-        Ok(token) => issuer.revoke(&token).await?,
-        Err(_) => {}
-    }
-    cookies.remove_tokens();
+async fn logout(cookies: PasetoCookies<'_>) -> Result<Json<Value>, AuthError> {
+    let revoked = cookies.logout().await?;
     cookies.remove("cart");
-    Ok(Json(json!({ "user": null })))
+    Ok(Json(json!({ "user": null, "revoked": revoked.refused })))
 }
 
 #[launch]

@@ -8,7 +8,8 @@
 //! curl -s -X POST localhost:8000/refresh -H "Authorization: Bearer $REFRESH_TOKEN"  # a new pair
 //! curl -s -X POST localhost:8000/refresh -H "Authorization: Bearer $REFRESH_TOKEN"  # reuse: 401,
 //! #   and every token of that login is revoked
-//! curl -s -X POST localhost:8000/logout -H "Authorization: Bearer $ACCESS_TOKEN"
+//! curl -s localhost:8000/session -H "Authorization: Bearer $REFRESH_TOKEN"  # {"sub", "fam"}
+//! curl -s -X POST localhost:8000/logout -H "Authorization: Bearer $ACCESS_TOKEN"  # or refresh
 //! ```
 //!
 //! Revocations are kept in memory unless the configuration says otherwise. With several
@@ -22,7 +23,9 @@
 use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
 use rocket::{Build, Rocket, get, launch, post, routes};
-use rocket_paseto::{Access, AuthError, Issuer, Paseto, PasetoFairing, Refresh, TokenPair};
+use rocket_paseto::{
+    Access, AuthError, Issuer, Paseto, PasetoFairing, Refresh, Revoked, TokenPair,
+};
 use subtle::ConstantTimeEq;
 
 #[derive(Deserialize)]
@@ -41,10 +44,10 @@ fn check_password(username: &str, password: &str) -> bool {
 
 /// `POST /login {"username", "password"}` → an access and a refresh token of a new family.
 #[post("/login", data = "<login>")]
-fn login(login: Option<Json<Login>>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+fn login(login: Option<Json<Login>>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
     match login {
         Some(login) if check_password(&login.username, &login.password) => {
-            Ok(Json(issuer.fresh_pair(&login.username)?))
+            Ok(issuer.fresh_pair(&login.username)?)
         }
         _ => Err(AuthError::BadCredentials),
     }
@@ -56,17 +59,34 @@ fn user(token: Paseto<Access>) -> Json<Value> {
     Json(json!({ "user": token.subject() }))
 }
 
-/// `POST /refresh` with a refresh token → a new pair; the old refresh token is used up.
-#[post("/refresh")]
-async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
-    Ok(Json(issuer.rotate(&token).await?))
+/// `GET /session` with a refresh token → the login it belongs to. A refresh token that was
+/// rotated is refused here too (and revokes its login, as reuse).
+#[get("/session")]
+fn session(token: Paseto<Refresh>) -> Json<Value> {
+    Json(json!({ "sub": token.subject(), "fam": token.registered().fam }))
 }
 
-/// `POST /logout` with an access token → revokes it and its refresh tokens.
+/// `POST /refresh` with a refresh token → a new pair; the old refresh token is used up (a
+/// second use within a few seconds, e.g. from another tab, gets the same generation).
+#[post("/refresh")]
+async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
+    issuer.rotate(&token).await
+}
+
+/// `POST /logout` with the access or the refresh token → revokes the whole login, and says
+/// which kinds of its tokens are refused from now on.
 #[post("/logout")]
-async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<Json<Value>, AuthError> {
-    issuer.revoke(&token).await?;
-    Ok(Json(json!({ "logged_out": true })))
+async fn logout(
+    access: Result<Paseto<Access>, AuthError>,
+    refresh: Result<Paseto<Refresh>, AuthError>,
+    issuer: &Issuer,
+) -> Result<Json<Revoked>, AuthError> {
+    let revoked = match (access, refresh) {
+        (Ok(token), _) => issuer.revoke(&token).await?,
+        (_, Ok(token)) => issuer.revoke(&token).await?,
+        (Err(error), _) => return Err(error),
+    };
+    Ok(Json(revoked))
 }
 
 #[launch]
@@ -76,5 +96,5 @@ pub fn rocket() -> Rocket<Build> {
     rocket::custom(figment)
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())
-        .mount("/", routes![login, user, refresh, logout])
+        .mount("/", routes![login, user, session, refresh, logout])
 }
