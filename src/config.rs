@@ -47,12 +47,14 @@ pub struct Config {
     /// _Default:_ `[]`.
     #[serde(default)]
     pub previous_local_keys: Vec<String>,
-    /// A file holding the local key, e.g. a mounted secret; instead of `local_key`.
+    /// A file holding the local key, e.g. a mounted secret; instead of `local_key`. Like keys,
+    /// the path and the file's contents are never shown in errors or `Debug`.
     ///
     /// _Default:_ none.
     #[serde(default)]
     pub local_key_file: Option<String>,
-    /// Files holding previous local keys, one key each; added to `previous_local_keys`.
+    /// Files holding previous local keys, one key each; added to `previous_local_keys`. Never
+    /// shown, like `local_key_file`.
     ///
     /// _Default:_ `[]`.
     #[serde(default)]
@@ -63,7 +65,8 @@ pub struct Config {
     /// _Default:_ none.
     #[serde(default)]
     pub secret_key: Option<String>,
-    /// A file holding the signing key (PASERK or PEM); instead of `secret_key`.
+    /// A file holding the signing key (PASERK or PEM); instead of `secret_key`. Never shown,
+    /// like `local_key_file`.
     ///
     /// _Default:_ none.
     #[serde(default)]
@@ -78,6 +81,7 @@ pub struct Config {
     #[serde(default)]
     pub public_keys: Vec<PublicKeyEntry>,
     /// Files holding verification-only public keys, one key each; added to `public_keys`.
+    /// Never shown, like `local_key_file`.
     ///
     /// _Default:_ `[]`.
     #[serde(default)]
@@ -510,30 +514,14 @@ impl fmt::Debug for Config {
             .field("previous_local_keys", &self.previous_local_keys.len())
             .field("secret_key", &redacted(self.secret_key.is_some()))
             .field("public_keys", &self.public_keys.len())
-            .field(
-                "local_key_file",
-                &self.local_key_file.as_deref().map(shown_path),
-            )
+            // File settings are shown like keys: a key pasted there must not be printed.
+            .field("local_key_file", &redacted(self.local_key_file.is_some()))
             .field(
                 "previous_local_key_files",
-                &self
-                    .previous_local_key_files
-                    .iter()
-                    .map(|p| shown_path(p))
-                    .collect::<Vec<_>>(),
+                &self.previous_local_key_files.len(),
             )
-            .field(
-                "secret_key_file",
-                &self.secret_key_file.as_deref().map(shown_path),
-            )
-            .field(
-                "public_key_files",
-                &self
-                    .public_key_files
-                    .iter()
-                    .map(|p| shown_path(p))
-                    .collect::<Vec<_>>(),
-            )
+            .field("secret_key_file", &redacted(self.secret_key_file.is_some()))
+            .field("public_key_files", &self.public_key_files.len())
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
@@ -1112,36 +1100,32 @@ fn key_list(
     inline.chain(files).collect()
 }
 
-/// Reads a key file. The path may be named in errors, the contents never; nor a "path" that is
-/// really a key pasted into the wrong field.
+/// Reads a key file. Errors name the field, never the path nor the contents: a secret pasted
+/// into a `*_file` setting is no path, and no rule tells a path from every shape a pasted key
+/// takes (quoted, after a byte order mark, as `name=value`, as a JWK, as raw base64).
 fn read_key(path: &str, field: String) -> Result<(String, String), ConfigError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => Ok((text.trim().to_owned(), field)),
+        // Some editors start a file with a byte order mark.
+        Ok(text) => Ok((text.trim_start_matches('\u{feff}').trim().to_owned(), field)),
         Err(_) if looks_like_key(path) => Err(ConfigError::new(
             field,
-            "expects a path to a file holding a key, but a key itself was given",
+            "expects the path of a file holding a key, but this looks like a key itself",
         )),
         Err(e) => Err(ConfigError::new(
             field,
-            format_args!("cannot read `{path}`: {}", e.kind()),
+            format_args!("cannot read the file it names: {}", e.kind()),
         )),
     }
 }
 
-/// Whether `s` looks like key material rather than a path.
+/// Whether a `*_file` setting looks like key material rather than a path; only to choose the
+/// error message, since neither is ever shown.
 fn looks_like_key(s: &str) -> bool {
-    let b = s.trim_start().as_bytes();
+    let s = s.trim_start();
+    let b = s.as_bytes();
     b.starts_with(b"-----BEGIN")
         || (b.len() > 3 && b[0] == b'k' && b[1].is_ascii_digit() && b[2] == b'.')
-}
-
-/// A file setting for `Debug`: the path, unless it is really a key pasted there.
-fn shown_path(path: &str) -> &str {
-    if looks_like_key(path) {
-        "<redacted>"
-    } else {
-        path
-    }
+        || s.contains(['"', '\'', '{', '=', '\u{feff}', '\n'])
 }
 
 /// Whether `s` is an RFC 9110 token (header names, auth schemes, cookie names).
