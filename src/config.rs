@@ -656,6 +656,9 @@ impl Config {
         profile: &Profile,
     ) -> Result<Loaded, ConfigError> {
         let mut kinds = Vec::with_capacity(specs.len());
+        // Whether every cookie gets `Secure`: `"auto"` leaves it out without TLS.
+        let always_secure =
+            self.cookies.secure == Secure::Always(true) || self.cookies.same_site == "none";
         let mut cookies = Vec::with_capacity(specs.len());
         let mut cookie_paths = Vec::with_capacity(specs.len());
         for name in self.kinds.keys() {
@@ -697,6 +700,15 @@ impl Config {
                     "must be an absolute path without `;`, `,` or spaces",
                 ));
             }
+            if let Some(name) = &cookie {
+                let path_field = format!("{path}.path");
+                check_prefix(
+                    &format!("{path}.cookie"),
+                    name,
+                    Some((&path_field, &cookie_path)),
+                    always_secure,
+                )?;
+            }
             let purpose = table.purpose.unwrap_or(spec.purpose);
             let mut rules = KindRules::new(spec.name, purpose, Duration::from_secs(ttl));
             if let Some(fresh_for) = table.fresh_for {
@@ -735,6 +747,12 @@ impl Config {
                 "is not a valid cookie name",
             ));
         }
+        check_prefix(
+            "paseto.remember_me.cookie",
+            &remember_cookie,
+            None,
+            always_secure,
+        )?;
         if remember.renew_after.is_some_and(|f| !(f > 0.0 && f < 1.0)) {
             return Err(ConfigError::new(
                 "paseto.remember_me.renew_after",
@@ -798,6 +816,12 @@ impl Config {
                 "is not a valid cookie name",
             ));
         }
+        check_prefix(
+            "paseto.cookies.csrf_cookie",
+            &jar.csrf_cookie,
+            None,
+            always_secure,
+        )?;
         if jar.ttl == 0 || jar.ttl > MAX_TTL.as_secs() {
             return Err(ConfigError::new(
                 "paseto.cookies.ttl",
@@ -1126,6 +1150,75 @@ fn looks_like_key(s: &str) -> bool {
     b.starts_with(b"-----BEGIN")
         || (b.len() > 3 && b[0] == b'k' && b[1].is_ascii_digit() && b[2] == b'.')
         || s.contains(['"', '\'', '{', '=', '\u{feff}', '\n'])
+}
+
+/// The cookie name prefixes browsers enforce (RFC 6265bis, section 4.1.3) by dropping cookies
+/// whose attributes break their promise. Matched in any case, as browsers do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CookiePrefix {
+    /// `__Secure-`: the cookie must be `Secure`.
+    Secure,
+    /// `__Host-`: `Secure`, `Path=/` and no `Domain`, so no other host or path can set it.
+    Host,
+}
+
+impl CookiePrefix {
+    pub(crate) fn of(name: &str) -> Option<Self> {
+        let has = |prefix: &str| {
+            name.get(..prefix.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(prefix))
+        };
+        if has("__Host-") {
+            Some(CookiePrefix::Host)
+        } else if has("__Secure-") {
+            Some(CookiePrefix::Secure)
+        } else {
+            None
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            CookiePrefix::Secure => "__Secure-",
+            CookiePrefix::Host => "__Host-",
+        }
+    }
+}
+
+/// Refuses a cookie name (`name_field`) whose prefix its attributes would break: browsers
+/// would drop the cookie, and logins would silently fail. This crate never sets `Domain`;
+/// `path` is the cookie's configurable `Path`, as (field, value), if it has one.
+fn check_prefix(
+    name_field: &str,
+    name: &str,
+    path: Option<(&str, &str)>,
+    always_secure: bool,
+) -> Result<(), ConfigError> {
+    let Some(prefix) = CookiePrefix::of(name) else {
+        return Ok(());
+    };
+    if !always_secure {
+        return Err(ConfigError::new(
+            name_field,
+            format_args!(
+                "has the `{}` prefix, which browsers accept only on `Secure` cookies: set \
+                 `paseto.cookies.secure = true` (\"auto\" leaves `Secure` out without TLS)",
+                prefix.as_str()
+            ),
+        ));
+    }
+    match path {
+        Some((path_field, path)) if prefix == CookiePrefix::Host && path != "/" => {
+            Err(ConfigError::new(
+                path_field,
+                format_args!(
+                    "must be \"/\": `{name_field}` has the `__Host-` prefix, which browsers \
+                     accept only with `Path=/` (use `__Secure-` for a narrower path)"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Whether `s` is an RFC 9110 token (header names, auth schemes, cookie names).

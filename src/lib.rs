@@ -92,7 +92,9 @@
 //! [`set_tokens`](PasetoCookies::set_tokens) sets `HttpOnly` access and refresh cookies plus a
 //! readable CSRF cookie, [`remember`](PasetoCookies::remember) sets the remember-me cookie that
 //! the [`RememberMe`] guard reads, and [`remove_tokens`](PasetoCookies::remove_tokens) clears
-//! them all. Tokens read from cookies on state-changing methods need the CSRF header.
+//! them all. Tokens read from cookies on state-changing methods need the CSRF header. In
+//! production, name the cookies with the `__Host-` prefix (with `cookies.secure = true`) so that
+//! sibling subdomains cannot set cookies that shadow them.
 //!
 //! ```
 //! use rocket_paseto::{AuthError, PasetoCookies};

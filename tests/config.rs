@@ -585,3 +585,82 @@ fn key_file_errors_name_the_field_and_the_problem_only() {
     );
     assert!(text.contains("looks like a key"), "{text}");
 }
+
+// --- Cookie name prefixes --------------------------------------------------------------------
+
+#[test]
+fn prefixed_cookie_names_need_what_their_prefix_promises() {
+    let with = |extra: Value| {
+        let mut paseto = keys();
+        for (key, value) in extra.as_object().unwrap() {
+            paseto[key] = value.clone();
+        }
+        figment(paseto)
+    };
+    // `Secure` must be certain: `false`, or `"auto"` (the default), which omits it without TLS.
+    for secure in [json!(false), json!("auto")] {
+        for (settings, field) in [
+            (
+                json!({ "access": { "cookie": "__Host-access" } }),
+                "paseto.access.cookie",
+            ),
+            (
+                json!({ "refresh": { "cookie": "__Secure-refresh" } }),
+                "paseto.refresh.cookie",
+            ),
+            (
+                json!({ "access": { "cookie": "__host-access" } }),
+                "paseto.access.cookie",
+            ),
+            (
+                json!({ "remember_me": { "cookie": "__Host-remember" } }),
+                "paseto.remember_me.cookie",
+            ),
+            (
+                json!({ "cookies": { "csrf_cookie": "__Secure-csrf" } }),
+                "paseto.cookies.csrf_cookie",
+            ),
+        ] {
+            let mut settings = settings;
+            let cookies = settings["cookies"].as_object().cloned().unwrap_or_default();
+            settings["cookies"] = json!(cookies);
+            settings["cookies"]["secure"] = secure.clone();
+            let text = rejects(with(settings), field, &[]);
+            assert!(text.contains("secure = true"), "{text}");
+        }
+        let mut custom = keys();
+        custom["kinds"] = json!({ "api_key": { "cookie": "__Host-api" } });
+        custom["cookies"] = json!({ "secure": secure });
+        let err = PasetoFairing::default()
+            .kind::<ApiKey>()
+            .load(&figment(custom))
+            .unwrap_err();
+        assert_eq!(err.field(), "paseto.kinds.api_key.cookie", "{err}");
+    }
+    // `__Host-` also needs `Path=/`.
+    let text = rejects(
+        with(json!({
+            "cookies": { "secure": true },
+            "refresh": { "cookie": "__Host-refresh", "path": "/refresh" },
+        })),
+        "paseto.refresh.path",
+        &[],
+    );
+    assert!(text.contains("__Secure-"), "{text}");
+    // What the prefixes ask for, given: launches.
+    let fine = [
+        json!({
+            "cookies": { "secure": true, "csrf_cookie": "__Host-csrf" },
+            "access": { "cookie": "__Host-access" },
+            "refresh": { "cookie": "__Secure-refresh", "path": "/refresh" },
+            "remember_me": { "cookie": "__Host-remember" },
+        }),
+        // `SameSite=None` always adds `Secure`.
+        json!({ "cookies": { "same_site": "none" }, "access": { "cookie": "__Host-access" } }),
+    ];
+    for settings in fine {
+        PasetoFairing::default()
+            .load(&with(settings.clone()))
+            .unwrap_or_else(|e| panic!("{settings}: {e}"));
+    }
+}
