@@ -16,6 +16,7 @@ use rocket::serde::{Deserialize, Serialize};
 use rocket::{Build, Rocket, get, launch, post, routes};
 use rocket_paseto::{
     Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe,
+    SameOrigin,
 };
 use subtle::ConstantTimeEq;
 
@@ -61,8 +62,10 @@ fn page() -> RawHtml<&'static str> {
 }
 
 /// `POST /login` (form or JSON `username`, `password`, `remember`): sets the token cookies.
+/// `SameOrigin` refuses logins posted by other sites' pages (login CSRF), before the body is read.
 #[post("/login", data = "<credentials>")]
 fn login(
+    _origin: SameOrigin,
     credentials: Option<Credentials>,
     cookies: PasetoCookies<'_>,
 ) -> Result<Json<Value>, AuthError> {

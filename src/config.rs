@@ -9,6 +9,7 @@ use rocket::figment::{Figment, Profile};
 use serde::{Deserialize, Serialize};
 
 use crate::kind::KindSpec;
+use crate::origin::WebOrigin;
 use crate::revocation::OnError;
 use crate::token::{
     Authority, KeyError, KindRules, LocalKey, MAX_LEEWAY, MAX_TTL, PublicKey, Purpose, Rules,
@@ -142,6 +143,13 @@ pub struct Config {
     /// _Default:_ `["GET", "HEAD", "OPTIONS", "TRACE"]`.
     #[serde(default = "defaults::csrf_exempt_methods")]
     pub csrf_exempt_methods: Vec<String>,
+    /// Origins besides the server's own (`scheme://host[:port]`, e.g. `"https://example.com"`)
+    /// whose pages the [`SameOrigin`](crate::SameOrigin) guard lets through: the public origin
+    /// behind a proxy that terminates TLS or rewrites `Host`, or another front-end of yours.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
     /// Settings of access tokens ([`Access`](crate::Access)).
     ///
     /// _Default:_ local purpose, 900 s, cookie `access_token`.
@@ -496,6 +504,7 @@ impl Default for Config {
             csrf: true,
             csrf_header: defaults::csrf_header(),
             csrf_exempt_methods: defaults::csrf_exempt_methods(),
+            allowed_origins: Vec::new(),
             access: KindConfig::default(),
             refresh: KindConfig::default(),
             remember_me: RememberConfig::default(),
@@ -532,6 +541,7 @@ impl fmt::Debug for Config {
             .field("csrf", &self.csrf)
             .field("csrf_header", &self.csrf_header)
             .field("csrf_exempt_methods", &self.csrf_exempt_methods)
+            .field("allowed_origins", &self.allowed_origins)
             .field("access", &self.access)
             .field("refresh", &self.refresh)
             .field("remember_me", &self.remember_me)
@@ -593,6 +603,8 @@ pub(crate) struct Web {
     pub jar_ttl: Duration,
     pub remember_cookie: String,
     pub renew_after: Option<f64>,
+    /// Origins the `SameOrigin` guard trusts besides the request's own.
+    pub allowed_origins: Vec<WebOrigin>,
 }
 
 /// What a successful load produced, plus whether the local key is an ephemeral stand-in.
@@ -883,6 +895,19 @@ impl Config {
                 "is not a valid header name",
             ));
         }
+        let allowed_origins = self
+            .allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(i, origin)| {
+                WebOrigin::parse(origin).ok_or_else(|| {
+                    ConfigError::new(
+                        format!("paseto.allowed_origins[{i}]"),
+                        "must be an origin, `http://host[:port]` or `https://host[:port]` with no path",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         for (field, value) in [
             ("paseto.issuer", &self.issuer),
             ("paseto.audience", &self.audience),
@@ -1024,6 +1049,7 @@ impl Config {
                 jar_ttl: Duration::from_secs(jar.ttl),
                 remember_cookie,
                 renew_after: remember.renew_after,
+                allowed_origins,
             },
             ephemeral_local_key,
             warnings,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
-use rocket::{Build, Rocket};
+use rocket::{Build, Ignite, Rocket};
 
 use crate::config::{Config, ConfigError, StoreChoice};
 use crate::issuer::Issuer;
@@ -200,4 +200,14 @@ impl Fairing for PasetoFairing {
             }
         }
     }
+}
+
+/// For sentinels: whether the fairing is missing, logging how to fix it when it is.
+pub(crate) fn missing(rocket: &Rocket<Ignite>, what: &str) -> bool {
+    if rocket.state::<Issuer>().is_some() {
+        return false;
+    }
+    rocket::error!("`{what}` is used in a route, but `PasetoFairing` is not attached.");
+    rocket::info_!("Attach it with `.attach(rocket_paseto::PasetoFairing::default())`.");
+    true
 }
