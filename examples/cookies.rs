@@ -14,7 +14,9 @@ use rocket::response::content::RawHtml;
 use rocket::serde::json::{Json, Value, json};
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{Build, Rocket, get, launch, post, routes};
-use rocket_paseto::{Access, AuthError, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe};
+use rocket_paseto::{
+    Access, AuthError, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe, SameOrigin,
+};
 use subtle::ConstantTimeEq;
 
 #[derive(Deserialize, FromForm)]
@@ -59,8 +61,10 @@ fn page() -> RawHtml<&'static str> {
 }
 
 /// `POST /login` (form or JSON `username`, `password`, `remember`): sets the token cookies.
+/// `SameOrigin` refuses logins posted by other sites' pages (login CSRF), before the body is read.
 #[post("/login", data = "<credentials>")]
 fn login(
+    _origin: SameOrigin,
     credentials: Option<Credentials>,
     cookies: PasetoCookies<'_>,
 ) -> Result<Json<Value>, AuthError> {

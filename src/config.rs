@@ -9,6 +9,7 @@ use rocket::figment::{Figment, Profile};
 use serde::{Deserialize, Serialize};
 
 use crate::kind::KindSpec;
+use crate::origin::WebOrigin;
 use crate::revocation::OnError;
 use crate::token::{
     Authority, KeyError, KindRules, LocalKey, MAX_LEEWAY, MAX_TTL, PublicKey, Purpose, Rules,
@@ -47,12 +48,14 @@ pub struct Config {
     /// _Default:_ `[]`.
     #[serde(default)]
     pub previous_local_keys: Vec<String>,
-    /// A file holding the local key, e.g. a mounted secret; instead of `local_key`.
+    /// A file holding the local key, e.g. a mounted secret; instead of `local_key`. Like keys,
+    /// the path and the file's contents are never shown in errors or `Debug`.
     ///
     /// _Default:_ none.
     #[serde(default)]
     pub local_key_file: Option<String>,
-    /// Files holding previous local keys, one key each; added to `previous_local_keys`.
+    /// Files holding previous local keys, one key each; added to `previous_local_keys`. Never
+    /// shown, like `local_key_file`.
     ///
     /// _Default:_ `[]`.
     #[serde(default)]
@@ -63,7 +66,8 @@ pub struct Config {
     /// _Default:_ none.
     #[serde(default)]
     pub secret_key: Option<String>,
-    /// A file holding the signing key (PASERK or PEM); instead of `secret_key`.
+    /// A file holding the signing key (PASERK or PEM); instead of `secret_key`. Never shown,
+    /// like `local_key_file`.
     ///
     /// _Default:_ none.
     #[serde(default)]
@@ -78,6 +82,7 @@ pub struct Config {
     #[serde(default)]
     pub public_keys: Vec<PublicKeyEntry>,
     /// Files holding verification-only public keys, one key each; added to `public_keys`.
+    /// Never shown, like `local_key_file`.
     ///
     /// _Default:_ `[]`.
     #[serde(default)]
@@ -146,6 +151,13 @@ pub struct Config {
     /// _Default:_ `["GET", "HEAD", "OPTIONS", "TRACE"]`.
     #[serde(default = "defaults::csrf_exempt_methods")]
     pub csrf_exempt_methods: Vec<String>,
+    /// Origins besides the server's own (`scheme://host[:port]`, e.g. `"https://example.com"`)
+    /// whose pages the [`SameOrigin`](crate::SameOrigin) guard lets through: the public origin
+    /// behind a proxy that terminates TLS or rewrites `Host`, or another front-end of yours.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
     /// Settings of access tokens ([`Access`](crate::Access)).
     ///
     /// _Default:_ local purpose, 900 s, cookie `access_token`.
@@ -517,6 +529,7 @@ impl Default for Config {
             csrf: true,
             csrf_header: defaults::csrf_header(),
             csrf_exempt_methods: defaults::csrf_exempt_methods(),
+            allowed_origins: Vec::new(),
             access: KindConfig::default(),
             refresh: KindConfig::default(),
             remember_me: RememberConfig::default(),
@@ -535,30 +548,14 @@ impl fmt::Debug for Config {
             .field("previous_local_keys", &self.previous_local_keys.len())
             .field("secret_key", &redacted(self.secret_key.is_some()))
             .field("public_keys", &self.public_keys.len())
-            .field(
-                "local_key_file",
-                &self.local_key_file.as_deref().map(shown_path),
-            )
+            // File settings are shown like keys: a key pasted there must not be printed.
+            .field("local_key_file", &redacted(self.local_key_file.is_some()))
             .field(
                 "previous_local_key_files",
-                &self
-                    .previous_local_key_files
-                    .iter()
-                    .map(|p| shown_path(p))
-                    .collect::<Vec<_>>(),
+                &self.previous_local_key_files.len(),
             )
-            .field(
-                "secret_key_file",
-                &self.secret_key_file.as_deref().map(shown_path),
-            )
-            .field(
-                "public_key_files",
-                &self
-                    .public_key_files
-                    .iter()
-                    .map(|p| shown_path(p))
-                    .collect::<Vec<_>>(),
-            )
+            .field("secret_key_file", &redacted(self.secret_key_file.is_some()))
+            .field("public_key_files", &self.public_key_files.len())
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
@@ -570,6 +567,7 @@ impl fmt::Debug for Config {
             .field("csrf", &self.csrf)
             .field("csrf_header", &self.csrf_header)
             .field("csrf_exempt_methods", &self.csrf_exempt_methods)
+            .field("allowed_origins", &self.allowed_origins)
             .field("access", &self.access)
             .field("refresh", &self.refresh)
             .field("remember_me", &self.remember_me)
@@ -631,6 +629,8 @@ pub(crate) struct Web {
     pub jar_ttl: Duration,
     pub remember_cookie: String,
     pub renew_after: Option<f64>,
+    /// Origins the `SameOrigin` guard trusts besides the request's own.
+    pub allowed_origins: Vec<WebOrigin>,
 }
 
 /// What a successful load produced, plus whether the local key is an ephemeral stand-in.
@@ -698,6 +698,9 @@ impl Config {
         profile: &Profile,
     ) -> Result<Loaded, ConfigError> {
         let mut kinds = Vec::with_capacity(specs.len());
+        // Whether every cookie gets `Secure`: `"auto"` leaves it out without TLS.
+        let always_secure =
+            self.cookies.secure == Secure::Always(true) || self.cookies.same_site == "none";
         let mut cookies = Vec::with_capacity(specs.len());
         let mut cookie_paths = Vec::with_capacity(specs.len());
         for name in self.kinds.keys() {
@@ -739,6 +742,15 @@ impl Config {
                     "must be an absolute path without `;`, `,` or spaces",
                 ));
             }
+            if let Some(name) = &cookie {
+                let path_field = format!("{path}.path");
+                check_prefix(
+                    &format!("{path}.cookie"),
+                    name,
+                    Some((&path_field, &cookie_path)),
+                    always_secure,
+                )?;
+            }
             let purpose = table.purpose.unwrap_or(spec.purpose);
             let mut rules = KindRules::new(spec.name, purpose, Duration::from_secs(ttl));
             if let Some(fresh_for) = table.fresh_for {
@@ -777,6 +789,12 @@ impl Config {
                 "is not a valid cookie name",
             ));
         }
+        check_prefix(
+            "paseto.remember_me.cookie",
+            &remember_cookie,
+            None,
+            always_secure,
+        )?;
         if remember.renew_after.is_some_and(|f| !(f > 0.0 && f < 1.0)) {
             return Err(ConfigError::new(
                 "paseto.remember_me.renew_after",
@@ -840,6 +858,12 @@ impl Config {
                 "is not a valid cookie name",
             ));
         }
+        check_prefix(
+            "paseto.cookies.csrf_cookie",
+            &jar.csrf_cookie,
+            None,
+            always_secure,
+        )?;
         if jar.ttl == 0 || jar.ttl > MAX_TTL.as_secs() {
             return Err(ConfigError::new(
                 "paseto.cookies.ttl",
@@ -923,6 +947,19 @@ impl Config {
                 "is not a valid header name",
             ));
         }
+        let allowed_origins = self
+            .allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(i, origin)| {
+                WebOrigin::parse(origin).ok_or_else(|| {
+                    ConfigError::new(
+                        format!("paseto.allowed_origins[{i}]"),
+                        "must be an origin, `http://host[:port]` or `https://host[:port]` with no path",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         for (field, value) in [
             ("paseto.issuer", &self.issuer),
             ("paseto.audience", &self.audience),
@@ -1065,6 +1102,7 @@ impl Config {
                 jar_ttl: Duration::from_secs(jar.ttl),
                 remember_cookie,
                 renew_after: remember.renew_after,
+                allowed_origins,
             },
             ephemeral_local_key,
             warnings,
@@ -1172,35 +1210,100 @@ fn key_list(
     inline.chain(files).collect()
 }
 
-/// Reads a key file. The path may be named in errors, the contents never; nor a "path" that is
-/// really a key pasted into the wrong field.
+/// Reads a key file. Errors name the field, never the path nor the contents: a secret pasted
+/// into a `*_file` setting is no path, and no rule tells a path from every shape a pasted key
+/// takes (quoted, after a byte order mark, as `name=value`, as a JWK, as raw base64).
 fn read_key(path: &str, field: String) -> Result<(String, String), ConfigError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => Ok((text.trim().to_owned(), field)),
+        // Some editors start a file with a byte order mark.
+        Ok(text) => Ok((text.trim_start_matches('\u{feff}').trim().to_owned(), field)),
         Err(_) if looks_like_key(path) => Err(ConfigError::new(
             field,
-            "expects a path to a file holding a key, but a key itself was given",
+            "expects the path of a file holding a key, but this looks like a key itself",
         )),
         Err(e) => Err(ConfigError::new(
             field,
-            format_args!("cannot read `{path}`: {}", e.kind()),
+            format_args!("cannot read the file it names: {}", e.kind()),
         )),
     }
 }
 
-/// Whether `s` looks like key material rather than a path.
+/// Whether a `*_file` setting looks like key material rather than a path; only to choose the
+/// error message, since neither is ever shown.
 fn looks_like_key(s: &str) -> bool {
-    let b = s.trim_start().as_bytes();
+    let s = s.trim_start();
+    let b = s.as_bytes();
     b.starts_with(b"-----BEGIN")
         || (b.len() > 3 && b[0] == b'k' && b[1].is_ascii_digit() && b[2] == b'.')
+        || s.contains(['"', '\'', '{', '=', '\u{feff}', '\n'])
 }
 
-/// A file setting for `Debug`: the path, unless it is really a key pasted there.
-fn shown_path(path: &str) -> &str {
-    if looks_like_key(path) {
-        "<redacted>"
-    } else {
-        path
+/// The cookie name prefixes browsers enforce (RFC 6265bis, section 4.1.3) by dropping cookies
+/// whose attributes break their promise. Matched in any case, as browsers do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CookiePrefix {
+    /// `__Secure-`: the cookie must be `Secure`.
+    Secure,
+    /// `__Host-`: `Secure`, `Path=/` and no `Domain`, so no other host or path can set it.
+    Host,
+}
+
+impl CookiePrefix {
+    pub(crate) fn of(name: &str) -> Option<Self> {
+        let has = |prefix: &str| {
+            name.get(..prefix.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(prefix))
+        };
+        if has("__Host-") {
+            Some(CookiePrefix::Host)
+        } else if has("__Secure-") {
+            Some(CookiePrefix::Secure)
+        } else {
+            None
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            CookiePrefix::Secure => "__Secure-",
+            CookiePrefix::Host => "__Host-",
+        }
+    }
+}
+
+/// Refuses a cookie name (`name_field`) whose prefix its attributes would break: browsers
+/// would drop the cookie, and logins would silently fail. This crate never sets `Domain`;
+/// `path` is the cookie's configurable `Path`, as (field, value), if it has one.
+fn check_prefix(
+    name_field: &str,
+    name: &str,
+    path: Option<(&str, &str)>,
+    always_secure: bool,
+) -> Result<(), ConfigError> {
+    let Some(prefix) = CookiePrefix::of(name) else {
+        return Ok(());
+    };
+    if !always_secure {
+        return Err(ConfigError::new(
+            name_field,
+            format_args!(
+                "has the `{}` prefix, which browsers accept only on `Secure` cookies: set \
+                 `paseto.cookies.secure = true` (\"auto\" leaves `Secure` out without TLS)",
+                prefix.as_str()
+            ),
+        ));
+    }
+    match path {
+        Some((path_field, path)) if prefix == CookiePrefix::Host && path != "/" => {
+            Err(ConfigError::new(
+                path_field,
+                format_args!(
+                    "must be \"/\": `{name_field}` has the `__Host-` prefix, which browsers \
+                     accept only with `Path=/` (use `__Secure-` for a narrower path)"
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use subtle::ConstantTimeEq;
 
-use crate::config::{Secure, is_token};
+use crate::config::{CookiePrefix, Secure, is_token};
 use crate::error::AuthError;
 use crate::guard::Paseto;
 use crate::issuer::{Issuer, TokenPair};
@@ -37,6 +37,12 @@ pub enum CookieError {
     /// The cookie name is not a valid cookie name (RFC 6265 token).
     #[error("the cookie name is not a valid cookie name")]
     InvalidName,
+    /// The name's `__Secure-` or `__Host-` prefix demands attributes the cookie lacks
+    /// (`Secure`; for `__Host-` also `Path=/` and no `Domain`), so browsers would drop it.
+    #[error(
+        "a `__Secure-` cookie needs `Secure`, and a `__Host-` cookie `Secure`, `Path=/` and no `Domain`"
+    )]
+    Prefix,
     /// The kind's cookie is turned off (`cookie = ""`).
     #[error("the `{0}` cookie is turned off in the configuration")]
     Disabled(&'static str),
@@ -135,6 +141,8 @@ impl<'r> PasetoCookies<'r> {
 
     /// Stores `value` in a cookie shaped like `template`: its name and any attributes it sets
     /// (path, domain, `SameSite`, …) are kept; the value, `Max-Age` and unset attributes are ours.
+    /// A `__Secure-` or `__Host-` name whose attributes break its prefix's rules is refused
+    /// ([`CookieError::Prefix`]) rather than dropped by the browser.
     pub fn add_cookie<T: Serialize + ?Sized>(
         &self,
         template: Cookie<'static>,
@@ -427,6 +435,12 @@ impl<'r> PasetoCookies<'r> {
         }
         if cookie.secure().is_none() {
             cookie.set_secure(self.secure);
+        }
+        if let Some(prefix) = CookiePrefix::of(cookie.name()) {
+            let host_only = cookie.path() == Some("/") && cookie.domain().is_none();
+            if cookie.secure() != Some(true) || (prefix == CookiePrefix::Host && !host_only) {
+                return Err(CookieError::Prefix);
+            }
         }
         let size = cookie.to_string().len();
         if size > MAX_COOKIE_SIZE {

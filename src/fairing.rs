@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
-use rocket::{Build, Request, Response, Rocket};
+use rocket::{Build, Ignite, Request, Response, Rocket};
 
 use crate::cookies::TokensSet;
 
@@ -223,4 +223,14 @@ impl Fairing for PasetoFairing {
             response.set_raw_header("Pragma", "no-cache");
         }
     }
+}
+
+/// For sentinels: whether the fairing is missing, logging how to fix it when it is.
+pub(crate) fn missing(rocket: &Rocket<Ignite>, what: &str) -> bool {
+    if rocket.state::<Issuer>().is_some() {
+        return false;
+    }
+    rocket::error!("`{what}` is used in a route, but `PasetoFairing` is not attached.");
+    rocket::info_!("Attach it with `.attach(rocket_paseto::PasetoFairing::default())`.");
+    true
 }

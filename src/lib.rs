@@ -92,13 +92,17 @@
 //! [`set_tokens`](PasetoCookies::set_tokens) sets `HttpOnly` access and refresh cookies plus a
 //! readable CSRF cookie, [`remember`](PasetoCookies::remember) sets the remember-me cookie that
 //! the [`RememberMe`] guard reads, and [`remove_tokens`](PasetoCookies::remove_tokens) clears
-//! them all. Tokens read from cookies on state-changing methods need the CSRF header.
+//! them all. Tokens read from cookies on state-changing methods need the CSRF header. A login
+//! route has no token to check yet: take the [`SameOrigin`] guard there, which refuses requests
+//! whose `Origin` (or `Referer`) is another site (`allowed_origins` adds trusted ones). In
+//! production, name the cookies with the `__Host-` prefix (with `cookies.secure = true`) so that
+//! sibling subdomains cannot set cookies that shadow them.
 //!
 //! ```
-//! use rocket_paseto::{AuthError, PasetoCookies};
+//! use rocket_paseto::{AuthError, PasetoCookies, SameOrigin};
 //!
 //! #[rocket::post("/login")]
-//! fn login(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+//! fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
 //!     // … check the password first, then:
 //!     cookies.set_tokens("alice")?;
 //!     Ok(())
@@ -169,6 +173,7 @@ mod fairing;
 mod guard;
 mod issuer;
 mod kind;
+mod origin;
 mod remember;
 pub mod revocation;
 pub mod token;
@@ -183,6 +188,7 @@ pub use fairing::PasetoFairing;
 pub use guard::Paseto;
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};
+pub use origin::SameOrigin;
 pub use remember::RememberMe;
 pub use revocation::Revoked;
 pub use token::{Claims, Purpose};

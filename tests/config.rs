@@ -394,3 +394,273 @@ fn kind_registration_mistakes_fail_at_ignite() {
         .unwrap_err();
     assert_eq!(err.field(), "paseto.kinds.access");
 }
+
+// --- Key material pasted where a path belongs ------------------------------------------------
+
+/// A pasted key (`value`) and the part of it that must never be shown (`material`).
+struct Pasted {
+    value: String,
+    material: String,
+}
+
+/// Shapes a key takes when pasted from somewhere: quoted, after a byte order mark, as
+/// `name=value`, padded, as a JWK, as its raw base64url data and as standard base64.
+fn pasted_shapes(paserk: &str, jwk: &str, std_base64: &str) -> Vec<Pasted> {
+    let data = paserk.rsplit('.').next().unwrap();
+    let shape = |value: String, material: &str| Pasted {
+        value,
+        material: material.to_owned(),
+    };
+    vec![
+        shape(format!("\"{paserk}\""), data),
+        shape(format!("\u{feff}{paserk}"), data),
+        shape(format!("local_key={paserk}"), data),
+        shape(format!("  {paserk}\n"), data),
+        shape(jwk.to_owned(), &data[..20]),
+        shape(data.to_owned(), data),
+        shape(std_base64.to_owned(), &std_base64[..20]),
+    ]
+}
+
+/// A key setting in its two forms, inline and `*_file`, with a configuration to add it to.
+struct KeySetting {
+    inline: &'static str,
+    inline_field: &'static str,
+    file: &'static str,
+    file_field: &'static str,
+    base: Value,
+    shapes: Vec<Pasted>,
+}
+
+impl KeySetting {
+    /// `base` with `value` in `setting` (an array for the list settings).
+    fn with(&self, setting: &str, value: &str) -> Figment {
+        let mut paseto = self.base.clone();
+        paseto[setting] = if setting.ends_with('s') {
+            json!([value])
+        } else {
+            json!(value)
+        };
+        release(paseto)
+    }
+}
+
+/// Every key setting, with the test keys in every pasted shape.
+fn key_settings() -> Vec<KeySetting> {
+    let local = || {
+        pasted_shapes(
+            LOCAL,
+            r#"{"kty":"oct","k":"5KEyzOJPPj-C2-27f61GaL45GEspp1Z-XbWG1UiWu0Q"}"#,
+            "5KEyzOJPPj+C2+27f61GaL45GEspp1Z+XbWG1UiWu0Q=",
+        )
+    };
+    let mut secret = pasted_shapes(
+        SECRET,
+        r#"{"kty":"OKP","crv":"Ed25519","d":"JSSpmat4EsUgVrkSsKco-igvd6XtbUrfECxOvD-vc_I","x":"XM5UZcYM3V_KzxjDxoBXMs9VmpG2eNlSQKXFM_YnV0c"}"#,
+        "JSSpmat4EsUgVrkSsKco+igvd6XtbUrfECxOvD+vc/I=",
+    );
+    secret.push(Pasted {
+        value: "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJSSpmat4EsUgVrkSsKco\n-----END PRIVATE KEY-----".into(),
+        material: "JSSpmat4EsUgVrkSsKco".into(),
+    });
+    let public = pasted_shapes(
+        PUBLIC,
+        r#"{"kty":"OKP","crv":"Ed25519","x":"XM5UZcYM3V_KzxjDxoBXMs9VmpG2eNlSQKXFM_YnV0c"}"#,
+        "XM5UZcYM3V/KzxjDxoBXMs9VmpG2eNlSQKXFM/YnV0c=",
+    );
+    vec![
+        KeySetting {
+            inline: "local_key",
+            inline_field: "paseto.local_key",
+            file: "local_key_file",
+            file_field: "paseto.local_key_file",
+            base: json!({}),
+            shapes: local(),
+        },
+        KeySetting {
+            inline: "previous_local_keys",
+            inline_field: "paseto.previous_local_keys[0]",
+            file: "previous_local_key_files",
+            file_field: "paseto.previous_local_key_files[0]",
+            base: keys(),
+            shapes: local(),
+        },
+        KeySetting {
+            inline: "secret_key",
+            inline_field: "paseto.secret_key",
+            file: "secret_key_file",
+            file_field: "paseto.secret_key_file",
+            base: json!({ "local_key": LOCAL }),
+            shapes: secret,
+        },
+        KeySetting {
+            inline: "public_keys",
+            inline_field: "paseto.public_keys[0]",
+            file: "public_key_files",
+            file_field: "paseto.public_key_files[0]",
+            base: keys(),
+            shapes: public,
+        },
+    ]
+}
+
+/// The launch error must name `field` and, like `Debug` of the configuration, show nothing of
+/// `material`.
+fn refuses_without_echo(figment: Figment, field: &str, material: &str) {
+    let config = Config::from_figment(&figment).unwrap();
+    let debug = format!("{config:?}");
+    assert!(!debug.contains(material), "Debug leaks {material}: {debug}");
+    let err = PasetoFairing::default()
+        .load(&figment)
+        .expect_err(&format!("{field} with {material} loaded"));
+    assert_eq!(err.field(), field, "{err}");
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains(material), "error leaks {material}: {text}");
+}
+
+#[test]
+fn a_key_pasted_as_a_file_path_is_never_echoed() {
+    for setting in key_settings() {
+        for Pasted { value, material } in &setting.shapes {
+            let figment = setting.with(setting.file, value);
+            refuses_without_echo(figment, setting.file_field, material);
+        }
+    }
+}
+
+#[test]
+fn the_contents_of_a_malformed_key_file_are_never_echoed() {
+    let dir = std::env::temp_dir().join(format!("rocket-paseto-keyfiles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for setting in key_settings() {
+        for (i, Pasted { value, material }) in setting.shapes.iter().enumerate() {
+            let file = dir.join(format!("{}-{i}", setting.file));
+            std::fs::write(&file, value).unwrap();
+            let figment = setting.with(setting.file, file.to_str().unwrap());
+            // A key after a byte order mark, or with surrounding whitespace, is still a key.
+            if value
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .starts_with("k4.")
+            {
+                PasetoFairing::default()
+                    .load(&figment)
+                    .unwrap_or_else(|e| panic!("{} holding {value:?}: {e}", setting.file));
+                continue;
+            }
+            refuses_without_echo(figment, setting.file_field, material);
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn keys_of_these_shapes_inline_are_never_echoed() {
+    for setting in key_settings() {
+        for Pasted { value, material } in &setting.shapes {
+            if value.trim().starts_with("k4.") {
+                continue; // a valid key
+            }
+            let figment = setting.with(setting.inline, value);
+            refuses_without_echo(figment, setting.inline_field, material);
+        }
+    }
+}
+
+#[test]
+fn key_file_errors_name_the_field_and_the_problem_only() {
+    let text = rejects(
+        release(json!({ "local_key_file": "/nonexistent/rocket-paseto/local.key" })),
+        "paseto.local_key_file",
+        &[],
+    );
+    assert!(
+        text.contains("cannot read") && !text.contains("nonexistent"),
+        "{text}"
+    );
+    let text = rejects(
+        release(json!({ "local_key_file": format!("\"{LOCAL}\"") })),
+        "paseto.local_key_file",
+        &[LOCAL],
+    );
+    assert!(text.contains("looks like a key"), "{text}");
+}
+
+// --- Cookie name prefixes --------------------------------------------------------------------
+
+#[test]
+fn prefixed_cookie_names_need_what_their_prefix_promises() {
+    let with = |extra: Value| {
+        let mut paseto = keys();
+        for (key, value) in extra.as_object().unwrap() {
+            paseto[key] = value.clone();
+        }
+        figment(paseto)
+    };
+    // `Secure` must be certain: `false`, or `"auto"` (the default), which omits it without TLS.
+    for secure in [json!(false), json!("auto")] {
+        for (settings, field) in [
+            (
+                json!({ "access": { "cookie": "__Host-access" } }),
+                "paseto.access.cookie",
+            ),
+            (
+                json!({ "refresh": { "cookie": "__Secure-refresh" } }),
+                "paseto.refresh.cookie",
+            ),
+            (
+                json!({ "access": { "cookie": "__host-access" } }),
+                "paseto.access.cookie",
+            ),
+            (
+                json!({ "remember_me": { "cookie": "__Host-remember" } }),
+                "paseto.remember_me.cookie",
+            ),
+            (
+                json!({ "cookies": { "csrf_cookie": "__Secure-csrf" } }),
+                "paseto.cookies.csrf_cookie",
+            ),
+        ] {
+            let mut settings = settings;
+            let cookies = settings["cookies"].as_object().cloned().unwrap_or_default();
+            settings["cookies"] = json!(cookies);
+            settings["cookies"]["secure"] = secure.clone();
+            let text = rejects(with(settings), field, &[]);
+            assert!(text.contains("secure = true"), "{text}");
+        }
+        let mut custom = keys();
+        custom["kinds"] = json!({ "api_key": { "cookie": "__Host-api" } });
+        custom["cookies"] = json!({ "secure": secure });
+        let err = PasetoFairing::default()
+            .kind::<ApiKey>()
+            .load(&figment(custom))
+            .unwrap_err();
+        assert_eq!(err.field(), "paseto.kinds.api_key.cookie", "{err}");
+    }
+    // `__Host-` also needs `Path=/`.
+    let text = rejects(
+        with(json!({
+            "cookies": { "secure": true },
+            "refresh": { "cookie": "__Host-refresh", "path": "/refresh" },
+        })),
+        "paseto.refresh.path",
+        &[],
+    );
+    assert!(text.contains("__Secure-"), "{text}");
+    // What the prefixes ask for, given: launches.
+    let fine = [
+        json!({
+            "cookies": { "secure": true, "csrf_cookie": "__Host-csrf" },
+            "access": { "cookie": "__Host-access" },
+            "refresh": { "cookie": "__Secure-refresh", "path": "/refresh" },
+            "remember_me": { "cookie": "__Host-remember" },
+        }),
+        // `SameSite=None` always adds `Secure`.
+        json!({ "cookies": { "same_site": "none" }, "access": { "cookie": "__Host-access" } }),
+    ];
+    for settings in fine {
+        PasetoFairing::default()
+            .load(&with(settings.clone()))
+            .unwrap_or_else(|e| panic!("{settings}: {e}"));
+    }
+}

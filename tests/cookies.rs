@@ -491,6 +491,25 @@ fn bad_name(name: &str, cookies: PasetoCookies<'_>) -> String {
     format!("{:?}", cookies.add(name, &1).err())
 }
 
+/// A jar value in a cookie named `name`, on `path`, for `domain`.
+#[get("/jar-cookie/<name>?<path>&<domain>")]
+fn jar_cookie(
+    name: &str,
+    path: Option<&str>,
+    domain: Option<&str>,
+    cookies: PasetoCookies<'_>,
+) -> String {
+    let mut template = Cookie::new(name.to_owned(), "");
+    if let Some(path) = path {
+        template.set_path(path.to_owned());
+    }
+    if let Some(domain) = domain {
+        template.set_domain(domain.to_owned());
+    }
+    let ttl = std::time::Duration::from_secs(60);
+    format!("{:?}", cookies.add_cookie(template, &1, ttl).err())
+}
+
 #[get("/refresh-by-header")]
 async fn refresh_by_header(
     token: Paseto<Refresh>,
@@ -642,4 +661,91 @@ fn cookie_names_must_not_collide() {
         .load(&figment(paseto))
         .unwrap_err();
     assert_eq!(err.field(), "paseto.remember_me.cookie");
+}
+
+#[test]
+fn host_prefixed_cookies_work_end_to_end() {
+    let mut paseto = keys();
+    paseto["cookies"] = json!({ "secure": true, "csrf_cookie": "__Host-csrf" });
+    paseto["access"] = json!({ "cookie": "__Host-access" });
+    paseto["refresh"] = json!({ "cookie": "__Host-refresh" });
+    paseto["remember_me"] = json!({ "cookie": "__Host-remember" });
+    let client = app(paseto);
+    let login = client.post("/login?remember=true").dispatch();
+    assert_eq!(login.status(), Status::Ok);
+    let cookies = set_cookies(&login);
+    for name in [
+        "__Host-access",
+        "__Host-refresh",
+        "__Host-csrf",
+        "__Host-remember",
+    ] {
+        let cookie = cookie_named(&cookies, name);
+        assert_eq!(
+            (cookie.secure(), cookie.path(), cookie.domain()),
+            (Some(true), Some("/"), None),
+            "{name}"
+        );
+    }
+    let csrf = cookie_named(&cookies, "__Host-csrf").value().to_owned();
+    // The client sends them back, and the guards read them.
+    assert_eq!(
+        client.get("/user").dispatch().into_string().unwrap(),
+        "alice"
+    );
+    assert_eq!(
+        client.get("/remembered").dispatch().into_string().unwrap(),
+        "alice"
+    );
+    let note = client
+        .post("/note")
+        .header(Header::new("X-CSRF-Token", csrf.clone()))
+        .dispatch();
+    assert_eq!(note.status(), Status::Ok);
+    let logout = client
+        .post("/logout")
+        .header(Header::new("X-CSRF-Token", csrf))
+        .dispatch();
+    for c in set_cookies(&logout) {
+        assert_eq!(
+            (c.secure(), c.path()),
+            (Some(true), Some("/")),
+            "removal of {}",
+            c.name()
+        );
+    }
+    assert_eq!(
+        client.get("/user").dispatch().status(),
+        Status::Unauthorized
+    );
+}
+
+#[test]
+fn jar_cookies_breaking_their_prefix_are_refused() {
+    let call = |paseto: Value, uri: &str| {
+        let client = client(paseto, routes![jar_cookie]);
+        client.get(uri.to_owned()).dispatch().into_string().unwrap()
+    };
+    let mut secure = keys();
+    secure["cookies"] = json!({ "secure": true });
+    // Without TLS, `secure = "auto"` leaves `Secure` out: browsers would drop these.
+    assert_eq!(call(keys(), "/jar-cookie/__Host-cart"), "Some(Prefix)");
+    assert_eq!(call(keys(), "/jar-cookie/__secure-cart"), "Some(Prefix)");
+    assert_eq!(call(keys(), "/jar-cookie/cart"), "None");
+    assert_eq!(call(secure.clone(), "/jar-cookie/__Host-cart"), "None");
+    assert_eq!(
+        call(secure.clone(), "/jar-cookie/__Host-cart?path=/cart"),
+        "Some(Prefix)"
+    );
+    assert_eq!(
+        call(secure.clone(), "/jar-cookie/__Host-cart?domain=example.com"),
+        "Some(Prefix)"
+    );
+    assert_eq!(
+        call(
+            secure,
+            "/jar-cookie/__Secure-cart?path=/cart&domain=example.com"
+        ),
+        "None"
+    );
 }

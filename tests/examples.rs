@@ -478,6 +478,37 @@ fn cookies_serves_its_contract() {
     }
 }
 
+/// Login CSRF: another site's page posting the demo credentials gets a 403 and no cookie.
+#[test]
+fn cookies_refuses_cross_site_logins() {
+    use rocket::http::Header;
+    use rocket::http::uri::Host;
+
+    let client = Client::tracked(cookies_app::rocket()).unwrap();
+    let login = |origin: &str| {
+        let mut request = client
+            .post("/login")
+            .header(ContentType::Form)
+            .header(Header::new("Origin", origin.to_owned()))
+            .body("username=test&password=test");
+        request
+            .inner_mut()
+            .set_host(Host::parse("127.0.0.1:8000").unwrap());
+        request.dispatch()
+    };
+    for origin in ["https://evil.example", "null", "http://127.0.0.1:8001"] {
+        let forged = login(origin);
+        assert_eq!(forged.status(), Status::Forbidden, "{origin}");
+        assert_eq!(forged.headers().get("Set-Cookie").count(), 0, "{origin}");
+        let body: Value = forged.into_json().unwrap();
+        assert_eq!(body["error"], "csrf_failed");
+        assert!(client.cookies().get("access_token").is_none());
+    }
+    // From its own page.
+    assert_eq!(login("http://127.0.0.1:8000").status(), Status::Ok);
+    assert!(client.cookies().get("access_token").is_some());
+}
+
 #[test]
 fn bench_server_routes_accept_their_tokens_only() {
     use rocket::http::{Cookie, Header};
