@@ -4,7 +4,7 @@
 //! Run locally with, e.g.:
 //!
 //! ```sh
-//! redis-server --port 6390 --save '' --daemonize yes
+//! redis-server --port 6390 --save '' --enable-debug-command local --daemonize yes
 //! REDIS_URL=redis://127.0.0.1:6390/ cargo test --features redis --test redis
 //! ```
 
@@ -358,4 +358,59 @@ fn a_bad_url_is_refused_without_repeating_it() {
         .unwrap_err();
     assert_eq!(error.field(), "paseto.revocation.url");
     assert!(!error.to_string().contains("hunter2"), "{error}");
+}
+
+#[rocket::async_test]
+async fn refreshes_caught_by_a_slow_redis_can_be_retried_without_logging_anyone_out() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let client = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let mut logins = Vec::new();
+    for _ in 0..20 {
+        logins.push(login_pair(&client).await);
+    }
+    // Redis stalls for 0.6 s (twice `timeout_ms`) while every login refreshes: some rotations
+    // are refused with 503 before or after they reached Redis.
+    let redis = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = redis.get_multiplexed_async_connection().await.unwrap();
+    let stall = async move {
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+        // The client may give up waiting for the reply; the server sleeps all the same.
+        let _ = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("0.6")
+            .query_async::<()>(&mut connection)
+            .await;
+    };
+    // Refreshes spread over 300 ms: before, across and during the stall.
+    let refreshes =
+        rocket::futures::future::join_all(logins.iter().enumerate().map(|(i, pair)| {
+            let client = &client;
+            async move {
+                rocket::tokio::time::sleep(Duration::from_millis(15 * i as u64)).await;
+                post_with(client, "/refresh", &pair.refresh_token).await
+            }
+        }));
+    let (_, first) = rocket::tokio::join!(stall, refreshes);
+    let statuses: Vec<Status> = first.iter().map(|r| r.status()).collect();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [Status::Ok, Status::ServiceUnavailable].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&Status::ServiceUnavailable),
+        "{statuses:?}"
+    );
+    drop(first);
+    // Every client retries, as the 503's Retry-After asks: nobody is taken for a thief.
+    for pair in &logins {
+        let retried = rotate(&client, &pair.refresh_token).await;
+        assert_eq!(
+            user_claims(&client, &retried.access_token).await.0,
+            Status::Ok
+        );
+        assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
+    }
 }
