@@ -5,18 +5,20 @@
 //! ```no_run
 //! use rocket::serde::json::{Json, Value, json};
 //! use rocket::{get, launch, post, routes};
-//! use rocket_paseto::{Access, AuthError, Issuer, Paseto, PasetoFairing, Refresh, TokenPair};
+//! use rocket_paseto::{
+//!     Access, AccessToken, AuthError, Issuer, Paseto, PasetoFairing, Refresh, TokenPair,
+//! };
 //!
 //! #[derive(rocket::serde::Deserialize)]
 //! #[serde(crate = "rocket::serde")]
 //! struct Login { username: String, password: String }
 //!
 //! #[post("/login", data = "<form>")]
-//! fn login(form: Json<Login>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
+//! fn login(form: Json<Login>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
 //!     if (form.username.as_str(), form.password.as_str()) != ("test", "test") {
 //!         return Err(AuthError::BadCredentials);
 //!     }
-//!     Ok(Json(issuer.pair(&form.username)?))
+//!     Ok(issuer.pair(&form.username)?)
 //! }
 //!
 //! #[get("/user")]
@@ -24,10 +26,10 @@
 //!     Json(json!({ "user": token.subject() }))
 //! }
 //!
+//! // A new access token in the refresh token's login: a logout with either ends both.
 //! #[post("/refresh")]
-//! fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<Value>, AuthError> {
-//!     let access_token = issuer.access(token.subject()).issue()?;
-//!     Ok(Json(json!({ "access_token": access_token })))
+//! async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<AccessToken, AuthError> {
+//!     issuer.access_from(&token).await
 //! }
 //!
 //! #[launch]
@@ -112,11 +114,15 @@
 //! # Revocation
 //!
 //! With a revocation store, tokens can be taken back before they expire. Pairs share a family
-//! (`fam` claim): [`Issuer::revoke`] revokes a token and its family (a logout of access and
-//! refresh together), and [`Issuer::rotate`] exchanges a refresh token once for a new pair,
-//! revoking the whole family if the old one ever comes back (RFC 9700, section 4.14). Guards of
-//! the kinds in `revocation.kinds` check the store on every request; when it cannot answer
-//! they fail closed with a 503 unless `on_error = "allow"`. See [`revocation`] for the stores:
+//! (`fam` claim), a login that ends at `fam_exp` (`session_ttl` after it started):
+//! [`Issuer::revoke`] revokes a token and its family (a logout of access and refresh together)
+//! and returns [`Revoked`], which says which kinds are now refused;
+//! [`PasetoCookies::logout`] does it from whichever token cookie a browser still has; and
+//! [`Issuer::rotate`] exchanges a refresh token for a new pair, revoking the whole family if a
+//! replaced one comes back after the `rotation_grace` window (RFC 9700, section 4.14). Guards
+//! of the kinds in `revocation.kinds` check the store on every request; when it cannot answer
+//! they fail closed with a 503 unless `on_error = "allow"`. Minting into a family always needs
+//! a definite answer. See [`revocation`] for the stores:
 //! [`MemoryStore`](revocation::MemoryStore) for one instance, `RedisStore` (feature `redis`)
 //! for many, or your own.
 //!
@@ -130,16 +136,16 @@
 //!
 //! ```
 //! use rocket::serde::json::Json;
-//! use rocket_paseto::{Access, AuthError, Issuer, Paseto, Refresh, TokenPair};
+//! use rocket_paseto::{Access, AuthError, Issuer, Paseto, Refresh, Revoked, TokenPair};
 //!
 //! #[rocket::post("/refresh")]
-//! async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
-//!     Ok(Json(issuer.rotate(&token).await?))
+//! async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
+//!     issuer.rotate(&token).await
 //! }
 //!
 //! #[rocket::post("/logout")]
-//! async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<(), AuthError> {
-//!     issuer.revoke(&token).await
+//! async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<Json<Revoked>, AuthError> {
+//!     Ok(Json(issuer.revoke(&token).await?))
 //! }
 //! ```
 //!
