@@ -29,8 +29,8 @@ use time::OffsetDateTime;
 /// # use rocket_paseto::{Issuer, AuthError, TokenPair};
 /// # use rocket::serde::json::Json;
 /// #[rocket::post("/token")]
-/// fn token(issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
-///     Ok(Json(issuer.pair("alice")?))
+/// fn token(issuer: &Issuer) -> Result<TokenPair, AuthError> {
+///     Ok(issuer.pair("alice")?)
 /// }
 ///
 /// #[rocket::post("/api-token")]
@@ -161,7 +161,7 @@ impl Issuer {
 
     /// When a login starting now ends.
     pub(crate) fn session_end(&self) -> OffsetDateTime {
-        later(self.shared.session_ttl)
+        crate::revocation::later(OffsetDateTime::now_utc(), self.shared.session_ttl)
     }
 
     /// [`pair`](Self::pair), with `extra` applied to both tokens' builders and, when `fresh`,
@@ -288,16 +288,17 @@ impl Issuer {
     ///
     /// The new tokens join the refresh token's family and carry its claims beyond the
     /// registered ones (the extra claims the pair was minted with); the access token is not
-    /// fresh. A refresh token presented a second time, by its owner or by a thief, revokes the
-    /// whole family and fails with [`AuthError::Invalid`]: everyone holding a token of that
-    /// login must sign in again.
+    /// fresh. A replaced refresh token presented again after the grace window (below), by its
+    /// owner or by a thief, here or to any guard of a checked refresh kind, revokes the whole
+    /// family and fails with [`AuthError::Invalid`]: everyone holding a token of that login
+    /// must sign in again.
     ///
     /// ```
     /// # use rocket::serde::json::Json;
     /// # use rocket_paseto::{AuthError, Issuer, Paseto, Refresh, TokenPair};
     /// #[rocket::post("/refresh")]
-    /// async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<Json<TokenPair>, AuthError> {
-    ///     Ok(Json(issuer.rotate(&token).await?))
+    /// async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
+    ///     issuer.rotate(&token).await
     /// }
     /// ```
     ///
@@ -490,14 +491,6 @@ fn extra_claims(
     Ok(extra)
 }
 
-/// `now + ttl`, saturating at the largest time rather than overflowing.
-pub(crate) fn later(ttl: Duration) -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    time::Duration::try_from(ttl)
-        .ok()
-        .and_then(|ttl| now.checked_add(ttl))
-        .unwrap_or(now)
-}
 
 /// An access and a refresh token, as returned by [`Issuer::pair`]: the usual login response.
 /// As a [`Responder`] it is JSON with `Cache-Control: no-store`; return it as it is rather than

@@ -456,7 +456,7 @@ impl fmt::Debug for Revocation {
 
 /// `time + by`, or `time` itself where that would pass the year 9999 (a token's `exp` may be
 /// that late): an entry then lasts as long as it can.
-fn later(time: OffsetDateTime, by: Duration) -> OffsetDateTime {
+pub(crate) fn later(time: OffsetDateTime, by: Duration) -> OffsetDateTime {
     time::Duration::try_from(by)
         .ok()
         .and_then(|by| time.checked_add(by))
