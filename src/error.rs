@@ -1,16 +1,43 @@
-//! What a guard fails with, and how failures look to clients.
+//! What the crate fails with, and how each failure looks to clients: one table, [`Body::row`].
 
 use std::io::Cursor;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
 
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use rocket::{Catcher, catch, catchers as rocket_catchers};
 
-use crate::cookies::CookieError;
-use crate::issuer::Issuer;
+use crate::revocation::{Refusal, StoreError};
+use crate::state::AuthState;
 use crate::token::{IssueError, Rejection};
+
+/// Browsers keep cookies of up to 4096 bytes (name, value and attributes together).
+pub const MAX_COOKIE_SIZE: usize = 4096;
+
+/// Why a value could not be put in a cookie.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum CookieError {
+    /// The cookie would exceed [`MAX_COOKIE_SIZE`]; browsers would drop it silently.
+    #[error("the cookie would be {0} bytes; browsers keep at most 4096")]
+    TooLarge(usize),
+    /// The cookie name is not a valid cookie name (RFC 6265 token).
+    #[error("the cookie name is not a valid cookie name")]
+    InvalidName,
+    /// The name's `__Secure-` or `__Host-` prefix demands attributes the cookie lacks
+    /// (`Secure`; for `__Host-` also `Path=/` and no `Domain`), so browsers would drop it.
+    #[error(
+        "a `__Secure-` cookie needs `Secure`, and a `__Host-` cookie `Secure`, `Path=/` and no `Domain`"
+    )]
+    Prefix,
+    /// The kind's cookie is turned off (`cookie = ""`).
+    #[error("the `{0}` cookie is turned off in the configuration")]
+    Disabled(&'static str),
+    /// The token or sealed value could not be made.
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+}
 
 /// Why authentication failed: the error of every guard in this crate, and a [`Responder`].
 ///
@@ -21,7 +48,7 @@ use crate::token::{IssueError, Rejection};
 /// | variant | status | body `error` | `WWW-Authenticate` |
 /// |---|---|---|---|
 /// | `Missing` | 401 | `unauthorized` | `Bearer` |
-/// | `Invalid(_)` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
+/// | `Invalid(_)`, `ClaimsMismatch` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
 /// | `BadCredentials` | 401 | `invalid_credentials` | `Bearer` |
 /// | `FreshRequired` | 401 | `fresh_token_required` | `Bearer error="insufficient_user_authentication", …` |
 /// | `Csrf` | 403 | `csrf_failed` | — |
@@ -29,7 +56,7 @@ use crate::token::{IssueError, Rejection};
 /// | `Cookie(CookieError::TooLarge(_))` | 413 | `too_large` | — |
 /// | `Unavailable` | 503 | `temporarily_unavailable` | — |
 /// | `Issue(_)`, `Cookie(_)`, `Revocation(_)`, `NotConfigured` | 500 | `server_error` | — |
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
     /// The request carried no token.
@@ -38,7 +65,12 @@ pub enum AuthError {
     /// A token was presented and rejected; the reason is for logs only.
     #[error("the token was rejected: {0}")]
     Invalid(Rejection),
-    /// A token came from a cookie on an unsafe method without a matching CSRF header.
+    /// A genuine token whose claims do not fit the route's claims type: a mismatch on the
+    /// server's side, logged at warn level; the client sees an invalid token.
+    #[error("the token's claims do not fit the route's claims type")]
+    ClaimsMismatch,
+    /// A token came from a cookie on an unsafe method without a matching CSRF header, or a
+    /// request came from another site's page ([`SameOrigin`](crate::SameOrigin)).
     #[error("the request lacks a valid CSRF token")]
     Csrf,
     /// The token is valid but does not grant what the route requires (a scope, role, claim or
@@ -56,53 +88,45 @@ pub enum AuthError {
     Issue(#[from] IssueError),
     /// A value or token could not be put in a cookie.
     #[error(transparent)]
-    Cookie(#[from] crate::cookies::CookieError),
+    Cookie(#[from] CookieError),
     /// The revocation store could not answer and `on_error = "reject"`, so tokens of checked
     /// kinds are refused for now: 503, never 401, so clients keep their tokens and retry.
     #[error("the revocation store is unavailable")]
     Unavailable,
     /// A revocation (a logout) could not be recorded: the store failed.
     #[error(transparent)]
-    Revocation(#[from] crate::revocation::StoreError),
+    Revocation(#[from] StoreError),
     /// The fairing is not attached (a route's sentinel normally prevents this), or a feature
     /// used here needs configuration it lacks (e.g. revocation without a store).
     #[error("PasetoFairing is not attached, or not configured for this")]
     NotConfigured,
 }
 
+impl From<Refusal> for AuthError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Revoked(rejection) => AuthError::Invalid(rejection),
+            Refusal::Unavailable => AuthError::Unavailable,
+        }
+    }
+}
+
 impl AuthError {
     /// The HTTP status this error responds with.
     pub fn status(&self) -> Status {
-        match self {
-            AuthError::Missing
-            | AuthError::Invalid(_)
-            | AuthError::BadCredentials
-            | AuthError::FreshRequired => Status::Unauthorized,
-            AuthError::Csrf | AuthError::InsufficientScope => Status::Forbidden,
-            // The client sent more than fits in a cookie: its request, not our fault.
-            AuthError::Cookie(CookieError::TooLarge(_)) => Status::PayloadTooLarge,
-            AuthError::Unavailable => Status::ServiceUnavailable,
-            AuthError::Issue(_)
-            | AuthError::Cookie(_)
-            | AuthError::Revocation(_)
-            | AuthError::NotConfigured => Status::InternalServerError,
-        }
-    }
-
-    /// Whether the request simply had no token (as opposed to a bad one).
-    pub fn is_missing(&self) -> bool {
-        matches!(self, AuthError::Missing)
+        self.body().row().status
     }
 
     fn body(&self) -> Body {
         match self {
             AuthError::Missing => Body::Missing,
-            AuthError::Invalid(_) => Body::Invalid,
+            AuthError::Invalid(_) | AuthError::ClaimsMismatch => Body::Invalid,
             AuthError::BadCredentials => Body::BadCredentials,
             AuthError::FreshRequired => Body::FreshRequired,
             AuthError::Csrf => Body::Csrf,
             AuthError::InsufficientScope => Body::InsufficientScope,
             AuthError::Unavailable => Body::Unavailable,
+            // The client sent more than fits in a cookie: its request, not our fault.
             AuthError::Cookie(CookieError::TooLarge(_)) => Body::TooLarge,
             AuthError::Issue(_)
             | AuthError::Cookie(_)
@@ -110,13 +134,23 @@ impl AuthError {
             | AuthError::NotConfigured => Body::ServerError,
         }
     }
+
+    /// Records this error as the request's last guard failure, for the catchers, and returns it
+    /// as a guard outcome.
+    pub(crate) fn fail<T>(self, request: &Request<'_>) -> rocket::request::Outcome<T, AuthError> {
+        let body = self.body();
+        *request
+            .local_cache(|| LastFailure(Mutex::new(None)))
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(body);
+        rocket::request::Outcome::Error((body.row().status, self))
+    }
 }
 
 /// The fixed response bodies. Fixed strings keep failures byte-identical whatever their cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Body {
-    None = 0,
+enum Body {
     Missing,
     Invalid,
     BadCredentials,
@@ -129,86 +163,110 @@ pub(crate) enum Body {
     TooLarge,
 }
 
+/// RFC 9470's challenge for a token that is not fresh enough.
+const FRESH_CHALLENGE: &str =
+    r#" error="insufficient_user_authentication", error_description="A fresh token is required""#;
+
+/// One row of the failure table: status, JSON body, and what follows the scheme in the
+/// `WWW-Authenticate` challenge (`Some("")` for the bare scheme).
+struct Row {
+    status: Status,
+    json: &'static str,
+    challenge: Option<&'static str>,
+}
+
 impl Body {
-    fn json(self) -> &'static str {
+    /// The table: every failure's status, body and challenge (RFC 6750; RFC 9470's
+    /// `insufficient_user_authentication` for freshness, so that clients sign in again instead
+    /// of refreshing).
+    fn row(self) -> Row {
+        use Status as S;
+        let row = |status, json, challenge| Row {
+            status,
+            json,
+            challenge,
+        };
         match self {
-            Body::None | Body::Missing => {
-                r#"{"error":"unauthorized","message":"Authentication is required."}"#
-            }
-            Body::Invalid => {
-                r#"{"error":"invalid_token","message":"The token is invalid or has expired."}"#
-            }
-            Body::BadCredentials => {
-                r#"{"error":"invalid_credentials","message":"Bad username or password."}"#
-            }
-            Body::Csrf => r#"{"error":"csrf_failed","message":"A valid CSRF token is required."}"#,
-            Body::Forbidden => r#"{"error":"forbidden","message":"Access is forbidden."}"#,
-            Body::ServerError => {
-                r#"{"error":"server_error","message":"The request could not be completed."}"#
-            }
-            Body::InsufficientScope => {
-                r#"{"error":"insufficient_scope","message":"The token does not grant this."}"#
-            }
-            Body::FreshRequired => {
-                r#"{"error":"fresh_token_required","message":"Sign in again to do this."}"#
-            }
-            Body::Unavailable => {
-                r#"{"error":"temporarily_unavailable","message":"Try again shortly."}"#
-            }
-            Body::TooLarge => {
-                r#"{"error":"too_large","message":"The value is too large to store."}"#
-            }
+            Body::Missing => row(
+                S::Unauthorized,
+                r#"{"error":"unauthorized","message":"Authentication is required."}"#,
+                Some(""),
+            ),
+            Body::Invalid => row(
+                S::Unauthorized,
+                r#"{"error":"invalid_token","message":"The token is invalid or has expired."}"#,
+                Some(r#" error="invalid_token""#),
+            ),
+            Body::BadCredentials => row(
+                S::Unauthorized,
+                r#"{"error":"invalid_credentials","message":"Bad username or password."}"#,
+                Some(""),
+            ),
+            Body::FreshRequired => row(
+                S::Unauthorized,
+                r#"{"error":"fresh_token_required","message":"Sign in again to do this."}"#,
+                Some(FRESH_CHALLENGE),
+            ),
+            Body::Csrf => row(
+                S::Forbidden,
+                r#"{"error":"csrf_failed","message":"A valid CSRF token is required."}"#,
+                None,
+            ),
+            Body::Forbidden => row(
+                S::Forbidden,
+                r#"{"error":"forbidden","message":"Access is forbidden."}"#,
+                None,
+            ),
+            Body::InsufficientScope => row(
+                S::Forbidden,
+                r#"{"error":"insufficient_scope","message":"The token does not grant this."}"#,
+                Some(r#" error="insufficient_scope""#),
+            ),
+            Body::TooLarge => row(
+                S::PayloadTooLarge,
+                r#"{"error":"too_large","message":"The value is too large to store."}"#,
+                None,
+            ),
+            Body::ServerError => row(
+                S::InternalServerError,
+                r#"{"error":"server_error","message":"The request could not be completed."}"#,
+                None,
+            ),
+            Body::Unavailable => row(
+                S::ServiceUnavailable,
+                r#"{"error":"temporarily_unavailable","message":"Try again shortly."}"#,
+                None,
+            ),
         }
     }
 
-    fn from_u8(v: u8) -> Body {
-        match v {
-            1 => Body::Missing,
-            2 => Body::Invalid,
-            3 => Body::BadCredentials,
-            4 => Body::Csrf,
-            5 => Body::Forbidden,
-            6 => Body::ServerError,
-            7 => Body::InsufficientScope,
-            8 => Body::FreshRequired,
-            9 => Body::Unavailable,
-            10 => Body::TooLarge,
-            _ => Body::None,
+    fn respond(self, request: &Request<'_>) -> Response<'static> {
+        let row = self.row();
+        let mut response = Response::build()
+            .status(row.status)
+            .header(ContentType::JSON)
+            .sized_body(row.json.len(), Cursor::new(row.json))
+            .finalize();
+        if let Some(rest) = row.challenge {
+            let scheme = AuthState::of(request).map_or("Bearer", |s| s.http.scheme.as_str());
+            response.set_header(Header::new("WWW-Authenticate", format!("{scheme}{rest}")));
         }
-    }
-
-    fn status(self) -> Status {
-        match self {
-            Body::None
-            | Body::Missing
-            | Body::Invalid
-            | Body::BadCredentials
-            | Body::FreshRequired => Status::Unauthorized,
-            Body::Csrf | Body::Forbidden | Body::InsufficientScope => Status::Forbidden,
-            Body::ServerError => Status::InternalServerError,
-            Body::Unavailable => Status::ServiceUnavailable,
-            Body::TooLarge => Status::PayloadTooLarge,
+        if self == Body::Unavailable {
+            response.set_header(Header::new("Retry-After", "1"));
         }
+        response
     }
 }
 
 /// The last guard failure of a request, for the catchers.
-struct LastFailure(AtomicU8);
+struct LastFailure(Mutex<Option<Body>>);
 
-pub(crate) fn record(request: &Request<'_>, error: &AuthError) {
-    request
-        .local_cache(|| LastFailure(AtomicU8::new(0)))
+fn last(request: &Request<'_>) -> Option<Body> {
+    *request
+        .local_cache(|| LastFailure(Mutex::new(None)))
         .0
-        .store(error.body() as u8, Ordering::Relaxed);
-}
-
-fn last(request: &Request<'_>) -> Body {
-    Body::from_u8(
-        request
-            .local_cache(|| LastFailure(AtomicU8::new(0)))
-            .0
-            .load(Ordering::Relaxed),
-    )
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// A failure response with one of the fixed bodies.
@@ -216,40 +274,8 @@ struct Rendered(Body);
 
 impl<'r> Responder<'r, 'static> for Rendered {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        Ok(respond(request, self.0))
+        Ok(self.0.respond(request))
     }
-}
-
-fn respond(request: &Request<'_>, body: Body) -> Response<'static> {
-    let json = body.json();
-    let mut response = Response::build()
-        .status(body.status())
-        .header(ContentType::JSON)
-        .sized_body(json.len(), Cursor::new(json))
-        .finalize();
-    let scheme = request
-        .rocket()
-        .state::<Issuer>()
-        .map(|i| i.shared().web.scheme.as_str())
-        .unwrap_or("Bearer");
-    // RFC 6750 challenges; RFC 9470's `insufficient_user_authentication` for freshness, so that
-    // clients sign in again instead of refreshing (a refresh never makes a token fresh).
-    let challenge = match body {
-        Body::Invalid => Some(format!(r#"{scheme} error="invalid_token""#)),
-        Body::FreshRequired => Some(format!(
-            r#"{scheme} error="insufficient_user_authentication", error_description="A fresh token is required""#
-        )),
-        Body::InsufficientScope => Some(format!(r#"{scheme} error="insufficient_scope""#)),
-        _ if body.status() == Status::Unauthorized => Some(scheme.to_owned()),
-        _ => None,
-    };
-    if let Some(challenge) = challenge {
-        response.set_header(Header::new("WWW-Authenticate", challenge));
-    }
-    if body == Body::Unavailable {
-        response.set_header(Header::new("Retry-After", "1"));
-    }
-    response
 }
 
 impl<'r> Responder<'r, 'static> for AuthError {
@@ -261,14 +287,14 @@ impl<'r> Responder<'r, 'static> for AuthError {
             }
             _ => {}
         }
-        Ok(respond(request, self.body()))
+        Ok(self.body().respond(request))
     }
 }
 
 #[catch(401)]
 fn unauthorized(request: &Request<'_>) -> Rendered {
     match last(request) {
-        body @ (Body::Invalid | Body::Missing | Body::BadCredentials) => Rendered(body),
+        Some(body @ (Body::Invalid | Body::Missing | Body::BadCredentials)) => Rendered(body),
         _ => Rendered(Body::Missing),
     }
 }
@@ -276,7 +302,7 @@ fn unauthorized(request: &Request<'_>) -> Rendered {
 #[catch(403)]
 fn forbidden(request: &Request<'_>) -> Rendered {
     match last(request) {
-        Body::Csrf => Rendered(Body::Csrf),
+        Some(Body::Csrf) => Rendered(Body::Csrf),
         _ => Rendered(Body::Forbidden),
     }
 }

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
-use rocket::{Build, Ignite, Request, Response, Rocket};
+use rocket::{Build, Request, Response, Rocket};
 
-use crate::cookies::TokensSet;
-
-use crate::config::{Config, ConfigError, StoreChoice};
+use crate::config::{Config, ConfigError, Settings, StoreSetup};
 use crate::issuer::Issuer;
-use crate::kind::{Access, KindSpec, Refresh, TokenKind};
+use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, TokenKind};
+use crate::response::protect_token_cookies;
 use crate::revocation::{MemoryStore, Revocation, RevocationStore};
+use crate::state::{AuthState, KindSettings};
 
 /// Loads `[<profile>.paseto]` at ignite, validates it and every key, and manages an [`Issuer`].
 ///
@@ -75,7 +75,7 @@ impl PasetoFairing {
                 field,
                 "a token kind name must be lowercase letters, digits and `_`",
             ));
-        } else if self.kinds.iter().any(|k| k.name == K::NAME) || K::NAME == crate::remember::KIND {
+        } else if self.kinds.iter().any(|k| k.name == K::NAME) || K::NAME == REMEMBER_ME {
             self.invalid.get_or_insert(ConfigError::new(
                 field,
                 "this token kind name is already registered",
@@ -105,36 +105,47 @@ impl PasetoFairing {
     /// Loads the configuration from `figment` outside of Rocket, e.g. for a command-line tool
     /// that mints tokens with the application's settings.
     pub fn load(&self, figment: &Figment) -> Result<Issuer, ConfigError> {
+        self.state(figment).map(Issuer::new)
+    }
+
+    /// Resolves the configuration into the runtime state the guards and the issuer share.
+    fn state(&self, figment: &Figment) -> Result<Arc<AuthState>, ConfigError> {
         if let Some(e) = &self.invalid {
             return Err(e.clone());
         }
         let config = Config::from_figment(figment)?;
-        let loaded = config.load(&self.kinds, &figment.profile().clone())?;
-        for warning in &loaded.warnings {
+        let settings = config.resolve(&self.kinds, figment.profile())?;
+        for warning in &settings.warnings {
             rocket::warn!("{warning}");
         }
-        if loaded.ephemeral_local_key {
+        if settings.ephemeral_local_key {
             rocket::warn!(
                 "paseto.local_key is not set: using an ephemeral key for this run only. Tokens \
                  will not survive a restart. Set it (see `cargo run --example keygen`) before \
                  leaving the debug profile."
             );
         }
-        let revocation = self.revocation_of(&loaded)?;
-        Ok(Issuer::new(
-            loaded.authority,
-            loaded.web,
+        let revocation = self.revocation_of(&settings)?;
+        let checked = &settings.revocation.checked;
+        let kinds = settings
+            .kinds
+            .into_iter()
+            .zip(checked)
+            .map(|(kind, checked)| KindSettings::new(kind, *checked && revocation.is_some()))
+            .collect();
+        Ok(Arc::new(AuthState {
+            authority: settings.authority,
+            kinds,
+            http: settings.http,
             revocation,
-            loaded.session_ttl,
-        ))
+            session_ttl: settings.session_ttl,
+        }))
     }
 
-    fn revocation_of(
-        &self,
-        loaded: &crate::config::Loaded,
-    ) -> Result<Option<Revocation>, ConfigError> {
-        let plan = &loaded.revocation;
-        let store: Arc<dyn RevocationStore> = match (&self.store, &plan.store) {
+    /// The revocation store, from the configuration or attached in code, with its policy.
+    fn revocation_of(&self, settings: &Settings) -> Result<Option<Revocation>, ConfigError> {
+        let setup = &settings.revocation;
+        let store: Arc<dyn RevocationStore> = match (&self.store, &setup.store) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::new(
                     "paseto.revocation.store",
@@ -142,11 +153,11 @@ impl PasetoFairing {
                 ));
             }
             (Some(store), None) => store.clone(),
-            (None, Some(StoreChoice::Memory)) => Arc::new(MemoryStore::new()),
+            (None, Some(StoreSetup::Memory)) => Arc::new(MemoryStore::new()),
             #[cfg(feature = "redis")]
             (
                 None,
-                Some(StoreChoice::Redis {
+                Some(StoreSetup::Redis {
                     url,
                     prefix,
                     timeout,
@@ -157,14 +168,7 @@ impl PasetoFairing {
                     .prefix(prefix.clone())
                     .timeout(*timeout),
             ),
-            #[cfg(not(feature = "redis"))]
-            (None, Some(StoreChoice::Redis { .. })) => {
-                return Err(ConfigError::new(
-                    "paseto.revocation.store",
-                    "\"redis\" needs the cargo feature `redis` of rocket_paseto",
-                ));
-            }
-            (None, None) if plan.kinds_set => {
+            (None, None) if setup.kinds_set => {
                 return Err(ConfigError::new(
                     "paseto.revocation.kinds",
                     "no revocation store is configured: set `store`",
@@ -172,26 +176,14 @@ impl PasetoFairing {
             }
             (None, None) => return Ok(None),
         };
-        let rules = loaded.authority.rules();
-        let longest_ttl = rules
-            .kinds()
-            .iter()
-            .map(|k| k.ttl())
-            .max()
-            .unwrap_or_default();
-        let kinds = rules
-            .kinds()
-            .iter()
-            .zip(&plan.checked)
-            .map(|(kind, checked)| (kind.name().to_owned(), *checked))
-            .collect();
+        let rules = settings.authority.rules();
+        let longest_ttl = rules.kinds().iter().map(|k| k.ttl()).max();
         Ok(Some(Revocation::new(
             store,
-            kinds,
-            plan.on_error,
+            setup.on_error,
             rules.leeway_limit(),
-            longest_ttl,
-            plan.grace,
+            longest_ttl.unwrap_or_default(),
+            setup.grace,
         )))
     }
 }
@@ -206,8 +198,8 @@ impl Fairing for PasetoFairing {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        match self.load(rocket.figment()) {
-            Ok(issuer) => Ok(rocket.manage(issuer)),
+        match self.state(rocket.figment()) {
+            Ok(state) => Ok(rocket.manage(Issuer::new(state.clone())).manage(state)),
             Err(e) => {
                 rocket::error!("Invalid PASETO configuration: {e}");
                 Err(rocket)
@@ -218,19 +210,6 @@ impl Fairing for PasetoFairing {
     /// Responses that set token cookies must not be kept by any cache (RFC 6749, section 5.1,
     /// for token responses; the same holds for cookies that carry tokens).
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        if TokensSet::of(request).is_set() {
-            response.set_raw_header("Cache-Control", "no-store");
-            response.set_raw_header("Pragma", "no-cache");
-        }
+        protect_token_cookies(request, response);
     }
-}
-
-/// For sentinels: whether the fairing is missing, logging how to fix it when it is.
-pub(crate) fn missing(rocket: &Rocket<Ignite>, what: &str) -> bool {
-    if rocket.state::<Issuer>().is_some() {
-        return false;
-    }
-    rocket::error!("`{what}` is used in a route, but `PasetoFairing` is not attached.");
-    rocket::info_!("Attach it with `.attach(rocket_paseto::PasetoFairing::default())`.");
-    true
 }

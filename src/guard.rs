@@ -12,10 +12,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::error::{self, AuthError};
-use crate::issuer::{Issuer, Shared};
+use crate::error::AuthError;
 use crate::kind::{Access, TokenKind};
-use crate::revocation::Refusal;
+use crate::state::{AuthState, KindSettings};
 use crate::token::{Claims, Rejection, Verified, from_authorization};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
@@ -110,7 +109,8 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
         self.verified.token()
     }
 
-    pub(crate) fn verified(&self) -> &Verified {
+    /// The verified token: its claims, payload and the token itself.
+    pub fn verified(&self) -> &Verified {
         &self.verified
     }
 
@@ -204,6 +204,12 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
     }
 }
 
+impl<K: TokenKind, C> AsRef<Verified> for Paseto<K, C> {
+    fn as_ref(&self) -> &Verified {
+        &self.verified
+    }
+}
+
 impl<K: TokenKind, C> AsRef<Claims> for Paseto<K, C> {
     fn as_ref(&self) -> &Claims {
         self.verified.claims()
@@ -263,85 +269,44 @@ enum Source {
 }
 
 /// The per-request verification outcome of kind `K`, shared by every guard of that kind.
-struct Cached<K>(Result<Arc<Verified>, Failure>, PhantomData<fn() -> K>);
+struct Cached<K>(Result<Arc<Verified>, AuthError>, PhantomData<fn() -> K>);
 
-#[derive(Clone, Copy)]
-pub(crate) enum Failure {
-    Missing,
-    Invalid(Rejection),
-    Csrf,
-    Unavailable,
-    NotConfigured,
-}
-
-impl Failure {
-    fn into_error(self) -> AuthError {
-        match self {
-            Failure::Missing => AuthError::Missing,
-            Failure::Invalid(r) => AuthError::Invalid(r),
-            Failure::Csrf => AuthError::Csrf,
-            Failure::Unavailable => AuthError::Unavailable,
-            Failure::NotConfigured => AuthError::NotConfigured,
-        }
-    }
-}
-
-async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, Failure> {
-    let issuer = request
-        .rocket()
-        .state::<Issuer>()
-        .ok_or(Failure::NotConfigured)?;
-    let shared = issuer.shared();
-    let kinds = shared.authority.rules().kinds();
-    let Some(index) = kinds.iter().position(|k| k.name() == K::NAME) else {
-        return Err(Failure::NotConfigured);
-    };
-    let (token, source) = find_token(request, shared, index)?;
-    let verified = shared
+async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, AuthError> {
+    let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
+    let (index, kind) = state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
+    let (token, source) = find_token(request, state, kind)?;
+    let verified = state
         .authority
         .verify_indexed(index, token, OffsetDateTime::now_utc())
-        .map_err(Failure::Invalid)?;
+        .map_err(AuthError::Invalid)?;
     if source == Source::Cookie {
-        check_csrf(request, shared, &verified)?;
+        check_csrf(request, state, &verified)?;
     }
     // Last, so only tokens that passed every local check cost a store lookup; and after the
     // verification cache, so a cached token is still checked on every request.
-    if let Some(revocation) = &shared.revocation
-        && revocation.checks(index)
+    if let Some(revocation) = &state.revocation
+        && kind.checked
     {
         revocation.check(verified.claims()).await?;
     }
     Ok(verified)
 }
 
-impl From<Refusal> for Failure {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Revoked(rejection) => Failure::Invalid(rejection),
-            Refusal::Unavailable => Failure::Unavailable,
-        }
-    }
-}
-
 fn find_token<'r>(
     request: &'r Request<'_>,
-    shared: &Shared,
-    index: usize,
-) -> Result<(&'r str, Source), Failure> {
-    let web = &shared.web;
-    let mut values = request.headers().get(&web.header);
+    state: &AuthState,
+    kind: &KindSettings,
+) -> Result<(&'r str, Source), AuthError> {
+    let http = &state.http;
+    let mut values = request.headers().get(&http.header);
     match (values.next(), values.next()) {
-        (Some(_), Some(_)) => Err(Failure::Invalid(Rejection::Malformed)),
-        (Some(value), None) => from_authorization(value, &web.scheme)
+        (Some(_), Some(_)) => Err(AuthError::Invalid(Rejection::Malformed)),
+        (Some(value), None) => from_authorization(value, &http.scheme)
             .map(|token| (token, Source::Header))
-            .ok_or(Failure::Invalid(Rejection::Malformed)),
+            .ok_or(AuthError::Invalid(Rejection::Malformed)),
         (None, _) => {
-            let name = web
-                .cookies
-                .get(index)
-                .and_then(Option::as_deref)
-                .ok_or(Failure::Missing)?;
-            let cookie = request.cookies().get(name).ok_or(Failure::Missing)?;
+            let name = kind.cookie.as_deref().ok_or(AuthError::Missing)?;
+            let cookie = request.cookies().get(name).ok_or(AuthError::Missing)?;
             Ok((cookie.value(), Source::Cookie))
         }
     }
@@ -349,20 +314,24 @@ fn find_token<'r>(
 
 /// Signed double submit: on unsafe methods, a cookie-borne token's `csrf` claim must equal the
 /// CSRF header, which another site cannot set.
-fn check_csrf(request: &Request<'_>, shared: &Shared, verified: &Verified) -> Result<(), Failure> {
-    let Some(header) = &shared.web.csrf_header else {
+fn check_csrf(
+    request: &Request<'_>,
+    state: &AuthState,
+    verified: &Verified,
+) -> Result<(), AuthError> {
+    let Some(header) = &state.http.csrf_header else {
         return Ok(());
     };
     // An allow-list of exempt (safe) methods: anything else needs it, including methods added
     // later.
-    if shared.web.csrf_exempt.contains(&request.method()) {
+    if state.http.csrf_exempt.contains(&request.method()) {
         return Ok(());
     }
-    let expected = verified.claims().csrf.as_deref().ok_or(Failure::Csrf)?;
+    let expected = verified.claims().csrf.as_deref().ok_or(AuthError::Csrf)?;
     let mut sent = request.headers().get(header);
     match (sent.next(), sent.next()) {
         (Some(value), None) if bool::from(value.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
-        _ => Err(Failure::Csrf),
+        _ => Err(AuthError::Csrf),
     }
 }
 
@@ -407,7 +376,7 @@ where
                 Cached::<K>(verify_request::<K>(request).await, PhantomData)
             })
             .await;
-        let failure = match &cached.0 {
+        let error = match &cached.0 {
             Ok(verified) => match claims_of::<C>(verified) {
                 Ok(claims) => {
                     return Outcome::Success(Paseto {
@@ -426,38 +395,31 @@ where
                         std::any::type_name::<C>(),
                         describe_claims_error(&e)
                     );
-                    Failure::Invalid(Rejection::ClaimsType)
+                    AuthError::ClaimsMismatch
                 }
             },
-            Err(failure) => *failure,
+            Err(error) => error.clone(),
         };
-        if let Failure::Invalid(reason) = failure {
+        if let AuthError::Invalid(reason) = &error {
             rocket::debug!("rocket_paseto: {} token rejected: {reason}", K::NAME);
         }
-        let error = failure.into_error();
-        error::record(request, &error);
-        Outcome::Error((error.status(), error))
+        error.fail(request)
     }
 }
 
 impl<K: TokenKind, C> Sentinel for Paseto<K, C> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        let Some(issuer) = rocket.state::<Issuer>() else {
-            rocket::error!(
-                "`Paseto<{}>` is used in a route, but `PasetoFairing` is not attached.",
-                K::NAME
-            );
-            rocket::info_!("Attach it with `.attach(rocket_paseto::PasetoFairing::default())`.");
+        if AuthState::missing(rocket, &format!("Paseto<{}>", K::NAME), false) {
             return true;
-        };
-        if issuer.authority().rules().kind(K::NAME).is_none() {
+        }
+        let registered = AuthState::fetch(rocket).is_some_and(|s| s.kind(K::NAME).is_some());
+        if !registered {
             rocket::error!(
                 "The token kind `{}` is used in a route but not registered with `PasetoFairing`.",
                 K::NAME
             );
             rocket::info_!("Register it with `PasetoFairing::default().kind::<YourKind>()`.");
-            return true;
         }
-        false
+        !registered
     }
 }

@@ -91,3 +91,13 @@ impl KindSpec {
         }
     }
 }
+
+/// The `type` claim of remember-me tokens ([`RememberMe`](crate::RememberMe)): no other kind
+/// may use it.
+pub(crate) const REMEMBER_ME: &str = "remember_me";
+
+/// Default lifetime of remember-me tokens: 30 days.
+pub(crate) const REMEMBER_ME_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Default name of the remember-me cookie.
+pub(crate) const REMEMBER_ME_COOKIE: &str = "remember_token";

@@ -181,15 +181,17 @@ mod issuer;
 mod kind;
 mod origin;
 mod remember;
+mod response;
 pub mod revocation;
+mod state;
 pub mod token;
 
 pub use config::{
     BoundKey, Config, ConfigError, CookieConfig, KindConfig, PublicKeyEntry, RememberConfig,
-    RevocationConfig, Secure, StoreKind,
+    RevocationConfig, SameSite, Secret, Secure, StoreKind,
 };
-pub use cookies::{CookieError, MAX_COOKIE_SIZE, PasetoCookies};
-pub use error::{AuthError, catchers};
+pub use cookies::PasetoCookies;
+pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
 pub use guard::Paseto;
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenPair};

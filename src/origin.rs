@@ -1,11 +1,11 @@
 //! `SameOrigin`: a request guard that refuses requests made by other sites' pages.
 
-use rocket::http::uri::Authority;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
-use crate::error::{self, AuthError};
-use crate::issuer::Issuer;
+use crate::config::WebOrigin;
+use crate::error::AuthError;
+use crate::state::AuthState;
 
 /// A request guard that passes only requests made by the server's own pages (or by no page at
 /// all), for routes that no token protects against cross-site request forgery. The login route
@@ -53,8 +53,8 @@ impl<'r> FromRequest<'r> for SameOrigin {
     type Error = AuthError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let Some(issuer) = request.rocket().state::<Issuer>() else {
-            return Outcome::Error((AuthError::NotConfigured.status(), AuthError::NotConfigured));
+        let Some(state) = AuthState::of(request) else {
+            return AuthError::NotConfigured.fail(request);
         };
         let headers = request.headers();
         let claimed = match (headers.get_one("Origin"), headers.get_one("Referer")) {
@@ -64,21 +64,19 @@ impl<'r> FromRequest<'r> for SameOrigin {
         };
         let trusted = claimed.is_some_and(|origin| {
             own_origin(request).as_ref() == Some(&origin)
-                || issuer.shared().web.allowed_origins.contains(&origin)
+                || state.http.allowed_origins.contains(&origin)
         });
         if trusted {
             Outcome::Success(SameOrigin(()))
         } else {
-            let error = AuthError::Csrf;
-            error::record(request, &error);
-            Outcome::Error((error.status(), error))
+            AuthError::Csrf.fail(request)
         }
     }
 }
 
 impl Sentinel for SameOrigin {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        crate::fairing::missing(rocket, "SameOrigin")
+        AuthState::missing(rocket, "SameOrigin", false)
     }
 }
 
@@ -87,53 +85,4 @@ fn own_origin(request: &Request<'_>) -> Option<WebOrigin> {
     let host = request.host()?;
     let https = request.rocket().config().tls_enabled();
     Some(WebOrigin::new(https, host.domain().as_str(), host.port()))
-}
-
-/// A web origin (RFC 6454): scheme, host and port, with the host in lowercase and the port
-/// always explicit, so that equal origins compare equal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct WebOrigin {
-    https: bool,
-    host: String,
-    port: u16,
-}
-
-impl WebOrigin {
-    fn new(https: bool, host: &str, port: Option<u16>) -> Self {
-        WebOrigin {
-            https,
-            host: host.to_ascii_lowercase(),
-            port: port.unwrap_or(if https { 443 } else { 80 }),
-        }
-    }
-
-    /// Parses a serialised origin, `scheme://host[:port]` with scheme `http` or `https` and
-    /// nothing after: an `Origin` header or an `allowed_origins` entry.
-    pub(crate) fn parse(origin: &str) -> Option<Self> {
-        let (scheme, authority) = origin.split_once("://")?;
-        Self::from_parts(scheme, authority)
-    }
-
-    /// The origin of an absolute URL, such as a `Referer`.
-    fn of_url(url: &str) -> Option<Self> {
-        let (scheme, rest) = url.split_once("://")?;
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        Self::from_parts(scheme, &rest[..end])
-    }
-
-    fn from_parts(scheme: &str, authority: &str) -> Option<Self> {
-        let https = if scheme.eq_ignore_ascii_case("https") {
-            true
-        } else if scheme.eq_ignore_ascii_case("http") {
-            false
-        } else {
-            return None;
-        };
-        // An origin has no user name, and `parse` takes only what a URL authority may hold.
-        let authority = Authority::parse(authority).ok()?;
-        if authority.user_info().is_some() || authority.host().is_empty() {
-            return None;
-        }
-        Some(Self::new(https, authority.host(), authority.port()))
-    }
 }

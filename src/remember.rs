@@ -1,44 +1,16 @@
 //! The `RememberMe` guard: the long-lived "remember me" cookie.
 
 use std::fmt;
-use std::time::Duration;
 
-use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 use time::OffsetDateTime;
 
-use crate::cookies::{PasetoCookies, binding, needs_local_key};
-use crate::error::{self, AuthError};
-use crate::issuer::Issuer;
-use crate::token::{Claims, IssueError, MintOptions};
-
-/// The `type` claim of remember-me tokens: no other kind may use it.
-pub(crate) const KIND: &str = "remember_me";
-
-/// Default lifetime of remember-me tokens: 30 days.
-pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
-
-/// Mints a remember-me token bound to `cookie`, in `family` when it renews an older one, so
-/// revoking either revokes both; it expires by `end`, the family's end.
-pub(crate) fn mint(
-    issuer: &Issuer,
-    subject: &str,
-    cookie: &str,
-    family: Option<&str>,
-    end: OffsetDateTime,
-) -> Result<String, IssueError> {
-    let binding = binding(cookie);
-    let options = MintOptions {
-        implicit: Some(&binding),
-        family,
-        family_end: Some(end),
-        ..MintOptions::default()
-    };
-    issuer
-        .authority()
-        .mint_with(KIND, subject, None::<&()>, options)
-}
+use crate::cookies::{PasetoCookies, binding};
+use crate::error::AuthError;
+use crate::kind::REMEMBER_ME;
+use crate::state::AuthState;
+use crate::token::Claims;
 
 /// Who the browser's remember-me cookie says it is: Flask-Login's "remember me", as a PASETO
 /// `v4.local` token bound to its cookie's name.
@@ -104,66 +76,50 @@ impl<'r> FromRequest<'r> for RememberMe {
     type Error = AuthError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let Some(issuer) = request.rocket().state::<Issuer>() else {
-            return Outcome::Error((Status::InternalServerError, AuthError::NotConfigured));
-        };
-        let web = &issuer.shared().web;
-        let Some(cookie) = request.cookies().get(&web.remember_cookie) else {
-            let error = AuthError::Missing;
-            error::record(request, &error);
-            return Outcome::Error((Status::Unauthorized, error));
-        };
-        let now = OffsetDateTime::now_utc();
-        let verified = issuer.authority().verify_bound(
-            KIND,
-            cookie.value(),
-            now,
-            &binding(&web.remember_cookie),
-        );
-        let verified = match verified {
-            Ok(verified) => verified,
-            Err(reason) => {
-                rocket::debug!("rocket_paseto: remember-me token rejected: {reason}");
-                let error = AuthError::Invalid(reason);
-                error::record(request, &error);
-                return Outcome::Error((Status::Unauthorized, error));
-            }
-        };
-        let shared = issuer.shared();
-        let claims = verified.claims();
-        if let Some(revocation) = &shared.revocation
-            && let Some(index) = shared
-                .authority
-                .rules()
-                .kinds()
-                .iter()
-                .position(|k| k.name() == KIND)
-            && revocation.checks(index)
-            && let Err(refusal) = revocation.check(claims).await
-        {
-            let error = AuthError::from(refusal);
-            error::record(request, &error);
-            return Outcome::Error((error.status(), error));
+        match remembered(request).await {
+            Ok(claims) => Outcome::Success(RememberMe { claims }),
+            Err(error) => error.fail(request),
         }
-        // Sliding expiry: past the configured fraction of its lifetime, replace the cookie.
-        let due = match (web.renew_after, claims.iat) {
-            (Some(fraction), Some(iat)) => now - iat >= (claims.exp - iat) * fraction,
-            _ => false,
-        };
-        if due {
-            renew(request, issuer, claims).await;
-        }
-        Outcome::Success(RememberMe {
-            claims: verified.claims().clone(),
-        })
     }
+}
+
+/// Verifies the remember-me cookie, checks the store when the kind is checked, and renews
+/// the cookie when it is due.
+async fn remembered(request: &Request<'_>) -> Result<Claims, AuthError> {
+    let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
+    let name = &state.http.remember_cookie;
+    let cookie = request.cookies().get(name).ok_or(AuthError::Missing)?;
+    let now = OffsetDateTime::now_utc();
+    let verified = state
+        .authority
+        .verify_bound(REMEMBER_ME, cookie.value(), now, &binding(name))
+        .map_err(|reason| {
+            rocket::debug!("rocket_paseto: remember-me token rejected: {reason}");
+            AuthError::Invalid(reason)
+        })?;
+    let claims = verified.claims();
+    let checked = state.kind(REMEMBER_ME).is_some_and(|(_, k)| k.checked);
+    if let Some(revocation) = &state.revocation
+        && checked
+    {
+        revocation.check(claims).await?;
+    }
+    // Sliding expiry: past the configured fraction of its lifetime, replace the cookie.
+    let due = match (state.http.renew_after, claims.iat) {
+        (Some(fraction), Some(iat)) => now - iat >= (claims.exp - iat) * fraction,
+        _ => false,
+    };
+    if due {
+        renew(request, state, claims).await;
+    }
+    Ok(verified.claims().clone())
 }
 
 /// Replaces the remember-me cookie with a new token in the same family. Renewing mints into
 /// the family, so it needs a definite "not revoked" from the store (when there is one),
 /// whatever `on_error` says; without it the old cookie simply stays.
-async fn renew(request: &Request<'_>, issuer: &Issuer, claims: &Claims) {
-    if let Some(revocation) = &issuer.shared().revocation
+async fn renew(request: &Request<'_>, state: &AuthState, claims: &Claims) {
+    if let Some(revocation) = &state.revocation
         && revocation.check_strictly(claims).await.is_err()
     {
         rocket::warn!(
@@ -182,6 +138,6 @@ async fn renew(request: &Request<'_>, issuer: &Issuer, claims: &Claims) {
 
 impl Sentinel for RememberMe {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        needs_local_key(rocket, "RememberMe")
+        AuthState::missing(rocket, "RememberMe", true)
     }
 }

@@ -147,6 +147,14 @@ pub struct Revoked {
 }
 
 impl Revoked {
+    pub(crate) fn new(tokens: usize, refused: Vec<String>, still_valid: Vec<String>) -> Self {
+        Revoked {
+            tokens,
+            refused,
+            still_valid,
+        }
+    }
+
     /// Whether every presented token, and its family's checked kinds, is refused from now on.
     pub fn is_complete(&self) -> bool {
         self.tokens > 0 && self.still_valid.is_empty()
@@ -215,8 +223,6 @@ impl<'a> Generation<'a> {
 #[derive(Clone)]
 pub(crate) struct Revocation {
     store: Arc<dyn RevocationStore>,
-    /// Each kind's name and whether its guards check the store, by index in the rules.
-    kinds: Vec<(String, bool)>,
     on_error: OnError,
     /// How long after a token expires it is still accepted.
     leeway: Duration,
@@ -235,7 +241,6 @@ const ROTATION_ATTEMPTS: usize = 4;
 impl Revocation {
     pub(crate) fn new(
         store: Arc<dyn RevocationStore>,
-        kinds: Vec<(String, bool)>,
         on_error: OnError,
         leeway: Duration,
         longest_ttl: Duration,
@@ -243,21 +248,11 @@ impl Revocation {
     ) -> Self {
         Revocation {
             store,
-            kinds,
             on_error,
             leeway,
             longest_ttl,
             grace,
         }
-    }
-
-    /// Whether tokens of the kind with this index are checked.
-    pub(crate) fn checks(&self, index: usize) -> bool {
-        self.kinds.get(index).is_some_and(|(_, checked)| *checked)
-    }
-
-    fn checks_kind(&self, name: &str) -> bool {
-        self.kinds.iter().any(|(n, checked)| n == name && *checked)
     }
 
     /// A guard's check: neither the token nor its family is revoked and, for a refresh token,
@@ -339,30 +334,9 @@ impl Revocation {
         }
     }
 
-    /// Revokes the token and its whole family, and says which kinds are now refused.
-    pub(crate) async fn revoke(&self, claims: &Claims) -> Result<Revoked, StoreError> {
-        self.record(claims).await?;
-        let refused: Vec<String> = self
-            .kinds
-            .iter()
-            .filter(|(_, checked)| *checked)
-            .map(|(name, _)| name.clone())
-            .collect();
-        let still_valid = if self.checks_kind(&claims.kind) {
-            Vec::new()
-        } else {
-            rocket::warn!(
-                "rocket_paseto: revoked a `{}` token, a kind that `paseto.revocation.kinds` does \
-                 not check: it stays valid until it expires (its family's checked kinds do not)",
-                claims.kind
-            );
-            vec![claims.kind.clone()]
-        };
-        Ok(Revoked {
-            tokens: 1,
-            refused,
-            still_valid,
-        })
+    /// Revokes the token and its whole family.
+    pub(crate) async fn revoke(&self, claims: &Claims) -> Result<(), StoreError> {
+        self.record(claims).await
     }
 
     async fn record(&self, claims: &Claims) -> Result<(), StoreError> {
@@ -424,7 +398,7 @@ impl Revocation {
     /// elsewhere), as late as any token minted now could live.
     fn family_end(&self, claims: &Claims) -> OffsetDateTime {
         if claims.fam.is_some() && claims.fam_exp.is_none() {
-            let newest_possible = later(OffsetDateTime::now_utc(), self.longest_ttl);
+            let newest_possible = add_saturating(OffsetDateTime::now_utc(), self.longest_ttl);
             return newest_possible.max(claims.exp);
         }
         claims.family_end()
@@ -432,12 +406,12 @@ impl Revocation {
 
     /// `time` plus twice the leeway: see the module docs.
     fn outlive(&self, time: OffsetDateTime) -> OffsetDateTime {
-        later(later(time, self.leeway), self.leeway)
+        add_saturating(add_saturating(time, self.leeway), self.leeway)
     }
 }
 
 /// Merges the results of several revocations (a logout with several cookies).
-pub(crate) fn merge(results: impl IntoIterator<Item = Revoked>) -> Revoked {
+pub(crate) fn merge_all(results: impl IntoIterator<Item = Revoked>) -> Revoked {
     let mut all = Revoked::default();
     for result in results {
         all.merge(result);
@@ -456,7 +430,7 @@ impl fmt::Debug for Revocation {
 
 /// `time + by`, or `time` itself where that would pass the year 9999 (a token's `exp` may be
 /// that late): an entry then lasts as long as it can.
-pub(crate) fn later(time: OffsetDateTime, by: Duration) -> OffsetDateTime {
+pub(crate) fn add_saturating(time: OffsetDateTime, by: Duration) -> OffsetDateTime {
     time::Duration::try_from(by)
         .ok()
         .and_then(|by| time.checked_add(by))
@@ -500,7 +474,7 @@ mod tests {
             refused: vec!["access".into(), "refresh".into()],
             still_valid: vec!["remember_me".into()],
         };
-        let all = merge([one, two]);
+        let all = merge_all([one, two]);
         assert_eq!(all.tokens, 2);
         assert_eq!(all.refused, ["access", "refresh"]);
         assert_eq!(all.still_valid, ["remember_me"]);

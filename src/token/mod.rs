@@ -256,7 +256,7 @@ pub enum Rejection {
 }
 
 /// Why a token could not be minted.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum IssueError {
     /// The kind is not configured.
@@ -307,6 +307,12 @@ impl Verified {
     /// The registered claims.
     pub fn claims(&self) -> &Claims {
         &self.claims
+    }
+}
+
+impl AsRef<Verified> for Verified {
+    fn as_ref(&self) -> &Verified {
+        self
     }
 }
 

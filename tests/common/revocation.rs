@@ -62,7 +62,7 @@ async fn token_endpoint(
     let verified = issuer
         .verify::<Refresh>(refresh_token)
         .map_err(AuthError::Invalid)?;
-    Ok(Json(issuer.rotate_verified(&verified).await?))
+    Ok(Json(issuer.rotate(&verified).await?))
 }
 
 #[get("/user")]

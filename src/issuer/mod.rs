@@ -2,23 +2,23 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rocket::request::{FromRequest, Outcome, Request};
-use rocket::response::{self, Responder, Response};
-use rocket::serde::json::Json;
 use rocket::{Ignite, Rocket, Sentinel};
-use serde::{Deserialize, Serialize};
 
-use crate::config::Web;
 use crate::error::AuthError;
-use crate::guard::Paseto;
-use crate::kind::{Access, Refresh, TokenKind};
-use crate::revocation::{Refusal, Revocation, Revoked};
-use crate::token::{
-    Authority, Claims, IssueError, MintOptions, REGISTERED_CLAIMS, Rejection, Verified, random_id,
-};
+use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
+use crate::revocation::{Revocation, Revoked, add_saturating};
+use crate::state::AuthState;
+use crate::token::{Authority, Claims, IssueError, MintOptions, Rejection, Verified, random_id};
 use time::OffsetDateTime;
+
+mod builder;
+mod tokens;
+
+pub use self::builder::TokenBuilder;
+use self::builder::extra_claims;
+pub use self::tokens::{AccessToken, TokenPair};
 
 /// Mints tokens with the configured keys and rules.
 ///
@@ -45,15 +45,7 @@ use time::OffsetDateTime;
 /// ```
 #[derive(Clone)]
 pub struct Issuer {
-    shared: Arc<Shared>,
-}
-
-pub(crate) struct Shared {
-    pub authority: Authority,
-    pub web: Web,
-    pub revocation: Option<Revocation>,
-    /// How long a login (a token family) lasts: `paseto.session_ttl`.
-    pub session_ttl: Duration,
+    state: Arc<AuthState>,
 }
 
 /// Where a new token goes: a family and when that family ends.
@@ -73,47 +65,26 @@ impl<'a> Family<'a> {
     }
 }
 
-impl From<Refusal> for AuthError {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Revoked(rejection) => AuthError::Invalid(rejection),
-            Refusal::Unavailable => AuthError::Unavailable,
-        }
-    }
-}
-
 impl fmt::Debug for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Issuer")
-            .field("authority", &self.shared.authority)
+            .field("authority", &self.state.authority)
             .finish_non_exhaustive()
     }
 }
 
 impl Issuer {
-    pub(crate) fn new(
-        authority: Authority,
-        web: Web,
-        revocation: Option<Revocation>,
-        session_ttl: Duration,
-    ) -> Self {
-        Issuer {
-            shared: Arc::new(Shared {
-                authority,
-                web,
-                revocation,
-                session_ttl,
-            }),
-        }
+    pub(crate) fn new(state: Arc<AuthState>) -> Self {
+        Issuer { state }
     }
 
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
+    pub(crate) fn state(&self) -> &AuthState {
+        &self.state
     }
 
     /// The token core: keys, rules, minting and verification without Rocket.
     pub fn authority(&self) -> &Authority {
-        &self.shared.authority
+        &self.state.authority
     }
 
     /// Starts an access token for `subject`.
@@ -161,7 +132,7 @@ impl Issuer {
 
     /// When a login starting now ends.
     pub(crate) fn session_end(&self) -> OffsetDateTime {
-        crate::revocation::later(OffsetDateTime::now_utc(), self.shared.session_ttl)
+        add_saturating(OffsetDateTime::now_utc(), self.state.session_ttl)
     }
 
     /// [`pair`](Self::pair), with `extra` applied to both tokens' builders and, when `fresh`,
@@ -191,7 +162,7 @@ impl Issuer {
         Ok(TokenPair {
             access_token,
             refresh_token,
-            token_type: self.shared.web.scheme.clone(),
+            token_type: self.state.http.scheme.clone(),
             expires_in: self.ttl_of(Access::NAME).as_secs(),
         })
     }
@@ -212,14 +183,14 @@ impl Issuer {
     /// ones) and is never fresh. With a revocation store, the refresh token must be definitely
     /// not revoked, whatever `on_error` says ([`AuthError::Unavailable`] while the store
     /// cannot answer): a revoked login must not grow.
-    pub async fn access_from<C: 'static>(
+    pub async fn access_from(
         &self,
-        refresh: &Paseto<Refresh, C>,
+        refresh: impl AsRef<Verified>,
     ) -> Result<AccessToken, AuthError> {
-        let token = self.access_in_family(refresh.verified(), None).await?;
+        let token = self.access_in_family(refresh.as_ref(), None).await?;
         Ok(AccessToken {
             access_token: token,
-            token_type: self.shared.web.scheme.clone(),
+            token_type: self.state.http.scheme.clone(),
             expires_in: self.ttl_of(Access::NAME).as_secs(),
         })
     }
@@ -235,7 +206,7 @@ impl Issuer {
         if claims.kind != Refresh::NAME {
             return Err(AuthError::Invalid(Rejection::WrongKind));
         }
-        if let Some(revocation) = &self.shared.revocation {
+        if let Some(revocation) = &self.state.revocation {
             revocation.check_strictly(claims).await?;
         }
         let extra = extra_claims(refresh, csrf)?;
@@ -280,7 +251,8 @@ impl Issuer {
                 claims.kind
             );
         }
-        Ok(revocation.revoke(claims).await?)
+        revocation.revoke(claims).await?;
+        Ok(self.state.revoked(claims))
     }
 
     /// Exchanges a refresh token for a new access and refresh token, once (refresh-token
@@ -315,18 +287,8 @@ impl Issuer {
     /// with the same `jti` as the first rotation's, so two tabs refreshing at once, or a retry
     /// after a 503, both go on with one generation. Nothing secret is stored for this: the
     /// store keeps only the ids. After the window, a second use is reuse.
-    pub async fn rotate<C: 'static>(
-        &self,
-        refresh: &Paseto<Refresh, C>,
-    ) -> Result<TokenPair, AuthError> {
-        self.rotate_inner(refresh.verified(), None).await
-    }
-
-    /// [`rotate`](Self::rotate) for a refresh token verified another way, e.g. one sent in a
-    /// form body (OAuth 2.0 style) and checked with [`verify`](Self::verify). A token of
-    /// another kind fails with [`AuthError::Invalid`].
-    pub async fn rotate_verified(&self, refresh: &Verified) -> Result<TokenPair, AuthError> {
-        self.rotate_inner(refresh, None).await
+    pub async fn rotate(&self, refresh: impl AsRef<Verified>) -> Result<TokenPair, AuthError> {
+        self.rotate_inner(refresh.as_ref(), None).await
     }
 
     /// [`rotate`](Self::rotate), giving the new tokens `csrf` when the old one has none.
@@ -352,7 +314,7 @@ impl Issuer {
     }
 
     fn revocation(&self) -> Result<&Revocation, AuthError> {
-        self.shared.revocation.as_ref().ok_or_else(|| {
+        self.state.revocation.as_ref().ok_or_else(|| {
             rocket::error!(
                 "rocket_paseto: revocation needs a store: set `paseto.revocation.store` or use \
                  `PasetoFairing::revocation`"
@@ -362,208 +324,38 @@ impl Issuer {
     }
 
     /// Verifies `token` as a token of kind `K` now, outside of a request. It does not consult
-    /// the revocation store ([`rotate_verified`](Self::rotate_verified) does).
+    /// the revocation store ([`rotate`](Self::rotate) does).
     pub fn verify<K: TokenKind>(&self, token: &str) -> Result<Verified, Rejection> {
-        self.shared
+        self.state
             .authority
             .verify(K::NAME, token, time::OffsetDateTime::now_utc())
     }
 
     /// The configured lifetime of kind `name`'s tokens.
-    pub(crate) fn ttl_of(&self, name: &str) -> Duration {
-        self.shared
+    pub(crate) fn ttl_of(&self, name: &str) -> std::time::Duration {
+        self.state.ttl_of(name)
+    }
+
+    /// A remember-me token for `subject`, bound by `implicit` to its cookie, in `family` when
+    /// it renews an older one (so revoking either revokes both); it expires by `end`, the
+    /// family's end.
+    pub(crate) fn remember_token(
+        &self,
+        subject: &str,
+        implicit: &[u8],
+        family: Option<&str>,
+        end: OffsetDateTime,
+    ) -> Result<String, IssueError> {
+        let options = MintOptions {
+            implicit: Some(implicit),
+            family,
+            family_end: Some(end),
+            ..MintOptions::default()
+        };
+        self.state
             .authority
-            .rules()
-            .kind(name)
-            .map(|k| k.ttl())
-            .unwrap_or_default()
+            .mint_with(REMEMBER_ME, subject, None::<&()>, options)
     }
-}
-
-/// A token being minted: add claims or a lifetime, then [`issue`](TokenBuilder::issue) it.
-#[must_use = "a token is only minted by `issue()`"]
-pub struct TokenBuilder<'a> {
-    issuer: &'a Issuer,
-    kind: &'static str,
-    subject: String,
-    ttl: Option<Duration>,
-    extra: Result<serde_json::Map<String, serde_json::Value>, IssueError>,
-    fresh: bool,
-    family: Option<(String, OffsetDateTime)>,
-    jti: Option<String>,
-}
-
-impl fmt::Debug for TokenBuilder<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenBuilder")
-            .field("kind", &self.kind)
-            .field("ttl", &self.ttl)
-            .field("fresh", &self.fresh)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenBuilder<'_> {
-    /// Gives this token its own lifetime instead of the kind's (1 second to 366 days).
-    pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = Some(ttl);
-        self
-    }
-
-    /// Adds one claim. Registered claims (`sub`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`,
-    /// `type`) are set by the issuer: naming one makes [`issue`](Self::issue) fail.
-    pub fn claim(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
-        if let Ok(map) = &mut self.extra {
-            match serde_json::to_value(value) {
-                Ok(value) => {
-                    map.insert(name.into(), value);
-                }
-                Err(_) => self.extra = Err(IssueError::Build),
-            }
-        }
-        self
-    }
-
-    /// Adds every field of `claims`, which must serialise to a JSON object (e.g. a struct).
-    pub fn claims<T: Serialize + ?Sized>(mut self, claims: &T) -> Self {
-        if let Ok(map) = &mut self.extra {
-            match serde_json::to_value(claims) {
-                Ok(serde_json::Value::Object(more)) => map.extend(more),
-                _ => self.extra = Err(IssueError::NotAnObject),
-            }
-        }
-        self
-    }
-
-    /// Marks the token fresh: minted from a password login just now, as routes for sensitive
-    /// actions can require ([`Paseto::require_fresh`](crate::Paseto::require_fresh)). Never
-    /// use it for tokens minted from a refresh token or a remember-me cookie.
-    pub fn fresh(mut self) -> Self {
-        self.fresh = true;
-        self
-    }
-
-    /// Puts the token in the family of `token` (see [`Issuer::pair`]), so revoking either
-    /// revokes both. A token without a family starts one with its own `jti`.
-    ///
-    /// No member outlives its family: the token expires by the family's end (`fam_exp`, or
-    /// for a token outside any family, its `exp`), whatever [`ttl`](Self::ttl) says, so a
-    /// revoked family is remembered as long as any member lives. This does not consult the
-    /// revocation store: prefer [`Issuer::access_from`], which does.
-    pub fn family_of(mut self, token: impl AsRef<Claims>) -> Self {
-        let claims = token.as_ref();
-        self.family = Family::of(claims).map(|f| (f.id.to_owned(), f.end));
-        self
-    }
-
-    /// Mints the token.
-    pub fn issue(self) -> Result<String, IssueError> {
-        let extra = self.extra?;
-        self.issuer.shared.authority.mint_with(
-            self.kind,
-            &self.subject,
-            Some(&extra),
-            MintOptions {
-                ttl: self.ttl,
-                fresh: self.fresh,
-                family: self.family.as_ref().map(|(id, _)| id.as_str()),
-                family_end: self.family.as_ref().map(|(_, end)| *end),
-                jti: self.jti.as_deref(),
-                ..MintOptions::default()
-            },
-        )
-    }
-}
-
-/// The claims of `token` beyond the registered ones, plus `csrf` when it has none.
-fn extra_claims(
-    token: &Verified,
-    csrf: Option<&str>,
-) -> Result<serde_json::Map<String, serde_json::Value>, IssueError> {
-    let mut extra: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(token.payload()).map_err(|_| IssueError::Build)?;
-    extra.retain(|name, _| !REGISTERED_CLAIMS.contains(&name.as_str()));
-    if let Some(csrf) = csrf
-        && !extra.contains_key("csrf")
-    {
-        extra.insert("csrf".into(), csrf.into());
-    }
-    Ok(extra)
-}
-
-
-/// An access and a refresh token, as returned by [`Issuer::pair`]: the usual login response.
-/// As a [`Responder`] it is JSON with `Cache-Control: no-store`; return it as it is rather than
-/// in `Json`, which would not add that header.
-///
-/// ```json
-/// {"access_token": "v4.local.…", "refresh_token": "v4.local.…", "token_type": "Bearer", "expires_in": 900}
-/// ```
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenPair {
-    /// The access token.
-    pub access_token: String,
-    /// The refresh token.
-    pub refresh_token: String,
-    /// The scheme to send the access token with, `Bearer` unless configured otherwise.
-    pub token_type: String,
-    /// Seconds until the access token expires.
-    pub expires_in: u64,
-}
-
-impl fmt::Debug for TokenPair {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenPair")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'r> Responder<'r, 'static> for TokenPair {
-    /// JSON with `Cache-Control: no-store`, as token responses must be (RFC 6749, section 5.1).
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        no_store(Json(self).respond_to(request)?)
-    }
-}
-
-/// A new access token, as returned by [`Issuer::access_from`]: the usual refresh response.
-///
-/// ```json
-/// {"access_token": "v4.local.…", "token_type": "Bearer", "expires_in": 900}
-/// ```
-///
-/// As a [`Responder`] it is JSON with `Cache-Control: no-store`, like [`TokenPair`].
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessToken {
-    /// The access token.
-    pub access_token: String,
-    /// The scheme to send it with, `Bearer` unless configured otherwise.
-    pub token_type: String,
-    /// Seconds until it expires, at most (a login's end may come sooner).
-    pub expires_in: u64,
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'r> Responder<'r, 'static> for AccessToken {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        no_store(Json(self).respond_to(request)?)
-    }
-}
-
-/// Marks a response that carries tokens as never to be stored by caches.
-pub(crate) fn no_store(mut response: Response<'static>) -> response::Result<'static> {
-    response.set_raw_header("Cache-Control", "no-store");
-    response.set_raw_header("Pragma", "no-cache");
-    Ok(response)
 }
 
 #[rocket::async_trait]
@@ -573,21 +365,13 @@ impl<'r> FromRequest<'r> for &'r Issuer {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match request.rocket().state::<Issuer>() {
             Some(issuer) => Outcome::Success(issuer),
-            None => Outcome::Error((
-                rocket::http::Status::InternalServerError,
-                AuthError::NotConfigured,
-            )),
+            None => AuthError::NotConfigured.fail(request),
         }
     }
 }
 
 impl Sentinel for &Issuer {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        if rocket.state::<Issuer>().is_none() {
-            rocket::error!("`&Issuer` is used in a route, but `PasetoFairing` is not attached.");
-            rocket::info_!("Attach it with `.attach(rocket_paseto::PasetoFairing::default())`.");
-            return true;
-        }
-        false
+        AuthState::missing(rocket, "&Issuer", false)
     }
 }

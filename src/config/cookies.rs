@@ -1,0 +1,332 @@
+//! The HTTP side of the configuration: where tokens are read from, CSRF, cookie attributes and
+//! names, and trusted origins.
+
+use std::time::Duration;
+
+use rocket::http::Method;
+
+use super::kinds::lifetime;
+use super::{Config, ConfigError, ResolvedKind, SameSite, Secure, WebOrigin};
+use crate::kind::REMEMBER_ME_COOKIE;
+
+/// How requests carry tokens and how cookies are set, as resolved at ignite.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpSettings {
+    pub header: String,
+    pub scheme: String,
+    /// The CSRF header, unless the check is off.
+    pub csrf_header: Option<String>,
+    pub csrf_exempt: Vec<Method>,
+    pub secure: Secure,
+    pub same_site: rocket::http::SameSite,
+    pub csrf_cookie: String,
+    pub jar_ttl: Duration,
+    pub remember_cookie: String,
+    pub renew_after: Option<f64>,
+    pub allowed_origins: Vec<WebOrigin>,
+}
+
+/// Resolves the HTTP settings; `kinds` are the resolved kinds, whose cookie names must not
+/// clash with the other cookies. Returns warnings about settings that are allowed but risky.
+pub(super) fn resolve(
+    config: &Config,
+    kinds: &[ResolvedKind],
+    always_secure: bool,
+) -> Result<(HttpSettings, Vec<String>), ConfigError> {
+    let jar = &config.cookies;
+    if jar.same_site == SameSite::None && jar.secure == Secure::Never {
+        return Err(ConfigError::new(
+            "paseto.cookies.same_site",
+            "\"none\" requires `secure` (browsers drop such cookies otherwise)",
+        ));
+    }
+    let remember_cookie = config
+        .remember_me
+        .cookie
+        .clone()
+        .unwrap_or_else(|| REMEMBER_ME_COOKIE.into());
+    if !is_http_token(&jar.csrf_cookie) {
+        return Err(ConfigError::new(
+            "paseto.cookies.csrf_cookie",
+            "is not a valid cookie name",
+        ));
+    }
+    check_prefix(
+        "paseto.cookies.csrf_cookie",
+        &jar.csrf_cookie,
+        None,
+        always_secure,
+    )?;
+    unique_cookie_names(kinds, &remember_cookie, &jar.csrf_cookie)?;
+    let Csrf {
+        header: csrf_header,
+        exempt: csrf_exempt,
+        warnings,
+    } = csrf(config)?;
+    let settings = HttpSettings {
+        header: http_token(
+            &config.header,
+            "paseto.header",
+            "is not a valid header name",
+        )?,
+        scheme: http_token(
+            &config.scheme,
+            "paseto.scheme",
+            "is not a valid authentication scheme",
+        )?,
+        csrf_header,
+        csrf_exempt,
+        secure: jar.secure,
+        same_site: jar.same_site.into(),
+        csrf_cookie: jar.csrf_cookie.clone(),
+        jar_ttl: lifetime(jar.ttl, "paseto.cookies.ttl")?,
+        remember_cookie,
+        renew_after: config.remember_me.renew_after,
+        allowed_origins: allowed_origins(config)?,
+    };
+    Ok((settings, warnings))
+}
+
+fn http_token(value: &str, field: &str, problem: &str) -> Result<String, ConfigError> {
+    if is_http_token(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(ConfigError::new(field, problem))
+    }
+}
+
+/// The CSRF settings: the header (when the check is on), the exempt methods, and warnings
+/// about exempt methods that may change state.
+struct Csrf {
+    header: Option<String>,
+    exempt: Vec<Method>,
+    warnings: Vec<String>,
+}
+
+fn csrf(config: &Config) -> Result<Csrf, ConfigError> {
+    let mut warnings = Vec::new();
+    let mut exempt = Vec::with_capacity(config.csrf_exempt_methods.len());
+    for (i, name) in config.csrf_exempt_methods.iter().enumerate() {
+        let method = name.parse::<Method>().map_err(|_| {
+            ConfigError::new(
+                format!("paseto.csrf_exempt_methods[{i}]"),
+                "is not an HTTP method",
+            )
+        })?;
+        if !matches!(
+            method,
+            Method::Get | Method::Head | Method::Options | Method::Trace
+        ) {
+            warnings.push(format!(
+                "paseto.csrf_exempt_methods lists {method}, which may change state: cookie-borne \
+                 tokens on {method} requests are not protected against CSRF"
+            ));
+        }
+        exempt.push(method);
+    }
+    let header = match config.csrf {
+        true => Some(http_token(
+            &config.csrf_header,
+            "paseto.csrf_header",
+            "is not a valid header name",
+        )?),
+        false => None,
+    };
+    Ok(Csrf {
+        header,
+        exempt,
+        warnings,
+    })
+}
+
+/// Two settings naming one cookie would overwrite each other (e.g. a readable CSRF cookie
+/// replacing the access token).
+fn unique_cookie_names(
+    kinds: &[ResolvedKind],
+    remember_cookie: &str,
+    csrf_cookie: &str,
+) -> Result<(), ConfigError> {
+    let mut names: Vec<(&str, String)> = kinds
+        .iter()
+        .filter_map(|k| {
+            let owner = format!("the {} cookie", k.rules.name());
+            k.cookie.as_deref().map(|c| (c, owner))
+        })
+        .collect();
+    names.push((remember_cookie, "remember_me.cookie".into()));
+    names.push((csrf_cookie, "cookies.csrf_cookie".into()));
+    for (i, (name, owner)) in names.iter().enumerate() {
+        if let Some((_, other)) = names[..i].iter().find(|(n, _)| n == name) {
+            let field = if owner.starts_with("the ") {
+                "cookies"
+            } else {
+                owner
+            };
+            return Err(ConfigError::new(
+                format!("paseto.{field}"),
+                format_args!("cookie name `{name}` is already used by {other}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn allowed_origins(config: &Config) -> Result<Vec<WebOrigin>, ConfigError> {
+    config
+        .allowed_origins
+        .iter()
+        .enumerate()
+        .map(|(i, origin)| {
+            WebOrigin::parse(origin).ok_or_else(|| {
+                ConfigError::new(
+                    format!("paseto.allowed_origins[{i}]"),
+                    "must be an origin, `http://host[:port]` or `https://host[:port]` with no path",
+                )
+            })
+        })
+        .collect()
+}
+
+/// The cookie name prefixes browsers enforce (RFC 6265bis, section 4.1.3) by dropping cookies
+/// whose attributes break their promise. Matched in any case, as browsers do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CookiePrefix {
+    /// `__Secure-`: the cookie must be `Secure`.
+    Secure,
+    /// `__Host-`: `Secure`, `Path=/` and no `Domain`, so no other host or path can set it.
+    Host,
+}
+
+impl CookiePrefix {
+    pub(crate) fn of(name: &str) -> Option<Self> {
+        let has = |prefix: &str| {
+            name.get(..prefix.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(prefix))
+        };
+        if has("__Host-") {
+            Some(CookiePrefix::Host)
+        } else if has("__Secure-") {
+            Some(CookiePrefix::Secure)
+        } else {
+            None
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            CookiePrefix::Secure => "__Secure-",
+            CookiePrefix::Host => "__Host-",
+        }
+    }
+}
+
+/// Refuses a cookie name (`name_field`) whose prefix its attributes would break: browsers
+/// would drop the cookie, and logins would silently fail. This crate never sets `Domain`;
+/// `path` is the cookie's configurable `Path`, as (field, value), if it has one.
+pub(super) fn check_prefix(
+    name_field: &str,
+    name: &str,
+    path: Option<(&str, &str)>,
+    always_secure: bool,
+) -> Result<(), ConfigError> {
+    let Some(prefix) = CookiePrefix::of(name) else {
+        return Ok(());
+    };
+    if !always_secure {
+        return Err(ConfigError::new(
+            name_field,
+            format_args!(
+                "has the `{}` prefix, which browsers accept only on `Secure` cookies: set \
+                 `paseto.cookies.secure = true` (\"auto\" leaves `Secure` out without TLS)",
+                prefix.as_str()
+            ),
+        ));
+    }
+    match path {
+        Some((path_field, path)) if prefix == CookiePrefix::Host && path != "/" => {
+            Err(ConfigError::new(
+                path_field,
+                format_args!(
+                    "must be \"/\": `{name_field}` has the `__Host-` prefix, which browsers \
+                     accept only with `Path=/` (use `__Secure-` for a narrower path)"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether `s` is an RFC 9110 token (header names, auth schemes, cookie names).
+pub(crate) fn is_http_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(config: &Config) -> Result<HttpSettings, ConfigError> {
+        resolve(config, &[], config.cookies.secure == Secure::Always).map(|(s, _)| s)
+    }
+
+    #[test]
+    fn defaults_resolve() {
+        let http = resolved(&Config::default()).unwrap();
+        assert_eq!(http.header, "Authorization");
+        assert_eq!(http.csrf_header.as_deref(), Some("X-CSRF-Token"));
+        assert_eq!(http.same_site, rocket::http::SameSite::Lax);
+        assert_eq!(http.remember_cookie, "remember_token");
+    }
+
+    #[test]
+    fn each_mistake_names_its_field() {
+        let mut config = Config::default();
+        config.cookies.same_site = SameSite::None;
+        config.cookies.secure = Secure::Never;
+        assert_eq!(
+            resolved(&config).unwrap_err().field(),
+            "paseto.cookies.same_site"
+        );
+        let mut config = Config::default();
+        config.cookies.csrf_cookie = "remember_token".into();
+        assert_eq!(
+            resolved(&config).unwrap_err().field(),
+            "paseto.cookies.csrf_cookie"
+        );
+        let config = Config {
+            header: "bad header".into(),
+            ..Config::default()
+        };
+        assert_eq!(resolved(&config).unwrap_err().field(), "paseto.header");
+        let config = Config {
+            csrf_exempt_methods: vec!["FETCH IT".into()],
+            ..Config::default()
+        };
+        assert_eq!(
+            resolved(&config).unwrap_err().field(),
+            "paseto.csrf_exempt_methods[0]"
+        );
+        let config = Config {
+            allowed_origins: vec!["https://example.com/path".into()],
+            ..Config::default()
+        };
+        assert_eq!(
+            resolved(&config).unwrap_err().field(),
+            "paseto.allowed_origins[0]"
+        );
+    }
+
+    #[test]
+    fn prefixed_names_need_secure_cookies() {
+        let mut config = Config::default();
+        config.cookies.csrf_cookie = "__Host-csrf".into();
+        assert_eq!(
+            resolved(&config).unwrap_err().field(),
+            "paseto.cookies.csrf_cookie"
+        );
+        config.cookies.secure = Secure::Always;
+        assert!(resolved(&config).is_ok());
+    }
+}

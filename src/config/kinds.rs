@@ -1,0 +1,205 @@
+//! The kinds section: `[paseto.access]`, `[paseto.refresh]`, `[paseto.kinds.<name>]` and
+//! `[paseto.remember_me]`, resolved into each kind's rules and cookie.
+
+use std::time::Duration;
+
+use super::cookies::check_prefix;
+use super::{Config, ConfigError, KindConfig, ResolvedKind, is_http_token};
+use crate::kind::{KindSpec, REMEMBER_ME, REMEMBER_ME_COOKIE, REMEMBER_ME_TTL};
+use crate::token::{KindRules, MAX_TTL, Purpose};
+
+/// Every registered kind, in registration order, then the remember-me kind.
+pub(super) fn resolve(
+    config: &Config,
+    specs: &[KindSpec],
+    always_secure: bool,
+) -> Result<Vec<ResolvedKind>, ConfigError> {
+    for name in config.kinds.keys() {
+        if !specs.iter().any(|s| s.name == name.as_str() && s.custom) {
+            return Err(ConfigError::new(
+                format!("paseto.kinds.{name}"),
+                "no token kind of this name is registered with `PasetoFairing::kind`",
+            ));
+        }
+    }
+    let mut kinds = specs
+        .iter()
+        .map(|spec| resolve_kind(config, spec, always_secure))
+        .collect::<Result<Vec<_>, _>>()?;
+    kinds.push(remember_me(config, always_secure)?);
+    check_session_ttl(config, &kinds)?;
+    Ok(kinds)
+}
+
+fn resolve_kind(
+    config: &Config,
+    spec: &KindSpec,
+    always_secure: bool,
+) -> Result<ResolvedKind, ConfigError> {
+    let (table, path) = match spec.name {
+        "access" if !spec.custom => (Some(&config.access), "paseto.access".to_owned()),
+        "refresh" if !spec.custom => (Some(&config.refresh), "paseto.refresh".to_owned()),
+        name => (config.kinds.get(name), format!("paseto.kinds.{name}")),
+    };
+    let table = table.cloned().unwrap_or_default();
+    let ttl = lifetime(
+        table.ttl.unwrap_or(spec.ttl.as_secs()),
+        &format!("{path}.ttl"),
+    )?;
+    let cookie = table
+        .cookie
+        .clone()
+        .or(spec.cookie.map(str::to_owned))
+        .filter(|c| !c.is_empty());
+    let cookie_path = cookie_path(&table, &path)?;
+    if let Some(name) = &cookie {
+        let name_field = format!("{path}.cookie");
+        if !is_http_token(name) {
+            return Err(ConfigError::new(name_field, "is not a valid cookie name"));
+        }
+        let path_field = format!("{path}.path");
+        check_prefix(
+            &name_field,
+            name,
+            Some((&path_field, &cookie_path)),
+            always_secure,
+        )?;
+    }
+    let purpose = table.purpose.unwrap_or(spec.purpose);
+    let mut rules = KindRules::new(spec.name, purpose, ttl);
+    if let Some(fresh_for) = table.fresh_for {
+        if fresh_for == 0 || fresh_for > ttl.as_secs() {
+            return Err(ConfigError::new(
+                format!("{path}.fresh_for"),
+                "must be between 1 second and the kind's ttl",
+            ));
+        }
+        rules = rules.fresh_for(Duration::from_secs(fresh_for));
+    }
+    Ok(ResolvedKind {
+        rules,
+        cookie,
+        cookie_path,
+    })
+}
+
+fn cookie_path(table: &KindConfig, path: &str) -> Result<String, ConfigError> {
+    let cookie_path = table.path.clone().unwrap_or_else(|| "/".into());
+    if !cookie_path.starts_with('/') || cookie_path.contains([';', ' ', ',']) {
+        return Err(ConfigError::new(
+            format!("{path}.path"),
+            "must be an absolute path without `;`, `,` or spaces",
+        ));
+    }
+    Ok(cookie_path)
+}
+
+/// The remember-me kind: local purpose, read only from its own cookie by `RememberMe`.
+fn remember_me(config: &Config, always_secure: bool) -> Result<ResolvedKind, ConfigError> {
+    let remember = &config.remember_me;
+    let ttl = lifetime(
+        remember.ttl.unwrap_or(REMEMBER_ME_TTL.as_secs()),
+        "paseto.remember_me.ttl",
+    )?;
+    let cookie = remember
+        .cookie
+        .clone()
+        .unwrap_or_else(|| REMEMBER_ME_COOKIE.into());
+    if !is_http_token(&cookie) {
+        return Err(ConfigError::new(
+            "paseto.remember_me.cookie",
+            "is not a valid cookie name",
+        ));
+    }
+    check_prefix("paseto.remember_me.cookie", &cookie, None, always_secure)?;
+    if remember.renew_after.is_some_and(|f| !(f > 0.0 && f < 1.0)) {
+        return Err(ConfigError::new(
+            "paseto.remember_me.renew_after",
+            "must be a fraction between 0 and 1",
+        ));
+    }
+    Ok(ResolvedKind {
+        rules: KindRules::new(REMEMBER_ME, Purpose::Local, ttl),
+        // Guards of other kinds never read it: `RememberMe` does, by the name in `HttpSettings`.
+        cookie: None,
+        cookie_path: "/".into(),
+    })
+}
+
+/// A lifetime in seconds, from 1 to [`MAX_TTL`].
+pub(super) fn lifetime(seconds: u64, field: &str) -> Result<Duration, ConfigError> {
+    if seconds == 0 || seconds > MAX_TTL.as_secs() {
+        return Err(ConfigError::new(
+            field,
+            format_args!("must be between 1 and {} seconds", MAX_TTL.as_secs()),
+        ));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// A login must last at least as long as the tokens it starts with.
+fn check_session_ttl(config: &Config, kinds: &[ResolvedKind]) -> Result<(), ConfigError> {
+    lifetime(config.session_ttl, "paseto.session_ttl")?;
+    let longest = kinds
+        .iter()
+        .map(|k| &k.rules)
+        .filter(|k| matches!(k.name(), "access" | "refresh" | REMEMBER_ME))
+        .max_by_key(|k| k.ttl());
+    match longest {
+        Some(kind) if config.session_ttl < kind.ttl().as_secs() => Err(ConfigError::new(
+            "paseto.session_ttl",
+            format_args!(
+                "must be at least the {} token lifetime ({} seconds): a login outlives its tokens",
+                kind.name(),
+                kind.ttl().as_secs()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::{Access, Refresh};
+
+    fn specs() -> Vec<KindSpec> {
+        vec![
+            KindSpec::of::<Access>(false),
+            KindSpec::of::<Refresh>(false),
+        ]
+    }
+
+    #[test]
+    fn defaults_resolve_to_three_kinds() {
+        let kinds = resolve(&Config::default(), &specs(), false).unwrap();
+        let names: Vec<&str> = kinds.iter().map(|k| k.rules.name()).collect();
+        assert_eq!(names, ["access", "refresh", "remember_me"]);
+        assert_eq!(kinds[0].cookie.as_deref(), Some("access_token"));
+        assert_eq!(kinds[2].cookie, None);
+    }
+
+    #[test]
+    fn lifetimes_and_paths_are_checked() {
+        let mut config = Config::default();
+        config.access.ttl = Some(0);
+        assert_eq!(
+            resolve(&config, &specs(), false).unwrap_err().field(),
+            "paseto.access.ttl"
+        );
+        let mut config = Config::default();
+        config.refresh.path = Some("relative".into());
+        assert_eq!(
+            resolve(&config, &specs(), false).unwrap_err().field(),
+            "paseto.refresh.path"
+        );
+        let config = Config {
+            session_ttl: 60,
+            ..Config::default()
+        };
+        assert_eq!(
+            resolve(&config, &specs(), false).unwrap_err().field(),
+            "paseto.session_ttl"
+        );
+    }
+}

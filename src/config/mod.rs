@@ -1,0 +1,501 @@
+//! The `paseto` configuration table: its serde shape here, the validation of each section in
+//! the submodules, and what a valid configuration resolves to.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::token::Purpose;
+
+mod cookies;
+mod error;
+mod keys;
+mod kinds;
+mod origin;
+mod resolve;
+mod revocation;
+
+pub(crate) use self::cookies::{CookiePrefix, HttpSettings, is_http_token};
+pub use self::error::ConfigError;
+pub use self::keys::{BoundKey, PublicKeyEntry};
+pub(crate) use self::origin::WebOrigin;
+pub(crate) use self::resolve::{ResolvedKind, Settings};
+pub use self::revocation::{RevocationConfig, StoreKind};
+pub(crate) use self::revocation::{RevocationSetup, StoreSetup};
+
+/// The `[<profile>.paseto]` table of `Rocket.toml` (or `ROCKET_PASETO` in the environment).
+///
+/// Every field is optional. Keys are given as PASERK strings (`k4.local.…`, `k4.secret.…`,
+/// `k4.public.…`) or, for the asymmetric ones, as PEM blocks. `Debug` never shows them.
+///
+/// ```toml
+/// [default.paseto]
+/// local_key = "k4.local.…"
+/// issuer = "https://auth.example.com"
+///
+/// [default.paseto.access]
+/// purpose = "public"
+/// ttl = 900
+/// ```
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// The `v4.local` key (`k4.local.…`) that encrypts local-purpose tokens.
+    ///
+    /// Required when any kind uses `purpose = "local"`; in the `debug` profile a missing key is
+    /// replaced by an ephemeral one, with a warning.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub local_key: Option<Secret>,
+    /// Earlier local keys that still decrypt tokens (found by their footer `kid`) but never
+    /// encrypt new ones. List a key here when you replace `local_key`; remove it once the longest
+    /// token lifetime has passed.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub previous_local_keys: Vec<Secret>,
+    /// A file holding the local key, e.g. a mounted secret; instead of `local_key`. Like keys,
+    /// the path and the file's contents are never shown in errors or `Debug`.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub local_key_file: Option<Secret>,
+    /// Files holding previous local keys, one key each; added to `previous_local_keys`. Never
+    /// shown, like `local_key_file`.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub previous_local_key_files: Vec<Secret>,
+    /// The `v4.public` signing key (`k4.secret.…` or a PKCS#8 PEM block). Its public key is
+    /// derived and trusted automatically.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
+    /// A file holding the signing key (PASERK or PEM); instead of `secret_key`. Never shown,
+    /// like `local_key_file`.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub secret_key_file: Option<Secret>,
+    /// Each entry is a key string, or a table `{ key = "k4.public.…", issuer = "https://…" }`
+    /// binding the key to an issuer: tokens it verifies must then carry that `iss`.
+    ///
+    /// Extra verification-only public keys (`k4.public.…` or SPKI PEM): a previous signing key,
+    /// or another issuer's.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub public_keys: Vec<PublicKeyEntry>,
+    /// Files holding verification-only public keys, one key each; added to `public_keys`.
+    /// Never shown, like `local_key_file`.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub public_key_files: Vec<Secret>,
+    /// Stamped as `iss` on issued tokens and, when set, required to match on verification.
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Stamped as `aud` on issued tokens and, when set, required on verification (as the string
+    /// or one element of an array).
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`, at most 600.
+    ///
+    /// _Default:_ `0`.
+    #[serde(default)]
+    pub leeway: u64,
+    /// The longest a login lasts, in seconds: every token minted from one login (its pair,
+    /// the pairs and access tokens obtained by refreshing, a remember-me token and its
+    /// renewals) expires by then, and a revoked login is remembered no longer. At least the
+    /// access, refresh and remember-me lifetimes; at most 31622400 (366 days).
+    ///
+    /// _Default:_ `7776000` (90 days).
+    #[serde(default = "defaults::session_ttl")]
+    pub session_ttl: u64,
+    /// Tokens longer than this many bytes are rejected before any decoding (256 to 65536).
+    ///
+    /// _Default:_ `4096`.
+    #[serde(default = "defaults::max_token_length")]
+    pub max_token_length: usize,
+    /// How many verified tokens to remember (about), so a token presented again skips the
+    /// cryptography; `exp`, `nbf`, kind, issuer and audience are still checked on every request.
+    /// `0` turns the cache off.
+    ///
+    /// _Default:_ `1024`.
+    #[serde(default = "defaults::cache_size")]
+    pub cache_size: usize,
+    /// The request header that carries tokens.
+    ///
+    /// _Default:_ `"Authorization"`.
+    #[serde(default = "defaults::header")]
+    pub header: String,
+    /// The authentication scheme before the token in that header, matched case-insensitively.
+    ///
+    /// _Default:_ `"Bearer"`.
+    #[serde(default = "defaults::scheme")]
+    pub scheme: String,
+    /// Whether a token read from a cookie must be accompanied, on every method not in
+    /// `csrf_exempt_methods`, by a `csrf_header` equal to the token's `csrf` claim. Tokens from
+    /// the header never need it.
+    ///
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::enabled")]
+    pub csrf: bool,
+    /// The request header that carries the CSRF value.
+    ///
+    /// _Default:_ `"X-CSRF-Token"`.
+    #[serde(default = "defaults::csrf_header")]
+    pub csrf_header: String,
+    /// Methods exempt from the CSRF check; every other method needs it. Only add methods that
+    /// never change state.
+    ///
+    /// _Default:_ `["GET", "HEAD", "OPTIONS", "TRACE"]`.
+    #[serde(default = "defaults::csrf_exempt_methods")]
+    pub csrf_exempt_methods: Vec<String>,
+    /// Origins besides the server's own (`scheme://host[:port]`, e.g. `"https://example.com"`)
+    /// whose pages the [`SameOrigin`](crate::SameOrigin) guard lets through: the public origin
+    /// behind a proxy that terminates TLS or rewrites `Host`, or another front-end of yours.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Settings of access tokens ([`Access`](crate::Access)).
+    ///
+    /// _Default:_ local purpose, 900 s, cookie `access_token`.
+    #[serde(default)]
+    pub access: KindConfig,
+    /// Settings of refresh tokens ([`Refresh`](crate::Refresh)).
+    ///
+    /// _Default:_ local purpose, 1209600 s (14 days), cookie `refresh_token`.
+    #[serde(default)]
+    pub refresh: KindConfig,
+    /// Settings of the remember-me cookie ([`RememberMe`](crate::RememberMe)).
+    ///
+    /// _Default:_ 30 days, cookie `remember_token`, no renewal.
+    #[serde(default)]
+    pub remember_me: RememberConfig,
+    /// Attributes of the cookies this crate sets.
+    ///
+    /// _Default:_ see [`CookieConfig`].
+    #[serde(default)]
+    pub cookies: CookieConfig,
+    /// Settings of kinds you define, by name (see [`TokenKind`](crate::TokenKind)).
+    ///
+    /// _Default:_ each kind's own defaults.
+    #[serde(default)]
+    pub kinds: BTreeMap<String, KindConfig>,
+    /// Revocation: where revoked tokens are remembered and which kinds are checked.
+    ///
+    /// _Default:_ see [`RevocationConfig`] (no store: nothing is revoked).
+    #[serde(default)]
+    pub revocation: RevocationConfig,
+}
+
+/// The settings of one token kind, e.g. `[default.paseto.access]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct KindConfig {
+    /// `"local"` or `"public"`: the only purpose accepted for this kind, whatever a token claims.
+    ///
+    /// _Default:_ the kind's default (`"local"` for access and refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
+    /// Lifetime of new tokens in seconds, from 1 to 31622400 (366 days).
+    ///
+    /// _Default:_ the kind's default (900 for access, 1209600 for refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    /// The cookie read when the request has no token header; `""` turns cookies off.
+    ///
+    /// _Default:_ the kind's default (`access_token`, `refresh_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// How long a fresh token (from a password login) stays fresh, in seconds; its whole
+    /// lifetime when unset.
+    ///
+    /// _Default:_ none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fresh_for: Option<u64>,
+    /// The `Path` of that cookie when [`PasetoCookies`](crate::PasetoCookies) sets it, e.g.
+    /// `"/auth/refresh"` to send the refresh token only to the refresh route.
+    ///
+    /// _Default:_ `"/"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// Attributes of the cookies this crate sets: `[default.paseto.cookies]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CookieConfig {
+    /// `Secure` attribute: `"auto"` (when Rocket serves TLS), `true` (always: use it behind a
+    /// TLS-terminating proxy) or `false`.
+    ///
+    /// _Default:_ `"auto"`.
+    #[serde(default)]
+    pub secure: Secure,
+    /// `SameSite` attribute: `"strict"`, `"lax"` or `"none"` (which always adds `Secure`, as
+    /// browsers require; `secure = false` is then an error).
+    ///
+    /// _Default:_ `"lax"`.
+    #[serde(default)]
+    pub same_site: SameSite,
+    /// Name of the readable cookie holding the CSRF value that scripts echo in `csrf_header`.
+    ///
+    /// _Default:_ `"csrf_token"`.
+    #[serde(default = "defaults::csrf_cookie")]
+    pub csrf_cookie: String,
+    /// Lifetime in seconds of values added to [`PasetoCookies`](crate::PasetoCookies) without
+    /// their own.
+    ///
+    /// _Default:_ `86400` (one day).
+    #[serde(default = "defaults::jar_ttl")]
+    pub ttl: u64,
+}
+
+/// The `Secure` cookie attribute setting: `"auto"`, `true` or `false`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Secure {
+    /// `"auto"`: set `Secure` when Rocket itself serves TLS.
+    #[default]
+    Auto,
+    /// `true`: always, e.g. behind a proxy that terminates TLS.
+    Always,
+    /// `false`: never.
+    Never,
+}
+
+/// How `Secure` is written in the configuration: `true`, `false` or `"auto"`.
+#[derive(Deserialize, Serialize)]
+#[serde(untagged)]
+enum SecureSetting {
+    Flag(bool),
+    Word(String),
+}
+
+impl<'de> Deserialize<'de> for Secure {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match SecureSetting::deserialize(deserializer)? {
+            SecureSetting::Flag(true) => Ok(Secure::Always),
+            SecureSetting::Flag(false) => Ok(Secure::Never),
+            SecureSetting::Word(word) if word == "auto" => Ok(Secure::Auto),
+            SecureSetting::Word(_) => {
+                Err(serde::de::Error::custom("expected \"auto\", true or false"))
+            }
+        }
+    }
+}
+
+impl Serialize for Secure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Secure::Auto => SecureSetting::Word("auto".into()),
+            Secure::Always => SecureSetting::Flag(true),
+            Secure::Never => SecureSetting::Flag(false),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The `SameSite` cookie attribute: `"strict"`, `"lax"` or `"none"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSite {
+    /// Sent only with requests from this site.
+    Strict,
+    /// Also sent with top-level navigations from other sites (`GET` links), not with their
+    /// form posts or scripts.
+    #[default]
+    Lax,
+    /// Sent with every request; browsers then require `Secure`.
+    None,
+}
+
+impl From<SameSite> for rocket::http::SameSite {
+    fn from(same_site: SameSite) -> Self {
+        match same_site {
+            SameSite::Strict => rocket::http::SameSite::Strict,
+            SameSite::Lax => rocket::http::SameSite::Lax,
+            SameSite::None => rocket::http::SameSite::None,
+        }
+    }
+}
+
+/// The remember-me cookie: `[default.paseto.remember_me]`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RememberConfig {
+    /// Lifetime of the remember-me token in seconds (1 to 31622400).
+    ///
+    /// _Default:_ `2592000` (30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    /// Name of the remember-me cookie.
+    ///
+    /// _Default:_ `"remember_token"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// Sliding renewal: once this fraction of the lifetime has passed (between 0 and 1), the
+    /// [`RememberMe`](crate::RememberMe) guard sets a fresh cookie.
+    ///
+    /// _Default:_ none (no renewal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_after: Option<f64>,
+}
+
+mod defaults {
+    pub fn max_token_length() -> usize {
+        crate::token::DEFAULT_MAX_TOKEN_LENGTH
+    }
+    pub fn session_ttl() -> u64 {
+        90 * 24 * 60 * 60
+    }
+    pub fn rotation_grace() -> u64 {
+        15
+    }
+    pub fn cache_size() -> usize {
+        1024
+    }
+    pub fn header() -> String {
+        "Authorization".into()
+    }
+    pub fn scheme() -> String {
+        "Bearer".into()
+    }
+    pub fn csrf_header() -> String {
+        "X-CSRF-Token".into()
+    }
+    pub fn enabled() -> bool {
+        true
+    }
+    pub fn csrf_exempt_methods() -> Vec<String> {
+        ["GET", "HEAD", "OPTIONS", "TRACE"]
+            .map(String::from)
+            .to_vec()
+    }
+    pub fn csrf_cookie() -> String {
+        "csrf_token".into()
+    }
+    pub fn jar_ttl() -> u64 {
+        86400
+    }
+    pub fn revocation_prefix() -> String {
+        "rocket_paseto:".into()
+    }
+    pub fn revocation_kinds() -> Vec<String> {
+        vec!["access".into(), "refresh".into()]
+    }
+    pub fn revocation_timeout_ms() -> u64 {
+        500
+    }
+}
+
+/// A secret setting (a key, a key file's path, a URL with a password): read like a string,
+/// never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(secret: &str) -> Self {
+        Secret(secret.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Default for Config {
+    /// Every setting at its default: each field's default is declared once, on the field, so
+    /// the default configuration is what an empty `paseto` table reads as.
+    fn default() -> Self {
+        empty_table()
+    }
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        empty_table()
+    }
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        empty_table()
+    }
+}
+
+/// A settings table read from nothing: every field takes its declared default.
+fn empty_table<T: serde::de::DeserializeOwned>() -> T {
+    let empty = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(
+        std::iter::empty::<(&str, &str)>(),
+    );
+    // Every field of these tables has a default, so an empty table always reads.
+    T::deserialize(empty).expect("every setting has a default")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_what_an_empty_table_reads_as() {
+        let config = Config::default();
+        assert_eq!(config.max_token_length, 4096);
+        assert_eq!(config.header, "Authorization");
+        assert!(config.csrf);
+        assert_eq!(config.cookies.same_site, SameSite::Lax);
+        assert_eq!(config.cookies.secure, Secure::Auto);
+        assert_eq!(config.revocation.kinds, ["access", "refresh"]);
+        assert_eq!(config.revocation.rotation_grace, 15);
+        assert_eq!(config.session_ttl, 90 * 86400);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let config = Config {
+            local_key: Some("k4.local.SECRET".into()),
+            local_key_file: Some("\"k4.local.PASTED\"".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("PASTED"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn secure_reads_as_a_flag_or_auto() {
+        let read = |v: serde_json::Value| serde_json::from_value::<Secure>(v);
+        assert_eq!(read(serde_json::json!(true)).unwrap(), Secure::Always);
+        assert_eq!(read(serde_json::json!(false)).unwrap(), Secure::Never);
+        assert_eq!(read(serde_json::json!("auto")).unwrap(), Secure::Auto);
+        assert!(read(serde_json::json!("always")).is_err());
+        assert_eq!(
+            serde_json::to_value(Secure::Never).unwrap(),
+            serde_json::json!(false)
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! What a valid configuration resolves to, section by section.
+
+use std::time::Duration;
+
+use rocket::figment::{Figment, Profile};
+
+use super::error::describe;
+use super::{Config, ConfigError, HttpSettings, RevocationSetup, SameSite, Secure};
+use super::{cookies, keys, kinds};
+use crate::kind::KindSpec;
+use crate::token::{Authority, KindRules, MAX_LEEWAY, Rules};
+
+/// A token kind as resolved at ignite: its rules for the token core, and the cookie its guard
+/// reads when a request has no token header.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedKind {
+    pub rules: KindRules,
+    pub cookie: Option<String>,
+    pub cookie_path: String,
+}
+
+/// Everything a valid configuration resolves to; the fairing turns it into the runtime state.
+pub(crate) struct Settings {
+    pub authority: Authority,
+    /// Each kind's cookie, in the order of the rules' kinds.
+    pub kinds: Vec<ResolvedKind>,
+    pub http: HttpSettings,
+    pub revocation: RevocationSetup,
+    pub session_ttl: Duration,
+    /// Whether the local key is an ephemeral stand-in (debug profile only).
+    pub ephemeral_local_key: bool,
+    /// Settings that are allowed but probably mistaken, for the fairing to log.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Extracts the `paseto` table of `figment` (an absent table is all defaults).
+    ///
+    /// Errors name the field and never repeat the value that was found, since a misplaced
+    /// secret would otherwise be printed.
+    pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
+        if figment.find_value("paseto").is_err() {
+            return Ok(Config::default());
+        }
+        figment.extract_inner::<Config>("paseto").map_err(|e| {
+            // Figment records the path inside the table first and the `paseto` prefix last.
+            let mut path: Vec<&str> = e.path.iter().map(String::as_str).collect();
+            if path.last() == Some(&"paseto") {
+                path.pop();
+            }
+            let field = std::iter::once("paseto")
+                .chain(path)
+                .collect::<Vec<_>>()
+                .join(".");
+            ConfigError::new(field, describe(&e.kind))
+        })
+    }
+
+    /// Validates every section and key, and resolves them for the kinds in `specs`.
+    pub(crate) fn resolve(
+        &self,
+        specs: &[KindSpec],
+        profile: &Profile,
+    ) -> Result<Settings, ConfigError> {
+        // `"auto"` leaves `Secure` out without TLS, so only these promise it on every cookie.
+        let always_secure =
+            self.cookies.secure == Secure::Always || self.cookies.same_site == SameSite::None;
+        let kinds = kinds::resolve(self, specs, always_secure)?;
+        let (http, warnings) = cookies::resolve(self, &kinds, always_secure)?;
+        let rules = self.rules(&kinds)?;
+        let keyring = keys::resolve(self, rules, profile)?;
+        let revocation = self.revocation.resolve(keyring.authority.rules().kinds())?;
+        Ok(Settings {
+            authority: keyring.authority,
+            kinds,
+            http,
+            revocation,
+            session_ttl: Duration::from_secs(self.session_ttl),
+            ephemeral_local_key: keyring.ephemeral_local_key,
+            warnings,
+        })
+    }
+
+    /// The verification rules: kinds, leeway, size limit, issuer and audience.
+    fn rules(&self, kinds: &[ResolvedKind]) -> Result<Rules, ConfigError> {
+        if self.leeway > MAX_LEEWAY.as_secs() {
+            return Err(ConfigError::new(
+                "paseto.leeway",
+                format_args!("must be at most {} seconds", MAX_LEEWAY.as_secs()),
+            ));
+        }
+        if !(256..=65536).contains(&self.max_token_length) {
+            return Err(ConfigError::new(
+                "paseto.max_token_length",
+                "must be between 256 and 65536",
+            ));
+        }
+        if self.cache_size > 1_000_000 {
+            return Err(ConfigError::new(
+                "paseto.cache_size",
+                "must be at most 1000000",
+            ));
+        }
+        let mut rules = Rules::new(kinds.iter().map(|k| k.rules.clone()).collect())
+            .leeway(Duration::from_secs(self.leeway))
+            .max_token_length(self.max_token_length);
+        for (field, value) in [
+            ("paseto.issuer", &self.issuer),
+            ("paseto.audience", &self.audience),
+        ] {
+            if value.as_ref().is_some_and(|v| v.is_empty()) {
+                return Err(ConfigError::new(
+                    field,
+                    "must not be empty; leave it out instead",
+                ));
+            }
+        }
+        if let Some(issuer) = &self.issuer {
+            rules = rules.issuer(issuer.clone());
+        }
+        if let Some(audience) = &self.audience {
+            rules = rules.audience(audience.clone());
+        }
+        Ok(rules)
+    }
+}

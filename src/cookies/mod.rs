@@ -1,0 +1,260 @@
+//! `PasetoCookies`: private cookies whose values are PASETO v4.local tokens, and the helpers
+//! that put access, refresh, CSRF and remember-me tokens in cookies.
+
+use std::fmt;
+use std::time::Duration;
+
+use rocket::http::{Cookie, CookieJar};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::time::Duration as CookieDuration;
+use rocket::{Ignite, Rocket, Sentinel};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::config::{CookiePrefix, HttpSettings, Secure, is_http_token};
+use crate::error::{AuthError, CookieError, MAX_COOKIE_SIZE};
+use crate::issuer::Issuer;
+use crate::kind::{Refresh, TokenKind};
+use crate::state::{AuthState, TokensSet};
+
+mod session;
+
+/// The implicit assertion that binds a sealed value or token to the cookie that carries it:
+/// copied under another name, or sent as a bearer token, it no longer opens.
+pub(crate) fn binding(name: &str) -> Vec<u8> {
+    format!("rocket_paseto cookie {name}").into_bytes()
+}
+
+/// The request's cookies, as private cookies whose values are PASETO `v4.local` tokens under
+/// `local_key`, plus helpers to log a browser in and out.
+///
+/// Each value carries its own expiry (the browser's is not trusted) and is bound to its cookie's
+/// name. A tampered, expired, renamed or foreign value reads as `None`. Cookies are `HttpOnly`,
+/// `SameSite=Lax` and `Path=/` unless configured otherwise, and `Secure` when Rocket serves TLS
+/// (or always, with `cookies.secure = true`).
+///
+/// ```
+/// use rocket_paseto::PasetoCookies;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, Default)]
+/// struct Cart { items: Vec<String> }
+///
+/// #[rocket::post("/cart/<item>")]
+/// fn add(item: String, cookies: PasetoCookies<'_>) -> Result<(), rocket_paseto::AuthError> {
+///     let mut cart: Cart = cookies.get("cart").unwrap_or_default();
+///     cart.items.push(item);
+///     cookies.add("cart", &cart)?;
+///     Ok(())
+/// }
+/// ```
+pub struct PasetoCookies<'r> {
+    jar: &'r CookieJar<'r>,
+    issuer: &'r Issuer,
+    secure: bool,
+    /// Set once a token cookie is written, so the response is marked `no-store`.
+    tokens_set: &'r TokensSet,
+    /// The request's CSRF header when its method needs one, for [`logout`](Self::logout).
+    csrf: CsrfSent<'r>,
+}
+
+/// What the request sent for the CSRF check.
+#[derive(Clone, Copy)]
+enum CsrfSent<'r> {
+    /// The method is exempt, or the check is off.
+    NotNeeded,
+    /// The header's single value, or `None` when it is absent or repeated.
+    Header(Option<&'r str>),
+}
+
+impl fmt::Debug for PasetoCookies<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasetoCookies")
+            .field("secure", &self.secure)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'r> PasetoCookies<'r> {
+    /// Stores `value` under `name` for the configured `cookies.ttl`.
+    pub fn add<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), CookieError> {
+        let ttl = self.http().jar_ttl;
+        self.add_for(name, value, ttl)
+    }
+
+    /// Stores `value` under `name` for `ttl`.
+    pub fn add_for<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), CookieError> {
+        self.add_cookie(Cookie::new(name.to_owned(), ""), value, ttl)
+    }
+
+    /// Stores `value` in a cookie shaped like `template`: its name and any attributes it sets
+    /// (path, domain, `SameSite`, …) are kept; the value, `Max-Age` and unset attributes are ours.
+    /// A `__Secure-` or `__Host-` name whose attributes break its prefix's rules is refused
+    /// ([`CookieError::Prefix`]) rather than dropped by the browser.
+    pub fn add_cookie<T: Serialize + ?Sized>(
+        &self,
+        template: Cookie<'static>,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), CookieError> {
+        if !is_http_token(template.name()) {
+            return Err(CookieError::InvalidName);
+        }
+        let token = self
+            .issuer
+            .authority()
+            .seal(&binding(template.name()), value, ttl)?;
+        // A value longer than the verifier accepts could be written but never read back.
+        let max = self.issuer.authority().rules().max_token_length_limit();
+        if token.len() > max {
+            return Err(CookieError::TooLarge(token.len()));
+        }
+        let cookie = self.with_attributes(template, token, ttl)?;
+        self.jar.add(cookie);
+        Ok(())
+    }
+
+    fn http(&self) -> &'r HttpSettings {
+        &self.issuer.state().http
+    }
+
+    /// Adds token cookies, and marks the response `no-store`.
+    fn add_tokens(&self, cookies: impl IntoIterator<Item = Cookie<'static>>) {
+        self.tokens_set.mark();
+        for cookie in cookies {
+            self.jar.add(cookie);
+        }
+    }
+
+    /// The value stored under `name`, if it is there, ours, unexpired and a `T`.
+    pub fn get<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let cookie = self.jar.get_pending(name)?;
+        self.issuer
+            .authority()
+            .unseal(&binding(name), cookie.value(), OffsetDateTime::now_utc())
+            .ok()
+    }
+
+    /// Removes the value stored under `name` with `Path=/`.
+    pub fn remove(&self, name: &str) {
+        self.remove_cookie(Cookie::build(name.to_owned()).path("/").build());
+    }
+
+    /// Removes a cookie added with [`add_cookie`](Self::add_cookie): give the same name, path
+    /// and domain. The removal carries the configured `SameSite` and `Secure`, so browsers
+    /// accept it wherever they accepted the cookie.
+    pub fn remove_cookie(&self, mut cookie: Cookie<'static>) {
+        if cookie.same_site().is_none() {
+            cookie.set_same_site(self.http().same_site);
+        }
+        if cookie.secure().is_none() {
+            cookie.set_secure(self.secure);
+        }
+        self.jar.remove(cookie);
+    }
+
+    /// The cookie name and path of kind `kind`, unless its cookie is turned off.
+    fn cookie_of(&self, kind: &str) -> Option<(&'r str, &'r str)> {
+        let (_, kind) = self.issuer.state().kind(kind)?;
+        Some((kind.cookie.as_deref()?, kind.cookie_path.as_str()))
+    }
+
+    fn token_cookie<K: TokenKind>(&self, token: &str) -> Result<Cookie<'static>, CookieError> {
+        let (name, path) = self
+            .cookie_of(K::NAME)
+            .ok_or(CookieError::Disabled(K::NAME))?;
+        let template = Cookie::build(name.to_owned()).path(path.to_owned()).build();
+        self.with_attributes(template, token.to_owned(), self.issuer.ttl_of(K::NAME))
+    }
+
+    /// The readable CSRF cookie: it lives as long as the refresh token that carries the value.
+    fn csrf_cookie(&self, value: String) -> Result<Cookie<'static>, CookieError> {
+        let name = self.http().csrf_cookie.clone();
+        let template = Cookie::build(name).http_only(false).build();
+        self.with_attributes(template, value, self.issuer.ttl_of(Refresh::NAME))
+    }
+
+    /// Puts `value` in `cookie`, filling in the configured attributes it leaves unset
+    /// (`HttpOnly` unless the template says otherwise), and checks the size browsers keep.
+    fn with_attributes(
+        &self,
+        mut cookie: Cookie<'static>,
+        value: String,
+        ttl: Duration,
+    ) -> Result<Cookie<'static>, CookieError> {
+        let http = self.http();
+        cookie.set_value(value);
+        cookie.set_max_age(CookieDuration::seconds(ttl.as_secs() as i64));
+        if cookie.path().is_none() {
+            cookie.set_path("/");
+        }
+        if cookie.same_site().is_none() {
+            cookie.set_same_site(http.same_site);
+        }
+        if cookie.http_only().is_none() {
+            cookie.set_http_only(true);
+        }
+        if cookie.secure().is_none() {
+            cookie.set_secure(self.secure);
+        }
+        if let Some(prefix) = CookiePrefix::of(cookie.name()) {
+            let host_only = cookie.path() == Some("/") && cookie.domain().is_none();
+            if cookie.secure() != Some(true) || (prefix == CookiePrefix::Host && !host_only) {
+                return Err(CookieError::Prefix);
+            }
+        }
+        let size = cookie.to_string().len();
+        if size > MAX_COOKIE_SIZE {
+            return Err(CookieError::TooLarge(size));
+        }
+        Ok(cookie)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for PasetoCookies<'r> {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        let Some(issuer) = request.rocket().state::<Issuer>() else {
+            return AuthError::NotConfigured.fail(request);
+        };
+        let http = &issuer.state().http;
+        // Browsers drop `SameSite=None` cookies without `Secure`.
+        let secure = http.same_site == rocket::http::SameSite::None
+            || match http.secure {
+                Secure::Always => true,
+                Secure::Never => false,
+                Secure::Auto => request.rocket().config().tls_enabled(),
+            };
+        let csrf = match &http.csrf_header {
+            Some(header) if !http.csrf_exempt.contains(&request.method()) => {
+                let mut values = request.headers().get(header);
+                CsrfSent::Header(match (values.next(), values.next()) {
+                    (Some(value), None) => Some(value),
+                    _ => None,
+                })
+            }
+            _ => CsrfSent::NotNeeded,
+        };
+        Outcome::Success(PasetoCookies {
+            jar: request.cookies(),
+            issuer,
+            secure,
+            tokens_set: TokensSet::of(request),
+            csrf,
+        })
+    }
+}
+
+impl Sentinel for PasetoCookies<'_> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        AuthState::missing(rocket, "PasetoCookies", true)
+    }
+}

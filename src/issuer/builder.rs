@@ -1,0 +1,121 @@
+//! [`TokenBuilder`]: one token, with extra claims, a lifetime, freshness or a family.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{Family, Issuer};
+use crate::token::{Claims, IssueError, MintOptions, REGISTERED_CLAIMS, Verified};
+
+/// A token being minted: add claims or a lifetime, then [`issue`](TokenBuilder::issue) it.
+#[must_use = "a token is only minted by `issue()`"]
+pub struct TokenBuilder<'a> {
+    pub(super) issuer: &'a Issuer,
+    pub(super) kind: &'static str,
+    pub(super) subject: String,
+    pub(super) ttl: Option<Duration>,
+    pub(super) extra: Result<serde_json::Map<String, serde_json::Value>, IssueError>,
+    pub(super) fresh: bool,
+    pub(super) family: Option<(String, OffsetDateTime)>,
+    pub(super) jti: Option<String>,
+}
+
+impl fmt::Debug for TokenBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenBuilder")
+            .field("kind", &self.kind)
+            .field("ttl", &self.ttl)
+            .field("fresh", &self.fresh)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenBuilder<'_> {
+    /// Gives this token its own lifetime instead of the kind's (1 second to 366 days).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Adds one claim. Registered claims (`sub`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`,
+    /// `type`) are set by the issuer: naming one makes [`issue`](Self::issue) fail.
+    pub fn claim(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
+        if let Ok(map) = &mut self.extra {
+            match serde_json::to_value(value) {
+                Ok(value) => {
+                    map.insert(name.into(), value);
+                }
+                Err(_) => self.extra = Err(IssueError::Build),
+            }
+        }
+        self
+    }
+
+    /// Adds every field of `claims`, which must serialise to a JSON object (e.g. a struct).
+    pub fn claims<T: Serialize + ?Sized>(mut self, claims: &T) -> Self {
+        if let Ok(map) = &mut self.extra {
+            match serde_json::to_value(claims) {
+                Ok(serde_json::Value::Object(more)) => map.extend(more),
+                _ => self.extra = Err(IssueError::NotAnObject),
+            }
+        }
+        self
+    }
+
+    /// Marks the token fresh: minted from a password login just now, as routes for sensitive
+    /// actions can require ([`Paseto::require_fresh`](crate::Paseto::require_fresh)). Never
+    /// use it for tokens minted from a refresh token or a remember-me cookie.
+    pub fn fresh(mut self) -> Self {
+        self.fresh = true;
+        self
+    }
+
+    /// Puts the token in the family of `token` (see [`Issuer::pair`]), so revoking either
+    /// revokes both. A token without a family starts one with its own `jti`.
+    ///
+    /// No member outlives its family: the token expires by the family's end (`fam_exp`, or
+    /// for a token outside any family, its `exp`), whatever [`ttl`](Self::ttl) says, so a
+    /// revoked family is remembered as long as any member lives. This does not consult the
+    /// revocation store: prefer [`Issuer::access_from`], which does.
+    pub fn family_of(mut self, token: impl AsRef<Claims>) -> Self {
+        let claims = token.as_ref();
+        self.family = Family::of(claims).map(|f| (f.id.to_owned(), f.end));
+        self
+    }
+
+    /// Mints the token.
+    pub fn issue(self) -> Result<String, IssueError> {
+        let extra = self.extra?;
+        self.issuer.state().authority.mint_with(
+            self.kind,
+            &self.subject,
+            Some(&extra),
+            MintOptions {
+                ttl: self.ttl,
+                fresh: self.fresh,
+                family: self.family.as_ref().map(|(id, _)| id.as_str()),
+                family_end: self.family.as_ref().map(|(_, end)| *end),
+                jti: self.jti.as_deref(),
+                ..MintOptions::default()
+            },
+        )
+    }
+}
+
+/// The claims of `token` beyond the registered ones, plus `csrf` when it has none.
+pub(super) fn extra_claims(
+    token: &Verified,
+    csrf: Option<&str>,
+) -> Result<serde_json::Map<String, serde_json::Value>, IssueError> {
+    let mut extra: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(token.payload()).map_err(|_| IssueError::Build)?;
+    extra.retain(|name, _| !REGISTERED_CLAIMS.contains(&name.as_str()));
+    if let Some(csrf) = csrf
+        && !extra.contains_key("csrf")
+    {
+        extra.insert("csrf".into(), csrf.into());
+    }
+    Ok(extra)
+}

@@ -1,0 +1,36 @@
+//! Responses that carry tokens: never stored by caches (RFC 6749, section 5.1).
+
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket::serde::json::Json;
+
+use crate::issuer::{AccessToken, TokenPair};
+use crate::state::TokensSet;
+
+impl<'r> Responder<'r, 'static> for TokenPair {
+    /// JSON with `Cache-Control: no-store`, as token responses must be (RFC 6749, section 5.1).
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        no_store(Json(self).respond_to(request)?)
+    }
+}
+
+impl<'r> Responder<'r, 'static> for AccessToken {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        no_store(Json(self).respond_to(request)?)
+    }
+}
+
+/// Marks a response that carries tokens as never to be stored by caches.
+fn no_store(mut response: Response<'static>) -> response::Result<'static> {
+    response.set_raw_header("Cache-Control", "no-store");
+    response.set_raw_header("Pragma", "no-cache");
+    Ok(response)
+}
+
+/// For the fairing: marks `response` `no-store` when the request set token cookies.
+pub(crate) fn protect_token_cookies(request: &Request<'_>, response: &mut Response<'_>) {
+    if TokensSet::of(request).is_set() {
+        response.set_raw_header("Cache-Control", "no-store");
+        response.set_raw_header("Pragma", "no-cache");
+    }
+}

@@ -1,0 +1,136 @@
+//! The runtime state: what the fairing resolved at ignite, reached the same way by every guard,
+//! the issuer, the cookie jar and the responders.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rocket::request::Request;
+use rocket::{Ignite, Phase, Rocket};
+
+use crate::config::{HttpSettings, ResolvedKind};
+use crate::revocation::{Revocation, Revoked};
+use crate::token::{Authority, Claims};
+
+/// Everything the fairing resolved: keys and rules, each kind's settings, the HTTP settings and
+/// the revocation store. Managed by the fairing as `Arc<AuthState>`.
+pub(crate) struct AuthState {
+    pub authority: Authority,
+    /// One entry per kind, in the order of the rules' kinds (so a kind's index is the same in
+    /// both).
+    pub kinds: Vec<KindSettings>,
+    pub http: HttpSettings,
+    pub revocation: Option<Revocation>,
+    /// How long a login (a token family) lasts: `paseto.session_ttl`.
+    pub session_ttl: Duration,
+}
+
+/// One kind's settings beyond its token rules.
+#[derive(Debug, Clone)]
+pub(crate) struct KindSettings {
+    pub name: String,
+    /// The cookie its guard reads when a request has no token header.
+    pub cookie: Option<String>,
+    /// The `Path` of that cookie when the jar sets it.
+    pub cookie_path: String,
+    /// Whether its guard checks the revocation store.
+    pub checked: bool,
+}
+
+impl KindSettings {
+    pub(crate) fn new(kind: ResolvedKind, checked: bool) -> Self {
+        KindSettings {
+            name: kind.rules.name().to_owned(),
+            cookie: kind.cookie,
+            cookie_path: kind.cookie_path,
+            checked,
+        }
+    }
+}
+
+impl AuthState {
+    /// The state of `rocket`, once the fairing has run.
+    pub(crate) fn fetch<P: Phase>(rocket: &Rocket<P>) -> Option<&AuthState> {
+        rocket.state::<Arc<AuthState>>().map(|state| &**state)
+    }
+
+    /// The state of the request's Rocket instance.
+    pub(crate) fn of<'r>(request: &'r Request<'_>) -> Option<&'r AuthState> {
+        Self::fetch(request.rocket())
+    }
+
+    /// For sentinels: logs why and returns `true` when the fairing is missing, or (with
+    /// `needs_local_key`) when there is no local key to seal cookie values with.
+    pub(crate) fn missing(rocket: &Rocket<Ignite>, what: &str, needs_local_key: bool) -> bool {
+        match Self::fetch(rocket) {
+            None => {
+                rocket::error!("`{what}` is used in a route, but `PasetoFairing` is not attached.");
+                rocket::info_!(
+                    "Attach it with `.attach(rocket_paseto::PasetoFairing::default())`."
+                );
+                true
+            }
+            Some(state) if needs_local_key && state.authority.local_key().is_none() => {
+                rocket::error!("`{what}` is used in a route, but `paseto.local_key` is not set.");
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    /// The index and settings of kind `name`.
+    pub(crate) fn kind(&self, name: &str) -> Option<(usize, &KindSettings)> {
+        self.kinds.iter().enumerate().find(|(_, k)| k.name == name)
+    }
+
+    /// The configured lifetime of kind `name`'s tokens.
+    pub(crate) fn ttl_of(&self, name: &str) -> Duration {
+        self.authority
+            .rules()
+            .kind(name)
+            .map(|k| k.ttl())
+            .unwrap_or_default()
+    }
+
+    /// What revoking a token with these claims takes back: the checked kinds of its family, and
+    /// not the token itself if its kind is not checked.
+    pub(crate) fn revoked(&self, claims: &Claims) -> Revoked {
+        let refused = self
+            .kinds
+            .iter()
+            .filter(|k| k.checked)
+            .map(|k| k.name.clone())
+            .collect();
+        let checked = self.kind(&claims.kind).is_some_and(|(_, k)| k.checked);
+        let still_valid = if checked {
+            Vec::new()
+        } else {
+            rocket::warn!(
+                "rocket_paseto: revoked a `{}` token, a kind that `paseto.revocation.kinds` does \
+                 not check: it stays valid until it expires (its family's checked kinds do not)",
+                claims.kind
+            );
+            vec![claims.kind.clone()]
+        };
+        Revoked::new(1, refused, still_valid)
+    }
+}
+
+/// Whether the response sets token cookies: the jar marks it, and the fairing then adds
+/// `Cache-Control: no-store` so no cache keeps them.
+#[derive(Default)]
+pub(crate) struct TokensSet(AtomicBool);
+
+impl TokensSet {
+    pub(crate) fn of<'r>(request: &'r Request<'_>) -> &'r TokensSet {
+        request.local_cache(TokensSet::default)
+    }
+
+    pub(crate) fn mark(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
