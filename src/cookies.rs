@@ -363,19 +363,28 @@ impl<'r> PasetoCookies<'r> {
         for kind in [Access::NAME, Refresh::NAME] {
             if let Some((name, _)) = self.cookie_of(kind)
                 && let Some(cookie) = self.jar.get(name)
-                && let Ok(verified) = authority.verify(kind, cookie.value(), now)
+                && let Ok(verified) = authority
+                    .verify(
+                        kind,
+                        cookie.value(),
+                        now,
+                        crate::token::VerifyOptions::new(),
+                    )
+                    .map(std::sync::Arc::unwrap_or_clone)
             {
                 tokens.push(verified);
             }
         }
         let remember = &self.issuer.shared().web.remember_cookie;
         if let Some(cookie) = self.jar.get(remember)
-            && let Ok(verified) = authority.verify_bound(
-                crate::remember::KIND,
-                cookie.value(),
-                now,
-                &binding(remember),
-            )
+            && let Ok(verified) = authority
+                .verify(
+                    crate::remember::KIND,
+                    cookie.value(),
+                    now,
+                    crate::token::VerifyOptions::new().implicit(&binding(remember)),
+                )
+                .map(std::sync::Arc::unwrap_or_clone)
         {
             tokens.push(verified);
         }

@@ -299,7 +299,12 @@ async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verif
     let (token, source) = find_token(request, shared, index)?;
     let verified = shared
         .authority
-        .verify_indexed(index, token, OffsetDateTime::now_utc())
+        .verify(
+            K::NAME,
+            token,
+            OffsetDateTime::now_utc(),
+            crate::token::VerifyOptions::new().cached(),
+        )
         .map_err(Failure::Invalid)?;
     if source == Source::Cookie {
         check_csrf(request, shared, &verified)?;

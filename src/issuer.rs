@@ -366,7 +366,13 @@ impl Issuer {
     pub fn verify<K: TokenKind>(&self, token: &str) -> Result<Verified, Rejection> {
         self.shared
             .authority
-            .verify(K::NAME, token, time::OffsetDateTime::now_utc())
+            .verify(
+                K::NAME,
+                token,
+                time::OffsetDateTime::now_utc(),
+                crate::token::VerifyOptions::new(),
+            )
+            .map(Arc::unwrap_or_clone)
     }
 
     /// The configured lifetime of kind `name`'s tokens.
@@ -459,7 +465,7 @@ impl TokenBuilder<'_> {
     /// Mints the token.
     pub fn issue(self) -> Result<String, IssueError> {
         let extra = self.extra?;
-        self.issuer.shared.authority.mint_with(
+        self.issuer.shared.authority.mint(
             self.kind,
             &self.subject,
             Some(&extra),
@@ -490,7 +496,6 @@ fn extra_claims(
     }
     Ok(extra)
 }
-
 
 /// An access and a refresh token, as returned by [`Issuer::pair`]: the usual login response.
 /// As a [`Responder`] it is JSON with `Cache-Control: no-store`; return it as it is rather than

@@ -35,9 +35,7 @@ pub(crate) fn mint(
         family_end: Some(end),
         ..MintOptions::default()
     };
-    issuer
-        .authority()
-        .mint_with(KIND, subject, None::<&()>, options)
+    issuer.authority().mint(KIND, subject, None::<&()>, options)
 }
 
 /// Who the browser's remember-me cookie says it is: Flask-Login's "remember me", as a PASETO
@@ -114,11 +112,11 @@ impl<'r> FromRequest<'r> for RememberMe {
             return Outcome::Error((Status::Unauthorized, error));
         };
         let now = OffsetDateTime::now_utc();
-        let verified = issuer.authority().verify_bound(
+        let verified = issuer.authority().verify(
             KIND,
             cookie.value(),
             now,
-            &binding(&web.remember_cookie),
+            crate::token::VerifyOptions::new().implicit(&binding(&web.remember_cookie)),
         );
         let verified = match verified {
             Ok(verified) => verified,
