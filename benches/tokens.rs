@@ -19,7 +19,9 @@ use pasetors::claims::{Claims as PasetorsClaims, ClaimsValidationRules};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
 use pasetors::token::UntrustedToken;
 use pasetors::version4::V4;
-use rocket_paseto::token::{Authority, KindRules, LocalKey, Purpose, Rules, SecretKey};
+use rocket_paseto::token::{
+    Authority, KindRules, LocalKey, MintOptions, Purpose, Rules, SecretKey, VerifyOptions,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -75,27 +77,47 @@ fn verify(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
     let ours = authority(0);
     let cached = authority(1024);
-    let local = ours.mint("access", "alice", None, None::<&()>).unwrap();
-    let public = ours.mint("signed", "alice", None, None::<&()>).unwrap();
+    let local = ours
+        .mint("access", "alice", None::<&()>, MintOptions::new())
+        .unwrap();
+    let public = ours
+        .mint("signed", "alice", None::<&()>, MintOptions::new())
+        .unwrap();
 
     let mut g = c.benchmark_group("verify");
     g.bench_function("rocket_paseto local", |b| {
-        b.iter(|| ours.verify("access", black_box(&local), now).unwrap())
+        b.iter(|| {
+            ours.verify("access", black_box(&local), now, VerifyOptions::new())
+                .unwrap()
+        })
     });
     g.bench_function("rocket_paseto local cached", |b| {
         b.iter(|| {
             cached
-                .verify_cached("access", black_box(&local), now)
+                .verify(
+                    "access",
+                    black_box(&local),
+                    now,
+                    VerifyOptions::new().cached(),
+                )
                 .unwrap()
         })
     });
     g.bench_function("rocket_paseto public", |b| {
-        b.iter(|| ours.verify("signed", black_box(&public), now).unwrap())
+        b.iter(|| {
+            ours.verify("signed", black_box(&public), now, VerifyOptions::new())
+                .unwrap()
+        })
     });
     g.bench_function("rocket_paseto public cached", |b| {
         b.iter(|| {
             cached
-                .verify_cached("signed", black_box(&public), now)
+                .verify(
+                    "signed",
+                    black_box(&public),
+                    now,
+                    VerifyOptions::new().cached(),
+                )
                 .unwrap()
         })
     });
@@ -156,10 +178,16 @@ fn mint(c: &mut Criterion) {
     let ours = authority(0);
     let mut g = c.benchmark_group("mint");
     g.bench_function("rocket_paseto local", |b| {
-        b.iter(|| ours.mint("access", "alice", None, None::<&()>).unwrap())
+        b.iter(|| {
+            ours.mint("access", "alice", None::<&()>, MintOptions::new())
+                .unwrap()
+        })
     });
     g.bench_function("rocket_paseto public", |b| {
-        b.iter(|| ours.mint("signed", "alice", None, None::<&()>).unwrap())
+        b.iter(|| {
+            ours.mint("signed", "alice", None::<&()>, MintOptions::new())
+                .unwrap()
+        })
     });
     let sk = SymmetricKey::<V4>::try_from(LOCAL).unwrap();
     g.bench_function("pasetors local::encrypt", |b| {
@@ -177,40 +205,67 @@ fn mint(c: &mut Criterion) {
 fn reject(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
     let ours = authority(1024);
-    let good = ours.mint("access", "alice", None, None::<&()>).unwrap();
+    let good = ours
+        .mint("access", "alice", None::<&()>, MintOptions::new())
+        .unwrap();
     let mut tampered = good.clone().into_bytes();
     tampered[40] = if tampered[40] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
     let garbage = "v4.local.".to_owned() + &"A".repeat(200);
     let oversized = "v4.local.".to_owned() + &"A".repeat(100_000);
-    let other_purpose = ours.mint("signed", "alice", None, None::<&()>).unwrap();
+    let other_purpose = ours
+        .mint("signed", "alice", None::<&()>, MintOptions::new())
+        .unwrap();
 
     let mut g = c.benchmark_group("reject");
     g.bench_function("accept a valid token (uncached, for scale)", |b| {
-        b.iter(|| ours.verify("access", black_box(&good), now).unwrap())
+        b.iter(|| {
+            ours.verify("access", black_box(&good), now, VerifyOptions::new())
+                .unwrap()
+        })
     });
     g.bench_function("garbage", |b| {
         b.iter(|| {
-            ours.verify_cached("access", black_box(&garbage), now)
-                .unwrap_err()
+            ours.verify(
+                "access",
+                black_box(&garbage),
+                now,
+                VerifyOptions::new().cached(),
+            )
+            .unwrap_err()
         })
     });
     g.bench_function("oversized (100 kB)", |b| {
         b.iter(|| {
-            ours.verify_cached("access", black_box(&oversized), now)
-                .unwrap_err()
+            ours.verify(
+                "access",
+                black_box(&oversized),
+                now,
+                VerifyOptions::new().cached(),
+            )
+            .unwrap_err()
         })
     });
     g.bench_function("wrong purpose", |b| {
         b.iter(|| {
-            ours.verify_cached("access", black_box(&other_purpose), now)
-                .unwrap_err()
+            ours.verify(
+                "access",
+                black_box(&other_purpose),
+                now,
+                VerifyOptions::new().cached(),
+            )
+            .unwrap_err()
         })
     });
     g.bench_function("tampered", |b| {
         b.iter(|| {
-            ours.verify_cached("access", black_box(&tampered), now)
-                .unwrap_err()
+            ours.verify(
+                "access",
+                black_box(&tampered),
+                now,
+                VerifyOptions::new().cached(),
+            )
+            .unwrap_err()
         })
     });
     g.finish();

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::error::AuthError;
 use crate::kind::{Access, TokenKind};
 use crate::state::{AuthState, KindSettings};
-use crate::token::{Claims, Rejection, Verified, from_authorization};
+use crate::token::{Claims, Rejection, Verified, VerifyOptions, from_authorization};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
 /// `C`: the request guard at the centre of this crate.
@@ -273,11 +273,16 @@ struct Cached<K>(Result<Arc<Verified>, AuthError>, PhantomData<fn() -> K>);
 
 async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, AuthError> {
     let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
-    let (index, kind) = state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
+    let (_, kind) = state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
     let (token, source) = find_token(request, state, kind)?;
     let verified = state
         .authority
-        .verify_indexed(index, token, OffsetDateTime::now_utc())
+        .verify(
+            K::NAME,
+            token,
+            OffsetDateTime::now_utc(),
+            VerifyOptions::new().cached(),
+        )
         .map_err(AuthError::Invalid)?;
     if source == Source::Cookie {
         check_csrf(request, state, &verified)?;

@@ -170,7 +170,7 @@
 //! requests and for benchmarks.
 
 #![deny(missing_docs)]
-#![forbid(unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
 
 mod config;
 mod cookies;

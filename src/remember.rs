@@ -10,7 +10,7 @@ use crate::cookies::{PasetoCookies, binding};
 use crate::error::AuthError;
 use crate::kind::REMEMBER_ME;
 use crate::state::AuthState;
-use crate::token::Claims;
+use crate::token::{Claims, VerifyOptions};
 
 /// Who the browser's remember-me cookie says it is: Flask-Login's "remember me", as a PASETO
 /// `v4.local` token bound to its cookie's name.
@@ -92,7 +92,12 @@ async fn remembered(request: &Request<'_>) -> Result<Claims, AuthError> {
     let now = OffsetDateTime::now_utc();
     let verified = state
         .authority
-        .verify_bound(REMEMBER_ME, cookie.value(), now, &binding(name))
+        .verify(
+            REMEMBER_ME,
+            cookie.value(),
+            now,
+            VerifyOptions::new().implicit(&binding(name)),
+        )
         .map_err(|reason| {
             rocket::debug!("rocket_paseto: remember-me token rejected: {reason}");
             AuthError::Invalid(reason)

@@ -443,7 +443,8 @@ fn assert_redacted(text: &str, secrets: &[&str]) {
 #[test]
 fn no_public_type_shows_keys_or_tokens() {
     use rocket_paseto::token::{
-        Authority, KindRules, LocalKey, PublicKey, Purpose, Rules, SecretKey,
+        Authority, KindRules, LocalKey, MintOptions, PublicKey, Purpose, Rules, SecretKey,
+        VerifyOptions,
     };
     use rocket_paseto::{AuthError, PasetoFairing};
 
@@ -468,10 +469,15 @@ fn no_public_type_shows_keys_or_tokens() {
     )]);
     let authority = Authority::new(Some(local), Some(secret), vec![public], rules);
     let minted = authority
-        .mint("access", "alice", None, None::<&()>)
+        .mint("access", "alice", None::<&()>, MintOptions::new())
         .unwrap();
     let verified = authority
-        .verify("access", &minted, time::OffsetDateTime::now_utc())
+        .verify(
+            "access",
+            &minted,
+            time::OffsetDateTime::now_utc(),
+            VerifyOptions::new(),
+        )
         .unwrap();
     let minted_body = &minted["v4.local.".len().."v4.local.".len() + 40];
     assert_redacted(
@@ -484,6 +490,7 @@ fn no_public_type_shows_keys_or_tokens() {
             // Inserting a character always changes the token (a replace might not).
             &good.replacen("v4.local.", "v4.local.A", 1),
             time::OffsetDateTime::now_utc(),
+            VerifyOptions::new(),
         )
         .unwrap_err();
     let error = AuthError::Invalid(rejection);

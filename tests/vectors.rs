@@ -18,6 +18,7 @@ use pasetors::token::{Local, Public, UntrustedToken};
 use pasetors::version4::{LocalToken, PublicToken, V4};
 use rocket_paseto::token::{
     Authority, KeyError, KindRules, LocalKey, PublicKey, Purpose, Rejection, Rules, SecretKey,
+    VerifyOptions,
 };
 use serde_json::Value;
 
@@ -170,7 +171,12 @@ fn v4_tokens_through_the_verifier() {
             )
         };
         let verdict = authority
-            .verify(kind, str_of(&v, "token"), before_expiry)
+            .verify(
+                kind,
+                str_of(&v, "token"),
+                before_expiry,
+                VerifyOptions::new(),
+            )
             .unwrap_err();
         if v["expect-fail"].as_bool().unwrap() {
             assert!(

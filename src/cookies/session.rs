@@ -1,6 +1,8 @@
 //! The login helpers of [`PasetoCookies`]: token, CSRF and remember-me cookies, rotation and
 //! logout, built on the jar.
 
+use std::sync::Arc;
+
 use rocket::http::Cookie;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -10,7 +12,7 @@ use crate::error::{AuthError, CookieError};
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{Revoked, merge_all};
-use crate::token::{Verified, random_id};
+use crate::token::{Verified, VerifyOptions, random_id};
 
 impl PasetoCookies<'_> {
     /// Logs a browser in: mints an access and a refresh token for `subject` sharing a fresh CSRF
@@ -170,22 +172,28 @@ impl PasetoCookies<'_> {
     }
 
     /// The valid access, refresh and remember-me tokens among the request's cookies.
-    fn session_tokens(&self) -> Vec<Verified> {
+    fn session_tokens(&self) -> Vec<Arc<Verified>> {
         let authority = self.issuer.authority();
         let now = OffsetDateTime::now_utc();
         let mut tokens = Vec::with_capacity(3);
         for kind in [Access::NAME, Refresh::NAME] {
             if let Some((name, _)) = self.cookie_of(kind)
                 && let Some(cookie) = self.jar.get(name)
-                && let Ok(verified) = authority.verify(kind, cookie.value(), now)
+                && let Ok(verified) =
+                    authority.verify(kind, cookie.value(), now, VerifyOptions::new())
             {
                 tokens.push(verified);
             }
         }
         let remember = &self.http().remember_cookie;
+        let binding = binding(remember);
         if let Some(cookie) = self.jar.get(remember)
-            && let Ok(verified) =
-                authority.verify_bound(REMEMBER_ME, cookie.value(), now, &binding(remember))
+            && let Ok(verified) = authority.verify(
+                REMEMBER_ME,
+                cookie.value(),
+                now,
+                VerifyOptions::new().implicit(&binding),
+            )
         {
             tokens.push(verified);
         }

@@ -88,7 +88,7 @@ impl TokenBuilder<'_> {
     /// Mints the token.
     pub fn issue(self) -> Result<String, IssueError> {
         let extra = self.extra?;
-        self.issuer.state().authority.mint_with(
+        self.issuer.state().authority.mint(
             self.kind,
             &self.subject,
             Some(&extra),

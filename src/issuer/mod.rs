@@ -10,7 +10,9 @@ use crate::error::AuthError;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{Revocation, Revoked, add_saturating};
 use crate::state::AuthState;
-use crate::token::{Authority, Claims, IssueError, MintOptions, Rejection, Verified, random_id};
+use crate::token::{
+    Authority, Claims, IssueError, MintOptions, Rejection, Verified, VerifyOptions, random_id,
+};
 use time::OffsetDateTime;
 
 mod builder;
@@ -328,7 +330,13 @@ impl Issuer {
     pub fn verify<K: TokenKind>(&self, token: &str) -> Result<Verified, Rejection> {
         self.state
             .authority
-            .verify(K::NAME, token, time::OffsetDateTime::now_utc())
+            .verify(
+                K::NAME,
+                token,
+                OffsetDateTime::now_utc(),
+                VerifyOptions::new(),
+            )
+            .map(Arc::unwrap_or_clone)
     }
 
     /// The configured lifetime of kind `name`'s tokens.
@@ -354,7 +362,7 @@ impl Issuer {
         };
         self.state
             .authority
-            .mint_with(REMEMBER_ME, subject, None::<&()>, options)
+            .mint(REMEMBER_ME, subject, None::<&()>, options)
     }
 }
 

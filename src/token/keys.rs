@@ -9,6 +9,7 @@ use ct_codecs::{Base64UrlSafeNoPadding, Decoder, Encoder};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
 use pasetors::paserk::{FormatAsPaserk, Id};
 use pasetors::version4::V4;
+use zeroize::Zeroizing;
 
 /// Why a key could not be parsed. The message names the problem, never the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -186,92 +187,56 @@ fn paserk_data<'a>(
 }
 
 /// Decodes canonical unpadded base64url of exactly `N` bytes.
-fn decode_exact<const N: usize>(data: &str, expected: &'static str) -> Result<[u8; N], KeyError> {
-    let mut buf = [0u8; N];
-    let mut scratch = vec![0u8; data.len()];
+///
+/// `ct-codecs` refuses non-canonical encodings itself (stray low bits in the last character,
+/// padding), so one key has exactly one PASERK and therefore one id: see
+/// `non_canonical_base64_is_rejected` below.
+fn decode_exact<const N: usize>(
+    data: &str,
+    expected: &'static str,
+) -> Result<Zeroizing<[u8; N]>, KeyError> {
+    let mut buf = Zeroizing::new([0u8; N]);
+    let mut scratch = Zeroizing::new(vec![0u8; data.len()]);
     let decoded =
         Base64UrlSafeNoPadding::decode(&mut scratch, data, None).map_err(|_| KeyError::Encoding)?;
     if decoded.len() != N {
-        let found = decoded.len();
-        wipe(&mut scratch);
         return Err(KeyError::Length {
             expected,
             len: N,
-            found,
+            found: decoded.len(),
         });
     }
     buf.copy_from_slice(decoded);
-    wipe(&mut scratch);
-    // Reject non-canonical encodings (stray low bits in the last character), so one key has
-    // exactly one PASERK and therefore one id.
-    if !is_canonical(data) {
-        wipe(&mut buf);
-        return Err(KeyError::Encoding);
-    }
     Ok(buf)
 }
 
-/// Whether unpadded base64url `data` has zero bits where the final character only pads.
-pub(crate) fn is_canonical(data: &str) -> bool {
-    let bytes = data.as_bytes();
-    let Some(&last) = bytes.last() else {
-        return true;
-    };
-    let value = match last {
-        b'A'..=b'Z' => last - b'A',
-        b'a'..=b'z' => last - b'a' + 26,
-        b'0'..=b'9' => last - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return false,
-    };
-    match bytes.len() % 4 {
-        0 => true,
-        2 => value & 0x0f == 0,
-        3 => value & 0x03 == 0,
-        _ => false,
-    }
-}
-
-fn wipe(bytes: &mut [u8]) {
-    for b in bytes.iter_mut() {
-        // Volatile so the wipe of a dead buffer is not optimised away.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
-}
-
 fn encode(bytes: &[u8]) -> String {
-    let mut out = vec![0u8; Base64UrlSafeNoPadding::encoded_len(bytes.len()).unwrap_or(0)];
+    let len = Base64UrlSafeNoPadding::encoded_len(bytes.len()).unwrap_or(0);
+    let mut out = Zeroizing::new(vec![0u8; len]);
     // The buffer is sized for the input, so encoding cannot fail.
-    let s = Base64UrlSafeNoPadding::encode_to_str(&mut out, bytes)
+    Base64UrlSafeNoPadding::encode_to_str(&mut out, bytes)
         .map(str::to_owned)
-        .unwrap_or_default();
-    wipe(&mut out);
-    s
+        .unwrap_or_default()
 }
 
-fn random<const N: usize>() -> Result<[u8; N], KeyError> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|_| KeyError::Random)?;
+fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, KeyError> {
+    let mut buf = Zeroizing::new([0u8; N]);
+    getrandom::fill(&mut buf[..]).map_err(|_| KeyError::Random)?;
     Ok(buf)
 }
 
 impl LocalKey {
     /// A fresh random key from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, KeyError> {
-        let mut bytes = random::<32>()?;
-        let key = Self::from_bytes(&bytes);
-        wipe(&mut bytes);
-        key
+        let bytes = random::<32>()?;
+        Self::from_bytes(&bytes)
     }
 
     /// Parses a `k4.local.…` PASERK.
     pub fn from_paserk(paserk: &str) -> Result<Self, KeyError> {
         let data = paserk_data(paserk, LOCAL, false)?;
-        let mut bytes = decode_exact::<32>(data, LOCAL)?;
-        let key = Self::from_bytes(&bytes);
-        wipe(&mut bytes);
-        key
+        let bytes = decode_exact::<32>(data, LOCAL)?;
+        Self::from_bytes(&bytes)
     }
 
     fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
@@ -305,10 +270,8 @@ impl LocalKey {
 impl SecretKey {
     /// A fresh random Ed25519 key pair from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, KeyError> {
-        let mut seed = random::<32>()?;
-        let key = Self::from_seed(&seed);
-        wipe(&mut seed);
-        key
+        let seed = random::<32>()?;
+        Self::from_seed(&seed)
     }
 
     /// Parses a `k4.secret.…` PASERK or a PKCS#8 `-----BEGIN PRIVATE KEY-----` PEM block.
@@ -323,10 +286,8 @@ impl SecretKey {
     /// Parses a `k4.secret.…` PASERK (the 32-byte seed followed by the 32-byte public key).
     pub fn from_paserk(paserk: &str) -> Result<Self, KeyError> {
         let data = paserk_data(paserk, SECRET, true)?;
-        let mut bytes = decode_exact::<64>(data, SECRET)?;
-        let key = Self::from_seed_and_public(&bytes);
-        wipe(&mut bytes);
-        key
+        let bytes = decode_exact::<64>(data, SECRET)?;
+        Self::from_seed_and_public(&bytes)
     }
 
     /// Parses an Ed25519 PKCS#8 PEM block (as written by `openssl genpkey -algorithm ed25519`).
@@ -335,11 +296,9 @@ impl SecretKey {
             ed25519_compact::Error::InvalidSeed => KeyError::ZeroSeed,
             _ => KeyError::Pem("PKCS#8 private key"),
         })?;
-        let mut bytes = [0u8; 64];
+        let mut bytes = Zeroizing::new([0u8; 64]);
         bytes.copy_from_slice(pair.sk.as_ref());
-        let key = Self::from_seed_and_public(&bytes);
-        wipe(&mut bytes);
-        key
+        Self::from_seed_and_public(&bytes)
     }
 
     fn from_seed(seed: &[u8; 32]) -> Result<Self, KeyError> {
@@ -348,11 +307,9 @@ impl SecretKey {
         }
         let seed = ed25519_compact::Seed::from_slice(seed).map_err(|_| KeyError::ZeroSeed)?;
         let pair = ed25519_compact::KeyPair::try_from_seed(seed).map_err(|_| KeyError::ZeroSeed)?;
-        let mut bytes = [0u8; 64];
+        let mut bytes = Zeroizing::new([0u8; 64]);
         bytes.copy_from_slice(pair.sk.as_ref());
-        let key = Self::from_seed_and_public(&bytes);
-        wipe(&mut bytes);
-        key
+        Self::from_seed_and_public(&bytes)
     }
 
     fn from_seed_and_public(bytes: &[u8; 64]) -> Result<Self, KeyError> {
@@ -547,7 +504,12 @@ mod tests {
         };
         let mut bad = key[..key.len() - 1].to_string();
         bad.push(flipped);
-        assert!(LocalKey::from_paserk(&bad).is_err());
+        assert_eq!(LocalKey::from_paserk(&bad).unwrap_err(), KeyError::Encoding);
+        let padded = format!("{key}=");
+        assert_eq!(
+            LocalKey::from_paserk(&padded).unwrap_err(),
+            KeyError::Encoding
+        );
     }
 
     #[test]

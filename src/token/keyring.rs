@@ -1,0 +1,233 @@
+//! The keys an [`Authority`](super::Authority) mints and verifies with, the footers that name
+//! them, and the lookup of a token's key by the `kid` in its footer.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::claims;
+use super::error::Rejection;
+use super::keys::{KeyId, LocalKey, PublicKey, SecretKey};
+
+/// The longest footer accepted, in bytes once decoded. Ours is about 60.
+pub(crate) const MAX_FOOTER: usize = 512;
+
+/// A local or public key together with the footer that names it, both computed once.
+pub(crate) struct Keyed<K> {
+    pub(crate) key: K,
+    pub(crate) footer: Vec<u8>,
+}
+
+impl<K> Keyed<K> {
+    fn new(key: K, id: &KeyId) -> Self {
+        Keyed {
+            key,
+            footer: serde_json::to_vec(&Footer { kid: id.as_str() }).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Footer<'a> {
+    kid: &'a str,
+}
+
+/// The current local key and its predecessors, the signing key, and the trusted public keys
+/// with the issuers some of them are bound to.
+pub(crate) struct Keyring {
+    local: Option<Keyed<LocalKey>>,
+    previous_local: Vec<LocalKey>,
+    secret: Option<Keyed<SecretKey>>,
+    public: Vec<PublicKey>,
+    /// Public keys bound to an issuer, by key id: their tokens must carry that `iss`, and no
+    /// other key may vouch for that issuer.
+    key_issuers: Vec<(KeyId, String)>,
+}
+
+impl Keyring {
+    /// A keyring trusting the signing key's public half first, then `public` without repeats.
+    pub(crate) fn new(
+        local: Option<LocalKey>,
+        secret: Option<SecretKey>,
+        public: Vec<PublicKey>,
+    ) -> Self {
+        let mut trusted: Vec<PublicKey> = Vec::with_capacity(public.len() + 1);
+        if let Some(secret) = &secret {
+            // Re-derive so the keyring owns an independent copy of the public half.
+            if let Ok(own) = PublicKey::from_paserk(&secret.public_key().to_paserk()) {
+                trusted.push(own);
+            }
+        }
+        for key in public {
+            if !trusted.iter().any(|k| k.id() == key.id()) {
+                trusted.push(key);
+            }
+        }
+        Keyring {
+            local: local.map(|k| {
+                let id = k.id().clone();
+                Keyed::new(k, &id)
+            }),
+            previous_local: Vec::new(),
+            secret: secret.map(|k| {
+                let id = k.id().clone();
+                Keyed::new(k, &id)
+            }),
+            public: trusted,
+            key_issuers: Vec::new(),
+        }
+    }
+
+    /// Binds the public key `id` to `issuer`, replacing any earlier binding of that key.
+    pub(crate) fn bind_issuer(&mut self, id: &KeyId, issuer: String) {
+        self.key_issuers.retain(|(k, _)| k != id);
+        self.key_issuers.push((id.clone(), issuer));
+    }
+
+    /// Sets the keys that still decrypt local tokens but never encrypt new ones.
+    pub(crate) fn set_previous_local(&mut self, keys: Vec<LocalKey>) {
+        self.previous_local = keys;
+    }
+
+    /// The current local key with its footer.
+    pub(crate) fn local(&self) -> Option<&Keyed<LocalKey>> {
+        self.local.as_ref()
+    }
+
+    /// The signing key with its footer.
+    pub(crate) fn secret(&self) -> Option<&Keyed<SecretKey>> {
+        self.secret.as_ref()
+    }
+
+    /// Every trusted public key, the signing key's own first.
+    pub(crate) fn public(&self) -> &[PublicKey] {
+        &self.public
+    }
+
+    /// The local key a token with this untrusted footer names: the current key when it names
+    /// none, and never a key outside the keyring.
+    pub(crate) fn local_for(&self, footer: &[u8]) -> Result<&LocalKey, Rejection> {
+        match kid(footer, "k4.lid.")? {
+            None => self.local().map(|k| &k.key).ok_or(Rejection::NoKey),
+            Some(kid) => self
+                .local()
+                .map(|k| &k.key)
+                .into_iter()
+                .chain(self.previous_local.iter())
+                .find(|k| k.id().as_str() == kid)
+                .ok_or(Rejection::UnknownKey),
+        }
+    }
+
+    /// The public key a token with this untrusted footer names (the signing key's own, else the
+    /// first trusted one, when it names none), with the issuer that key is bound to, if any.
+    pub(crate) fn public_for(
+        &self,
+        footer: &[u8],
+    ) -> Result<(&PublicKey, Option<&str>), Rejection> {
+        let key = match kid(footer, "k4.pid.")? {
+            None => self
+                .secret()
+                .map(|k| k.key.public_key())
+                .or(self.public.first())
+                .ok_or(Rejection::NoKey)?,
+            Some(kid) => self
+                .public
+                .iter()
+                .find(|k| k.id().as_str() == kid)
+                .ok_or(Rejection::UnknownKey)?,
+        };
+        let bound = self
+            .key_issuers
+            .iter()
+            .find(|(id, _)| id == key.id())
+            .map(|(_, issuer)| issuer.as_str());
+        Ok((key, bound))
+    }
+
+    /// Whether `issuer` is bound to one of the public keys, and so vouched for by those only.
+    pub(crate) fn is_bound_issuer(&self, issuer: &str) -> bool {
+        self.key_issuers.iter().any(|(_, bound)| bound == issuer)
+    }
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring")
+            .field("local", &self.local.as_ref().map(|k| k.key.id()))
+            .field("secret", &self.secret.as_ref().map(|k| k.key.id()))
+            .field(
+                "public",
+                &self.public.iter().map(PublicKey::id).collect::<Vec<_>>(),
+            )
+            .field("key_issuers", &self.key_issuers)
+            .finish()
+    }
+}
+
+/// Reads the untrusted footer's `kid`, which must be a key id with `prefix` when present.
+fn kid<'a>(footer: &'a [u8], prefix: &str) -> Result<Option<Cow<'a, str>>, Rejection> {
+    if footer.is_empty() {
+        return Ok(None);
+    }
+    if footer.len() > MAX_FOOTER {
+        return Err(Rejection::Footer);
+    }
+    match claims::footer_kid(footer).map_err(|_| Rejection::Footer)? {
+        None => Ok(None),
+        Some(kid) if kid.starts_with(prefix) && kid.len() == prefix.len() + 44 => Ok(Some(kid)),
+        Some(_) => Err(Rejection::Footer),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{authority, now, rules};
+    use super::super::{Authority, MintOptions, VerifyOptions};
+    use super::*;
+
+    #[test]
+    fn footer_kid_selects_the_key_and_unknown_kids_fail_closed() {
+        let a = authority();
+        let other = authority();
+        let t = other
+            .mint("access", "mallory", None::<&()>, MintOptions::new())
+            .unwrap();
+        assert_eq!(
+            a.verify("access", &t, now(), VerifyOptions::new())
+                .unwrap_err(),
+            Rejection::UnknownKey
+        );
+    }
+
+    #[test]
+    fn previous_local_keys_still_verify() {
+        let old = LocalKey::generate().unwrap();
+        let old_copy = LocalKey::from_paserk(&old.to_paserk()).unwrap();
+        let before = Authority::new(Some(old), None, vec![], rules());
+        let t = before
+            .mint("access", "alice", None::<&()>, MintOptions::new())
+            .unwrap();
+        let after = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules())
+            .with_previous_local_keys(vec![old_copy]);
+        assert!(
+            after
+                .verify("access", &t, now(), VerifyOptions::new())
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn footers_name_their_key_and_stay_small() {
+        let a = authority();
+        let local = a.local_key().unwrap().id().as_str().to_owned();
+        let footer = &a.keyring.local().unwrap().footer;
+        assert_eq!(footer, format!(r#"{{"kid":"{local}"}}"#).as_bytes());
+        assert!(footer.len() < MAX_FOOTER);
+        assert_eq!(
+            kid(&[b' '; MAX_FOOTER + 1], "k4.lid.").unwrap_err(),
+            Rejection::Footer
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! Verifying: [`Authority::verify`], its [`VerifyOptions`], and the [`Verified`] token.
+
+use std::fmt;
+use std::sync::Arc;
+
+use pasetors::token::{Local, Public, UntrustedToken};
+use pasetors::version4::{LocalToken, PublicToken, V4};
+use time::OffsetDateTime;
+
+use super::authority::Authority;
+use super::claims::{self, Claims};
+use super::error::Rejection;
+use super::keyring::MAX_FOOTER;
+use super::rules::{KindRules, Purpose};
+
+/// A token that passed every check.
+#[derive(Clone)]
+pub struct Verified {
+    token: String,
+    payload: String,
+    claims: Claims,
+}
+
+impl Verified {
+    /// The token as it was presented.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The decrypted or verified JSON payload.
+    pub fn payload(&self) -> &str {
+        &self.payload
+    }
+
+    /// The registered claims.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+}
+
+impl AsRef<Verified> for Verified {
+    fn as_ref(&self) -> &Verified {
+        self
+    }
+}
+
+impl AsRef<Claims> for Verified {
+    fn as_ref(&self) -> &Claims {
+        &self.claims
+    }
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a token is verified, beyond its kind and the time.
+///
+/// ```
+/// use rocket_paseto::token::VerifyOptions;
+///
+/// let bearer = VerifyOptions::new().cached();
+/// let cookie = VerifyOptions::new().implicit(b"session");
+/// # let _ = (bearer, cookie);
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+#[must_use]
+pub struct VerifyOptions<'a> {
+    implicit: Option<&'a [u8]>,
+    cached: bool,
+}
+
+impl<'a> VerifyOptions<'a> {
+    /// The defaults: a bearer token, verified in full.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Verifies a token minted with [`MintOptions::implicit`](super::MintOptions::implicit):
+    /// it only verifies with the same assertion. Such tokens never go through the cache.
+    pub fn implicit(mut self, assertion: &'a [u8]) -> Self {
+        self.implicit = Some(assertion);
+        self
+    }
+
+    /// Goes through the cache set up by [`Authority::with_cache`], if any: a token verified
+    /// recently skips the cryptography and parsing, never the claim checks.
+    pub fn cached(mut self) -> Self {
+        self.cached = true;
+        self
+    }
+}
+
+impl Authority {
+    /// Verifies `token` as a token of kind `kind` at time `now`.
+    ///
+    /// The purpose comes from the kind's rules and the key from this keyring (by the footer's
+    /// `kid`, or the current key when there is no `kid`), never from the token itself.
+    pub fn verify(
+        &self,
+        kind: &str,
+        token: &str,
+        now: OffsetDateTime,
+        options: VerifyOptions<'_>,
+    ) -> Result<Arc<Verified>, Rejection> {
+        let index = self.rules.index_of(kind).ok_or(Rejection::UnknownKind)?;
+        // The cache is keyed by kind and token only, so bound tokens never use it.
+        if options.cached && options.implicit.is_none() {
+            return self.verify_indexed(index, token, now);
+        }
+        let rules = &self.rules.kinds()[index];
+        self.verify_uncached(rules, token, now, options.implicit)
+            .map(Arc::new)
+    }
+
+    /// [`verify`](Self::verify) through the cache, with the kind given by its index in the rules.
+    fn verify_indexed(
+        &self,
+        index: usize,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Verified>, Rejection> {
+        let rules = self
+            .rules
+            .kinds()
+            .get(index)
+            .ok_or(Rejection::UnknownKind)?;
+        let Some(cache) = self.cache() else {
+            return self.verify_uncached(rules, token, now, None).map(Arc::new);
+        };
+        // The cheap refusals come before hashing, so garbage costs as little as without a cache.
+        if token.len() > self.rules.max_token_length_limit() {
+            return Err(Rejection::TooLong);
+        }
+        if !token.starts_with(rules.purpose().header()) {
+            return Err(Rejection::WrongPurpose);
+        }
+        if let Some(hit) = cache.get(index, token) {
+            self.rules.check(rules, hit.claims(), now)?;
+            return Ok(hit);
+        }
+        let verified = Arc::new(self.verify_uncached(rules, token, now, None)?);
+        cache.insert(index, verified.clone());
+        Ok(verified)
+    }
+
+    /// Verifies `token` in full against the kind's rules.
+    fn verify_uncached(
+        &self,
+        rules: &KindRules,
+        token: &str,
+        now: OffsetDateTime,
+        implicit: Option<&[u8]>,
+    ) -> Result<Verified, Rejection> {
+        let (payload, bound_issuer) = self.open(rules.purpose(), token, implicit)?;
+        let claims = claims::parse(&payload)?;
+        // A key bound to an issuer only vouches for that issuer's tokens, and a bound issuer's
+        // name is only accepted from its own keys.
+        match (bound_issuer, claims.iss.as_deref()) {
+            (Some(bound), iss) if iss != Some(bound) => return Err(Rejection::Issuer),
+            (None, Some(iss)) if self.keyring.is_bound_issuer(iss) => {
+                return Err(Rejection::Issuer);
+            }
+            _ => {}
+        }
+        self.rules.check(rules, &claims, now)?;
+        Ok(Verified {
+            token: token.to_owned(),
+            payload,
+            claims,
+        })
+    }
+
+    /// Checks the token's shape, finds its key, and returns the authenticated payload with the
+    /// issuer its key is bound to, if any.
+    pub(super) fn open(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        implicit: Option<&[u8]>,
+    ) -> Result<(String, Option<&str>), Rejection> {
+        check_shape(token, purpose, self.rules.max_token_length_limit())?;
+        let (trusted, bound_issuer) = match purpose {
+            Purpose::Local => {
+                let untrusted = UntrustedToken::<Local, V4>::try_from(token)
+                    .map_err(|_| Rejection::Malformed)?;
+                let key = self.keyring.local_for(untrusted.untrusted_footer())?;
+                let trusted = LocalToken::decrypt(key.inner(), &untrusted, None, implicit);
+                (trusted, None)
+            }
+            Purpose::Public => {
+                let untrusted = UntrustedToken::<Public, V4>::try_from(token)
+                    .map_err(|_| Rejection::Malformed)?;
+                let (key, bound) = self.keyring.public_for(untrusted.untrusted_footer())?;
+                (
+                    PublicToken::verify(key.inner(), &untrusted, None, implicit),
+                    bound,
+                )
+            }
+        };
+        let trusted = trusted.map_err(|e| match e {
+            pasetors::errors::Error::PayloadInvalidUtf8 => Rejection::Payload,
+            _ => Rejection::Crypto,
+        })?;
+        Ok((trusted.payload().to_owned(), bound_issuer))
+    }
+}
+
+/// The checks made before anything is decoded: length, header, and at most `payload.footer`,
+/// both non-empty (no trailing dot, no extra segments), the footer not too long.
+///
+/// The base64 itself is judged by `ct-codecs` when pasetors decodes it, which refuses padding,
+/// characters outside the alphabet and non-canonical encodings (stray low bits in the last
+/// character): see `non_canonical_base64_is_malformed` below.
+fn check_shape(token: &str, purpose: Purpose, max_length: usize) -> Result<(), Rejection> {
+    if token.len() > max_length {
+        return Err(Rejection::TooLong);
+    }
+    let body = token
+        .strip_prefix(purpose.header())
+        .ok_or(Rejection::WrongPurpose)?;
+    let mut segments = body.split('.');
+    let (Some(message), footer, None) = (segments.next(), segments.next(), segments.next()) else {
+        return Err(Rejection::Malformed);
+    };
+    if message.is_empty() || footer.is_some_and(str::is_empty) {
+        return Err(Rejection::Malformed);
+    }
+    if footer.is_some_and(|f| f.len() > MAX_FOOTER * 4 / 3 + 1) {
+        return Err(Rejection::Footer);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::test_support::{authority, authority_with, now, rules};
+    use super::super::{DEFAULT_MAX_TOKEN_LENGTH, LocalKey, MintOptions};
+    use super::*;
+    use pasetors::keys::SymmetricKey;
+
+    const PLAIN: VerifyOptions<'static> = VerifyOptions {
+        implicit: None,
+        cached: false,
+    };
+
+    fn mint(a: &Authority, kind: &str, ttl: Option<Duration>) -> String {
+        let options = MintOptions {
+            ttl,
+            ..MintOptions::new()
+        };
+        a.mint(kind, "alice", None::<&()>, options).unwrap()
+    }
+
+    #[test]
+    fn kinds_do_not_cross() {
+        let a = authority();
+        let refresh = mint(&a, "refresh", None);
+        assert_eq!(
+            a.verify("access", &refresh, now(), PLAIN).unwrap_err(),
+            Rejection::WrongKind
+        );
+        let signed = mint(&a, "signed", None);
+        assert_eq!(
+            a.verify("access", &signed, now(), PLAIN).unwrap_err(),
+            Rejection::WrongPurpose
+        );
+        assert_eq!(
+            a.verify("nope", &signed, now(), PLAIN).unwrap_err(),
+            Rejection::UnknownKind
+        );
+    }
+
+    #[test]
+    fn shape_checks_come_first() {
+        let a = authority();
+        let t = mint(&a, "access", None);
+        for bad in [format!("{t}."), format!("{t}.x.y"), format!("{t}=")] {
+            assert_eq!(
+                a.verify("access", &bad, now(), PLAIN).unwrap_err(),
+                Rejection::Malformed
+            );
+        }
+        assert_eq!(
+            a.verify("access", &t.replacen("v4.", "v3.", 1), now(), PLAIN)
+                .unwrap_err(),
+            Rejection::WrongPurpose
+        );
+        let long = "v4.local.".to_string() + &"A".repeat(DEFAULT_MAX_TOKEN_LENGTH);
+        assert_eq!(
+            a.verify("access", &long, now(), PLAIN).unwrap_err(),
+            Rejection::TooLong
+        );
+    }
+
+    /// ct-codecs refuses what the old hand-written check refused: padding, characters outside
+    /// the alphabet, and stray low bits in the last character.
+    #[test]
+    fn non_canonical_base64_is_malformed() {
+        let a = authority();
+        let t = mint(&a, "access", None);
+        let (body, footer) = t.rsplit_once('.').unwrap();
+        // Our footer is 61 bytes: 82 characters, the last carrying 4 padding bits.
+        assert_eq!(footer.len() % 4, 2);
+        let last = footer.as_bytes()[footer.len() - 1];
+        let stray = char::from(if last == b'A' { b'B' } else { last + 1 });
+        let mut bad = format!("{body}.{}", &footer[..footer.len() - 1]);
+        bad.push(stray);
+        for bad in [
+            bad,
+            format!("{body}.{footer}=="),
+            format!("{body}.{footer}+"),
+        ] {
+            assert_eq!(
+                a.verify("access", &bad, now(), PLAIN).unwrap_err(),
+                Rejection::Malformed
+            );
+        }
+    }
+
+    #[test]
+    fn time_edges_respect_leeway() {
+        let leeway = Duration::from_secs(30);
+        let a = authority_with(Some(LocalKey::generate().unwrap()), rules().leeway(leeway));
+        let t = mint(&a, "access", Some(Duration::from_secs(60)));
+        let exp = a.verify("access", &t, now(), PLAIN).unwrap().claims().exp;
+        assert!(a.verify("access", &t, exp + leeway, PLAIN).is_ok());
+        let late = exp + leeway + Duration::from_secs(1);
+        assert_eq!(
+            a.verify("access", &t, late, PLAIN).unwrap_err(),
+            Rejection::Expired
+        );
+        let iat = exp - Duration::from_secs(60);
+        assert!(a.verify("access", &t, iat - leeway, PLAIN).is_ok());
+        let early = iat - leeway - Duration::from_secs(1);
+        assert_eq!(
+            a.verify("access", &t, early, PLAIN).unwrap_err(),
+            Rejection::NotYetValid
+        );
+    }
+
+    #[test]
+    fn cache_hits_answer_exactly_like_misses() {
+        let a = authority_with(Some(LocalKey::generate().unwrap()), rules()).with_cache(64);
+        let t = mint(&a, "access", Some(Duration::from_secs(60)));
+        let cached = VerifyOptions::new().cached();
+        let first = a.verify("access", &t, now(), cached).unwrap();
+        assert_eq!(a.cached_tokens(), 1);
+        let again = a.verify("access", &t, now(), cached).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the second call is a hit");
+        // Still checked on a hit: expiry and kind.
+        let later = now() + Duration::from_secs(120);
+        assert_eq!(
+            a.verify("access", &t, later, cached).unwrap_err(),
+            Rejection::Expired
+        );
+        assert_eq!(
+            a.verify("refresh", &t, now(), cached).unwrap_err(),
+            Rejection::WrongKind
+        );
+        // Garbage is refused before the cache is consulted, and never cached.
+        assert_eq!(
+            a.verify("access", "v3.local.x", now(), cached).unwrap_err(),
+            Rejection::WrongPurpose
+        );
+        assert_eq!(a.cached_tokens(), 1);
+        // Uncached and bound verifications leave the cache alone.
+        let fresh = mint(&a, "access", None);
+        assert!(a.verify("access", &fresh, now(), PLAIN).is_ok());
+        let bound = cached.implicit(b"cookie");
+        assert!(a.verify("access", &fresh, now(), bound).is_err());
+        assert_eq!(a.cached_tokens(), 1);
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let a = authority_with(Some(LocalKey::generate().unwrap()), rules()).with_cache(32);
+        for _ in 0..500 {
+            let t = mint(&a, "access", None);
+            a.verify("access", &t, now(), VerifyOptions::new().cached())
+                .unwrap();
+        }
+        assert!(a.cached_tokens() <= 32, "{}", a.cached_tokens());
+    }
+
+    #[test]
+    fn extreme_times_are_judged_without_overflow() {
+        let key = LocalKey::generate().unwrap();
+        let paserk = key.to_paserk();
+        let a = authority_with(Some(key), rules().leeway(Duration::from_secs(600)));
+        let forge = |exp: &str, nbf: &str| {
+            let payload = format!(
+                r#"{{"sub":"a","type":"access","exp":"{exp}","nbf":"{nbf}","iat":"{nbf}"}}"#
+            );
+            let k = SymmetricKey::<V4>::try_from(paserk.as_str()).unwrap();
+            LocalToken::encrypt(&k, payload.as_bytes(), None, None).unwrap()
+        };
+        let far = forge("9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z");
+        assert!(a.verify("access", &far, now(), PLAIN).is_ok());
+        let expired = forge("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z");
+        assert_eq!(
+            a.verify("access", &expired, now(), PLAIN).unwrap_err(),
+            Rejection::Expired
+        );
+        let future = forge("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z");
+        assert_eq!(
+            a.verify("access", &future, now(), PLAIN).unwrap_err(),
+            Rejection::NotYetValid
+        );
+        // Times whose UTC form is out of range are malformed, not a panic later on.
+        let offset = forge("9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00Z");
+        assert_eq!(
+            a.verify("access", &offset, now(), PLAIN).unwrap_err(),
+            Rejection::BadTime("exp")
+        );
+    }
+
+    #[test]
+    fn issuer_and_audience_are_required_when_configured() {
+        let key = LocalKey::generate().unwrap();
+        let paserk = key.to_paserk();
+        let plain = authority_with(Some(key), rules());
+        let strict = authority_with(
+            Some(LocalKey::from_paserk(&paserk).unwrap()),
+            rules()
+                .issuer("https://a.example")
+                .audience("https://b.example"),
+        );
+        let t = mint(&plain, "access", None);
+        assert_eq!(
+            strict.verify("access", &t, now(), PLAIN).unwrap_err(),
+            Rejection::Issuer
+        );
+        let t = mint(&strict, "access", None);
+        let v = strict.verify("access", &t, now(), PLAIN).unwrap();
+        assert_eq!(v.claims().iss.as_deref(), Some("https://a.example"));
+        assert_eq!(v.claims().aud, ["https://b.example"]);
+    }
+}
