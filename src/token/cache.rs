@@ -25,7 +25,7 @@ struct Entry {
 
 /// Verified tokens by (kind, token), at most `capacity` of them.
 pub(crate) struct VerifiedCache {
-    // Keyed with per-process random keys, so clients cannot aim tokens at one bucket.
+    // KeyAndFooter with per-process random keys, so clients cannot aim tokens at one bucket.
     hasher: RandomState,
     shards: Vec<Mutex<HashMap<u64, Entry>>>,
     per_shard: usize,

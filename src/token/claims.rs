@@ -242,7 +242,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut raw = RawClaims::default();
         let mut keys = KeySet::default();
-        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+        while let Some(BorrowedStr(key)) = map.next_key::<BorrowedStr<'de>>()? {
             let slot = match key.as_ref() {
                 "sub" => Some(&mut raw.sub),
                 "exp" => Some(&mut raw.exp),
@@ -258,7 +258,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 _ => None,
             };
             if let Some(slot) = slot {
-                *slot = Some(map.next_value::<Text<'de>>()?.0);
+                *slot = Some(map.next_value::<BorrowedStr<'de>>()?.0);
             } else if key == "aud" {
                 raw.aud = Some(map.next_value::<Audience>()?.0);
             } else {
@@ -271,24 +271,24 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
 }
 
 /// A string borrowed from the payload when it has no escapes (serde's own `Cow` always copies).
-struct Text<'de>(Cow<'de, str>);
+struct BorrowedStr<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Text<'de> {
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
+        struct BorrowedStrVisitor;
+        impl<'de> Visitor<'de> for BorrowedStrVisitor {
+            type Value = BorrowedStr<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<BorrowedStr<'de>, E> {
+                Ok(BorrowedStr(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<BorrowedStr<'de>, E> {
+                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
             }
         }
-        deserializer.deserialize_str(TextVisitor)
+        deserializer.deserialize_str(BorrowedStrVisitor)
     }
 }
 
@@ -380,7 +380,7 @@ impl<'de> Visitor<'de> for Strict {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut keys = KeySet::default();
-        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+        while let Some(BorrowedStr(key)) = map.next_key::<BorrowedStr<'de>>()? {
             map.next_value_seed(self)?;
             keys.insert(key).map_err(de::Error::custom)?;
         }
@@ -400,9 +400,9 @@ pub(crate) fn footer_kid(json: &[u8]) -> Result<Option<Cow<'_, str>>, ()> {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut keys = KeySet::default();
             let mut kid = None;
-            while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            while let Some(BorrowedStr(key)) = map.next_key::<BorrowedStr<'de>>()? {
                 if key == "kid" {
-                    let Text(value) = map.next_value::<Text<'de>>()?;
+                    let BorrowedStr(value) = map.next_value::<BorrowedStr<'de>>()?;
                     if is_key_material(&value) {
                         return Err(de::Error::custom("key material in footer"));
                     }

@@ -64,9 +64,6 @@ pub enum Rejection {
     /// The token, or its family, has been revoked; or a refresh token was used twice.
     #[error("token has been revoked")]
     Revoked,
-    /// The claims did not deserialise into the route's claims type.
-    #[error("token claims do not match the expected claims type")]
-    ClaimsType,
 }
 
 impl From<ClaimsError> for Rejection {

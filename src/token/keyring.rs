@@ -14,14 +14,14 @@ use super::keys::{KeyId, LocalKey, PublicKey, SecretKey};
 pub(crate) const MAX_FOOTER: usize = 512;
 
 /// A local or public key together with the footer that names it, both computed once.
-pub(crate) struct Keyed<K> {
+pub(crate) struct KeyAndFooter<K> {
     pub(crate) key: K,
     pub(crate) footer: Vec<u8>,
 }
 
-impl<K> Keyed<K> {
+impl<K> KeyAndFooter<K> {
     fn new(key: K, id: &KeyId) -> Self {
-        Keyed {
+        KeyAndFooter {
             key,
             footer: serde_json::to_vec(&Footer { kid: id.as_str() }).unwrap_or_default(),
         }
@@ -36,9 +36,9 @@ struct Footer<'a> {
 /// The current local key and its predecessors, the signing key, and the trusted public keys
 /// with the issuers some of them are bound to.
 pub(crate) struct Keyring {
-    local: Option<Keyed<LocalKey>>,
+    local: Option<KeyAndFooter<LocalKey>>,
     previous_local: Vec<LocalKey>,
-    secret: Option<Keyed<SecretKey>>,
+    secret: Option<KeyAndFooter<SecretKey>>,
     public: Vec<PublicKey>,
     /// Public keys bound to an issuer, by key id: their tokens must carry that `iss`, and no
     /// other key may vouch for that issuer.
@@ -67,12 +67,12 @@ impl Keyring {
         Keyring {
             local: local.map(|k| {
                 let id = k.id().clone();
-                Keyed::new(k, &id)
+                KeyAndFooter::new(k, &id)
             }),
             previous_local: Vec::new(),
             secret: secret.map(|k| {
                 let id = k.id().clone();
-                Keyed::new(k, &id)
+                KeyAndFooter::new(k, &id)
             }),
             public: trusted,
             key_issuers: Vec::new(),
@@ -91,12 +91,12 @@ impl Keyring {
     }
 
     /// The current local key with its footer.
-    pub(crate) fn local(&self) -> Option<&Keyed<LocalKey>> {
+    pub(crate) fn local(&self) -> Option<&KeyAndFooter<LocalKey>> {
         self.local.as_ref()
     }
 
     /// The signing key with its footer.
-    pub(crate) fn secret(&self) -> Option<&Keyed<SecretKey>> {
+    pub(crate) fn secret(&self) -> Option<&KeyAndFooter<SecretKey>> {
         self.secret.as_ref()
     }
 
