@@ -1,5 +1,7 @@
-//! The bodies of the fuzz targets, shared with `tests/fuzz_seeds.rs`, which replays the committed
-//! seeds on stable Rust so CI exercises every target.
+//! The bodies of the fuzz targets in `fuzz/fuzz_targets/`, shared with `tests/fuzz_seeds.rs`,
+//! which replays the committed seeds (`tests/fuzz/seeds/<target>/`) on stable Rust so CI
+//! exercises every target. Both live under `tests/` so the published crate carries what its
+//! tests need; the fuzz crate includes this file by path.
 //!
 //! Each body must never panic; where it can, it also checks what the result means.
 
