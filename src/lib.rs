@@ -170,6 +170,7 @@
 //! requests and for benchmarks.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod config;
