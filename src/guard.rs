@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::error::AuthError;
 use crate::kind::{Access, TokenKind};
 use crate::state::{AuthState, KindSettings};
-use crate::token::{Claims, Rejection, Verified, VerifyOptions, from_authorization};
+use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
 /// `C`: the request guard at the centre of this crate.
@@ -259,6 +259,22 @@ impl<'de> Deserialize<'de> for Words {
             Form::List(list) => list,
         }))
     }
+}
+
+/// The token in an `Authorization`-style header value `"<scheme> <token>"`, with the scheme
+/// matched case-insensitively (RFC 9110) and surrounding spaces ignored. `None` when the scheme
+/// differs or no token follows. The guards read tokens with it; it is public for your own
+/// guards (e.g. a token sent another way) and for the fuzz targets.
+///
+/// ```
+/// use rocket_paseto::from_authorization;
+/// assert_eq!(from_authorization("bearer v4.local.x", "Bearer"), Some("v4.local.x"));
+/// assert_eq!(from_authorization("Basic dXNlcg==", "Bearer"), None);
+/// ```
+pub fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, token) = value.split_once(' ')?;
+    let token = token.trim_matches(' ');
+    (given.eq_ignore_ascii_case(scheme) && !token.is_empty()).then_some(token)
 }
 
 /// Where a token was found.

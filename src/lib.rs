@@ -170,6 +170,7 @@
 //! requests and for benchmarks.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 mod config;
@@ -193,7 +194,7 @@ pub use config::{
 pub use cookies::PasetoCookies;
 pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
-pub use guard::Paseto;
+pub use guard::{Paseto, from_authorization};
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};
 pub use origin::SameOrigin;

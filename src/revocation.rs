@@ -41,6 +41,7 @@ pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisStore;
 
 /// A store could not answer: unreachable, timed out, or refused the command.

@@ -1,7 +1,8 @@
-//! Replays the committed fuzz seeds (`fuzz/seeds/<target>/`) through the fuzz targets' bodies on
+//! Replays the committed fuzz seeds (`tests/fuzz/seeds/<target>/`) through the fuzz targets'
+//! bodies (`tests/fuzz/bodies.rs`, also compiled into the cargo-fuzz targets in `fuzz/`) on
 //! stable Rust, so CI exercises every target without a fuzzer.
 
-#[path = "../fuzz/bodies.rs"]
+#[path = "fuzz/bodies.rs"]
 mod bodies;
 
 use std::fs;
@@ -9,7 +10,7 @@ use std::path::Path;
 
 fn replay(target: &str, body: fn(&[u8])) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/seeds")
+        .join("tests/fuzz/seeds")
         .join(target);
     let mut count = 0;
     for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {

@@ -42,6 +42,7 @@ const SWAP: &str = "local v = redis.call('GET', KEYS[1]) \
 /// let fairing = PasetoFairing::default().revocation(store);
 /// # Ok::<(), rocket_paseto::revocation::StoreError>(())
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub struct RedisStore {
     client: Client,
     prefix: String,

@@ -45,21 +45,6 @@ pub use mint::MintOptions;
 pub use rules::{DEFAULT_MAX_TOKEN_LENGTH, KindRules, MAX_LEEWAY, MAX_TTL, Purpose, Rules};
 pub use verify::{Verified, VerifyOptions};
 
-/// The token in an `Authorization`-style header value `"<scheme> <token>"`, with the scheme
-/// matched case-insensitively (RFC 9110) and surrounding spaces ignored. `None` when the scheme
-/// differs or no token follows.
-///
-/// ```
-/// use rocket_paseto::token::from_authorization;
-/// assert_eq!(from_authorization("bearer v4.local.x", "Bearer"), Some("v4.local.x"));
-/// assert_eq!(from_authorization("Basic dXNlcg==", "Bearer"), None);
-/// ```
-pub fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
-    let (given, token) = value.split_once(' ')?;
-    let token = token.trim_matches(' ');
-    (given.eq_ignore_ascii_case(scheme) && !token.is_empty()).then_some(token)
-}
-
 /// 128 random bits from the operating system's CSPRNG, as 22 characters of unpadded base64url:
 /// what issued tokens use as `jti`, and a good `csrf` claim value.
 pub fn random_id() -> Result<String, IssueError> {

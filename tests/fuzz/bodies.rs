@@ -1,5 +1,7 @@
-//! The bodies of the fuzz targets, shared with `tests/fuzz_seeds.rs`, which replays the committed
-//! seeds on stable Rust so CI exercises every target.
+//! The bodies of the fuzz targets in `fuzz/fuzz_targets/`, shared with `tests/fuzz_seeds.rs`,
+//! which replays the committed seeds (`tests/fuzz/seeds/<target>/`) on stable Rust so CI
+//! exercises every target. Both live under `tests/` so the published crate carries what its
+//! tests need; the fuzz crate includes this file by path.
 //!
 //! Each body must never panic; where it can, it also checks what the result means.
 
@@ -10,11 +12,10 @@ use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket::figment::providers::{Format, Toml};
-use rocket_paseto::PasetoFairing;
 use rocket_paseto::token::{
     Authority, KindRules, LocalKey, PublicKey, Purpose, Rules, SecretKey, VerifyOptions,
-    from_authorization,
 };
+use rocket_paseto::{PasetoFairing, from_authorization};
 
 /// Fixed keys: the fuzzer never learns them, so no input it makes may verify.
 pub const LOCAL: &str = "k4.local.5KEyzOJPPj-C2-27f61GaL45GEspp1Z-XbWG1UiWu0Q";
