@@ -173,7 +173,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
-mod config;
+pub mod config;
 mod cookies;
 mod error;
 mod fairing;
@@ -187,10 +187,7 @@ pub mod revocation;
 mod state;
 pub mod token;
 
-pub use config::{
-    BoundKey, Config, ConfigError, CookieConfig, KindConfig, PublicKeyEntry, RememberConfig,
-    RevocationConfig, SameSite, Secret, Secure, StoreKind,
-};
+pub use config::{Config, ConfigError};
 pub use cookies::PasetoCookies;
 pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;

@@ -38,7 +38,7 @@ use crate::token::{Claims, VerifyOptions};
 /// `RememberMe` free of side effects beyond starting a session.
 ///
 /// With `"remember_me"` in `paseto.revocation.kinds`, a remember-me token can be revoked with
-/// [`Issuer::revoke`] at logout. Renewed tokens stay in the family of the one they replace, so
+/// [`Issuer::revoke`](crate::Issuer::revoke) at logout. Renewed tokens stay in the family of the one they replace, so
 /// revoking any of them revokes them all, including a copy taken before a renewal.
 #[derive(Clone)]
 pub struct RememberMe {

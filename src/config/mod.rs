@@ -1,5 +1,8 @@
-//! The `paseto` configuration table: its serde shape here, the validation of each section in
-//! the submodules, and what a valid configuration resolves to.
+//! The `paseto` configuration table, [`Config`], and its sections.
+//!
+//! Every field is documented with its default; the README's configuration reference has the
+//! same table at a glance. Each section is validated on its own at ignite, and a mistake names
+//! its field without echoing the value.
 
 use std::collections::BTreeMap;
 use std::fmt;

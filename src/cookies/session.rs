@@ -45,7 +45,7 @@ impl PasetoCookies<'_> {
     }
 
     /// After a refresh: sets a new access cookie in the refresh token's family (see
-    /// [`Issuer::access_from`]), keeping its CSRF value so the CSRF cookie stays valid (or, for
+    /// [`Issuer::access_from`](crate::Issuer::access_from)), keeping its CSRF value so the CSRF cookie stays valid (or, for
     /// a refresh token that had none, such as one sent in a header, starting a new CSRF value
     /// and cookie). Returns the new access token.
     pub async fn set_access(&self, refresh: impl AsRef<Verified>) -> Result<String, AuthError> {

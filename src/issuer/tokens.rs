@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// An access and a refresh token, as returned by [`Issuer::pair`]: the usual login response.
-/// As a [`Responder`] it is JSON with `Cache-Control: no-store`; return it as it is rather than
+/// An access and a refresh token, as returned by [`Issuer::pair`](crate::Issuer::pair): the usual login response.
+/// As a [`Responder`](rocket::response::Responder) it is JSON with `Cache-Control: no-store`; return it as it is rather than
 /// in `Json`, which would not add that header.
 ///
 /// ```json
@@ -32,13 +32,13 @@ impl fmt::Debug for TokenPair {
     }
 }
 
-/// A new access token, as returned by [`Issuer::access_from`]: the usual refresh response.
+/// A new access token, as returned by [`Issuer::access_from`](crate::Issuer::access_from): the usual refresh response.
 ///
 /// ```json
 /// {"access_token": "v4.local.…", "token_type": "Bearer", "expires_in": 900}
 /// ```
 ///
-/// As a [`Responder`] it is JSON with `Cache-Control: no-store`, like [`TokenPair`].
+/// As a [`Responder`](rocket::response::Responder) it is JSON with `Cache-Control: no-store`, like [`TokenPair`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessToken {
     /// The access token.

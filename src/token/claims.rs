@@ -20,6 +20,7 @@ pub const REGISTERED_CLAIMS: [&str; 11] = [
 /// Use your own `C: DeserializeOwned` in `Paseto<K, C>` to read further claims; the registered
 /// ones stay available through the guard's accessors either way.
 #[derive(Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Claims {
     /// `sub`: whom the token is about.
     pub sub: String,
