@@ -8,6 +8,11 @@
 # Routes alternate within each round, and each figure is the mean over the rounds. It prints a
 # table of requests per second, median and 99th-percentile latency, and the ratio to /open, and
 # the server's peak memory against a server that only served /open.
+#
+# The "live users" rows model many users with churn: each request carries a random token out of
+# a window of LIVE_USERS (100, 400 and 800) tokens, and every REQUESTS_PER_LOGIN (10) requests
+# the oldest login ends and a new one starts, so the window slides through the tokens fetched
+# from /tokens. They are compared with /open under the same Lua script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +21,8 @@ ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-18089}
 FRESH_TOKENS=${FRESH_TOKENS:-20000}
+LIVE_USERS=${LIVE_USERS:-100 400 800}
+REQUESTS_PER_LOGIN=${REQUESTS_PER_LOGIN:-10}
 for tool in wrk taskset curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install wrk)" >&2; exit 1; }
 done
@@ -24,6 +31,7 @@ server_cpu=0
 client_cpu=$(( cores > 1 ? 1 : 0 ))
 
 cargo build --release --quiet --example bench_server
+server_bin=${CARGO_TARGET_DIR:-target}/release/examples/bench_server
 work=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -34,7 +42,7 @@ trap cleanup EXIT
 
 start_server() {
   ROCKET_PORT=$PORT ROCKET_ADDRESS=127.0.0.1 ROCKET_WORKERS=1 ROCKET_PROFILE=release \
-    taskset -c "$server_cpu" target/release/examples/bench_server >/dev/null 2>&1 &
+    taskset -c "$server_cpu" "$server_bin" >/dev/null 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/open" >/dev/null && return 0
@@ -54,7 +62,8 @@ peak_rss_kib() {
   awk '/VmHWM/ {print $2}' "/proc/$server_pid/status"
 }
 
-# Lua scripts: one fixed header, or a different token on every request.
+# Lua scripts: one fixed header, a different token on every request, or a random token among
+# LIVE live users whose logins end and start as the requests go on.
 cat > "$work/header.lua" <<'LUA'
 wrk.headers[os.getenv("HEADER_NAME")] = os.getenv("HEADER_VALUE")
 LUA
@@ -66,12 +75,28 @@ request = function()
   return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. tokens[i] })
 end
 LUA
+cat > "$work/users.lua" <<'LUA'
+local tokens, n = {}, 0
+for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end
+local live = tonumber(os.getenv("LIVE"))
+local per_login = tonumber(os.getenv("REQUESTS_PER_LOGIN"))
+math.randomseed(os.time())
+-- The oldest live login; the live ones are the LIVE tokens from here on (wrapping around).
+local oldest = math.random(#tokens)
+request = function()
+  n = n + 1
+  if n % per_login == 0 then oldest = oldest + 1 end
+  local i = (oldest + math.random(live) - 2) % #tokens + 1
+  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. tokens[i] })
+end
+LUA
 
-# run NAME PATH SCRIPT HEADER_NAME HEADER_VALUE: one wrk run, appended to $work/results.
+# run NAME PATH SCRIPT HEADER_NAME HEADER_VALUE [LIVE]: one wrk run, appended to $work/results.
 run() {
   local name=$1 path=$2 script=$3
   local out
-  out=$(HEADER_NAME=$4 HEADER_VALUE=$5 TOKENS_FILE="$work/fresh.txt" \
+  out=$(HEADER_NAME=$4 HEADER_VALUE=$5 TOKENS_FILE="$work/fresh.txt" LIVE=${6:-1} \
+    REQUESTS_PER_LOGIN=$REQUESTS_PER_LOGIN \
     taskset -c "$client_cpu" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
       -s "$work/$script" "http://127.0.0.1:$PORT$path")
   local rps p50 p99
@@ -111,6 +136,11 @@ for round in $(seq "$ROUNDS"); do
   run open-varying /open fresh.lua X-Unused none
   run local /local header.lua Authorization "Bearer $local_token"
   run local-fresh /local fresh.lua X-Unused none
+  # The live-users script costs the same whatever the number of users.
+  run open-users /open users.lua X-Unused none 800
+  for live in $LIVE_USERS; do
+    run "local-users-$live" /local users.lua X-Unused none "$live"
+  done
   run public /public header.lua Authorization "Bearer $(cat "$work/public.txt")"
   run cookie /cookie header.lua Cookie "session=$(cat "$work/cookie.txt")"
   run jwt /jwt header.lua Authorization "Bearer $(cat "$work/jwt.txt")"
@@ -122,7 +152,8 @@ done
 all_rss=$(peak_rss_kib)
 stop_server
 
-python3 - "$work/results" "$open_rss" "$all_rss" "${rss_by_round[*]}" <<'PY'
+python3 - "$work/results" "$open_rss" "$all_rss" "${rss_by_round[*]}" "$LIVE_USERS" \
+  "$REQUESTS_PER_LOGIN" <<'PY'
 import sys
 from collections import defaultdict
 rows = defaultdict(list)
@@ -138,6 +169,8 @@ for line in open(sys.argv[1]):
 mean = lambda xs: sum(xs) / len(xs)
 base = mean([r[0] for r in rows["open"]])
 varying = mean([r[0] for r in rows["open-varying"]])
+users = mean([r[0] for r in rows["open-users"]])
+live_users, per_login = sys.argv[5].split(), sys.argv[6]
 print()
 print("| route | token | req/s | p50 ms | p99 ms | vs /open |")
 print("|---|---|---:|---:|---:|---:|")
@@ -146,6 +179,9 @@ table = [
     ("open-varying", "/open", "a different one each request (ignored)", varying),
     ("local", "/local", "the same v4.local each request", base),
     ("local-fresh", "/local", "a different v4.local each request", varying),
+    ("open-users", "/open", "a random live user's token (ignored)", users),
+    *[(f"local-users-{n}", "/local", f"a random one of {n} live users' v4.local, "
+       f"a new login every {per_login} requests", users) for n in live_users],
     ("public", "/public", "the same v4.public each request", base),
     ("cookie", "/cookie", "the same private cookie each request", base),
     ("jwt", "/jwt", "the same HS256 JWT each request", base),
@@ -158,7 +194,8 @@ for name, path, token, reference in table:
     print(f"| {path} | {token} | {rps:,.0f} | {mean([x[1] for x in r]):.2f} | "
           f"{mean([x[2] for x in r]):.2f} | {rps / reference:.0%} |")
 print()
-print("The different-token row is compared with /open under the same per-request Lua script.")
+print("The different-token and live-users rows are compared with /open under the same "
+      "per-request Lua script.")
 open_rss, all_rss = int(sys.argv[2]), int(sys.argv[3])
 print()
 print(f"peak RSS: /open only {open_rss / 1024:.1f} MiB, all routes {all_rss / 1024:.1f} MiB "

@@ -1,35 +1,144 @@
 //! A bounded cache of recently verified tokens, so a token presented again skips the
 //! cryptography. Time claims are re-checked by the caller on every hit.
+//!
+//! Each shard keeps its entries in a `Vec`, found through a map from hash to position. When a
+//! full shard needs room, expired entries go first; otherwise a clock hand takes the next few
+//! positions in turn and the least recently used of them goes. The hand goes round the whole
+//! shard, so every entry comes up for eviction in turn. (A sample taken from the front of a hash
+//! map would see the same few buckets every time, and tokens no longer presented would pile up
+//! everywhere else.)
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::hint::black_box;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
 
 use super::Verified;
 
 /// Shards keep lock contention low when several workers verify at once.
 const SHARDS: usize = 16;
 
-/// How many entries an eviction looks at to find the least recently used (an approximation of
-/// LRU that needs no linked list).
+/// How many entries, taken in turn from the clock hand, an eviction compares to find the least
+/// recently used (an approximation of LRU that needs no linked list).
 const EVICTION_SAMPLE: usize = 8;
 
+/// The shortest time between two sweeps of a shard for expired entries, so that tokens expiring
+/// one by one cannot make every insertion walk the whole shard.
+const SWEEP_INTERVAL: time::Duration = time::Duration::SECOND;
+
 struct Entry {
+    hash: u64,
     kind: usize,
     verified: Arc<Verified>,
     last_used: u64,
 }
 
+impl Entry {
+    fn expires(&self) -> OffsetDateTime {
+        self.verified.claims().exp
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    /// Positions in `entries` by hash.
+    index: HashMap<u64, usize>,
+    entries: Vec<Entry>,
+    /// Where the next eviction sample starts.
+    hand: usize,
+    /// Counts uses, to order them within the shard.
+    clock: u64,
+    /// No entry expires before this (entries evicted since may have expired later).
+    soonest_expiry: Option<OffsetDateTime>,
+    last_sweep: Option<OffsetDateTime>,
+}
+
+impl Shard {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// Adds an entry, making room first when the shard holds `capacity` of them. Entries that
+    /// expired before `expired_before` can never verify again, so they go first.
+    fn insert(&mut self, capacity: usize, entry: Entry, expired_before: OffsetDateTime) {
+        if let Some(&at) = self.index.get(&entry.hash) {
+            self.entries[at] = entry;
+            return;
+        }
+        if self.entries.len() >= capacity && self.sweep_due(expired_before) {
+            self.drop_expired(expired_before);
+        }
+        let expires = entry.expires();
+        self.soonest_expiry = Some(self.soonest_expiry.map_or(expires, |s| s.min(expires)));
+        let at = if self.entries.len() < capacity {
+            self.entries.push(entry);
+            self.entries.len() - 1
+        } else {
+            let at = self.victim();
+            self.index.remove(&self.entries[at].hash);
+            self.entries[at] = entry;
+            at
+        };
+        self.index.insert(self.entries[at].hash, at);
+    }
+
+    fn sweep_due(&self, expired_before: OffsetDateTime) -> bool {
+        self.soonest_expiry.is_some_and(|s| s < expired_before)
+            && self
+                .last_sweep
+                .is_none_or(|last| expired_before - last >= SWEEP_INTERVAL)
+    }
+
+    fn drop_expired(&mut self, expired_before: OffsetDateTime) {
+        self.entries.retain(|e| e.expires() >= expired_before);
+        self.index.clear();
+        self.index
+            .extend(self.entries.iter().enumerate().map(|(at, e)| (e.hash, at)));
+        self.soonest_expiry = self.entries.iter().map(Entry::expires).min();
+        self.last_sweep = Some(expired_before);
+    }
+
+    /// The position to evict: the least recently used of the next few from the clock hand.
+    fn victim(&mut self) -> usize {
+        let len = self.entries.len();
+        let start = self.hand % len;
+        self.hand = (start + EVICTION_SAMPLE) % len;
+        (start..start + EVICTION_SAMPLE.min(len))
+            .map(|at| at % len)
+            .min_by_key(|&at| self.entries[at].last_used)
+            .unwrap_or(start)
+    }
+}
+
+/// Whether `a` and `b` are equal, in a time that depends only on their lengths. Differences are
+/// gathered a word at a time and judged once by `subtle`: its byte-by-byte slice comparison
+/// costs about a nanosecond a byte, more than the rest of a cache hit for a typical token.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let ((a_words, a_rest), (b_words, b_rest)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
+    let mut diff = 0u64;
+    for (x, y) in a_words.iter().zip(b_words) {
+        // The barrier keeps the compiler from stopping early once a difference is found.
+        diff = black_box(diff | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y)));
+    }
+    for (x, y) in a_rest.iter().zip(b_rest) {
+        diff = black_box(diff | u64::from(x ^ y));
+    }
+    diff.ct_eq(&0).into()
+}
+
 /// Verified tokens by (kind, token), at most `capacity` of them.
 pub(crate) struct VerifiedCache {
-    // KeyAndFooter with per-process random keys, so clients cannot aim tokens at one bucket.
+    // Keyed with per-process random keys, so clients cannot aim tokens at one shard.
     hasher: RandomState,
-    shards: Vec<Mutex<HashMap<u64, Entry>>>,
+    shards: Vec<Mutex<Shard>>,
     per_shard: usize,
-    clock: AtomicU64,
 }
 
 impl VerifiedCache {
@@ -42,63 +151,81 @@ impl VerifiedCache {
         Some(VerifiedCache {
             hasher: RandomState::new(),
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::with_capacity(per_shard)))
+                .map(|_| {
+                    Mutex::new(Shard {
+                        index: HashMap::with_capacity(per_shard),
+                        entries: Vec::with_capacity(per_shard),
+                        ..Shard::default()
+                    })
+                })
                 .collect(),
             per_shard,
-            clock: AtomicU64::new(0),
         })
     }
 
-    fn slot(&self, kind: usize, token: &str) -> (usize, u64) {
+    fn slot(&self, kind: usize, token: &str) -> (MutexGuard<'_, Shard>, u64) {
         let hash = self.hasher.hash_one((kind, token));
-        ((hash as usize) % SHARDS, hash)
+        let shard = &self.shards[(hash as usize) % SHARDS];
+        (shard.lock().unwrap_or_else(|e| e.into_inner()), hash)
     }
 
     /// The cached verification of `token` as kind `kind`, if any. The stored token is compared
     /// in full (in constant time), so a hash collision can never return another token's claims.
     pub(crate) fn get(&self, kind: usize, token: &str) -> Option<Arc<Verified>> {
-        let (shard, hash) = self.slot(kind, token);
-        let mut map = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map.get_mut(&hash)?;
-        let same = entry.kind == kind
-            && bool::from(entry.verified.token().as_bytes().ct_eq(token.as_bytes()));
-        if !same {
+        let (mut shard, hash) = self.slot(kind, token);
+        let at = *shard.index.get(&hash)?;
+        let entry = &shard.entries[at];
+        if entry.kind != kind || !same_bytes(entry.verified.token().as_bytes(), token.as_bytes()) {
             return None;
         }
-        entry.last_used = self.clock.fetch_add(1, Ordering::Relaxed);
+        let now = shard.tick();
+        let entry = &mut shard.entries[at];
+        entry.last_used = now;
         Some(entry.verified.clone())
     }
 
-    /// Remembers a successful verification, evicting an old entry when the shard is full.
-    pub(crate) fn insert(&self, kind: usize, verified: Arc<Verified>) {
-        let (shard, hash) = self.slot(kind, verified.token());
-        let mut map = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= self.per_shard && !map.contains_key(&hash) {
-            let oldest = map
-                .iter()
-                .take(EVICTION_SAMPLE)
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| *k);
-            if let Some(oldest) = oldest {
-                map.remove(&oldest);
-            }
-        }
-        let last_used = self.clock.fetch_add(1, Ordering::Relaxed);
-        map.insert(
+    /// Remembers a successful verification, evicting an entry when the shard is full: one that
+    /// expired before `expired_before` if there is any, otherwise an old one.
+    pub(crate) fn insert(
+        &self,
+        kind: usize,
+        verified: Arc<Verified>,
+        expired_before: OffsetDateTime,
+    ) {
+        let (mut shard, hash) = self.slot(kind, verified.token());
+        let last_used = shard.tick();
+        let entry = Entry {
             hash,
-            Entry {
-                kind,
-                verified,
-                last_used,
-            },
-        );
+            kind,
+            verified,
+            last_used,
+        };
+        shard.insert(self.per_shard, entry, expired_before);
     }
 
     /// How many tokens are cached.
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).entries.len())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_compares_every_byte() {
+        let token = b"v4.local.0123456789abcdefghijklmnopqrstuvwxyz-_ABCDEFGHIJ";
+        assert!(same_bytes(token, token));
+        assert!(same_bytes(b"", b""));
+        for at in 0..token.len() {
+            let mut other = *token;
+            other[at] ^= 1;
+            assert!(!same_bytes(token, &other), "difference at {at}");
+        }
+        assert!(!same_bytes(token, &token[..token.len() - 1]));
     }
 }

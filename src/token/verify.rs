@@ -144,7 +144,9 @@ impl Authority {
             return Ok(hit);
         }
         let verified = Arc::new(self.verify_uncached(rules, token, now, None)?);
-        cache.insert(index, verified.clone());
+        // Past `exp` by more than the leeway, a token can never verify again: such entries are
+        // the first to go.
+        cache.insert(index, verified.clone(), now - self.rules.leeway_limit());
         Ok(verified)
     }
 
@@ -441,5 +443,86 @@ mod tests {
         let v = strict.verify("access", &t, now(), PLAIN).unwrap();
         assert_eq!(v.claims().iss.as_deref(), Some("https://a.example"));
         assert_eq!(v.claims().aud, ["https://b.example"]);
+    }
+
+    /// Many users with churn: 800 live tokens in a cache of 1024, each login replaced by a new
+    /// one every 10 requests. A token that comes back should still be cached.
+    #[test]
+    fn a_sliding_window_of_live_tokens_keeps_hitting() {
+        const LIVE: usize = 800;
+        const REQUESTS_PER_LOGIN: usize = 10;
+        const REQUESTS: usize = 25_000;
+        let a = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules())
+            .with_cache(1024);
+        let mint = || {
+            a.mint("access", "user", None::<&()>, MintOptions::new())
+                .unwrap()
+        };
+        let cached = VerifyOptions::new().cached();
+        let mut window: std::collections::VecDeque<(String, Option<Arc<Verified>>)> =
+            (0..LIVE).map(|_| (mint(), None)).collect();
+        // A fixed xorshift sequence picks the tokens, so runs differ only in the cache's keys.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let (mut returning, mut hits) = (0, 0);
+        for request in 0..REQUESTS {
+            if request % REQUESTS_PER_LOGIN == 0 {
+                window.pop_front();
+                window.push_back((mint(), None));
+            }
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let (token, last) = &mut window[(seed % LIVE as u64) as usize];
+            let verified = a.verify("access", token, now(), cached).unwrap();
+            if let Some(last) = last {
+                returning += 1;
+                hits += usize::from(Arc::ptr_eq(last, &verified));
+            }
+            *last = Some(verified);
+        }
+        assert!(a.cached_tokens() <= 1024, "{}", a.cached_tokens());
+        let rate = hits as f64 / returning as f64;
+        assert!(
+            rate >= 0.95,
+            "{hits} of {returning} returning tokens hit ({rate:.2})"
+        );
+    }
+
+    #[test]
+    fn expired_tokens_are_evicted_before_live_ones() {
+        let a = Authority::new(Some(LocalKey::generate().unwrap()), None, vec![], rules())
+            .with_cache(1024);
+        let cached = VerifyOptions::new().cached();
+        let mint = |subject: &str, ttl: u64| {
+            let options = MintOptions::new().ttl(Duration::from_secs(ttl));
+            a.mint("access", subject, None::<&()>, options).unwrap()
+        };
+        let expired: Vec<String> = (0..1024).map(|_| mint("gone", 60)).collect();
+        for t in &expired {
+            a.verify("access", t, now(), cached).unwrap();
+        }
+        // Two minutes later those have expired; live tokens arrive in two batches, and the
+        // expired ones are presented again in between, so they were used more recently than
+        // the first batch.
+        let later = now() + Duration::from_secs(120);
+        let live: Vec<String> = (0..400).map(|_| mint("here", 3600)).collect();
+        let first: Vec<Arc<Verified>> = live[..200]
+            .iter()
+            .map(|t| a.verify("access", t, later, cached).unwrap())
+            .collect();
+        for t in &expired {
+            assert_eq!(
+                a.verify("access", t, later, cached).unwrap_err(),
+                Rejection::Expired
+            );
+        }
+        for t in &live[200..] {
+            a.verify("access", t, later, cached).unwrap();
+        }
+        for (t, cached_one) in live[..200].iter().zip(&first) {
+            let again = a.verify("access", t, later, cached).unwrap();
+            assert!(Arc::ptr_eq(cached_one, &again), "a live token was evicted");
+        }
+        assert!(a.cached_tokens() <= 1024, "{}", a.cached_tokens());
     }
 }
