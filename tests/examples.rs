@@ -652,19 +652,22 @@ fn verifier_checks_what_basic_signs() {
     );
 }
 
+/// One request to the example on `port` with `token` as its bearer token.
+fn with_bearer(port: u16, method: &str, path: &str, token: &str) -> (u16, String) {
+    http(
+        port,
+        method,
+        path,
+        &[("Authorization", &format!("Bearer {token}"))],
+        "",
+    )
+}
+
 #[test]
 fn sessions_serves_its_contract() {
     let server = serve_example("sessions", &[]);
     let port = server.port;
-    let call = |method: &str, path: &str, token: &str| {
-        http(
-            port,
-            method,
-            path,
-            &[("Authorization", &format!("Bearer {token}"))],
-            "",
-        )
-    };
+    let call = |method: &str, path: &str, token: &str| with_bearer(port, method, path, token);
     let tokens = demo_login(port);
     let access = tokens["access_token"].as_str().unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
@@ -727,15 +730,7 @@ fn sessions_refuses_a_rotated_refresh_token_everywhere() {
         &[("ROCKET_PASETO", "{revocation={rotation_grace=0}}")],
     );
     let port = server.port;
-    let call = |method: &str, path: &str, token: &str| {
-        http(
-            port,
-            method,
-            path,
-            &[("Authorization", &format!("Bearer {token}"))],
-            "",
-        )
-    };
+    let call = |method: &str, path: &str, token: &str| with_bearer(port, method, path, token);
     let tokens = demo_login(port);
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let (status, body) = call("POST", "/refresh", refresh);
