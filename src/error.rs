@@ -121,6 +121,8 @@ impl AuthError {
         match self {
             AuthError::Missing => Body::Missing,
             AuthError::Invalid(_) | AuthError::ClaimsMismatch => Body::Invalid,
+            // A login that has ended cannot grow: the client's token is too old, not our fault.
+            AuthError::Issue(IssueError::FamilyEnded) => Body::Invalid,
             AuthError::BadCredentials => Body::BadCredentials,
             AuthError::FreshRequired => Body::FreshRequired,
             AuthError::Csrf => Body::Csrf,

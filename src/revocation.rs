@@ -297,6 +297,13 @@ impl Revocation {
             rocket::error!("rocket_paseto: {e}");
             Refusal::Unavailable
         })?;
+        if values.len() != keys.len() {
+            // A store that answers for fewer keys than asked has not answered.
+            rocket::error!(
+                "rocket_paseto: the revocation store answered for the wrong number of keys"
+            );
+            return Err(Refusal::Unavailable);
+        }
         if values.iter().take(2).any(Option::is_some) {
             return Err(Refusal::Revoked(Rejection::Revoked));
         }
@@ -319,20 +326,25 @@ impl Revocation {
         let age = OffsetDateTime::now_utc()
             .unix_timestamp()
             .saturating_sub(at);
-        !self.grace.is_zero() && (0..=self.grace.as_secs() as i64).contains(&age)
+        // `at` comes from the clock of the instance that rotated, which may differ from ours by
+        // up to the leeway either way.
+        let skew = self.leeway.as_secs() as i64;
+        let grace = self.grace.as_secs() as i64;
+        grace > 0 && (-skew..=grace.saturating_add(skew)).contains(&age)
     }
 
     /// A replaced refresh token came back after the grace window: by its owner's mistake or in
-    /// a thief's hands, so the whole family is revoked (RFC 9700, section 4.14).
+    /// a thief's hands, so the whole family is revoked (RFC 9700, section 4.14). The token is
+    /// refused even if that revocation cannot be written.
     async fn reuse(&self, claims: &Claims) -> Refusal {
         rocket::warn!("rocket_paseto: a replaced refresh token was presented; revoking its family");
-        match self.record(claims).await {
-            Ok(()) => Refusal::Revoked(Rejection::Revoked),
-            Err(e) => {
-                rocket::error!("rocket_paseto: {e}: the family could not be revoked");
-                Refusal::Unavailable
-            }
+        if let Err(e) = self.record(claims).await {
+            // The token is refused all the same: the store said it was replaced, and failing to
+            // record the consequence must not turn that answer into "unknown" (which
+            // `on_error = "allow"` would accept).
+            rocket::error!("rocket_paseto: {e}: the family could not be revoked");
         }
+        Refusal::Revoked(Rejection::Revoked)
     }
 
     /// Revokes the token and its whole family.

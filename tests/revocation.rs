@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rocket::http::{Cookie, Header, Status};
 use rocket::local::asynchronous::LocalResponse;
-use rocket_paseto::revocation::MemoryStore;
+use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
 use rocket_paseto::{PasetoFairing, Refresh};
 use serde_json::{Value, json};
 
@@ -925,4 +925,98 @@ async fn a_browser_logout_revokes_the_session_from_whichever_cookie_is_left() {
         .dispatch()
         .await;
     assert_eq!(remembered.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn a_replaced_refresh_token_is_refused_even_when_its_revocation_cannot_be_written() {
+    let store = TestStore::default();
+    let client = instance(
+        config_with(json!({ "on_error": "allow", "rotation_grace": 0 })),
+        Some(store.clone()),
+    )
+    .await;
+    let pair = login_pair(&client).await;
+    rotate(&client, &pair.refresh_token).await;
+    // Redis at `maxmemory`, or a replica after a failover: reads work, writes fail.
+    store.writes_fail.store(true, Ordering::SeqCst);
+    assert_eq!(
+        get_with(&client, "/refresh/check", &pair.refresh_token).await,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn a_rotation_by_an_instance_whose_clock_runs_ahead_still_shares_its_generation() {
+    let store = MemoryStore::new();
+    let mut config = config_with(json!({ "rotation_grace": 15 }));
+    config["leeway"] = json!(5);
+    let client = instance(config, Some(store.clone())).await;
+    let pair = login_pair(&client).await;
+    let (jti, family) = refresh_ids(&client, &pair.refresh_token).await;
+    // Another instance, 2 s ahead, rotated this refresh token a moment ago.
+    let at = time::OffsetDateTime::now_utc().unix_timestamp() + 2;
+    let until = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let record = format!("AAAAAAAAAAAAAAAAAAAAAA {jti} {at}");
+    assert!(
+        store
+            .swap(&format!("rot:{family}"), None, &record, until)
+            .await
+            .unwrap()
+    );
+    // A parallel refresh here is not reuse: it gets that generation.
+    let parallel = rotate(&client, &pair.refresh_token).await;
+    let (successor, _) = refresh_ids(&client, &parallel.refresh_token).await;
+    assert_eq!(successor, "AAAAAAAAAAAAAAAAAAAAAA");
+}
+
+#[rocket::async_test]
+async fn a_refresh_after_its_login_has_ended_is_refused_not_a_server_error() {
+    let mut config = memory();
+    config["leeway"] = json!(5);
+    config["session_ttl"] = json!(2);
+    config["access"] = json!({ "ttl": 1 });
+    config["refresh"] = json!({ "ttl": 2 });
+    config["remember_me"] = json!({ "ttl": 2 });
+    let client = instance(config, None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    // Past the login's end but within the leeway: the guard still accepts the token, but
+    // nothing new may be minted from it.
+    rocket::tokio::time::sleep(Duration::from_secs(3)).await;
+    for path in ["/refresh", "/access"] {
+        let response = post_with(&client, path, &pair.refresh_token).await;
+        assert_eq!(response.status(), Status::Unauthorized, "{path}");
+    }
+}
+
+/// A store that answers for no key at all.
+struct Forgetful;
+
+#[rocket::async_trait]
+impl RevocationStore for Forgetful {
+    async fn insert(&self, _: &str, _: time::OffsetDateTime) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn get(&self, _: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn swap(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: &str,
+        _: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+}
+
+#[rocket::async_test]
+async fn a_store_that_answers_for_the_wrong_keys_has_not_answered() {
+    let healthy = instance(keys(), None::<MemoryStore>).await;
+    let pair = login_pair(&healthy).await;
+    let client = instance(keys(), Some(Forgetful)).await;
+    assert_eq!(
+        user_claims(&client, &pair.access_token).await.0,
+        Status::ServiceUnavailable
+    );
 }

@@ -205,9 +205,7 @@ impl Issuer {
         csrf: Option<&str>,
     ) -> Result<String, AuthError> {
         let claims = refresh.claims();
-        if claims.kind != Refresh::NAME {
-            return Err(AuthError::Invalid(Rejection::WrongKind));
-        }
+        check_can_grow(claims)?;
         if let Some(revocation) = &self.state.revocation {
             revocation.check_strictly(claims).await?;
         }
@@ -301,9 +299,7 @@ impl Issuer {
     ) -> Result<TokenPair, AuthError> {
         let revocation = self.revocation()?;
         let claims = refresh.claims();
-        if claims.kind != Refresh::NAME {
-            return Err(AuthError::Invalid(Rejection::WrongKind));
-        }
+        check_can_grow(claims)?;
         let successor = revocation.rotate(claims).await?;
         let extra = extra_claims(refresh, csrf)?;
         Ok(self.pair_with(
@@ -364,6 +360,18 @@ impl Issuer {
             .authority
             .mint(REMEMBER_ME, subject, None::<&()>, options)
     }
+}
+
+/// Whether new tokens may be minted from this refresh token: it is one, and its login has not
+/// ended (a token still accepted within the leeway after its family's end cannot extend it).
+fn check_can_grow(refresh: &Claims) -> Result<(), AuthError> {
+    if refresh.kind != Refresh::NAME {
+        return Err(AuthError::Invalid(Rejection::WrongKind));
+    }
+    if refresh.family_end() <= OffsetDateTime::now_utc() {
+        return Err(AuthError::Invalid(Rejection::Expired));
+    }
+    Ok(())
 }
 
 #[rocket::async_trait]
