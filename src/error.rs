@@ -141,11 +141,7 @@ impl AuthError {
     /// as a guard outcome.
     pub(crate) fn fail<T>(self, request: &Request<'_>) -> rocket::request::Outcome<T, AuthError> {
         let body = self.body();
-        *request
-            .local_cache(|| LastFailure(Mutex::new(None)))
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(body);
+        *LastFailure::of(request) = Some(body);
         rocket::request::Outcome::Error((body.row().status, self))
     }
 }
@@ -263,12 +259,16 @@ impl Body {
 /// The last guard failure of a request, for the catchers.
 struct LastFailure(Mutex<Option<Body>>);
 
+impl LastFailure {
+    fn of<'r>(request: &'r Request<'_>) -> std::sync::MutexGuard<'r, Option<Body>> {
+        let failure = request.local_cache(|| LastFailure(Mutex::new(None)));
+        // Only a `Body` is stored: a poisoned lock still holds a valid one.
+        failure.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 fn last(request: &Request<'_>) -> Option<Body> {
-    *request
-        .local_cache(|| LastFailure(Mutex::new(None)))
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    *LastFailure::of(request)
 }
 
 /// A failure response with one of the fixed bodies.
