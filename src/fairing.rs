@@ -10,9 +10,11 @@ use rocket::{Build, Request, Response, Rocket};
 use crate::config::{Config, ConfigError, Settings, StoreSetup};
 use crate::issuer::Issuer;
 use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, TokenKind};
+use crate::login::LoginClaims;
 use crate::response::protect_token_cookies;
-use crate::revocation::{MemoryStore, Revocation, RevocationStore};
+use crate::revocation::{MemoryStore, Revocation, RevocationStore, Subjects};
 use crate::state::{AuthState, KindSettings};
+use crate::user::{AuthUser, Check, UserCheck};
 
 /// Loads `[<profile>.paseto]` at ignite, validates it and every key, and manages an [`Issuer`].
 ///
@@ -29,6 +31,8 @@ pub struct PasetoFairing {
     invalid: Option<ConfigError>,
     /// A revocation store attached in code.
     store: Option<Arc<dyn RevocationStore>>,
+    login_claims: Option<Arc<dyn LoginClaims>>,
+    users: Option<Arc<dyn UserCheck>>,
 }
 
 impl fmt::Debug for PasetoFairing {
@@ -37,6 +41,8 @@ impl fmt::Debug for PasetoFairing {
             .field("kinds", &self.kinds)
             .field("invalid", &self.invalid)
             .field("store", &self.store.is_some())
+            .field("login_claims", &self.login_claims.is_some())
+            .field("users", &self.users.is_some())
             .finish()
     }
 }
@@ -50,6 +56,8 @@ impl Default for PasetoFairing {
             ],
             invalid: None,
             store: None,
+            login_claims: None,
+            users: None,
         }
     }
 }
@@ -102,6 +110,37 @@ impl PasetoFairing {
         self
     }
 
+    /// Adds the claims of `loader` to both tokens of every login started with
+    /// [`Sessions::login`](crate::Sessions::login) or
+    /// [`PasetoCookies::login`](crate::PasetoCookies::login), e.g. roles read from a database.
+    /// See [`LoginClaims`].
+    pub fn login_claims(mut self, loader: impl LoginClaims) -> Self {
+        self.login_claims = Some(Arc::new(loader));
+        self
+    }
+
+    /// Registers your user type for the [`CurrentUser<U>`](crate::CurrentUser) guard, and
+    /// checks it whenever a login is renewed: the guards of refresh tokens and of the
+    /// remember-me cookie refuse (401) a token whose subject [`AuthUser::from_subject`] no
+    /// longer accepts, so a deleted or disabled user cannot refresh or rotate.
+    ///
+    /// ```
+    /// # use rocket::request::Request;
+    /// # use rocket_paseto::{AuthError, AuthUser, PasetoFairing};
+    /// # struct User;
+    /// # #[rocket::async_trait]
+    /// # impl AuthUser for User {
+    /// #     async fn from_subject(_: &str, _: &Request<'_>) -> Result<Option<Self>, AuthError> {
+    /// #         Ok(Some(User))
+    /// #     }
+    /// # }
+    /// let rocket = rocket::build().attach(PasetoFairing::default().user::<User>());
+    /// ```
+    pub fn user<U: AuthUser>(mut self) -> Self {
+        self.users = Some(Arc::new(Check::<U>::new()));
+        self
+    }
+
     /// Loads the configuration from `figment` outside of Rocket, e.g. for a command-line tool
     /// that mints tokens with the application's settings.
     pub fn load(&self, figment: &Figment) -> Result<Issuer, ConfigError> {
@@ -139,6 +178,8 @@ impl PasetoFairing {
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,
+            login_claims: self.login_claims.clone(),
+            users: self.users.clone(),
         }))
     }
 
@@ -176,6 +217,20 @@ impl PasetoFairing {
             }
             (None, None) => return Ok(None),
         };
+        let authority = &settings.authority;
+        let material = match (authority.local_key(), authority.secret_key()) {
+            (Some(local), _) => local.inner().as_bytes(),
+            (None, Some(secret)) => secret.inner().as_bytes(),
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "paseto.local_key",
+                    "a revocation store needs `local_key` or `secret_key`: it keys the hashes of \
+                     subjects the store keeps",
+                ));
+            }
+        };
+        let subjects = Subjects::derive(material, setup.max_sessions)
+            .map_err(|e| ConfigError::new("paseto.local_key", e))?;
         let rules = settings.authority.rules();
         let longest_ttl = rules.kinds().iter().map(|k| k.ttl()).max();
         Ok(Some(Revocation::new(
@@ -184,6 +239,7 @@ impl PasetoFairing {
             rules.leeway_limit(),
             longest_ttl.unwrap_or_default(),
             setup.grace,
+            subjects,
         )))
     }
 }

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::error::AuthError;
-use crate::kind::{Access, TokenKind};
+use crate::kind::{Access, Refresh, TokenKind};
 use crate::state::{AuthState, KindSettings};
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 
@@ -309,6 +309,12 @@ async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verif
         && kind.checked
     {
         revocation.check(verified.claims()).await?;
+    }
+    // A refresh renews a login: the application must still accept its user.
+    if K::NAME == Refresh::NAME
+        && let Some(users) = &state.users
+    {
+        users.check(&verified.claims().sub, request).await?;
     }
     Ok(verified)
 }

@@ -109,6 +109,10 @@ async fn remembered(request: &Request<'_>) -> Result<Claims, AuthError> {
     {
         revocation.check(claims).await?;
     }
+    // Resuming a login from the cookie renews it: the application must still accept its user.
+    if let Some(users) = &state.users {
+        users.check(&claims.sub, request).await?;
+    }
     // Sliding expiry: past the configured fraction of its lifetime, replace the cookie.
     let due = match (state.http.renew_after, claims.iat) {
         (Some(fraction), Some(iat)) => now - iat >= (claims.exp - iat) * fraction,

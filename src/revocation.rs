@@ -26,17 +26,21 @@
 //! that long after `exp`, once because the instance writing the entry may have a clock that
 //! runs ahead by as much.
 
-use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::token::{Claims, Rejection};
+use crate::token::Rejection;
 
+mod check;
 mod memory;
+mod rotation;
+mod sessions;
+
+pub(crate) use self::check::Revocation;
 pub use self::memory::MemoryStore;
+pub(crate) use self::sessions::{LoginRecord, Subjects};
 
 #[cfg(feature = "redis")]
 mod redis;
@@ -196,233 +200,6 @@ pub(crate) enum Standing {
     Unchecked,
 }
 
-/// The rotation entry of a family: its current refresh token, the one it replaced, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Generation<'a> {
-    current: &'a str,
-    previous: &'a str,
-    at: i64,
-}
-
-impl<'a> Generation<'a> {
-    fn parse(value: &'a str) -> Option<Self> {
-        let mut parts = value.split(' ');
-        let generation = Generation {
-            current: parts.next()?,
-            previous: parts.next()?,
-            at: parts.next()?.parse().ok()?,
-        };
-        parts.next().is_none().then_some(generation)
-    }
-
-    fn encode(&self) -> String {
-        format!("{} {} {}", self.current, self.previous, self.at)
-    }
-}
-
-/// The store together with the rules for using it, shared by the guards and the issuer.
-#[derive(Clone)]
-pub(crate) struct Revocation {
-    store: Arc<dyn RevocationStore>,
-    on_error: OnError,
-    /// How long after a token expires it is still accepted.
-    leeway: Duration,
-    /// How long any token minted now can live: the end of a family that does not state one.
-    longest_ttl: Duration,
-    /// How long a replaced refresh token still obtains its successor's generation.
-    grace: Duration,
-}
-
-/// The kind whose tokens rotate.
-const ROTATING: &str = "refresh";
-
-/// How often a rotation retries after losing a race before giving up with a 503.
-const ROTATION_ATTEMPTS: usize = 4;
-
-impl Revocation {
-    pub(crate) fn new(
-        store: Arc<dyn RevocationStore>,
-        on_error: OnError,
-        leeway: Duration,
-        longest_ttl: Duration,
-        grace: Duration,
-    ) -> Self {
-        Revocation {
-            store,
-            on_error,
-            leeway,
-            longest_ttl,
-            grace,
-        }
-    }
-
-    /// A guard's check: neither the token nor its family is revoked and, for a refresh token,
-    /// it has not been replaced by a rotation (beyond the grace window). A replaced one counts
-    /// as reuse and revokes its family. A store failure follows `on_error`.
-    pub(crate) async fn check(&self, claims: &Claims) -> Result<Standing, Refusal> {
-        match self.standing(claims).await {
-            Err(Refusal::Unavailable) if self.on_error == OnError::Allow => {
-                rocket::warn!(
-                    "rocket_paseto: the revocation store failed; accepting a token unchecked \
-                     (on_error = \"allow\")"
-                );
-                Ok(Standing::Unchecked)
-            }
-            other => other,
-        }
-    }
-
-    /// [`check`](Self::check), failing closed whatever `on_error` says: for minting into the
-    /// token's family, which needs a definite "not revoked".
-    pub(crate) async fn check_strictly(&self, claims: &Claims) -> Result<Standing, Refusal> {
-        self.standing(claims).await
-    }
-
-    async fn standing(&self, claims: &Claims) -> Result<Standing, Refusal> {
-        let Some(jti) = claims.jti.as_deref() else {
-            // A token without an id cannot be revoked, so it cannot be trusted here.
-            return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
-        };
-        let family = claims.family().unwrap_or(jti);
-        let token_key = key("jti:", jti);
-        let family_key = key("fam:", family);
-        let rotation_key = key("rot:", family);
-        let rotates = claims.kind == ROTATING;
-        let keys: &[&str] = if rotates {
-            &[&token_key, &family_key, &rotation_key]
-        } else {
-            &[&token_key, &family_key]
-        };
-        let values = self.store.get(keys).await.map_err(|e| {
-            rocket::error!("rocket_paseto: {e}");
-            Refusal::Unavailable
-        })?;
-        if values.len() != keys.len() {
-            // A store that answers for fewer keys than asked has not answered.
-            rocket::error!(
-                "rocket_paseto: the revocation store answered for the wrong number of keys"
-            );
-            return Err(Refusal::Unavailable);
-        }
-        if values.iter().take(2).any(Option::is_some) {
-            return Err(Refusal::Revoked(Rejection::Revoked));
-        }
-        let record = values.into_iter().nth(2).flatten();
-        let Some(value) = record.as_deref() else {
-            return Ok(Standing::Current { record: None });
-        };
-        match Generation::parse(value) {
-            Some(generation) if generation.current == jti => Ok(Standing::Current { record }),
-            Some(generation) if generation.previous == jti && self.within_grace(generation.at) => {
-                Ok(Standing::Superseded {
-                    successor: generation.current.to_owned(),
-                })
-            }
-            _ => Err(self.reuse(claims).await),
-        }
-    }
-
-    fn within_grace(&self, at: i64) -> bool {
-        let age = OffsetDateTime::now_utc()
-            .unix_timestamp()
-            .saturating_sub(at);
-        // `at` comes from the clock of the instance that rotated, which may differ from ours by
-        // up to the leeway either way.
-        let skew = self.leeway.as_secs() as i64;
-        let grace = self.grace.as_secs() as i64;
-        grace > 0 && (-skew..=grace.saturating_add(skew)).contains(&age)
-    }
-
-    /// A replaced refresh token came back after the grace window: by its owner's mistake or in
-    /// a thief's hands, so the whole family is revoked (RFC 9700, section 4.14). The token is
-    /// refused even if that revocation cannot be written.
-    async fn reuse(&self, claims: &Claims) -> Refusal {
-        rocket::warn!("rocket_paseto: a replaced refresh token was presented; revoking its family");
-        if let Err(e) = self.record(claims).await {
-            // The token is refused all the same: the store said it was replaced, and failing to
-            // record the consequence must not turn that answer into "unknown" (which
-            // `on_error = "allow"` would accept).
-            rocket::error!("rocket_paseto: {e}: the family could not be revoked");
-        }
-        Refusal::Revoked(Rejection::Revoked)
-    }
-
-    /// Revokes the token and its whole family.
-    pub(crate) async fn revoke(&self, claims: &Claims) -> Result<(), StoreError> {
-        self.record(claims).await
-    }
-
-    async fn record(&self, claims: &Claims) -> Result<(), StoreError> {
-        if let Some(family) = claims.family() {
-            self.store
-                .insert(&key("fam:", family), self.outlive(self.family_end(claims)))
-                .await?;
-        }
-        if let Some(jti) = claims.jti.as_deref() {
-            self.store
-                .insert(&key("jti:", jti), self.outlive(claims.exp))
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Marks `claims`' refresh token as replaced by a new one and returns the new one's `jti`,
-    /// or, within the grace window of an earlier rotation, that rotation's `jti` (so parallel
-    /// refreshes and retries get the same generation). A refresh token replaced longer ago
-    /// revokes its whole family. Always fails closed: an exchange that cannot be recorded could
-    /// be repeated by a thief without being noticed.
-    pub(crate) async fn rotate(&self, claims: &Claims) -> Result<String, Refusal> {
-        let (Some(jti), Some(family)) = (claims.jti.as_deref(), claims.family()) else {
-            return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
-        };
-        let rotation_key = key("rot:", family);
-        let until = self.outlive(self.family_end(claims));
-        for _ in 0..ROTATION_ATTEMPTS {
-            let record = match self.check_strictly(claims).await? {
-                Standing::Superseded { successor } => return Ok(successor),
-                Standing::Current { record } => record,
-                Standing::Unchecked => return Err(Refusal::Unavailable),
-            };
-            let successor = crate::token::random_id().map_err(|_| Refusal::Unavailable)?;
-            let next = Generation {
-                current: &successor,
-                previous: jti,
-                at: OffsetDateTime::now_utc().unix_timestamp(),
-            }
-            .encode();
-            match self
-                .store
-                .swap(&rotation_key, record.as_deref(), &next, until)
-                .await
-            {
-                Ok(true) => return Ok(successor),
-                // Another request rotated this family meanwhile: look again.
-                Ok(false) => continue,
-                Err(e) => {
-                    rocket::error!("rocket_paseto: {e}; refusing to rotate a refresh token");
-                    return Err(Refusal::Unavailable);
-                }
-            }
-        }
-        Err(Refusal::Unavailable)
-    }
-
-    /// When the token's family ends: its `fam_exp`, or for a family member without one (minted
-    /// elsewhere), as late as any token minted now could live.
-    fn family_end(&self, claims: &Claims) -> OffsetDateTime {
-        if claims.fam.is_some() && claims.fam_exp.is_none() {
-            let newest_possible = add_saturating(OffsetDateTime::now_utc(), self.longest_ttl);
-            return newest_possible.max(claims.exp);
-        }
-        claims.family_end()
-    }
-
-    /// `time` plus twice the leeway: see the module docs.
-    fn outlive(&self, time: OffsetDateTime) -> OffsetDateTime {
-        add_saturating(add_saturating(time, self.leeway), self.leeway)
-    }
-}
-
 /// Merges the results of several revocations (a logout with several cookies).
 pub(crate) fn merge_all(results: impl IntoIterator<Item = Revoked>) -> Revoked {
     let mut all = Revoked::default();
@@ -430,15 +207,6 @@ pub(crate) fn merge_all(results: impl IntoIterator<Item = Revoked>) -> Revoked {
         all.merge(result);
     }
     all
-}
-
-impl fmt::Debug for Revocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Revocation")
-            .field("on_error", &self.on_error)
-            .field("grace", &self.grace)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `time + by`, or `time` itself where that would pass the year 9999 (a token's `exp` may be
@@ -460,20 +228,6 @@ fn key(namespace: &str, id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn generations_round_trip_and_refuse_garbage() {
-        let generation = Generation {
-            current: "b",
-            previous: "a",
-            at: 1_700_000_000,
-        };
-        let encoded = generation.encode();
-        assert_eq!(Generation::parse(&encoded), Some(generation));
-        for bad in ["", "a", "a b", "a b c", "a b 1 d", "a b  1"] {
-            assert_eq!(Generation::parse(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn results_merge_without_repeating_kinds() {

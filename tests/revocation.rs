@@ -350,12 +350,18 @@ async fn stores_see_ids_never_tokens() {
     assert!(keys.contains(&format!("jti:{jti}")), "{keys:?}");
     assert!(keys.contains(&format!("fam:{fam}")), "{keys:?}");
     assert!(keys.contains(&format!("rot:{fam}")), "{keys:?}");
+    let subject = claims["sub"].as_str().unwrap();
     for key in &keys {
         assert!(
-            ["jti:", "fam:", "rot:"].iter().any(|p| key.starts_with(p)) && key.len() <= 27,
+            ["jti:", "fam:", "rot:", "cut:", "ses:"]
+                .iter()
+                .any(|p| key.starts_with(p))
+                && key.len() <= 27,
             "{key}"
         );
         assert!(!key.contains("v4."), "{key}");
+        // Subjects appear only as keyed hashes.
+        assert!(!key.contains(subject), "{key}");
     }
 }
 

@@ -367,6 +367,9 @@ mod defaults {
     pub fn rotation_grace() -> u64 {
         15
     }
+    pub fn max_sessions() -> usize {
+        32
+    }
     pub fn cache_size() -> usize {
         1024
     }

@@ -64,6 +64,13 @@ pub struct RevocationConfig {
     /// _Default:_ `15`.
     #[serde(default = "defaults::rotation_grace")]
     pub rotation_grace: u64,
+    /// How many logins (token families started by
+    /// [`Sessions::login`](crate::Sessions::login)) each subject may hold at once, 1 to 1000.
+    /// A new login beyond it ends the one least recently refreshed.
+    ///
+    /// _Default:_ `32`.
+    #[serde(default = "defaults::max_sessions")]
+    pub max_sessions: usize,
 }
 
 /// A revocation store that can be chosen in the configuration.
@@ -87,6 +94,8 @@ pub(crate) struct RevocationSetup {
     pub on_error: OnError,
     /// See `RevocationConfig::rotation_grace`.
     pub grace: Duration,
+    /// See `RevocationConfig::max_sessions`.
+    pub max_sessions: usize,
 }
 
 pub(crate) enum StoreSetup {
@@ -120,6 +129,12 @@ impl RevocationConfig {
                 "must be at most 300 seconds",
             ));
         }
+        if !(1..=1000).contains(&self.max_sessions) {
+            return Err(ConfigError::new(
+                "paseto.revocation.max_sessions",
+                "must be between 1 and 1000",
+            ));
+        }
         if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
             return Err(ConfigError::new(
                 "paseto.revocation.timeout_ms",
@@ -133,6 +148,7 @@ impl RevocationConfig {
             checked,
             on_error: self.on_error,
             grace: Duration::from_secs(self.rotation_grace),
+            max_sessions: self.max_sessions,
         })
     }
 

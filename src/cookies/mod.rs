@@ -51,6 +51,7 @@ pub(crate) fn binding(name: &str) -> Vec<u8> {
 /// ```
 pub struct PasetoCookies<'r> {
     jar: &'r CookieJar<'r>,
+    request: &'r Request<'r>,
     issuer: &'r Issuer,
     secure: bool,
     /// Set once a token cookie is written, so the response is marked `no-store`.
@@ -245,6 +246,7 @@ impl<'r> FromRequest<'r> for PasetoCookies<'r> {
         };
         Outcome::Success(PasetoCookies {
             jar: request.cookies(),
+            request,
             issuer,
             secure,
             tokens_set: TokensSet::of(request),

@@ -210,11 +210,23 @@ impl Issuer {
             revocation.check_strictly(claims).await?;
         }
         let extra = extra_claims(refresh, csrf)?;
-        Ok(self
+        let token = self
             .access(&claims.sub)
             .family_of(claims)
             .claims(&extra)
-            .issue()?)
+            .issue()?;
+        self.touch(claims).await;
+        Ok(token)
+    }
+
+    /// Records in the subject's list of logins that `refresh`'s login was just refreshed.
+    /// Only bookkeeping: a failure is logged, and the refresh goes on.
+    async fn touch(&self, refresh: &Claims) {
+        if let (Some(revocation), Some(family)) = (&self.state.revocation, refresh.family())
+            && let Err(e) = revocation.touch_login(&refresh.sub, family).await
+        {
+            rocket::warn!("rocket_paseto: {e}; a login's last use was not recorded");
+        }
     }
 
     /// Revokes `token` and its whole family (see [`pair`](Self::pair)): the logout. Every
@@ -302,13 +314,15 @@ impl Issuer {
         check_can_grow(claims)?;
         let successor = revocation.rotate(claims).await?;
         let extra = extra_claims(refresh, csrf)?;
-        Ok(self.pair_with(
+        let pair = self.pair_with(
             &claims.sub,
             false,
             Family::of(claims),
             Some(&successor),
             |b| b.claims(&extra),
-        )?)
+        )?;
+        self.touch(claims).await;
+        Ok(pair)
     }
 
     fn revocation(&self) -> Result<&Revocation, AuthError> {

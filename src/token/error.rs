@@ -64,6 +64,9 @@ pub enum Rejection {
     /// The token, or its family, has been revoked; or a refresh token was used twice.
     #[error("token has been revoked")]
     Revoked,
+    /// The application no longer accepts the token's subject (e.g. a deleted or disabled user).
+    #[error("token's subject is no longer accepted")]
+    SubjectRefused,
 }
 
 impl From<ClaimsError> for Rejection {

@@ -4,14 +4,14 @@
 use rocket::http::{Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::serde::json::Json;
-use rocket::{Route, get, post, routes};
+use rocket::{Route, delete, get, post, routes};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
 use rocket_paseto::{
     Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe, Revoked,
-    TokenPair, catchers,
+    Session, Sessions, TokenPair, catchers,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -108,6 +108,34 @@ async fn web_logout(cookies: PasetoCookies<'_>) -> Result<Json<Revoked>, AuthErr
     Ok(Json(cookies.logout().await?))
 }
 
+/// A login through `Sessions`: listed among the subject's logins.
+#[post("/sessions/login/<subject>")]
+async fn session_login(subject: &str, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.login(subject).issue().await
+}
+
+#[get("/sessions")]
+async fn session_list(
+    token: Paseto<Access>,
+    sessions: Sessions<'_>,
+) -> Result<Json<Vec<Session>>, AuthError> {
+    Ok(Json(sessions.list(&token).await?))
+}
+
+#[delete("/sessions/<id>")]
+async fn session_end(
+    id: &str,
+    token: Paseto<Access>,
+    sessions: Sessions<'_>,
+) -> Result<Option<&'static str>, AuthError> {
+    Ok(sessions.end(&token, id).await?.then_some("ended"))
+}
+
+#[post("/logout-all")]
+async fn logout_all(token: Paseto<Access>, sessions: Sessions<'_>) -> Result<(), AuthError> {
+    sessions.end_all(token.subject()).await
+}
+
 #[get("/remembered")]
 fn remembered(user: RememberMe) -> String {
     user.subject().to_owned()
@@ -128,7 +156,11 @@ pub fn app_routes() -> Vec<Route> {
         web_login,
         web_refresh,
         web_logout,
-        remembered
+        remembered,
+        session_login,
+        session_list,
+        session_end,
+        logout_all
     ]
 }
 

@@ -1,0 +1,162 @@
+//! Starting a login: [`Login`], the builder of a login's token pair, and [`LoginClaims`], the
+//! application's loader of claims for every login.
+
+use std::fmt;
+
+use rocket::request::Request;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::cookies::PasetoCookies;
+use crate::error::AuthError;
+use crate::issuer::{Family, Issuer, TokenPair};
+use crate::token::{IssueError, random_id};
+
+/// Claims added to the tokens of every login, e.g. roles read from a database: register one
+/// with [`PasetoFairing::login_claims`](crate::PasetoFairing::login_claims).
+///
+/// It runs once per login ([`Login::issue`]), with the request, so it can reach managed state
+/// or a database pool. Refreshes and rotations copy the claims, so it does not run again then.
+///
+/// ```
+/// use rocket::request::Request;
+/// use rocket_paseto::{AuthError, LoginClaims};
+/// use serde_json::{Map, Value, json};
+///
+/// struct Roles;
+///
+/// #[rocket::async_trait]
+/// impl LoginClaims for Roles {
+///     async fn claims(&self, subject: &str, _: &Request<'_>) -> Result<Map<String, Value>, AuthError> {
+///         let roles = if subject == "1" { json!(["admin"]) } else { json!([]) };
+///         Ok(Map::from_iter([("roles".to_owned(), roles)]))
+///     }
+/// }
+///
+/// let fairing = rocket_paseto::PasetoFairing::default().login_claims(Roles);
+/// ```
+#[rocket::async_trait]
+pub trait LoginClaims: Send + Sync + 'static {
+    /// The claims to add to both tokens of `subject`'s new login. Registered claims (`sub`,
+    /// `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`, `type`, …) cannot be set: the login then fails
+    /// with a 500. An error ends the login with that error's response.
+    async fn claims(
+        &self,
+        subject: &str,
+        request: &Request<'_>,
+    ) -> Result<Map<String, Value>, AuthError>;
+}
+
+/// A login being started: an access and a refresh token in a new family, with claims from the
+/// application's [`LoginClaims`] and from this builder.
+///
+/// Made by [`Sessions::login`](crate::Sessions::login) (tokens for the response body) or
+/// [`PasetoCookies::login`] (tokens in cookies). With a revocation store the login is listed
+/// among its subject's sessions ([`Sessions::list`](crate::Sessions::list)).
+#[must_use = "a login is only started by `issue().await`"]
+pub struct Login<'a> {
+    issuer: &'a Issuer,
+    request: &'a Request<'a>,
+    subject: String,
+    extra: Result<Map<String, Value>, IssueError>,
+    fresh: bool,
+    cookies: Option<&'a PasetoCookies<'a>>,
+}
+
+impl fmt::Debug for Login<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Login")
+            .field("fresh", &self.fresh)
+            .field("cookies", &self.cookies.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Login<'a> {
+    pub(crate) fn new(
+        issuer: &'a Issuer,
+        request: &'a Request<'a>,
+        subject: String,
+        cookies: Option<&'a PasetoCookies<'a>>,
+    ) -> Self {
+        Login {
+            issuer,
+            request,
+            subject,
+            extra: Ok(Map::new()),
+            fresh: false,
+            cookies,
+        }
+    }
+
+    /// Adds one claim to both tokens; it overrides a claim of the same name from the
+    /// [`LoginClaims`] loader.
+    pub fn claim(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
+        if let Ok(map) = &mut self.extra {
+            match serde_json::to_value(value) {
+                Ok(value) => {
+                    map.insert(name.into(), value);
+                }
+                Err(_) => self.extra = Err(IssueError::Build),
+            }
+        }
+        self
+    }
+
+    /// Adds every field of `claims`, which must serialise to a JSON object, to both tokens.
+    pub fn claims<T: Serialize + ?Sized>(mut self, claims: &T) -> Self {
+        if let Ok(map) = &mut self.extra {
+            match serde_json::to_value(claims) {
+                Ok(Value::Object(more)) => map.extend(more),
+                _ => self.extra = Err(IssueError::NotAnObject),
+            }
+        }
+        self
+    }
+
+    /// Marks the access token fresh: for a password login (see
+    /// [`TokenBuilder::fresh`](crate::TokenBuilder::fresh)). The refresh token never is.
+    pub fn fresh(mut self) -> Self {
+        self.fresh = true;
+        self
+    }
+
+    /// Mints the pair (and, from [`PasetoCookies::login`], sets the access, refresh and CSRF
+    /// cookies). With a revocation store the login is listed first; when the store cannot
+    /// record it, the login fails with [`AuthError::Unavailable`] unless `on_error = "allow"`.
+    pub async fn issue(self) -> Result<TokenPair, AuthError> {
+        let state = self.issuer.state();
+        let mut claims = match &state.login_claims {
+            Some(loader) => loader.claims(&self.subject, self.request).await?,
+            None => Map::new(),
+        };
+        claims.extend(self.extra.map_err(AuthError::Issue)?);
+        let (family, end) = self.issuer.new_family()?;
+        if let Some(revocation) = &state.revocation
+            && let Err(e) = revocation.open_login(&self.subject, &family, end).await
+        {
+            if !revocation.fails_open() {
+                rocket::error!("rocket_paseto: {e}; refusing a login that cannot be listed");
+                return Err(AuthError::Unavailable);
+            }
+            rocket::warn!("rocket_paseto: {e}; a login goes unlisted (on_error = \"allow\")");
+        }
+        let csrf = match self.cookies {
+            Some(_) => Some(random_id()?),
+            None => None,
+        };
+        if let Some(csrf) = &csrf {
+            claims.insert("csrf".into(), csrf.as_str().into());
+        }
+        let family = Family { id: &family, end };
+        let pair = self
+            .issuer
+            .pair_with(&self.subject, self.fresh, Some(family), None, |b| {
+                b.claims(&claims)
+            })?;
+        if let (Some(cookies), Some(csrf)) = (self.cookies, csrf) {
+            cookies.set_pair(&pair, csrf)?;
+        }
+        Ok(pair)
+    }
+}

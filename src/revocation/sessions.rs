@@ -1,0 +1,378 @@
+//! Logins per subject: the cutoff of a "log out everywhere", and each subject's bounded list of
+//! logins (token families). The store sees a keyed hash of the subject, never the subject.
+//!
+//! | key | value | kept until |
+//! |---|---|---|
+//! | `cut:<hash>` | the unix time before which the subject's tokens are refused | 366 days (the longest token lifetime), plus twice the leeway |
+//! | `ses:<hash>` | `s` and one `family,started,last_used,ends` per login | the last login's end, plus twice the leeway |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
+use orion::hazardous::mac::blake2b::{Blake2b, SecretKey as MacKey};
+use time::OffsetDateTime;
+
+use super::{Revocation, StoreError, add_saturating, key};
+use crate::token::Claims;
+
+/// How often a list update retries after losing a race with another instance.
+const ATTEMPTS: usize = 8;
+
+/// How long a cutoff is kept: no token minted before it can live longer.
+const LONGEST_TOKEN: Duration = Duration::from_secs(366 * 86_400);
+
+/// Keys the hashes of subjects and login ids, and bounds each subject's list of logins.
+#[derive(Clone)]
+pub(crate) struct Subjects {
+    key: Arc<MacKey>,
+    max_logins: usize,
+}
+
+impl Subjects {
+    /// Derives the hashing key from secret key material (the local or the secret key), so every
+    /// instance with the same keys hashes alike.
+    pub(crate) fn derive(material: &[u8], max_logins: usize) -> Result<Self, StoreError> {
+        let invalid = |_| StoreError::new("the subject hashing key could not be derived");
+        let root = MacKey::try_from(material).map_err(invalid)?;
+        let derived = mac(&root, b"rocket_paseto subjects v1", b"", 32).map_err(invalid)?;
+        Ok(Subjects {
+            key: Arc::new(MacKey::try_from(derived.as_slice()).map_err(invalid)?),
+            max_logins,
+        })
+    }
+
+    /// The hash standing for `subject` in store keys.
+    fn subject(&self, subject: &str) -> String {
+        self.hash(b"subject", subject)
+    }
+
+    /// The key of `subject`'s cutoff.
+    pub(super) fn cutoff_key(&self, subject: &str) -> String {
+        key("cut:", &self.subject(subject))
+    }
+
+    /// The opaque id shown to users for the login (family) `family`.
+    pub(crate) fn login_id(&self, family: &str) -> String {
+        self.hash(b"login", family)
+    }
+
+    fn hash(&self, domain: &[u8], value: &str) -> String {
+        // Infallible: the key and the output size are valid by construction.
+        let tag = mac(&self.key, domain, value.as_bytes(), 16).unwrap_or_default();
+        Base64UrlSafeNoPadding::encode_to_string(tag).unwrap_or_default()
+    }
+}
+
+/// Keyed BLAKE2b of `domain`, a separator and `value`, `size` bytes long.
+fn mac(
+    key: &MacKey,
+    domain: &[u8],
+    value: &[u8],
+    size: usize,
+) -> Result<Vec<u8>, orion::errors::UnknownCryptoError> {
+    let mut state = Blake2b::new(key, size)?;
+    state.update(domain)?;
+    state.update(&[0])?;
+    state.update(value)?;
+    Ok(state.finalize()?.unprotected_as_ref::<[u8]>().to_vec())
+}
+
+/// Whether a subject's cutoff (the value of its `cut:` entry) refuses the token with `claims`:
+/// it was issued before the cutoff. An unreadable cutoff, or a token without `iat`, is refused.
+pub(super) fn cut_off(claims: &Claims, cutoff: Option<&str>) -> bool {
+    let Some(value) = cutoff else {
+        return false;
+    };
+    let Ok(cutoff) = value.parse::<i64>() else {
+        return true;
+    };
+    claims.iat.is_none_or(|iat| iat.unix_timestamp() < cutoff)
+}
+
+/// One login of a subject: a token family, when it started, was last refreshed, and ends (unix
+/// seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoginRecord {
+    pub family: String,
+    pub started: i64,
+    pub last_used: i64,
+    pub ends: i64,
+}
+
+/// A `ses:` entry's value: `s`, then a space and `family,started,last_used,ends` per login.
+/// Anything unreadable reads as no logins (the next write replaces it).
+fn parse(value: Option<&str>) -> Vec<LoginRecord> {
+    let Some(rest) = value.and_then(|v| v.strip_prefix('s')) else {
+        return Vec::new();
+    };
+    let login = |entry: &str| {
+        let mut parts = entry.split(',');
+        let login = LoginRecord {
+            family: parts.next().filter(|f| !f.is_empty())?.to_owned(),
+            started: parts.next()?.parse().ok()?,
+            last_used: parts.next()?.parse().ok()?,
+            ends: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(login)
+    };
+    rest.split(' ')
+        .filter(|e| !e.is_empty())
+        .map(login)
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default()
+}
+
+fn encode(logins: &[LoginRecord]) -> String {
+    let mut value = String::from("s");
+    for l in logins {
+        value.push_str(&format!(
+            " {},{},{},{}",
+            l.family, l.started, l.last_used, l.ends
+        ));
+    }
+    value
+}
+
+fn unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+impl Revocation {
+    /// Lists a new login of `subject`: family `family`, ending at `ends`. Logins that ended or
+    /// were revoked are dropped; beyond the bound, the least recently used ones are revoked.
+    pub(crate) async fn open_login(
+        &self,
+        subject: &str,
+        family: &str,
+        ends: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let now = unix(OffsetDateTime::now_utc());
+        let max = self.subjects.max_logins;
+        let evicted = self
+            .edit_logins(subject, |logins| {
+                logins.push(LoginRecord {
+                    family: family.to_owned(),
+                    started: now,
+                    last_used: now,
+                    ends: unix(ends),
+                });
+                let mut evicted = Vec::new();
+                while logins.len() > max {
+                    let oldest = (0..logins.len()).min_by_key(|&i| logins[i].last_used);
+                    evicted.extend(oldest.map(|i| logins.remove(i)));
+                }
+                (evicted, true)
+            })
+            .await?;
+        for login in &evicted {
+            self.revoke_login(login).await?;
+        }
+        Ok(())
+    }
+
+    /// Records that `subject`'s login `family` was just refreshed. A login that is not listed
+    /// (minted by `Issuer::pair`, or from before lists existed) is left alone.
+    pub(crate) async fn touch_login(&self, subject: &str, family: &str) -> Result<(), StoreError> {
+        let now = unix(OffsetDateTime::now_utc());
+        self.edit_logins(subject, |logins| {
+            match logins.iter_mut().find(|l| l.family == family) {
+                Some(login) if login.last_used < now => {
+                    login.last_used = now;
+                    ((), true)
+                }
+                _ => ((), false),
+            }
+        })
+        .await
+    }
+
+    /// `subject`'s active logins, oldest first.
+    pub(crate) async fn logins(&self, subject: &str) -> Result<Vec<LoginRecord>, StoreError> {
+        let (_, mut logins) = self.read_logins(subject).await?;
+        logins.sort_by_key(|l| l.started);
+        Ok(logins)
+    }
+
+    /// Ends `subject`'s login whose opaque id is `id`; `None` when it has none such.
+    pub(crate) async fn end_login(
+        &self,
+        subject: &str,
+        id: &str,
+    ) -> Result<Option<LoginRecord>, StoreError> {
+        let (_, logins) = self.read_logins(subject).await?;
+        let Some(login) = logins
+            .into_iter()
+            .find(|l| self.subjects.login_id(&l.family) == id)
+        else {
+            return Ok(None);
+        };
+        // Revoked first: a login must never be unlisted while its tokens still work.
+        self.revoke_login(&login).await?;
+        self.edit_logins(subject, |logins| {
+            let before = logins.len();
+            logins.retain(|l| l.family != login.family);
+            ((), logins.len() != before)
+        })
+        .await?;
+        Ok(Some(login))
+    }
+
+    /// Logs `subject` out everywhere: every token of the subject issued before the cutoff is
+    /// refused (in the guards of checked kinds), and every listed login is revoked.
+    ///
+    /// Tokens state their `iat` in whole seconds, so the cutoff is the start of the next second,
+    /// and this returns once it has passed (within a second): every token minted before the
+    /// call returns is refused, and every token minted after it works.
+    pub(crate) async fn end_all(&self, subject: &str) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let cutoff = unix(now) + 1;
+        self.raise_cutoff(subject, cutoff).await?;
+        let (_, logins) = self.read_logins(subject).await?;
+        for login in &logins {
+            self.revoke_login(login).await?;
+        }
+        self.edit_logins(subject, |listed| {
+            let before = listed.len();
+            listed.retain(|l| !logins.iter().any(|ended| ended.family == l.family));
+            ((), listed.len() != before)
+        })
+        .await?;
+        let left = OffsetDateTime::from_unix_timestamp(cutoff)
+            .map(|at| at - OffsetDateTime::now_utc())
+            .unwrap_or_default();
+        if left.is_positive() {
+            rocket::tokio::time::sleep(left.unsigned_abs()).await;
+        }
+        Ok(())
+    }
+
+    async fn raise_cutoff(&self, subject: &str, cutoff: i64) -> Result<(), StoreError> {
+        let cutoff_key = self.subjects.cutoff_key(subject);
+        let until = self.outlive(add_saturating(OffsetDateTime::now_utc(), LONGEST_TOKEN));
+        for _ in 0..ATTEMPTS {
+            let current = self.get(&[&cutoff_key]).await?.pop().flatten();
+            if current.as_deref().and_then(|v| v.parse::<i64>().ok()) >= Some(cutoff) {
+                return Ok(());
+            }
+            let value = cutoff.to_string();
+            if self
+                .store
+                .swap(&cutoff_key, current.as_deref(), &value, until)
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(StoreError::new("a cutoff kept changing"))
+    }
+
+    async fn revoke_login(&self, login: &LoginRecord) -> Result<(), StoreError> {
+        let ends = OffsetDateTime::from_unix_timestamp(login.ends)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        self.store
+            .insert(&key("fam:", &login.family), self.outlive(ends))
+            .await
+    }
+
+    /// The `ses:` entry of `subject` as stored, and its logins that are still active: not
+    /// ended, not revoked, not before the subject's cutoff.
+    async fn read_logins(
+        &self,
+        subject: &str,
+    ) -> Result<(Option<String>, Vec<LoginRecord>), StoreError> {
+        let list_key = key("ses:", &self.subjects.subject(subject));
+        let cutoff_key = self.subjects.cutoff_key(subject);
+        let mut values = self.get(&[&list_key, &cutoff_key]).await?;
+        let cutoff = values[1].as_deref().and_then(|v| v.parse::<i64>().ok());
+        let stored = values.swap_remove(0);
+        let now = unix(OffsetDateTime::now_utc());
+        let mut logins = parse(stored.as_deref());
+        logins.retain(|l| l.ends > now && cutoff.is_none_or(|c| l.started >= c));
+        if !logins.is_empty() {
+            let keys: Vec<String> = logins.iter().map(|l| key("fam:", &l.family)).collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let revoked = self.get(&keys).await?;
+            let mut revoked = revoked.iter();
+            logins.retain(|_| revoked.next().is_some_and(Option::is_none));
+        }
+        Ok((stored, logins))
+    }
+
+    /// Applies `edit` to `subject`'s active logins and stores the result when `edit` says it
+    /// changed them, retrying from a fresh read when another instance wrote in between.
+    async fn edit_logins<R>(
+        &self,
+        subject: &str,
+        mut edit: impl FnMut(&mut Vec<LoginRecord>) -> (R, bool),
+    ) -> Result<R, StoreError> {
+        let list_key = key("ses:", &self.subjects.subject(subject));
+        for _ in 0..ATTEMPTS {
+            let (stored, mut logins) = self.read_logins(subject).await?;
+            let (result, changed) = edit(&mut logins);
+            if !changed {
+                return Ok(result);
+            }
+            let last_end = logins.iter().map(|l| l.ends).max().unwrap_or(0);
+            let until = OffsetDateTime::from_unix_timestamp(last_end)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+                .max(OffsetDateTime::now_utc());
+            let value = encode(&logins);
+            if self
+                .store
+                .swap(&list_key, stored.as_deref(), &value, self.outlive(until))
+                .await?
+            {
+                return Ok(result);
+            }
+        }
+        Err(StoreError::new("a list of logins kept changing"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_lists_round_trip_and_garbage_reads_as_empty() {
+        let logins = vec![
+            LoginRecord {
+                family: "a-B_1".into(),
+                started: 1,
+                last_used: 2,
+                ends: 3,
+            },
+            LoginRecord {
+                family: "c".into(),
+                started: 4,
+                last_used: 5,
+                ends: 6,
+            },
+        ];
+        assert_eq!(parse(Some(&encode(&logins))), logins);
+        assert_eq!(parse(Some("s")), vec![]);
+        for bad in [
+            "",
+            "x a,1,2,3",
+            "s a,1,2",
+            "s a,1,2,3,4",
+            "s ,1,2,3",
+            "s a,x,2,3",
+        ] {
+            assert_eq!(parse(Some(bad)), vec![], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hashes_are_keyed_and_separate_subjects_from_logins() {
+        let one = Subjects::derive(&[7; 32], 4).unwrap();
+        let two = Subjects::derive(&[8; 32], 4).unwrap();
+        assert_eq!(one.subject("alice"), one.subject("alice"));
+        assert_ne!(one.subject("alice"), two.subject("alice"));
+        assert_ne!(one.subject("alice"), one.subject("bob"));
+        assert_ne!(one.subject("x"), one.login_id("x"));
+        assert_eq!(one.subject("alice").len(), 22);
+        assert!(!one.cutoff_key("alice").contains("alice"));
+    }
+}

@@ -1,0 +1,296 @@
+//! A subject's logins through HTTP: listed, refreshed, ended one by one, ended everywhere, and
+//! bounded; the store sees hashes of subjects only.
+
+mod common;
+
+use rocket::http::Status;
+use rocket::local::asynchronous::Client;
+use rocket_paseto::revocation::MemoryStore;
+use rocket_paseto::{Session, TokenPair};
+use serde_json::json;
+
+use common::keys;
+use common::revocation::{TestStore, bearer, get_with, instance, post_with, rotate};
+
+async fn login(client: &Client, subject: &str) -> TokenPair {
+    let response = client
+        .post(format!("/sessions/login/{subject}"))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    response.into_json().await.expect("a token pair")
+}
+
+async fn list(client: &Client, access: &str) -> Vec<Session> {
+    let response = client
+        .get("/sessions")
+        .header(bearer(access))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    response.into_json().await.expect("a list of sessions")
+}
+
+async fn end(client: &Client, access: &str, id: &str) -> Status {
+    client
+        .delete(format!("/sessions/{id}"))
+        .header(bearer(access))
+        .dispatch()
+        .await
+        .status()
+}
+
+async fn store_client(paseto: serde_json::Value) -> Client {
+    instance(paseto, Some(MemoryStore::new())).await
+}
+
+#[rocket::async_test]
+async fn logins_are_listed_per_subject_with_the_current_one_marked() {
+    let client = store_client(keys()).await;
+    let first = login(&client, "alice").await;
+    let second = login(&client, "alice").await;
+    let bob = login(&client, "bob").await;
+
+    let sessions = list(&client, &first.access_token).await;
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert_eq!(
+        sessions.iter().map(|s| s.current).collect::<Vec<_>>(),
+        [true, false]
+    );
+    let from_second = list(&client, &second.access_token).await;
+    assert_eq!(
+        from_second.iter().map(|s| s.current).collect::<Vec<_>>(),
+        [false, true]
+    );
+    for session in &sessions {
+        assert_eq!(session.id.len(), 22);
+        assert!(session.created_at <= session.last_used_at);
+        assert!(session.expires_at > session.created_at);
+    }
+    assert_eq!(list(&client, &bob.access_token).await.len(), 1);
+}
+
+#[rocket::async_test]
+async fn ids_are_opaque_rather_than_family_ids() {
+    let client = store_client(keys()).await;
+    let pair = login(&client, "alice").await;
+    let response = client
+        .get("/user")
+        .header(bearer(&pair.access_token))
+        .dispatch()
+        .await;
+    let user: serde_json::Value = response.into_json().await.unwrap();
+    let sessions = list(&client, &pair.access_token).await;
+    assert_ne!(json!(sessions[0].id), user["fam"]);
+}
+
+#[rocket::async_test]
+async fn a_refresh_keeps_the_login_and_records_its_use() {
+    let client = store_client(keys()).await;
+    let pair = login(&client, "alice").await;
+    let before = list(&client, &pair.access_token).await;
+    // Times are kept in whole seconds.
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let rotated = rotate(&client, &pair.refresh_token).await;
+
+    let after = list(&client, &rotated.access_token).await;
+    assert_eq!(after.len(), 1, "a rotation is the same login");
+    assert_eq!(after[0].id, before[0].id);
+    assert!(after[0].current);
+    assert_eq!(after[0].created_at, before[0].created_at);
+    assert!(after[0].last_used_at > before[0].last_used_at);
+}
+
+#[rocket::async_test]
+async fn ending_one_login_refuses_its_tokens_and_no_others() {
+    let client = store_client(keys()).await;
+    let keep = login(&client, "alice").await;
+    let gone = login(&client, "alice").await;
+    let bob = login(&client, "bob").await;
+    let sessions = list(&client, &keep.access_token).await;
+    let gone_id = &sessions.iter().find(|s| !s.current).unwrap().id;
+
+    // Another user's login is not theirs to end: it reads as absent.
+    assert_eq!(
+        end(&client, &bob.access_token, gone_id).await,
+        Status::NotFound
+    );
+    assert_eq!(
+        end(&client, &keep.access_token, "nope").await,
+        Status::NotFound
+    );
+    assert_eq!(
+        get_with(&client, "/user", &gone.access_token).await,
+        Status::Ok
+    );
+
+    assert_eq!(end(&client, &keep.access_token, gone_id).await, Status::Ok);
+    assert_eq!(
+        get_with(&client, "/user", &gone.access_token).await,
+        Status::Unauthorized
+    );
+    let refresh = post_with(&client, "/refresh", &gone.refresh_token).await;
+    assert_eq!(refresh.status(), Status::Unauthorized);
+    assert_eq!(
+        get_with(&client, "/user", &keep.access_token).await,
+        Status::Ok
+    );
+    assert_eq!(
+        get_with(&client, "/user", &bob.access_token).await,
+        Status::Ok
+    );
+    assert_eq!(list(&client, &keep.access_token).await.len(), 1);
+    assert_eq!(
+        end(&client, &keep.access_token, gone_id).await,
+        Status::NotFound
+    );
+}
+
+#[rocket::async_test]
+async fn logout_everywhere_refuses_every_earlier_token_of_the_subject_only() {
+    let client = store_client(keys()).await;
+    let one = login(&client, "alice").await;
+    let two = login(&client, "alice").await;
+    // Tokens outside any listed login: a pair from `Issuer::pair` and a lone access token.
+    let unlisted = common::revocation::login_pair(&client).await;
+    let lone = client.post("/login/lone-access").dispatch().await;
+    let lone = lone.into_string().await.unwrap();
+    let bob = login(&client, "bob").await;
+
+    let response = post_with(&client, "/logout-all", &one.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+
+    for token in [
+        &one.access_token,
+        &two.access_token,
+        &unlisted.access_token,
+        &lone,
+    ] {
+        assert_eq!(
+            get_with(&client, "/user", token).await,
+            Status::Unauthorized
+        );
+    }
+    for token in [
+        &one.refresh_token,
+        &two.refresh_token,
+        &unlisted.refresh_token,
+    ] {
+        let refresh = post_with(&client, "/refresh", token).await;
+        assert_eq!(refresh.status(), Status::Unauthorized);
+    }
+    assert_eq!(
+        get_with(&client, "/user", &bob.access_token).await,
+        Status::Ok
+    );
+
+    // A login once logout-all has answered works at once.
+    let again = login(&client, "alice").await;
+    assert_eq!(
+        get_with(&client, "/user", &again.access_token).await,
+        Status::Ok
+    );
+    let sessions = list(&client, &again.access_token).await;
+    assert_eq!(sessions.len(), 1);
+    assert!(sessions[0].current);
+    rotate(&client, &again.refresh_token).await;
+}
+
+#[rocket::async_test]
+async fn logins_are_bounded_per_subject_ending_the_least_recently_used() {
+    let mut config = keys();
+    config["revocation"] = json!({ "max_sessions": 2 });
+    let client = store_client(config).await;
+    let oldest = login(&client, "alice").await;
+    let middle = login(&client, "alice").await;
+    let newest = login(&client, "alice").await;
+
+    assert_eq!(
+        get_with(&client, "/user", &oldest.access_token).await,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        get_with(&client, "/user", &middle.access_token).await,
+        Status::Ok
+    );
+    let sessions = list(&client, &newest.access_token).await;
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(list(&client, &middle.access_token).await.len(), 2);
+}
+
+#[rocket::async_test]
+async fn an_out_of_range_bound_refuses_launch() {
+    for bad in [0, 1001] {
+        let mut config = keys();
+        config["revocation"] = json!({ "store": "memory", "max_sessions": bad });
+        let error = rocket_paseto::PasetoFairing::default()
+            .load(&common::figment(config))
+            .unwrap_err();
+        assert_eq!(error.field(), "paseto.revocation.max_sessions");
+    }
+}
+
+#[rocket::async_test]
+async fn the_store_sees_keyed_hashes_of_subjects() {
+    let store = TestStore::default();
+    let client = instance(keys(), Some(store.clone())).await;
+    let pair = login(&client, "alice@example.com").await;
+    list(&client, &pair.access_token).await;
+    let response = post_with(&client, "/logout-all", &pair.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+
+    let keys = store.keys.lock().unwrap().clone();
+    assert!(keys.iter().any(|k| k.starts_with("ses:")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.starts_with("cut:")), "{keys:?}");
+    for key in &keys {
+        assert!(!key.contains("alice"), "{key}");
+        assert!(key.len() <= 27, "{key}");
+    }
+    // An instance with other keys, on the same store, hashes the same subject differently.
+    let other_keys = json!({
+        "local_key": common::OTHER_LOCAL, "secret_key": common::OTHER_SECRET
+    });
+    let other = instance(other_keys, Some(store.clone())).await;
+    login(&other, "alice@example.com").await;
+    let keys = store.keys.lock().unwrap().clone();
+    let mut lists: Vec<&String> = keys.iter().filter(|k| k.starts_with("ses:")).collect();
+    lists.sort();
+    lists.dedup();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+}
+
+#[rocket::async_test]
+async fn sessions_need_a_store() {
+    let client = instance(keys(), None::<MemoryStore>).await;
+    let pair = login(&client, "alice").await;
+    let response = client
+        .get("/sessions")
+        .header(bearer(&pair.access_token))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::InternalServerError);
+    assert_eq!(
+        get_with(&client, "/user", &pair.access_token).await,
+        Status::Ok
+    );
+}
+
+#[rocket::async_test]
+async fn a_store_outage_refuses_logins_unless_configured_to_allow() {
+    let store = TestStore::default();
+    let client = instance(keys(), Some(store.clone())).await;
+    store
+        .writes_fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let response = client.post("/sessions/login/alice").dispatch().await;
+    assert_eq!(response.status(), Status::ServiceUnavailable);
+
+    let mut config = keys();
+    config["revocation"] = json!({ "on_error": "allow" });
+    let store = TestStore::default();
+    let client = instance(config, Some(store.clone())).await;
+    store
+        .writes_fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    login(&client, "alice").await;
+}
