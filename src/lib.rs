@@ -195,7 +195,7 @@ pub use cookies::PasetoCookies;
 pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
 pub use guard::{Paseto, from_authorization};
-pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenPair};
+pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenCookies, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};
 pub use login::{Login, LoginClaims};
 pub use origin::SameOrigin;

@@ -417,3 +417,61 @@ async fn refreshes_caught_by_a_slow_redis_can_be_retried_without_logging_anyone_
         assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
     }
 }
+
+async fn session_login(client: &rocket::local::asynchronous::Client, subject: &str) -> TokenPair {
+    let response = client
+        .post(format!("/sessions/login/{subject}"))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    response.into_json().await.expect("a token pair")
+}
+
+async fn sessions_of(client: &rocket::local::asynchronous::Client, access: &str) -> Vec<Value> {
+    let response = client
+        .get("/sessions")
+        .header(common::revocation::bearer(access))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    response.into_json().await.expect("a list")
+}
+
+#[rocket::async_test]
+async fn logins_are_listed_and_ended_across_instances() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let on_a = session_login(&a, "alice").await;
+    let on_b = session_login(&b, "alice").await;
+    let bob = session_login(&a, "bob").await;
+
+    let listed = sessions_of(&b, &on_a.access_token).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let other = listed.iter().find(|s| s["current"] == false).unwrap();
+    let id = other["id"].as_str().unwrap();
+    let ended = a
+        .delete(format!("/sessions/{id}"))
+        .header(common::revocation::bearer(&on_a.access_token))
+        .dispatch()
+        .await;
+    assert_eq!(ended.status(), Status::Ok);
+    assert_eq!(
+        user_claims(&b, &on_b.access_token).await.0,
+        Status::Unauthorized
+    );
+    assert_eq!(sessions_of(&a, &on_a.access_token).await.len(), 1);
+
+    // Logout everywhere on B is seen on A, and leaves other users alone.
+    let unlisted = login_pair(&a).await;
+    let all = post_with(&b, "/logout-all", &on_a.access_token).await;
+    assert_eq!(all.status(), Status::Ok);
+    for token in [&on_a.access_token, &unlisted.access_token] {
+        assert_eq!(user_claims(&a, token).await.0, Status::Unauthorized);
+    }
+    assert_eq!(user_claims(&a, &bob.access_token).await.0, Status::Ok);
+    let again = session_login(&a, "alice").await;
+    assert_eq!(user_claims(&b, &again.access_token).await.0, Status::Ok);
+    assert_eq!(sessions_of(&b, &again.access_token).await.len(), 1);
+}

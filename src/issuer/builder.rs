@@ -6,8 +6,11 @@ use std::time::Duration;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use rocket::http::{Cookie, Header};
+
 use super::{Family, Issuer};
-use crate::token::{Claims, IssueError, MintOptions, REGISTERED_CLAIMS, Verified};
+use crate::error::CookieError;
+use crate::token::{Claims, IssueError, MintOptions, REGISTERED_CLAIMS, Verified, random_id};
 
 /// A token being minted: add claims or a lifetime, then [`issue`](TokenBuilder::issue) it.
 #[must_use = "a token is only minted by `issue()`"]
@@ -85,8 +88,79 @@ impl TokenBuilder<'_> {
         self
     }
 
+    /// Mints the token and puts it in the header the guards read (`Authorization: Bearer …`
+    /// unless configured otherwise): for tests with `rocket::local` clients, and calls between
+    /// services.
+    ///
+    /// ```
+    /// # use rocket_paseto::{Access, Issuer, Paseto, PasetoFairing};
+    /// # #[rocket::get("/me")]
+    /// # fn me(token: Paseto<Access>) -> String { token.subject().to_owned() }
+    /// use rocket::local::blocking::Client;
+    ///
+    /// # let figment = rocket::Config::figment().merge(("log_level", "off"));
+    /// # let rocket = rocket::custom(figment).attach(PasetoFairing::default()).mount("/", rocket::routes![me]);
+    /// let client = Client::tracked(rocket).unwrap();
+    /// let issuer = client.rocket().state::<Issuer>().unwrap();
+    /// let header = issuer.access("42").claim("roles", ["admin"]).header().unwrap();
+    /// assert_eq!(client.get("/me").header(header).dispatch().into_string().unwrap(), "42");
+    /// ```
+    pub fn header(self) -> Result<Header<'static>, IssueError> {
+        let http = &self.issuer.state().http;
+        let value = format!("{} {}", http.scheme, self.issue_inner()?);
+        Ok(Header::new(http.header.clone(), value))
+    }
+
+    /// Mints the token with a CSRF value and returns it as a browser holds it after a login:
+    /// the kind's cookie, the CSRF cookie, and the CSRF header its pages send on unsafe
+    /// methods. For tests of routes that read tokens from cookies.
+    ///
+    /// ```
+    /// # use rocket_paseto::{Access, Issuer, Paseto, PasetoFairing};
+    /// # #[rocket::post("/me")]
+    /// # fn me(token: Paseto<Access>) -> String { token.subject().to_owned() }
+    /// use rocket::local::blocking::Client;
+    ///
+    /// # let figment = rocket::Config::figment().merge(("log_level", "off"));
+    /// # let rocket = rocket::custom(figment).attach(PasetoFairing::default()).mount("/", rocket::routes![me]);
+    /// let client = Client::tracked(rocket).unwrap();
+    /// let issuer = client.rocket().state::<Issuer>().unwrap();
+    /// let browser = issuer.access("42").cookies().unwrap();
+    /// let response = client
+    ///     .post("/me")
+    ///     .cookies(browser.cookies.clone())
+    ///     .header(browser.csrf_header.clone().unwrap())
+    ///     .dispatch();
+    /// assert_eq!(response.into_string().unwrap(), "42");
+    /// ```
+    pub fn cookies(mut self) -> Result<TokenCookies, CookieError> {
+        let state = self.issuer.state();
+        let name = state
+            .kind(self.kind)
+            .and_then(|(_, kind)| kind.cookie.clone())
+            .ok_or(CookieError::Disabled(self.kind))?;
+        let csrf = random_id()?;
+        self = self.claim("csrf", &csrf);
+        let token = self.issue_inner()?;
+        let http = &state.http;
+        Ok(TokenCookies {
+            cookies: vec![
+                Cookie::new(name, token),
+                Cookie::new(http.csrf_cookie.clone(), csrf.clone()),
+            ],
+            csrf_header: http
+                .csrf_header
+                .clone()
+                .map(|header| Header::new(header, csrf)),
+        })
+    }
+
     /// Mints the token.
     pub fn issue(self) -> Result<String, IssueError> {
+        self.issue_inner()
+    }
+
+    fn issue_inner(self) -> Result<String, IssueError> {
         let extra = self.extra?;
         self.issuer.state().authority.mint(
             self.kind,
@@ -101,6 +175,25 @@ impl TokenBuilder<'_> {
                 ..MintOptions::default()
             },
         )
+    }
+}
+
+/// A token as a browser holds it: from [`TokenBuilder::cookies`], for tests.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct TokenCookies {
+    /// The token's cookie and the readable CSRF cookie.
+    pub cookies: Vec<Cookie<'static>>,
+    /// The CSRF header a page sends with unsafe methods; `None` when `csrf = false`.
+    pub csrf_header: Option<Header<'static>>,
+}
+
+impl fmt::Debug for TokenCookies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.cookies.iter().map(|c| c.name()).collect();
+        f.debug_struct("TokenCookies")
+            .field("cookies", &names)
+            .finish_non_exhaustive()
     }
 }
 

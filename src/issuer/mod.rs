@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 mod builder;
 mod tokens;
 
-pub use self::builder::TokenBuilder;
 use self::builder::extra_claims;
+pub use self::builder::{TokenBuilder, TokenCookies};
 pub use self::tokens::{AccessToken, TokenPair};
 
 /// Mints tokens with the configured keys and rules.
