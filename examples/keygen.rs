@@ -4,20 +4,9 @@
 //! cargo run --example keygen >> Rocket.toml   # or paste into your secrets store
 //! ```
 //!
-//! The secret keys are printed once and kept nowhere else: store them like passwords.
+//! The secret keys are printed once and kept nowhere else: store them like passwords. The same
+//! three lines in your own project's `examples/keygen.rs` do the same there.
 
-use rocket_paseto::token::{KeyError, LocalKey, SecretKey};
-
-fn main() -> Result<(), KeyError> {
-    let local = LocalKey::generate()?;
-    let secret = SecretKey::generate()?;
-    let public = secret.public_key();
-    println!("[default.paseto]");
-    println!("# {} (local-purpose tokens)", local.id());
-    println!("local_key = \"{}\"", local.to_paserk());
-    println!("# {} (public-purpose tokens)", secret.id());
-    println!("secret_key = \"{}\"", secret.to_paserk());
-    println!("# For services that only verify public tokens:");
-    println!("# public_keys = [\"{}\"]", public.to_paserk());
-    Ok(())
+fn main() {
+    print!("{}", rocket_paseto::config::generate_keys("default").expect("the OS random source"));
 }

@@ -740,3 +740,21 @@ fn sessions_refuses_a_rotated_refresh_token_everywhere() {
     let new_access = rotated["access_token"].as_str().unwrap();
     assert_eq!(call("GET", "/user", new_access).0, 401);
 }
+
+#[test]
+fn generated_keys_configure_a_release_profile() {
+    use rocket::figment::providers::{Format, Toml};
+    let block = rocket_paseto::config::generate_keys("release").unwrap();
+    let figment = rocket::Config::figment()
+        .merge(Toml::string(&block).nested())
+        .select("release");
+    let issuer = rocket_paseto::PasetoFairing::default()
+        .load(&figment)
+        .expect("the block is a complete release configuration");
+    let token = issuer.access("alice").issue().unwrap();
+    let verified = issuer.verify::<rocket_paseto::Access>(&token).unwrap();
+    assert_eq!(verified.claims().sub, "alice");
+    // Outside the debug profile nothing falls back: without the block, launch is refused.
+    let bare = rocket::Config::figment().select("release");
+    assert!(rocket_paseto::PasetoFairing::default().load(&bare).is_err());
+}

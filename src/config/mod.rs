@@ -13,6 +13,7 @@ use crate::token::Purpose;
 
 mod cookies;
 mod error;
+mod keygen;
 mod keys;
 mod kinds;
 mod origin;
@@ -21,6 +22,7 @@ mod revocation;
 
 pub(crate) use self::cookies::{CookiePrefix, HttpSettings, is_http_token};
 pub use self::error::ConfigError;
+pub use self::keygen::generate_keys;
 pub use self::keys::{BoundKey, PublicKeyEntry};
 pub(crate) use self::origin::WebOrigin;
 pub(crate) use self::resolve::{ResolvedKind, Settings};
