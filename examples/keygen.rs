@@ -8,5 +8,8 @@
 //! three lines in your own project's `examples/keygen.rs` do the same there.
 
 fn main() {
-    print!("{}", rocket_paseto::config::generate_keys("default").expect("the OS random source"));
+    print!(
+        "{}",
+        rocket_paseto::config::generate_keys("default").expect("the OS random source")
+    );
 }

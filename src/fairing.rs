@@ -8,13 +8,13 @@ use rocket::figment::Figment;
 use rocket::{Build, Request, Response, Rocket};
 
 use crate::config::{Config, ConfigError, Settings, StoreSetup};
+use crate::hooks::{Hooks, LoginClaims, UserCheck};
 use crate::issuer::Issuer;
 use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, TokenKind};
-use crate::login::LoginClaims;
 use crate::response::protect_token_cookies;
 use crate::revocation::{MemoryStore, Revocation, RevocationStore, Subjects};
 use crate::state::{AuthState, KindSettings};
-use crate::user::{AuthUser, Check, UserCheck};
+use crate::user::{AuthUser, Check};
 
 /// Loads `[<profile>.paseto]` at ignite, validates it and every key, and manages an [`Issuer`].
 ///
@@ -178,8 +178,6 @@ impl PasetoFairing {
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,
-            login_claims: self.login_claims.clone(),
-            users: self.users.clone(),
         }))
     }
 
@@ -255,7 +253,13 @@ impl Fairing for PasetoFairing {
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         match self.state(rocket.figment()) {
-            Ok(state) => Ok(rocket.manage(Issuer::new(state.clone())).manage(state)),
+            Ok(state) => Ok(rocket
+                .manage(Issuer::new(state.clone()))
+                .manage(state)
+                .manage(Hooks {
+                    login_claims: self.login_claims.clone(),
+                    users: self.users.clone(),
+                })),
             Err(e) => {
                 rocket::error!("Invalid PASETO configuration: {e}");
                 Err(rocket)

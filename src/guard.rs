@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::error::AuthError;
+use crate::hooks::Hooks;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::state::{AuthState, KindSettings};
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
@@ -312,7 +313,7 @@ async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verif
     }
     // A refresh renews a login: the application must still accept its user.
     if K::NAME == Refresh::NAME
-        && let Some(users) = &state.users
+        && let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref())
     {
         users.check(&verified.claims().sub, request).await?;
     }

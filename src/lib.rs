@@ -149,6 +149,52 @@
 //! }
 //! ```
 //!
+//! # Users and sessions
+//!
+//! Implement [`AuthUser`] for your user type and register it with
+//! [`PasetoFairing::user`]: [`CurrentUser<User>`](CurrentUser) then gives routes the signed-in
+//! user, loaded once per request, and refresh and remember-me guards refuse users the
+//! application no longer accepts. [`Sessions`] starts logins whose tokens carry claims from the
+//! builder and from a [`LoginClaims`] loader on the fairing (e.g. roles from the database), and,
+//! with a revocation store, lists a user's logins and ends one or all of them (logout
+//! everywhere).
+//!
+//! ```
+//! use rocket::request::Request;
+//! use rocket_paseto::{AuthError, AuthUser, CurrentUser, Sessions, TokenPair};
+//!
+//! struct User { name: String }
+//!
+//! #[rocket::async_trait]
+//! impl AuthUser for User {
+//!     async fn from_subject(subject: &str, _: &Request<'_>) -> Result<Option<Self>, AuthError> {
+//!         Ok((subject == "1").then(|| User { name: "alice".into() })) // your database here
+//!     }
+//! }
+//!
+//! #[rocket::post("/login")]
+//! async fn login(sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+//!     // … check the password first, then:
+//!     sessions.login("1").fresh().issue().await
+//! }
+//!
+//! #[rocket::get("/me")]
+//! fn me(user: CurrentUser<User>) -> String {
+//!     user.name.clone()
+//! }
+//!
+//! #[rocket::post("/logout-all")]
+//! async fn logout_all(user: CurrentUser<User>, sessions: Sessions<'_>) -> Result<(), AuthError> {
+//!     sessions.end_all(user.token().subject()).await
+//! }
+//! ```
+//!
+//! # Testing
+//!
+//! In tests with `rocket::local` clients, [`TokenBuilder::header`] mints a token into the
+//! `Authorization` header and [`TokenBuilder::cookies`] into cookies with their CSRF header:
+//! `issuer.access("1").claim("roles", ["admin"]).header()?`.
+//!
 //! # What is checked
 //!
 //! Tokens are PASETO v4 only. A token is accepted only with the purpose configured for its kind
@@ -178,6 +224,7 @@ mod cookies;
 mod error;
 mod fairing;
 mod guard;
+mod hooks;
 mod issuer;
 mod kind;
 mod login;
@@ -195,12 +242,37 @@ pub use cookies::PasetoCookies;
 pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
 pub use guard::{Paseto, from_authorization};
+pub use hooks::LoginClaims;
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenCookies, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};
-pub use login::{Login, LoginClaims};
+pub use login::Login;
 pub use origin::SameOrigin;
 pub use remember::RememberMe;
 pub use revocation::Revoked;
 pub use sessions::{Session, Sessions};
 pub use token::{Claims, Purpose};
 pub use user::{AuthUser, CurrentUser};
+
+/// The guides in `docs/` and the README, compiled and run as doctests so their snippets stay
+/// true.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/configuration.md")]
+    struct Configuration;
+    #[doc = include_str!("../docs/guards-and-claims.md")]
+    struct GuardsAndClaims;
+    #[doc = include_str!("../docs/browsers-and-cookies.md")]
+    struct BrowsersAndCookies;
+    #[doc = include_str!("../docs/revocation-and-scaling.md")]
+    struct RevocationAndScaling;
+    #[doc = include_str!("../docs/keys.md")]
+    struct Keys;
+    #[doc = include_str!("../docs/testing.md")]
+    struct Testing;
+    #[doc = include_str!("../docs/security.md")]
+    struct Security;
+    #[doc = include_str!("../docs/performance.md")]
+    struct Performance;
+}

@@ -1,5 +1,5 @@
-//! Starting a login: [`Login`], the builder of a login's token pair, and [`LoginClaims`], the
-//! application's loader of claims for every login.
+//! Starting a login: [`Login`], the builder of a login's token pair, with claims from the
+//! application's [`LoginClaims`](crate::LoginClaims) loader.
 
 use std::fmt;
 
@@ -9,46 +9,12 @@ use serde_json::{Map, Value};
 
 use crate::cookies::PasetoCookies;
 use crate::error::AuthError;
+use crate::hooks::Hooks;
 use crate::issuer::{Family, Issuer, TokenPair};
 use crate::token::{IssueError, random_id};
 
-/// Claims added to the tokens of every login, e.g. roles read from a database: register one
-/// with [`PasetoFairing::login_claims`](crate::PasetoFairing::login_claims).
-///
-/// It runs once per login ([`Login::issue`]), with the request, so it can reach managed state
-/// or a database pool. Refreshes and rotations copy the claims, so it does not run again then.
-///
-/// ```
-/// use rocket::request::Request;
-/// use rocket_paseto::{AuthError, LoginClaims};
-/// use serde_json::{Map, Value, json};
-///
-/// struct Roles;
-///
-/// #[rocket::async_trait]
-/// impl LoginClaims for Roles {
-///     async fn claims(&self, subject: &str, _: &Request<'_>) -> Result<Map<String, Value>, AuthError> {
-///         let roles = if subject == "1" { json!(["admin"]) } else { json!([]) };
-///         Ok(Map::from_iter([("roles".to_owned(), roles)]))
-///     }
-/// }
-///
-/// let fairing = rocket_paseto::PasetoFairing::default().login_claims(Roles);
-/// ```
-#[rocket::async_trait]
-pub trait LoginClaims: Send + Sync + 'static {
-    /// The claims to add to both tokens of `subject`'s new login. Registered claims (`sub`,
-    /// `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`, `type`, …) cannot be set: the login then fails
-    /// with a 500. An error ends the login with that error's response.
-    async fn claims(
-        &self,
-        subject: &str,
-        request: &Request<'_>,
-    ) -> Result<Map<String, Value>, AuthError>;
-}
-
 /// A login being started: an access and a refresh token in a new family, with claims from the
-/// application's [`LoginClaims`] and from this builder.
+/// application's [`LoginClaims`](crate::LoginClaims) and from this builder.
 ///
 /// Made by [`Sessions::login`](crate::Sessions::login) (tokens for the response body) or
 /// [`PasetoCookies::login`] (tokens in cookies). With a revocation store the login is listed
@@ -90,7 +56,7 @@ impl<'a> Login<'a> {
     }
 
     /// Adds one claim to both tokens; it overrides a claim of the same name from the
-    /// [`LoginClaims`] loader.
+    /// [`LoginClaims`](crate::LoginClaims) loader.
     pub fn claim(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
         if let Ok(map) = &mut self.extra {
             match serde_json::to_value(value) {
@@ -126,7 +92,8 @@ impl<'a> Login<'a> {
     /// record it, the login fails with [`AuthError::Unavailable`] unless `on_error = "allow"`.
     pub async fn issue(self) -> Result<TokenPair, AuthError> {
         let state = self.issuer.state();
-        let mut claims = match &state.login_claims {
+        let loader = Hooks::of(self.request).and_then(|hooks| hooks.login_claims.as_ref());
+        let mut claims = match loader {
             Some(loader) => loader.claims(&self.subject, self.request).await?,
             None => Map::new(),
         };
@@ -158,5 +125,26 @@ impl<'a> Login<'a> {
             cookies.set_pair(&pair, csrf)?;
         }
         Ok(pair)
+    }
+}
+
+impl PasetoCookies<'_> {
+    /// Starts a browser login of `subject`: add claims, then [`issue`](Login::issue) it to set
+    /// the access, refresh and CSRF cookies. Unlike [`set_tokens`](Self::set_tokens), it runs
+    /// the application's [`LoginClaims`](crate::LoginClaims) and lists the login among the
+    /// subject's [`Sessions`](crate::Sessions).
+    ///
+    /// ```
+    /// use rocket_paseto::{AuthError, PasetoCookies, SameOrigin};
+    ///
+    /// #[rocket::post("/login")]
+    /// async fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    ///     // … check the password first, then:
+    ///     cookies.login("42").fresh().issue().await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn login(&self, subject: impl Into<String>) -> Login<'_> {
+        Login::new(self.issuer, self.request, subject.into(), Some(self))
     }
 }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::cookies::{PasetoCookies, binding};
 use crate::error::AuthError;
+use crate::hooks::Hooks;
 use crate::kind::REMEMBER_ME;
 use crate::state::AuthState;
 use crate::token::{Claims, VerifyOptions};
@@ -110,7 +111,7 @@ async fn remembered(request: &Request<'_>) -> Result<Claims, AuthError> {
         revocation.check(claims).await?;
     }
     // Resuming a login from the cookie renews it: the application must still accept its user.
-    if let Some(users) = &state.users {
+    if let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref()) {
         users.check(&claims.sub, request).await?;
     }
     // Sliding expiry: past the configured fraction of its lifetime, replace the cookie.

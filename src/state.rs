@@ -9,10 +9,8 @@ use rocket::request::Request;
 use rocket::{Ignite, Phase, Rocket};
 
 use crate::config::{HttpSettings, ResolvedKind};
-use crate::login::LoginClaims;
 use crate::revocation::{Revocation, Revoked};
 use crate::token::{Authority, Claims};
-use crate::user::UserCheck;
 
 /// Everything the fairing resolved: keys and rules, each kind's settings, the HTTP settings and
 /// the revocation store. Managed by the fairing as `Arc<AuthState>`.
@@ -25,10 +23,6 @@ pub(crate) struct AuthState {
     pub revocation: Option<Revocation>,
     /// How long a login (a token family) lasts: `paseto.session_ttl`.
     pub session_ttl: Duration,
-    /// The application's claims for every login.
-    pub login_claims: Option<Arc<dyn LoginClaims>>,
-    /// The registered user type, checked when logins renew.
-    pub users: Option<Arc<dyn UserCheck>>,
 }
 
 /// One kind's settings beyond its token rules.

@@ -11,8 +11,8 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::error::AuthError;
 use crate::guard::Paseto;
+use crate::hooks::{Hooks, UserCheck};
 use crate::kind::{Access, TokenKind};
-use crate::state::AuthState;
 use crate::token::{Claims, Rejection, Verified};
 
 /// Your user type, as the [`CurrentUser`] guard loads it from a token's subject.
@@ -154,8 +154,8 @@ impl<U: AuthUser, K: TokenKind> Sentinel for CurrentUser<U, K> {
         if <Paseto<K> as Sentinel>::abort(rocket) {
             return true;
         }
-        let registered = AuthState::fetch(rocket)
-            .and_then(|state| state.users.as_ref())
+        let registered = Hooks::fetch(rocket)
+            .and_then(|hooks| hooks.users.as_ref())
             .is_some_and(|users| users.user_type() == TypeId::of::<U>());
         if !registered {
             rocket::error!(
@@ -198,16 +198,6 @@ async fn find<U: AuthUser>(subject: &str, request: &Request<'_>) -> Result<Arc<U
 
 /// A user loaded for a subject, cached for the request.
 struct Loaded<U>(String, Result<Arc<U>, AuthError>);
-
-/// The registered user type, type-erased for the state: checks subjects when logins renew.
-#[rocket::async_trait]
-pub(crate) trait UserCheck: Send + Sync + 'static {
-    /// Refuses `subject` unless it names a user the application accepts.
-    async fn check(&self, subject: &str, request: &Request<'_>) -> Result<(), AuthError>;
-
-    /// The registered user type.
-    fn user_type(&self) -> TypeId;
-}
 
 /// [`UserCheck`] for the user type `U`.
 pub(crate) struct Check<U>(PhantomData<fn() -> U>);

@@ -15,6 +15,8 @@ use crate::token::{KeyError, LocalKey, SecretKey};
 ///
 /// Then `cargo run --example keygen >> Rocket.toml`. The secret keys exist only in what this
 /// returns: store them like passwords.
+// The snippet is a whole `examples/keygen.rs`, `main` included.
+#[allow(clippy::needless_doctest_main)]
 pub fn generate_keys(profile: &str) -> Result<String, KeyError> {
     let local = LocalKey::generate()?;
     let secret = SecretKey::generate()?;
@@ -63,6 +65,9 @@ mod tests {
         assert!(one.starts_with("[release.paseto]\n"), "{one}");
         assert_ne!(one, generate_keys("release").unwrap());
         let odd = generate_keys("my \"odd\" profile").unwrap();
-        assert!(odd.starts_with("[\"my \\\"odd\\\" profile\".paseto]\n"), "{odd}");
+        assert!(
+            odd.starts_with("[\"my \\\"odd\\\" profile\".paseto]\n"),
+            "{odd}"
+        );
     }
 }

@@ -51,8 +51,8 @@ pub(crate) fn binding(name: &str) -> Vec<u8> {
 /// ```
 pub struct PasetoCookies<'r> {
     jar: &'r CookieJar<'r>,
-    request: &'r Request<'r>,
-    issuer: &'r Issuer,
+    pub(crate) request: &'r Request<'r>,
+    pub(crate) issuer: &'r Issuer,
     secure: bool,
     /// Set once a token cookie is written, so the response is marked `no-store`.
     tokens_set: &'r TokensSet,

@@ -11,7 +11,6 @@ use super::{CsrfSent, PasetoCookies, binding};
 use crate::error::{AuthError, CookieError};
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
-use crate::login::Login;
 use crate::revocation::{Revoked, merge_all};
 use crate::token::{Verified, VerifyOptions, random_id};
 
@@ -40,25 +39,6 @@ impl PasetoCookies<'_> {
             .pair_with(subject, fresh, None, None, |b| b.claim("csrf", &csrf))?;
         self.set_pair(&pair, csrf)?;
         Ok(pair)
-    }
-
-    /// Starts a browser login of `subject`: add claims, then [`issue`](Login::issue) it to set
-    /// the access, refresh and CSRF cookies. Unlike [`set_tokens`](Self::set_tokens), it runs
-    /// the application's [`LoginClaims`](crate::LoginClaims) and lists the login among the
-    /// subject's [`Sessions`](crate::Sessions).
-    ///
-    /// ```
-    /// use rocket_paseto::{AuthError, PasetoCookies, SameOrigin};
-    ///
-    /// #[rocket::post("/login")]
-    /// async fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-    ///     // … check the password first, then:
-    ///     cookies.login("42").fresh().issue().await?;
-    ///     Ok(())
-    /// }
-    /// ```
-    pub fn login(&self, subject: impl Into<String>) -> Login<'_> {
-        Login::new(self.issuer, self.request, subject.into(), Some(self))
     }
 
     /// Sets the access, refresh and CSRF cookies of a new login, all or none.
