@@ -8,6 +8,7 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use rocket::{Catcher, catch, catchers as rocket_catchers};
 
+use crate::config::MissingToken;
 use crate::revocation::{Refusal, StoreError};
 use crate::state::AuthState;
 use crate::token::{IssueError, Rejection};
@@ -139,7 +140,8 @@ impl AuthError {
     /// render the failure their own way.
     ///
     /// `None` when no guard of this crate failed, e.g. when a route answered
-    /// `Status::Unauthorized` itself.
+    /// `Status::Unauthorized` itself. A guard that forwarded a request without a token
+    /// (`paseto.missing_token = "forward"`) records [`AuthError::Missing`].
     ///
     /// Show clients no more than the status, [`is_expired`](Self::is_expired) and what
     /// [`with_body`](Self::with_body) keeps: the [`Rejection`] inside [`AuthError::Invalid`]
@@ -187,6 +189,23 @@ impl AuthError {
     /// ```
     pub fn with_body<R>(self, body: R) -> AuthFailure<R> {
         AuthFailure { error: self, body }
+    }
+
+    /// The guard outcome of this failure: a forward to the next route (with status 401, the
+    /// catcher's if no route is left) for a missing token when `paseto.missing_token` is
+    /// `"forward"`, the error otherwise. Recorded either way, for the catchers.
+    pub(crate) fn outcome<T>(
+        self,
+        request: &Request<'_>,
+    ) -> rocket::request::Outcome<T, AuthError> {
+        let forward = matches!(self, AuthError::Missing)
+            && AuthState::of(request)
+                .is_some_and(|s| s.http.missing_token == MissingToken::Forward);
+        if forward {
+            *LastFailure::of(request) = Some(self);
+            return rocket::request::Outcome::Forward(Status::Unauthorized);
+        }
+        self.fail(request)
     }
 
     fn body(&self) -> Body {
