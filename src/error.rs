@@ -8,6 +8,7 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use rocket::{Catcher, catch, catchers as rocket_catchers};
 
+use crate::config::MissingToken;
 use crate::revocation::{Refusal, StoreError};
 use crate::state::AuthState;
 use crate::token::{IssueError, Rejection};
@@ -41,14 +42,18 @@ pub enum CookieError {
 
 /// Why authentication failed: the error of every guard in this crate, and a [`Responder`].
 ///
-/// As a response it is JSON with the right status and an RFC 6750 `WWW-Authenticate` challenge.
-/// Every rejected token gets the very same body, whichever check failed: the reason
-/// ([`AuthError::Invalid`]) is for your logs, never for the client.
+/// As a response it is JSON with the right status and an RFC 6750 `WWW-Authenticate` challenge
+/// (with the configured scheme in place of `Bearer`). Every rejected token gets the very same
+/// body and headers, whichever check failed, with one exception: a genuine token (its MAC or
+/// signature verified) that failed only because it expired, or whose login ended, is answered
+/// as expired, so that clients know to refresh it ([`is_expired`](Self::is_expired)). The
+/// reason inside [`AuthError::Invalid`] is for your logs, never for the client.
 ///
 /// | variant | status | body `error` | `WWW-Authenticate` |
 /// |---|---|---|---|
 /// | `Missing` | 401 | `unauthorized` | `Bearer` |
-/// | `Invalid(_)`, `ClaimsMismatch` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
+/// | `Invalid(Rejection::Expired)`, `Issue(IssueError::FamilyEnded)` | 401 | `invalid_token`, with `"error_description":"The access token expired"` | `Bearer error="invalid_token", error_description="The access token expired"` |
+/// | other `Invalid(_)`, `ClaimsMismatch` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
 /// | `BadCredentials` | 401 | `invalid_credentials` | `Bearer` |
 /// | `FreshRequired` | 401 | `fresh_token_required` | `Bearer error="insufficient_user_authentication", …` |
 /// | `Csrf` | 403 | `csrf_failed` | — |
@@ -56,13 +61,20 @@ pub enum CookieError {
 /// | `Cookie(CookieError::TooLarge(_))` | 413 | `too_large` | — |
 /// | `Unavailable` | 503 | `temporarily_unavailable` | — |
 /// | `Issue(_)`, `Cookie(_)`, `Revocation(_)`, `NotConfigured` | 500 | `server_error` | — |
+///
+/// `Unavailable` also sets `Retry-After: 1`. To answer with bodies of your own while keeping
+/// the status and these headers, see [`with_body`](Self::with_body); for your own catchers,
+/// [`AuthError::of`] tells what a guard failed with.
+///
+/// [`IssueError::FamilyEnded`]: crate::token::IssueError::FamilyEnded
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
     /// The request carried no token.
     #[error("no token was presented")]
     Missing,
-    /// A token was presented and rejected; the reason is for logs only.
+    /// A token was presented and rejected. The reason is for logs only: never show it to
+    /// clients, who could otherwise probe which check their forgeries pass.
     #[error("the token was rejected: {0}")]
     Invalid(Rejection),
     /// A genuine token whose claims do not fit the route's claims type: a mismatch on the
@@ -117,12 +129,93 @@ impl AuthError {
         self.body().row().status
     }
 
+    /// Whether this is a genuine token that failed only because it expired, or because its
+    /// login (its family, `fam_exp`) ended: the one cause clients are told, so that they
+    /// refresh their token or sign in again.
+    pub fn is_expired(&self) -> bool {
+        self.body() == Body::Expired
+    }
+
+    /// The last failure of this crate's guards in `request`, if any: for your own catchers, to
+    /// render the failure their own way.
+    ///
+    /// `None` when no guard of this crate failed, e.g. when a route answered
+    /// `Status::Unauthorized` itself. A guard that forwarded a request without a token
+    /// (`paseto.missing_token = "forward"`) records [`AuthError::Missing`].
+    ///
+    /// Show clients no more than the status, [`is_expired`](Self::is_expired) and what
+    /// [`with_body`](Self::with_body) keeps: the [`Rejection`] inside [`AuthError::Invalid`]
+    /// belongs in logs, never in a body.
+    ///
+    /// ```
+    /// use rocket::response::content::RawHtml;
+    /// use rocket::{Request, catch, catchers};
+    /// use rocket_paseto::{AuthError, AuthFailure};
+    ///
+    /// #[catch(401)]
+    /// fn unauthorized(request: &Request<'_>) -> AuthFailure<RawHtml<&'static str>> {
+    ///     let error = AuthError::of(request).unwrap_or(AuthError::Missing);
+    ///     let page = if error.is_expired() {
+    ///         "<h1>Your session has expired</h1>"
+    ///     } else {
+    ///         "<h1>Please sign in</h1>"
+    ///     };
+    ///     // Still a 401 with the `WWW-Authenticate` challenge.
+    ///     error.with_body(RawHtml(page))
+    /// }
+    ///
+    /// let rocket = rocket::build().register("/", catchers![unauthorized]);
+    /// ```
+    pub fn of(request: &Request<'_>) -> Option<AuthError> {
+        LastFailure::of(request).clone()
+    }
+
+    /// Responds with `body` in place of this crate's JSON, keeping the status and the
+    /// `WWW-Authenticate` (with the configured scheme) and `Retry-After` headers: for routes
+    /// (`Result<T, AuthFailure<R>>`) and for your own catchers (see [`AuthError::of`]).
+    ///
+    /// ```
+    /// use rocket::serde::json::{Json, Value, json};
+    /// use rocket_paseto::{Access, AuthError, AuthFailure, Paseto};
+    ///
+    /// #[rocket::get("/me")]
+    /// fn me(auth: Result<Paseto<Access>, AuthError>) -> Result<String, AuthFailure<Json<Value>>> {
+    ///     let token = auth.map_err(|e| {
+    ///         let code = if e.is_expired() { "expired" } else { "login_required" };
+    ///         e.with_body(Json(json!({ "code": code })))
+    ///     })?;
+    ///     Ok(token.subject().to_owned())
+    /// }
+    /// ```
+    pub fn with_body<R>(self, body: R) -> AuthFailure<R> {
+        AuthFailure { error: self, body }
+    }
+
+    /// The guard outcome of this failure: a forward to the next route (with status 401, the
+    /// catcher's if no route is left) for a missing token when `paseto.missing_token` is
+    /// `"forward"`, the error otherwise. Recorded either way, for the catchers.
+    pub(crate) fn outcome<T>(
+        self,
+        request: &Request<'_>,
+    ) -> rocket::request::Outcome<T, AuthError> {
+        let forward = matches!(self, AuthError::Missing)
+            && AuthState::of(request)
+                .is_some_and(|s| s.http.missing_token == MissingToken::Forward);
+        if forward {
+            *LastFailure::of(request) = Some(self);
+            return rocket::request::Outcome::Forward(Status::Unauthorized);
+        }
+        self.fail(request)
+    }
+
     fn body(&self) -> Body {
         match self {
             AuthError::Missing => Body::Missing,
+            // Only verified tokens are judged on `exp`, and only after every other claim.
+            AuthError::Invalid(Rejection::Expired) => Body::Expired,
             AuthError::Invalid(_) | AuthError::ClaimsMismatch => Body::Invalid,
             // A login that has ended cannot grow: the client's token is too old, not our fault.
-            AuthError::Issue(IssueError::FamilyEnded) => Body::Invalid,
+            AuthError::Issue(IssueError::FamilyEnded) => Body::Expired,
             AuthError::BadCredentials => Body::BadCredentials,
             AuthError::FreshRequired => Body::FreshRequired,
             AuthError::Csrf => Body::Csrf,
@@ -140,9 +233,47 @@ impl AuthError {
     /// Records this error as the request's last guard failure, for the catchers, and returns it
     /// as a guard outcome.
     pub(crate) fn fail<T>(self, request: &Request<'_>) -> rocket::request::Outcome<T, AuthError> {
-        let body = self.body();
-        *LastFailure::of(request) = Some(body);
-        rocket::request::Outcome::Error((body.row().status, self))
+        *LastFailure::of(request) = Some(self.clone());
+        rocket::request::Outcome::Error((self.status(), self))
+    }
+
+    /// Logs what the server should know about: its own failures.
+    fn log(&self) {
+        match self {
+            AuthError::Cookie(CookieError::TooLarge(_)) => rocket::info!("rocket_paseto: {self}"),
+            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::Revocation(_) => {
+                rocket::error!("rocket_paseto: {self}")
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An [`AuthError`] that responds with a body of your own, made by [`AuthError::with_body`]:
+/// `R`'s response with the error's status, `WWW-Authenticate` and `Retry-After`.
+///
+/// Like Rocket's [`status::Custom`](rocket::response::status::Custom), it wraps any responder
+/// and overrides only what it owns.
+#[derive(Debug)]
+#[must_use = "a response does nothing unless returned"]
+pub struct AuthFailure<R> {
+    error: AuthError,
+    body: R,
+}
+
+impl<R> AuthFailure<R> {
+    /// The error this responds for.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+}
+
+impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for AuthFailure<R> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'o> {
+        self.error.log();
+        let mut response = self.body.respond_to(request)?;
+        self.error.body().decorate(&mut response, request);
+        Ok(response)
     }
 }
 
@@ -151,6 +282,7 @@ impl AuthError {
 enum Body {
     Missing,
     Invalid,
+    Expired,
     BadCredentials,
     Csrf,
     Forbidden,
@@ -165,6 +297,11 @@ enum Body {
 const FRESH_CHALLENGE: &str =
     r#" error="insufficient_user_authentication", error_description="A fresh token is required""#;
 
+/// RFC 6750's challenge for an expired token, also given in the body.
+const EXPIRED_CHALLENGE: &str =
+    r#" error="invalid_token", error_description="The access token expired""#;
+const EXPIRED_JSON: &str = r#"{"error":"invalid_token","error_description":"The access token expired","message":"The token is invalid or has expired."}"#;
+
 /// One row of the failure table: status, JSON body, and what follows the scheme in the
 /// `WWW-Authenticate` challenge (`Some("")` for the bare scheme).
 struct Row {
@@ -173,17 +310,23 @@ struct Row {
     challenge: Option<&'static str>,
 }
 
+impl Row {
+    const fn new(status: Status, json: &'static str, challenge: Option<&'static str>) -> Row {
+        Row {
+            status,
+            json,
+            challenge,
+        }
+    }
+}
+
 impl Body {
     /// The table: every failure's status, body and challenge (RFC 6750; RFC 9470's
     /// `insufficient_user_authentication` for freshness, so that clients sign in again instead
     /// of refreshing).
     fn row(self) -> Row {
         use Status as S;
-        let row = |status, json, challenge| Row {
-            status,
-            json,
-            challenge,
-        };
+        let row = Row::new;
         match self {
             Body::Missing => row(
                 S::Unauthorized,
@@ -195,6 +338,7 @@ impl Body {
                 r#"{"error":"invalid_token","message":"The token is invalid or has expired."}"#,
                 Some(r#" error="invalid_token""#),
             ),
+            Body::Expired => row(S::Unauthorized, EXPIRED_JSON, Some(EXPIRED_CHALLENGE)),
             Body::BadCredentials => row(
                 S::Unauthorized,
                 r#"{"error":"invalid_credentials","message":"Bad username or password."}"#,
@@ -239,12 +383,19 @@ impl Body {
     }
 
     fn respond(self, request: &Request<'_>) -> Response<'static> {
-        let row = self.row();
+        let json = self.row().json;
         let mut response = Response::build()
-            .status(row.status)
             .header(ContentType::JSON)
-            .sized_body(row.json.len(), Cursor::new(row.json))
+            .sized_body(json.len(), Cursor::new(json))
             .finalize();
+        self.decorate(&mut response, request);
+        response
+    }
+
+    /// Sets the status and headers of this failure on `response`, whatever its body.
+    fn decorate(self, response: &mut Response<'_>, request: &Request<'_>) {
+        let row = self.row();
+        response.set_status(row.status);
         if let Some(rest) = row.challenge {
             let scheme = AuthState::of(request).map_or("Bearer", |s| s.http.scheme.as_str());
             response.set_header(Header::new("WWW-Authenticate", format!("{scheme}{rest}")));
@@ -252,23 +403,22 @@ impl Body {
         if self == Body::Unavailable {
             response.set_header(Header::new("Retry-After", "1"));
         }
-        response
     }
 }
 
 /// The last guard failure of a request, for the catchers.
-struct LastFailure(Mutex<Option<Body>>);
+struct LastFailure(Mutex<Option<AuthError>>);
 
 impl LastFailure {
-    fn of<'r>(request: &'r Request<'_>) -> std::sync::MutexGuard<'r, Option<Body>> {
+    fn of<'r>(request: &'r Request<'_>) -> std::sync::MutexGuard<'r, Option<AuthError>> {
         let failure = request.local_cache(|| LastFailure(Mutex::new(None)));
-        // Only a `Body` is stored: a poisoned lock still holds a valid one.
+        // Each write replaces the whole value: a poisoned lock still holds a valid one.
         failure.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 fn last(request: &Request<'_>) -> Option<Body> {
-    *LastFailure::of(request)
+    LastFailure::of(request).as_ref().map(AuthError::body)
 }
 
 /// A failure response with one of the fixed bodies.
@@ -282,13 +432,7 @@ impl<'r> Responder<'r, 'static> for Rendered {
 
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        match &self {
-            AuthError::Cookie(CookieError::TooLarge(_)) => rocket::info!("rocket_paseto: {self}"),
-            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::Revocation(_) => {
-                rocket::error!("rocket_paseto: {self}")
-            }
-            _ => {}
-        }
+        self.log();
         Ok(self.body().respond(request))
     }
 }
@@ -296,7 +440,9 @@ impl<'r> Responder<'r, 'static> for AuthError {
 #[catch(401)]
 fn unauthorized(request: &Request<'_>) -> Rendered {
     match last(request) {
-        Some(body @ (Body::Invalid | Body::Missing | Body::BadCredentials)) => Rendered(body),
+        Some(body @ (Body::Invalid | Body::Expired | Body::Missing | Body::BadCredentials)) => {
+            Rendered(body)
+        }
         _ => Rendered(Body::Missing),
     }
 }

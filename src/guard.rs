@@ -26,14 +26,34 @@ use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 /// cookie. It must have the purpose configured for `K`, a key from the server's keyring, valid
 /// times, the configured `iss` and `aud`, and `type` equal to `K::NAME`.
 ///
-/// | route argument | no token | bad token | good token |
-/// |---|---|---|---|
-/// | `Paseto<K>` | 401 | 401 | the token |
-/// | `Result<Paseto<K>, AuthError>` | `Err(AuthError::Missing)` | `Err(AuthError::Invalid(_))` | `Ok(token)` |
-/// | `Option<Paseto<K>>` | `None` | `None` | `Some(token)` |
+/// | route argument | no token | no token, `missing_token = "forward"` | bad token | good token |
+/// |---|---|---|---|---|
+/// | `Paseto<K>` | 401 | forwarded | 401 | the token |
+/// | `Result<Paseto<K>, AuthError>` | `Err(AuthError::Missing)` | forwarded | `Err(AuthError::Invalid(_))` | `Ok(token)` |
+/// | `Option<Paseto<K>>` | `None` | `None` | `None` | `Some(token)` |
+///
+/// "Forwarded" means Rocket tries the next matching route (e.g. a `rank = 2` fallback for
+/// anonymous visitors) and, with none left, answers with the 401 catcher, as if the guard had
+/// failed: [`catchers()`](crate::catchers) give the usual JSON body and challenge. A header
+/// that holds no token of the configured scheme counts as a bad token, never a missing one.
+///
+/// ```
+/// # use rocket_paseto::{Paseto, Access};
+/// // With `paseto.missing_token = "forward"`:
+/// #[rocket::get("/")]
+/// fn home(token: Paseto<Access>) -> String {
+///     format!("Welcome back, {}!", token.subject())
+/// }
+///
+/// #[rocket::get("/", rank = 2)]
+/// fn home_anonymous() -> &'static str {
+///     "Welcome! Please sign in."
+/// }
+/// ```
 ///
 /// Rocket turns every failure of an `Option` guard into `None`. For an optional login that
-/// still answers 401 to a bad token, take the `Result` and call [`Paseto::optional`]:
+/// still answers 401 to a bad token, take the `Result` and call [`Paseto::optional`] (with
+/// `missing_token = "reject"`, the default; in `"forward"` mode use a fallback route instead):
 ///
 /// ```
 /// # use rocket_paseto::{Paseto, Access, AuthError};
@@ -431,7 +451,7 @@ where
         if let AuthError::Invalid(reason) = &error {
             rocket::debug!("rocket_paseto: {} token rejected: {reason}", K::NAME);
         }
-        error.fail(request)
+        error.outcome(request)
     }
 }
 

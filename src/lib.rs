@@ -239,7 +239,7 @@ mod user;
 
 pub use config::{Config, ConfigError};
 pub use cookies::PasetoCookies;
-pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE, catchers};
+pub use error::{AuthError, AuthFailure, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
 pub use guard::{Paseto, from_authorization};
 pub use hooks::LoginClaims;

@@ -79,7 +79,7 @@ impl<'r> FromRequest<'r> for RememberMe {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match remembered(request).await {
             Ok(claims) => Outcome::Success(RememberMe { claims }),
-            Err(error) => error.fail(request),
+            Err(error) => error.outcome(request),
         }
     }
 }

@@ -4,16 +4,30 @@
 use std::time::Duration;
 
 use rocket::http::Method;
+use serde::{Deserialize, Serialize};
 
 use super::kinds::lifetime;
 use super::{Config, ConfigError, ResolvedKind, SameSite, Secure, WebOrigin};
 use crate::kind::REMEMBER_ME_COOKIE;
+
+/// What the guards do with a request that carries no token: `paseto.missing_token`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingToken {
+    /// `"reject"`: fail with [`AuthError::Missing`](crate::AuthError::Missing), a 401.
+    #[default]
+    Reject,
+    /// `"forward"`: forward the request with status 401, so that the next matching route
+    /// answers, or the 401 catcher when none is left.
+    Forward,
+}
 
 /// How requests carry tokens and how cookies are set, as resolved at ignite.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpSettings {
     pub header: String,
     pub scheme: String,
+    pub missing_token: MissingToken,
     /// The CSRF header, unless the check is off.
     pub csrf_header: Option<String>,
     pub csrf_exempt: Vec<Method>,
@@ -74,6 +88,7 @@ pub(super) fn resolve(
             "paseto.scheme",
             "is not a valid authentication scheme",
         )?,
+        missing_token: config.missing_token,
         csrf_header,
         csrf_exempt,
         secure: jar.secure,

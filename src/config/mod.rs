@@ -20,6 +20,7 @@ mod origin;
 mod resolve;
 mod revocation;
 
+pub use self::cookies::MissingToken;
 pub(crate) use self::cookies::{CookiePrefix, HttpSettings, is_http_token};
 pub use self::error::ConfigError;
 pub use self::keygen::generate_keys;
@@ -147,6 +148,15 @@ pub struct Config {
     /// _Default:_ `"Bearer"`.
     #[serde(default = "defaults::scheme")]
     pub scheme: String,
+    /// What the guards ([`Paseto`](crate::Paseto) of every kind, and
+    /// [`RememberMe`](crate::RememberMe)) do with a request that carries no token: `"reject"`
+    /// answers 401; `"forward"` lets the next matching route answer (e.g. a `rank = 2` fallback
+    /// for anonymous visitors), and the 401 catcher when none is left. A bad token is answered
+    /// 401 either way.
+    ///
+    /// _Default:_ `"reject"`.
+    #[serde(default)]
+    pub missing_token: MissingToken,
     /// Whether a token read from a cookie must be accompanied, on every method not in
     /// `csrf_exempt_methods`, by a `csrf_header` equal to the token's `csrf` claim. Tokens from
     /// the header never need it.
@@ -478,6 +488,7 @@ mod tests {
         assert_eq!(config.revocation.kinds, ["access", "refresh"]);
         assert_eq!(config.revocation.rotation_grace, 15);
         assert_eq!(config.session_ttl, 90 * 86400);
+        assert_eq!(config.missing_token, MissingToken::Reject);
     }
 
     #[test]

@@ -200,9 +200,6 @@ impl Rules {
         // The leeway is applied to `now`, never to the token's times: those may sit at the edge
         // of the representable range, where `time`'s arithmetic would panic.
         let (earliest, latest) = (now - self.leeway, now + self.leeway);
-        if earliest > claims.exp {
-            return Err(Rejection::Expired);
-        }
         if claims.nbf.is_some_and(|nbf| latest < nbf) {
             return Err(Rejection::NotYetValid);
         }
@@ -221,6 +218,11 @@ impl Rules {
             && !claims.aud.iter().any(|a| a == aud)
         {
             return Err(Rejection::Audience);
+        }
+        // Last: clients are told when a token has expired (so they refresh it), which must mean
+        // that nothing else is wrong with it.
+        if earliest > claims.exp {
+            return Err(Rejection::Expired);
         }
         Ok(())
     }
