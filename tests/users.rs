@@ -352,3 +352,33 @@ async fn a_user_guard_without_its_user_type_registered_refuses_launch() {
         "{error:?}"
     );
 }
+
+#[get("/home")]
+fn home(user: CurrentUser<User>) -> String {
+    format!("welcome back, {}", user.name)
+}
+
+#[get("/home", rank = 2)]
+fn home_anonymous() -> &'static str {
+    "welcome, stranger"
+}
+
+#[test]
+fn the_user_guard_forwards_a_request_without_a_token_when_asked() {
+    let mut config = keys();
+    config["missing_token"] = json!("forward");
+    let rocket = rocket::custom(figment(config))
+        .attach(PasetoFairing::default().user::<User>())
+        .manage(users())
+        .register("/", catchers())
+        .mount("/", routes![home, home_anonymous]);
+    let client = Client::tracked(rocket).unwrap();
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    assert_eq!(client.get("/home").dispatch().into_string().unwrap(), "welcome, stranger");
+    let alice = issuer.access("1").header().unwrap();
+    let response = client.get("/home").header(alice).dispatch();
+    assert_eq!(response.into_string().unwrap(), "welcome back, alice");
+    // A token whose user is gone is refused, not forwarded.
+    let ghost = issuer.access("9").header().unwrap();
+    assert_eq!(client.get("/home").header(ghost).dispatch().status(), Status::Unauthorized);
+}
