@@ -596,13 +596,10 @@ fn super_client(paseto: Value) -> Client {
 #[test]
 fn refreshing_with_a_header_token_starts_a_csrf_value() {
     let client = client(keys(), routes![refresh_by_header, note]);
-    let issuer = rocket_paseto::PasetoFairing::default()
-        .load(&figment(keys()))
-        .unwrap();
-    let refresh = issuer.refresh("alice").issue().unwrap();
+    let issuer = client.rocket().state::<rocket_paseto::Issuer>().unwrap();
     let response = client
         .get("/refresh-by-header")
-        .header(bearer(&refresh))
+        .header(issuer.refresh("alice").header().unwrap())
         .dispatch();
     assert_eq!(response.status(), Status::Ok);
     let cookies = set_cookies(&response);
