@@ -96,9 +96,13 @@ impl<'r> Sessions<'r> {
         Ok(ended.is_some())
     }
 
-    /// Logs `subject` out everywhere: every token of `subject` issued before now is refused,
-    /// and every listed login ends. Logins started afterwards work, so a password change can
-    /// end all logins and then start a new one for the user at hand.
+    /// Logs `subject` out everywhere: every token of `subject` issued before this returns is
+    /// refused (by the guards of the kinds in `revocation.kinds`), listed or not, and every
+    /// listed login ends. Logins started afterwards work, so a password change can end all
+    /// logins and then start a new one for the user at hand.
+    ///
+    /// Tokens state their issue time in whole seconds, so this waits for the next second to
+    /// begin before it returns (less than a second).
     pub async fn end_all(&self, subject: &str) -> Result<(), AuthError> {
         Ok(self.revocation()?.end_all(subject).await?)
     }

@@ -21,6 +21,10 @@ impl PasetoCookies<'_> {
     ///
     /// Returns the pair for server-side use only: sending its tokens to the page would hand
     /// scripts what the `HttpOnly` cookies keep from them.
+    ///
+    /// [`login`](Self::login) does the same with claims, the fairing's
+    /// [`LoginClaims`](crate::LoginClaims) loader, and the login listed among the subject's
+    /// [`Sessions`](crate::Sessions).
     pub fn set_tokens(&self, subject: &str) -> Result<TokenPair, CookieError> {
         self.set_tokens_inner(subject, false)
     }

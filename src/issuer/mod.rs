@@ -117,6 +117,11 @@ impl Issuer {
     ///
     /// The two start a new family (`fam`), a login that lasts at most `paseto.session_ttl`:
     /// revoking either revokes both, and every token later obtained with the refresh token.
+    ///
+    /// In a login route, prefer [`Sessions::login`](crate::Sessions::login): it adds claims to
+    /// both tokens, runs the fairing's [`LoginClaims`](crate::LoginClaims) loader and lists the
+    /// login among the subject's sessions. This one needs no request (a command-line tool, a
+    /// test) and does neither.
     pub fn pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
         self.pair_with(&subject.into(), false, None, None, |b| b)
     }
