@@ -7,7 +7,6 @@
 mod app;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::Client;
@@ -15,29 +14,41 @@ use rocket_db_pools::{Database, sqlx};
 use rocket_paseto::{Access, Issuer};
 use serde_json::{Value, json};
 
-/// A fresh database file under the target directory, named after the test.
-fn database(test: &str) -> PathBuf {
-    static COUNT: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNT.fetch_add(1, Ordering::Relaxed);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("app-{test}-{}-{n}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+/// A fresh database file under the target directory, named after the test; removed on drop.
+struct DbFile(PathBuf);
+
+impl DbFile {
+    fn new(test: &str) -> DbFile {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = DbFile(dir.join(format!("app-{test}-{}.db", std::process::id())));
+        file.remove();
+        file
     }
-    path
+
+    fn remove(&self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+impl Drop for DbFile {
+    fn drop(&mut self) {
+        self.remove();
+    }
 }
 
 /// The app with the repository's configuration (demo keys, `admins = ["admin"]`) and its own
-/// database file.
-async fn client(test: &str) -> Client {
-    let url = format!("sqlite://{}?mode=rwc", database(test).display());
+/// database file, which lives as long as the returned `DbFile`.
+async fn client(test: &str) -> (Client, DbFile) {
+    let file = DbFile::new(test);
+    let url = format!("sqlite://{}?mode=rwc", file.0.display());
     let figment = rocket::Config::figment()
         .merge(("databases.app.url", url))
         .merge(("log_level", "off"));
-    Client::tracked(app::app(figment))
-        .await
-        .expect("the app ignites")
+    let client = Client::tracked(app::app(figment)).await;
+    (client.expect("the app ignites"), file)
 }
 
 /// A pair of tokens from `/login`, `/refresh` or `/password`.
@@ -142,7 +153,7 @@ async fn row(client: &Client, username: &str) -> (i64, String, String) {
 
 #[rocket::async_test]
 async fn register_validates_and_stores_only_an_argon2id_hash() {
-    let client = client("register").await;
+    let (client, _file) = client("register").await;
     let (status, body) = register(&client, "alice_1", "correct horse").await;
     assert_eq!(status, Status::Created);
     assert_eq!(body["username"], "alice_1");
@@ -183,7 +194,7 @@ async fn register_validates_and_stores_only_an_argon2id_hash() {
 
 #[rocket::async_test]
 async fn login_answers_a_fresh_pair_with_the_users_roles() {
-    let client = client("login").await;
+    let (client, _file) = client("login").await;
     register(&client, "admin", "password123").await;
     register(&client, "bob", "password123").await;
 
@@ -242,7 +253,7 @@ async fn login_answers_a_fresh_pair_with_the_users_roles() {
 
 #[rocket::async_test]
 async fn refresh_rotates_and_a_reused_token_ends_its_login() {
-    let client = client("refresh").await;
+    let (client, _file) = client("refresh").await;
     let first = user(&client, "alice").await;
     let other = signed_in(&client, "alice", "password123").await;
 
@@ -275,7 +286,7 @@ async fn refresh_rotates_and_a_reused_token_ends_its_login() {
 
 #[rocket::async_test]
 async fn logout_ends_one_login_with_either_token() {
-    let client = client("logout").await;
+    let (client, _file) = client("logout").await;
     let by_access = user(&client, "alice").await;
     let by_refresh = signed_in(&client, "alice", "password123").await;
     let kept = signed_in(&client, "alice", "password123").await;
@@ -293,7 +304,7 @@ async fn logout_ends_one_login_with_either_token() {
 
 #[rocket::async_test]
 async fn logout_all_ends_every_login_of_that_user_only() {
-    let client = client("logout_all").await;
+    let (client, _file) = client("logout_all").await;
     let alice = [
         user(&client, "alice").await,
         signed_in(&client, "alice", "password123").await,
@@ -313,7 +324,7 @@ async fn logout_all_ends_every_login_of_that_user_only() {
 
 #[rocket::async_test]
 async fn sessions_are_listed_and_ended_by_their_owner_only() {
-    let client = client("sessions").await;
+    let (client, _file) = client("sessions").await;
     let first = user(&client, "alice").await;
     let second = signed_in(&client, "alice", "password123").await;
     let bob = user(&client, "bob").await;
@@ -363,7 +374,7 @@ async fn sessions_are_listed_and_ended_by_their_owner_only() {
 
 #[rocket::async_test]
 async fn password_change_needs_a_fresh_token_and_ends_other_logins() {
-    let client = client("password").await;
+    let (client, _file) = client("password").await;
     let this = user(&client, "alice").await;
     let other = signed_in(&client, "alice", "password123").await;
     let bob = user(&client, "bob").await;
@@ -402,7 +413,7 @@ async fn password_change_needs_a_fresh_token_and_ends_other_logins() {
 
 #[rocket::async_test]
 async fn deleting_the_account_needs_a_fresh_token_and_ends_every_token() {
-    let client = client("delete").await;
+    let (client, _file) = client("delete").await;
     let bob = user(&client, "bob").await;
     // Alice has the highest id, the one a table without AUTOINCREMENT would hand out again.
     let this = user(&client, "alice").await;
@@ -434,7 +445,7 @@ async fn deleting_the_account_needs_a_fresh_token_and_ends_every_token() {
 
 #[rocket::async_test]
 async fn bad_bodies_get_a_4xx_json_error() {
-    let client = client("bodies").await;
+    let (client, _file) = client("bodies").await;
     let pair = user(&client, "alice").await;
     let big = format!(
         r#"{{"username":"alice","password":"{}"}}"#,
@@ -475,7 +486,7 @@ async fn bad_bodies_get_a_4xx_json_error() {
 
 #[rocket::async_test]
 async fn database_errors_are_json_without_details() {
-    let client = client("db_errors").await;
+    let (client, _file) = client("db_errors").await;
     let pair = user(&client, "alice").await;
     let db = app::Db::fetch(client.rocket()).unwrap();
     sqlx::query("DROP TABLE users")
