@@ -757,4 +757,42 @@ fn generated_keys_configure_a_release_profile() {
     // Outside the debug profile nothing falls back: without the block, launch is refused.
     let bare = rocket::Config::figment().select("release");
     assert!(rocket_paseto::PasetoFairing::default().load(&bare).is_err());
+
+/// `app` as users run it: a real process on a free port, with its own SQLite file.
+#[test]
+fn app_registers_logs_in_and_out_over_http() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join(format!("app-process-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let databases = format!(r#"{{app={{url="sqlite://{}?mode=rwc"}}}}"#, db.display());
+    let server = serve_example("app", &[("ROCKET_DATABASES", &databases)]);
+    let port = server.port;
+    let account = r#"{"username":"alice","password":"correct horse"}"#;
+
+    let (status, body) = http(port, "POST", "/register", &[], account);
+    assert_eq!(status, 201, "{body}");
+    let user: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(user["username"], "alice");
+    assert_eq!(http(port, "POST", "/register", &[], account).0, 409);
+
+    let (status, body) = http(port, "POST", "/login", &[], account);
+    assert_eq!(status, 200, "{body}");
+    let tokens: Value = serde_json::from_str(&body).unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+
+    let (status, body) = with_bearer(port, "GET", "/me", access);
+    assert_eq!(status, 200, "{body}");
+    let me: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        me,
+        json!({ "id": user["id"], "username": "alice", "roles": [] })
+    );
+
+    assert_eq!(with_bearer(port, "POST", "/logout", access).0, 200);
+    assert_eq!(with_bearer(port, "GET", "/me", access).0, 401);
+    let wrong = r#"{"username":"alice","password":"wrong horse"}"#;
+    assert_eq!(http(port, "POST", "/login", &[], wrong).0, 401);
+    drop(server);
+    let _ = std::fs::remove_file(&db);
 }

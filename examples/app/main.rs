@@ -1,0 +1,131 @@
+//! A small account service: users in SQLite with argon2id password hashes, PASETO logins
+//! carrying the user's roles, refresh-token rotation, logout of one login or all of them, a
+//! list of active sessions, password change and account deletion.
+//!
+//! Users live in the `app` database, opened with `rocket_db_pools` (sqlx, SQLite) from
+//! `[<profile>.databases.app]`; its table is created at ignite. A token's subject is the user's
+//! id. Usernames in `[<profile>.app] admins` get the `admin` role when they register. Tokens
+//! are revoked in memory unless `[<profile>.paseto.revocation]` says otherwise.
+//!
+//! ```toml
+//! [debug.databases.app]
+//! url = "sqlite://target/app.db?mode=rwc"
+//!
+//! [debug.app]
+//! admins = ["admin"]
+//! ```
+//!
+//! | route | token | answer |
+//! |---|---|---|
+//! | `POST /register {"username","password"}` | — | 201 `{"id","username"}`; 409 taken; 422 invalid |
+//! | `POST /login {"username","password"}` | — | a token pair (fresh access token); 401 |
+//! | `GET /me` | access | `{"id","username","roles"}` |
+//! | `POST /refresh` | refresh | a new pair; a reused refresh token ends its login (401) |
+//! | `POST /logout` | access or refresh | ends this login |
+//! | `POST /logout-all` | access | ends every login of the user |
+//! | `GET /admin` | access | 200 with the `admin` role, else 403 |
+//! | `GET /sessions` | access | `[{"id","created_at","last_used_at","expires_at","current"}]` |
+//! | `DELETE /sessions/<id>` | access | ends that login; 404 if not the user's |
+//! | `POST /password {"new_password"}` | fresh access | a new pair; every other login ends |
+//! | `DELETE /me` | fresh access | deletes the user; all its tokens stop working |
+//!
+//! A token is fresh when it comes straight from `/login` (or `/password`), not from `/refresh`.
+//! JSON bodies are capped at 16 KiB. Errors are JSON: `{"error","message"}`.
+//!
+//! ```sh
+//! cargo run --example app
+//! curl -s localhost:8000/register -d '{"username":"admin","password":"correct horse"}'
+//! TOKENS=$(curl -s localhost:8000/login -d '{"username":"admin","password":"correct horse"}')
+//! ACCESS_TOKEN=$(echo "$TOKENS" | jq -r .access_token)
+//! REFRESH_TOKEN=$(echo "$TOKENS" | jq -r .refresh_token)
+//! curl -s localhost:8000/me -H "Authorization: Bearer $ACCESS_TOKEN"   # roles: ["admin"]
+//! curl -s localhost:8000/admin -H "Authorization: Bearer $ACCESS_TOKEN"
+//! curl -s localhost:8000/sessions -H "Authorization: Bearer $ACCESS_TOKEN"
+//!
+//! # A fresh token changes the password: a new pair for this login, every other login ends.
+//! TOKENS=$(curl -s localhost:8000/password -H "Authorization: Bearer $ACCESS_TOKEN" \
+//!     -d '{"new_password":"battery staple"}')
+//! ACCESS_TOKEN=$(echo "$TOKENS" | jq -r .access_token)
+//! REFRESH_TOKEN=$(echo "$TOKENS" | jq -r .refresh_token)
+//!
+//! # Rotation: a new pair, and the old refresh token is used up.
+//! TOKENS=$(curl -s -X POST localhost:8000/refresh -H "Authorization: Bearer $REFRESH_TOKEN")
+//! ACCESS_TOKEN=$(echo "$TOKENS" | jq -r .access_token)
+//! REFRESH_TOKEN=$(echo "$TOKENS" | jq -r .refresh_token)
+//! curl -s -X DELETE localhost:8000/me -H "Authorization: Bearer $ACCESS_TOKEN"  # 401: not fresh
+//! curl -s -X POST localhost:8000/logout -H "Authorization: Bearer $REFRESH_TOKEN"  # ends it
+//! curl -s localhost:8000/me -H "Authorization: Bearer $ACCESS_TOKEN"              # 401
+//!
+//! # A new login's fresh access token can delete the account.
+//! TOKENS=$(curl -s localhost:8000/login -d '{"username":"admin","password":"battery staple"}')
+//! ACCESS_TOKEN=$(echo "$TOKENS" | jq -r .access_token)
+//! curl -s -X DELETE localhost:8000/me -H "Authorization: Bearer $ACCESS_TOKEN"
+//! ```
+//!
+//! The database URL in `Rocket.toml` is relative to the working directory (the repository,
+//! whose `target/` holds the file); elsewhere, set it with e.g.
+//! `ROCKET_DATABASES='{app={url="sqlite:///var/lib/app/app.db?mode=rwc"}}'`.
+
+mod db;
+mod error;
+mod password;
+mod routes;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::serde::Deserialize;
+use rocket::{Build, Rocket, launch};
+use rocket_db_pools::Database;
+use rocket_paseto::PasetoFairing;
+
+pub use db::{Db, User};
+
+/// `[<profile>.app]`, read at ignite.
+#[derive(Debug, Default, Deserialize)]
+#[serde(crate = "rocket::serde")]
+pub struct AppConfig {
+    /// Usernames that get the `admin` role when they register. _Default:_ none.
+    #[serde(default)]
+    pub admins: Vec<String>,
+}
+
+/// The largest valid body is well under 1 KiB.
+const JSON_LIMIT: &str = "16 KiB";
+
+/// The service, configured by `figment` (Rocket's, e.g. `rocket::Config::figment()`).
+pub fn app(figment: Figment) -> Rocket<Build> {
+    // Revocations in memory unless the configuration says otherwise: `join` fills gaps only.
+    let figment = figment
+        .join(("paseto.revocation.store", "memory"))
+        .merge(("limits.json", JSON_LIMIT));
+    rocket::custom(figment)
+        .attach(Db::init())
+        .attach(db::schema())
+        .attach(AdHoc::try_on_ignite("App config", load_config))
+        .attach(
+            PasetoFairing::default()
+                .user::<User>()
+                .login_claims(db::Roles),
+        )
+        .attach(AdHoc::on_liftoff("Password hashing", |_| {
+            Box::pin(async { password::warm_up() })
+        }))
+        .register("/", rocket_paseto::catchers())
+        .register("/", error::json_catchers())
+        .mount("/", routes::routes())
+}
+
+async fn load_config(rocket: Rocket<Build>) -> rocket::fairing::Result {
+    match rocket.figment().focus("app").extract::<AppConfig>() {
+        Ok(config) => Ok(rocket.manage(config)),
+        Err(e) => {
+            rocket::error!("invalid `app` configuration: {e}");
+            Err(rocket)
+        }
+    }
+}
+
+#[launch]
+pub fn rocket() -> Rocket<Build> {
+    app(rocket::Config::figment())
+}

@@ -1,0 +1,219 @@
+//! The routes: accounts, logins and the user's sessions.
+
+use rocket::http::Status;
+use rocket::serde::Deserialize;
+use rocket::serde::json::{Json, Value, json};
+use rocket::{Route, State, delete, get, post, routes};
+use rocket_db_pools::Connection;
+use rocket_paseto::{
+    Access, AuthError, CurrentUser, Issuer, Paseto, Refresh, Revoked, Session, Sessions, TokenPair,
+};
+
+use super::AppConfig;
+use super::db::{self, Db, User};
+use super::error::ApiError;
+use super::password;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        register,
+        login,
+        me,
+        refresh,
+        logout,
+        logout_all,
+        admin,
+        sessions,
+        end_session,
+        change_password,
+        delete_me,
+    ]
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "rocket::serde")]
+struct Account {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "rocket::serde")]
+struct NewPassword {
+    new_password: String,
+}
+
+/// 3 to 32 of `[a-z0-9_]`.
+fn check_username(username: &str) -> Result<(), ApiError> {
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+    if (3..=32).contains(&username.len()) && username.bytes().all(allowed) {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(
+            "invalid_username",
+            "A username is 3 to 32 of a-z, 0-9 and _.",
+        ))
+    }
+}
+
+/// At least 8 characters; at most 1024, which is plenty and bounds the hashing work.
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if (8..=1024).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(
+            "invalid_password",
+            "A password has 8 to 1024 characters.",
+        ))
+    }
+}
+
+/// `POST /register {"username", "password"}` → 201 `{"id", "username"}`.
+#[post("/register", data = "<account>")]
+async fn register(
+    account: Json<Account>,
+    mut db: Connection<Db>,
+    config: &State<AppConfig>,
+) -> Result<(Status, Json<Value>), ApiError> {
+    let Account { username, password } = account.into_inner();
+    check_username(&username)?;
+    check_password(&password)?;
+    let hash = password::hash(password).await.ok_or(ApiError::Internal)?;
+    let roles: &[&str] = match config.admins.contains(&username) {
+        true => &["admin"],
+        false => &[],
+    };
+    let id = db::insert(&mut db, &username, &hash, roles)
+        .await?
+        .ok_or(ApiError::Taken)?;
+    let user = json!({ "id": id, "username": username });
+    Ok((Status::Created, Json(user)))
+}
+
+/// `POST /login {"username", "password"}` → a token pair of a new login, its access token
+/// fresh. A wrong password and an unknown user get the same answer, after the same work.
+#[post("/login", data = "<account>")]
+async fn login(
+    account: Json<Account>,
+    mut db: Connection<Db>,
+    sessions: Sessions<'_>,
+) -> Result<TokenPair, ApiError> {
+    let Account { username, password } = account.into_inner();
+    let found = db::credentials(&mut db, &username).await?;
+    let (id, hash) = match found {
+        Some(user) => (Some(user.id), Some(user.password_hash)),
+        None => (None, None),
+    };
+    let id = match (password::verify(password, hash).await, id) {
+        (true, Some(id)) => id,
+        _ => return Err(AuthError::BadCredentials.into()),
+    };
+    Ok(sessions.login(id.to_string()).fresh().issue().await?)
+}
+
+/// `GET /me` → `{"id", "username", "roles"}`, read from the database.
+#[get("/me")]
+fn me(user: CurrentUser<User>) -> Json<User> {
+    Json(user.user().clone())
+}
+
+/// `POST /refresh` with a refresh token → a new pair. The old refresh token is used up: shown
+/// again later, it is refused and its whole login revoked.
+#[post("/refresh")]
+async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
+    issuer.rotate(&token).await
+}
+
+/// `POST /logout` with the access or the refresh token → ends that login.
+#[post("/logout")]
+async fn logout(
+    access: Result<Paseto<Access>, AuthError>,
+    refresh: Result<Paseto<Refresh>, AuthError>,
+    issuer: &Issuer,
+) -> Result<Json<Revoked>, AuthError> {
+    let revoked = match (access, refresh) {
+        (Ok(token), _) => issuer.revoke(&token).await?,
+        (_, Ok(token)) => issuer.revoke(&token).await?,
+        (Err(error), _) => return Err(error),
+    };
+    Ok(Json(revoked))
+}
+
+/// `POST /logout-all` → ends every login of the caller.
+#[post("/logout-all")]
+async fn logout_all(
+    token: Paseto<Access>,
+    sessions: Sessions<'_>,
+) -> Result<Json<Value>, AuthError> {
+    sessions.end_all(token.subject()).await?;
+    Ok(Json(json!({ "logged_out": "everywhere" })))
+}
+
+/// `GET /admin` → 200 for the `admin` role (a claim of the token), 403 otherwise.
+#[get("/admin")]
+fn admin(user: CurrentUser<User>) -> Result<Json<Value>, AuthError> {
+    user.token().require_role("admin")?;
+    Ok(Json(json!({ "admin": true, "username": user.username })))
+}
+
+/// `GET /sessions` → the caller's active logins; `current` marks the one asking.
+#[get("/sessions")]
+async fn sessions(
+    token: Paseto<Access>,
+    sessions: Sessions<'_>,
+) -> Result<Json<Vec<Session>>, AuthError> {
+    Ok(Json(sessions.list(&token).await?))
+}
+
+/// `DELETE /sessions/<id>` → ends one of the caller's logins; 404 for any other id.
+#[delete("/sessions/<id>")]
+async fn end_session(
+    id: &str,
+    token: Paseto<Access>,
+    sessions: Sessions<'_>,
+) -> Result<Json<Value>, ApiError> {
+    match sessions.end(&token, id).await? {
+        true => Ok(Json(json!({ "ended": id }))),
+        false => Err(ApiError::NotFound),
+    }
+}
+
+/// `POST /password {"new_password"}` with a fresh access token → a new pair for this login;
+/// every other login of the user ends.
+#[post("/password", data = "<body>")]
+async fn change_password(
+    user: CurrentUser<User>,
+    body: Json<NewPassword>,
+    mut db: Connection<Db>,
+    sessions: Sessions<'_>,
+) -> Result<TokenPair, ApiError> {
+    user.token().require_fresh()?;
+    let new_password = body.into_inner().new_password;
+    check_password(&new_password)?;
+    let hash = password::hash(new_password)
+        .await
+        .ok_or(ApiError::Internal)?;
+    if !db::set_password(&mut db, user.id, &hash).await? {
+        return Err(ApiError::NotFound);
+    }
+    // After the update, not before: a login with the old password in between is ended too.
+    let subject = user.token().subject();
+    sessions.end_all(subject).await?;
+    Ok(sessions.login(subject).fresh().issue().await?)
+}
+
+/// `DELETE /me` with a fresh access token → deletes the account. Its tokens are refused from
+/// then on: the `CurrentUser` check finds no user, and every login is ended as well.
+#[delete("/me")]
+async fn delete_me(
+    user: CurrentUser<User>,
+    mut db: Connection<Db>,
+    sessions: Sessions<'_>,
+) -> Result<Json<Value>, ApiError> {
+    user.token().require_fresh()?;
+    if !db::delete(&mut db, user.id).await? {
+        return Err(ApiError::NotFound);
+    }
+    sessions.end_all(user.token().subject()).await?;
+    Ok(Json(json!({ "deleted": user.id })))
+}

@@ -1,0 +1,509 @@
+//! The `app` example's contract over HTTP, each test against a fresh SQLite file: accounts,
+//! password hashes, logins and their roles, rotation, logouts, sessions, password change,
+//! account deletion, bad bodies and database failures.
+
+#[allow(dead_code)]
+#[path = "../examples/app/main.rs"]
+mod app;
+
+use std::path::PathBuf;
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::asynchronous::Client;
+use rocket_db_pools::{Database, sqlx};
+use rocket_paseto::{Access, Issuer};
+use serde_json::{Value, json};
+
+/// A fresh database file under the target directory, named after the test; removed on drop.
+struct DbFile(PathBuf);
+
+impl DbFile {
+    fn new(test: &str) -> DbFile {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = DbFile(dir.join(format!("app-{test}-{}.db", std::process::id())));
+        file.remove();
+        file
+    }
+
+    fn remove(&self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+impl Drop for DbFile {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// The app with the repository's configuration (demo keys, `admins = ["admin"]`) and its own
+/// database file, which lives as long as the returned `DbFile`.
+async fn client(test: &str) -> (Client, DbFile) {
+    let file = DbFile::new(test);
+    let url = format!("sqlite://{}?mode=rwc", file.0.display());
+    let figment = rocket::Config::figment()
+        .merge(("databases.app.url", url))
+        .merge(("log_level", "off"));
+    let client = Client::tracked(app::app(figment)).await;
+    (client.expect("the app ignites"), file)
+}
+
+/// A pair of tokens from `/login`, `/refresh` or `/password`.
+struct Pair {
+    access: String,
+    refresh: String,
+}
+
+impl Pair {
+    fn from(body: &Value) -> Pair {
+        let token = |name: &str| body[name].as_str().expect("a token").to_owned();
+        Pair {
+            access: token("access_token"),
+            refresh: token("refresh_token"),
+        }
+    }
+}
+
+/// One request: `(status, JSON body or Null)`.
+async fn call(
+    client: &Client,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> (Status, Value) {
+    let mut request = match method {
+        "GET" => client.get(path.to_owned()),
+        "POST" => client.post(path.to_owned()),
+        "DELETE" => client.delete(path.to_owned()),
+        _ => unreachable!("{method}"),
+    };
+    if let Some(token) = token {
+        request = request.header(Header::new("Authorization", format!("Bearer {token}")));
+    }
+    if let Some(body) = body {
+        request = request.header(ContentType::JSON).body(body);
+    }
+    let response = request.dispatch().await;
+    let status = response.status();
+    if status.code >= 400 {
+        assert_eq!(response.content_type(), Some(ContentType::JSON), "{path}");
+    }
+    (status, response.into_json().await.unwrap_or(Value::Null))
+}
+
+async fn get(client: &Client, path: &str, token: &str) -> (Status, Value) {
+    call(client, "GET", path, Some(token), None).await
+}
+
+async fn post(client: &Client, path: &str, token: Option<&str>, body: Value) -> (Status, Value) {
+    call(client, "POST", path, token, Some(body.to_string())).await
+}
+
+async fn register(client: &Client, username: &str, password: &str) -> (Status, Value) {
+    let account = json!({ "username": username, "password": password });
+    post(client, "/register", None, account).await
+}
+
+async fn login(client: &Client, username: &str, password: &str) -> (Status, Value) {
+    let account = json!({ "username": username, "password": password });
+    post(client, "/login", None, account).await
+}
+
+/// Registers `username` (password `password123`) and logs in.
+async fn user(client: &Client, username: &str) -> Pair {
+    let (status, body) = register(client, username, "password123").await;
+    assert_eq!(status, Status::Created, "{body}");
+    signed_in(client, username, "password123").await
+}
+
+async fn signed_in(client: &Client, username: &str, password: &str) -> Pair {
+    let (status, body) = login(client, username, password).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    Pair::from(&body)
+}
+
+async fn refresh(client: &Client, token: &str) -> (Status, Value) {
+    call(client, "POST", "/refresh", Some(token), None).await
+}
+
+/// Sends a request with `token` and no body, and checks its status.
+async fn expect(client: &Client, method: &str, path: &str, token: &str, expected: Status) {
+    let (status, body) = call(client, method, path, Some(token), None).await;
+    assert_eq!(status, expected, "{method} {path}: {body}");
+}
+
+/// Whether both tokens of `pair` are refused: the access token at `/me`, the refresh token at
+/// `/refresh` (where it would be spent if it still worked).
+async fn both_refused(client: &Client, pair: &Pair) -> bool {
+    let me = get(client, "/me", &pair.access).await.0;
+    let renewed = refresh(client, &pair.refresh).await.0;
+    me == Status::Unauthorized && renewed == Status::Unauthorized
+}
+
+async fn row(client: &Client, username: &str) -> (i64, String, String) {
+    let db = app::Db::fetch(client.rocket()).unwrap();
+    let query = "SELECT id, password_hash, roles FROM users WHERE username = ?";
+    let row = sqlx::query_as(query).bind(username).fetch_one(&**db).await;
+    row.unwrap()
+}
+
+#[rocket::async_test]
+async fn register_validates_and_stores_only_an_argon2id_hash() {
+    let (client, _file) = client("register").await;
+    let (status, body) = register(&client, "alice_1", "correct horse").await;
+    assert_eq!(status, Status::Created);
+    assert_eq!(body["username"], "alice_1");
+    let id = body["id"].as_i64().unwrap();
+
+    let (status, body) = register(&client, "alice_1", "another password").await;
+    assert_eq!(status, Status::Conflict);
+    assert_eq!(body["error"], "username_taken");
+
+    let long = "a".repeat(33);
+    let names = ["ab", "Alice", "al ice", "al-ice", "élise", ""];
+    for name in names.into_iter().chain([long.as_str()]) {
+        let (status, body) = register(&client, name, "correct horse").await;
+        assert_eq!(status, Status::UnprocessableEntity, "{name:?}");
+        assert_eq!(body["error"], "invalid_username");
+    }
+    let (status, body) = register(&client, "bob", "1234567").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert_eq!(body["error"], "invalid_password");
+    assert_eq!(
+        register(&client, "bob", "12345678").await.0,
+        Status::Created
+    );
+    assert_eq!(
+        register(&client, &"b".repeat(32), "12345678").await.0,
+        Status::Created
+    );
+
+    let (row_id, hash, roles) = row(&client, "alice_1").await;
+    assert_eq!(row_id, id);
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("correct horse"));
+    assert_eq!(roles, "");
+    // Random salts: the same password never hashes the same way twice.
+    register(&client, "carol", "correct horse").await;
+    assert_ne!(row(&client, "carol").await.1, hash);
+}
+
+#[rocket::async_test]
+async fn login_answers_a_fresh_pair_with_the_users_roles() {
+    let (client, _file) = client("login").await;
+    register(&client, "admin", "password123").await;
+    register(&client, "bob", "password123").await;
+
+    let response = client
+        .post("/login")
+        .body(r#"{"username":"admin","password":"password123"}"#)
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+    let body: Value = response.into_json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["expires_in"].as_u64().unwrap() > 0);
+    let admin = Pair::from(&body);
+    let bob = signed_in(&client, "bob", "password123").await;
+
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let claims = |token: &str| {
+        let verified = issuer.verify::<Access>(token).unwrap();
+        serde_json::from_str::<Value>(verified.payload()).unwrap()
+    };
+    assert_eq!(claims(&admin.access)["roles"], json!(["admin"]));
+    assert_eq!(claims(&bob.access)["roles"], json!([]));
+    let admin_id = row(&client, "admin").await.0.to_string();
+    assert_eq!(claims(&admin.access)["sub"], admin_id);
+
+    let (status, me) = get(&client, "/me", &admin.access).await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(me["username"], "admin");
+    assert_eq!(me["roles"], json!(["admin"]));
+    assert_eq!(me["id"].to_string(), admin_id);
+    assert_eq!(get(&client, "/me", &bob.access).await.1["username"], "bob");
+
+    assert_eq!(get(&client, "/admin", &admin.access).await.0, Status::Ok);
+    let (status, body) = get(&client, "/admin", &bob.access).await;
+    assert_eq!(status, Status::Forbidden);
+    assert_eq!(body["error"], "insufficient_scope");
+
+    // A wrong password and an unknown user look the same.
+    let wrong = login(&client, "bob", "password124").await;
+    let unknown = login(&client, "nobody", "password123").await;
+    assert_eq!(wrong.0, Status::Unauthorized);
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong.1["error"], "invalid_credentials");
+
+    let anonymous = call(&client, "GET", "/me", None, None).await.0;
+    let by_refresh = get(&client, "/me", &admin.refresh).await.0;
+    assert_eq!(
+        (anonymous, by_refresh),
+        (Status::Unauthorized, Status::Unauthorized)
+    );
+}
+
+#[rocket::async_test]
+async fn refresh_rotates_and_a_reused_token_ends_its_login() {
+    let (client, _file) = client("refresh").await;
+    let first = user(&client, "alice").await;
+    let other = signed_in(&client, "alice", "password123").await;
+
+    let (status, body) = refresh(&client, &first.refresh).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let second = Pair::from(&body);
+    assert_ne!(second.refresh, first.refresh);
+    assert_eq!(get(&client, "/me", &second.access).await.0, Status::Ok);
+    let (status, body) = refresh(&client, &second.refresh).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let third = Pair::from(&body);
+
+    // Two generations back: reuse. Refused, and the whole login with it.
+    assert_eq!(
+        refresh(&client, &first.refresh).await.0,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        get(&client, "/me", &third.access).await.0,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        refresh(&client, &third.refresh).await.0,
+        Status::Unauthorized
+    );
+    // The user's other login is untouched.
+    assert_eq!(get(&client, "/me", &other.access).await.0, Status::Ok);
+    assert_eq!(refresh(&client, &other.refresh).await.0, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn logout_ends_one_login_with_either_token() {
+    let (client, _file) = client("logout").await;
+    let by_access = user(&client, "alice").await;
+    let by_refresh = signed_in(&client, "alice", "password123").await;
+    let kept = signed_in(&client, "alice", "password123").await;
+
+    expect(&client, "POST", "/logout", &by_access.access, Status::Ok).await;
+    assert!(both_refused(&client, &by_access).await);
+    expect(&client, "POST", "/logout", &by_refresh.refresh, Status::Ok).await;
+    assert!(both_refused(&client, &by_refresh).await);
+    assert_eq!(get(&client, "/me", &kept.access).await.0, Status::Ok);
+    assert_eq!(
+        call(&client, "POST", "/logout", None, None).await.0,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
+async fn logout_all_ends_every_login_of_that_user_only() {
+    let (client, _file) = client("logout_all").await;
+    let alice = [
+        user(&client, "alice").await,
+        signed_in(&client, "alice", "password123").await,
+    ];
+    let bob = user(&client, "bob").await;
+
+    expect(&client, "POST", "/logout-all", &alice[0].access, Status::Ok).await;
+    for pair in &alice {
+        assert!(both_refused(&client, pair).await);
+    }
+    assert_eq!(get(&client, "/me", &bob.access).await.0, Status::Ok);
+    assert_eq!(refresh(&client, &bob.refresh).await.0, Status::Ok);
+    // Logins after it work.
+    let again = signed_in(&client, "alice", "password123").await;
+    assert_eq!(get(&client, "/me", &again.access).await.0, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn sessions_are_listed_and_ended_by_their_owner_only() {
+    let (client, _file) = client("sessions").await;
+    let first = user(&client, "alice").await;
+    let second = signed_in(&client, "alice", "password123").await;
+    let bob = user(&client, "bob").await;
+
+    let (status, list) = get(&client, "/sessions", &first.access).await;
+    assert_eq!(status, Status::Ok);
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 2);
+    for session in &list {
+        for field in ["id", "created_at", "last_used_at"] {
+            assert!(session[field].is_string(), "{field} in {session}");
+        }
+    }
+    let current: Vec<_> = list.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    let other = list.iter().find(|s| s["current"] == false).unwrap();
+    let other_id = other["id"].as_str().unwrap();
+
+    // Not bob's: 404, and alice's login goes on.
+    let path = format!("/sessions/{other_id}");
+    expect(&client, "DELETE", &path, &bob.access, Status::NotFound).await;
+    assert_eq!(get(&client, "/me", &second.access).await.0, Status::Ok);
+    expect(
+        &client,
+        "DELETE",
+        "/sessions/nope",
+        &first.access,
+        Status::NotFound,
+    )
+    .await;
+
+    expect(&client, "DELETE", &path, &first.access, Status::Ok).await;
+    assert!(both_refused(&client, &second).await);
+    let (_, list) = get(&client, "/sessions", &first.access).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["current"], true);
+    assert_eq!(
+        get(&client, "/sessions", &bob.access)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[rocket::async_test]
+async fn password_change_needs_a_fresh_token_and_ends_other_logins() {
+    let (client, _file) = client("password").await;
+    let this = user(&client, "alice").await;
+    let other = signed_in(&client, "alice", "password123").await;
+    let bob = user(&client, "bob").await;
+    let change = |token: String, password: &str| {
+        let body = json!({ "new_password": password });
+        let client = &client;
+        async move { post(client, "/password", Some(&token), body).await }
+    };
+
+    // A token from /refresh is not fresh.
+    let (_, rotated) = refresh(&client, &other.refresh).await;
+    let (status, body) = change(Pair::from(&rotated).access, "new password").await;
+    assert_eq!(status, Status::Unauthorized);
+    assert_eq!(body["error"], "fresh_token_required");
+    let (status, body) = change(this.access.clone(), "short").await;
+    assert_eq!(
+        (status, &body["error"]),
+        (Status::UnprocessableEntity, &json!("invalid_password"))
+    );
+
+    let (status, body) = change(this.access.clone(), "new password").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let renewed = Pair::from(&body);
+    assert!(both_refused(&client, &Pair::from(&rotated)).await);
+    assert_eq!(get(&client, "/me", &renewed.access).await.0, Status::Ok);
+    assert_eq!(refresh(&client, &renewed.refresh).await.0, Status::Ok);
+    assert_eq!(get(&client, "/me", &bob.access).await.0, Status::Ok);
+
+    assert_eq!(
+        login(&client, "alice", "password123").await.0,
+        Status::Unauthorized
+    );
+    signed_in(&client, "alice", "new password").await;
+    assert!(row(&client, "alice").await.1.starts_with("$argon2id$"));
+}
+
+#[rocket::async_test]
+async fn deleting_the_account_needs_a_fresh_token_and_ends_every_token() {
+    let (client, _file) = client("delete").await;
+    let bob = user(&client, "bob").await;
+    // Alice has the highest id, the one a table without AUTOINCREMENT would hand out again.
+    let this = user(&client, "alice").await;
+    let other = signed_in(&client, "alice", "password123").await;
+    let old_id = row(&client, "alice").await.0;
+
+    let (_, rotated) = refresh(&client, &other.refresh).await;
+    let rotated = Pair::from(&rotated);
+    let (status, body) = call(&client, "DELETE", "/me", Some(&rotated.access), None).await;
+    assert_eq!(status, Status::Unauthorized);
+    assert_eq!(body["error"], "fresh_token_required");
+
+    let (status, body) = call(&client, "DELETE", "/me", Some(&this.access), None).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert!(both_refused(&client, &this).await);
+    assert!(both_refused(&client, &rotated).await);
+    assert_eq!(
+        login(&client, "alice", "password123").await.0,
+        Status::Unauthorized
+    );
+    assert_eq!(get(&client, "/me", &bob.access).await.0, Status::Ok);
+
+    // The name is free again; the id is never reused.
+    let (status, body) = register(&client, "alice", "password123").await;
+    assert_eq!(status, Status::Created);
+    assert_ne!(body["id"].as_i64().unwrap(), old_id);
+    assert!(both_refused(&client, &this).await);
+}
+
+#[rocket::async_test]
+async fn bad_bodies_get_a_4xx_json_error() {
+    let (client, _file) = client("bodies").await;
+    let pair = user(&client, "alice").await;
+    let big = format!(
+        r#"{{"username":"alice","password":"{}"}}"#,
+        "x".repeat(1 << 20)
+    );
+    let cases = [
+        (big.as_str(), Status::PayloadTooLarge),
+        (r#"{"username":"alice","password":"#, Status::BadRequest),
+        ("not json", Status::BadRequest),
+        ("", Status::BadRequest),
+        (
+            r#"{"username":1,"password":"password123"}"#,
+            Status::UnprocessableEntity,
+        ),
+        (r#"{"username":"alice"}"#, Status::UnprocessableEntity),
+        (
+            r#"{"username":"alice","password":["x"]}"#,
+            Status::UnprocessableEntity,
+        ),
+        ("null", Status::UnprocessableEntity),
+    ];
+    for path in ["/register", "/login", "/password"] {
+        for (body, expected) in &cases {
+            let token = Some(pair.access.as_str()).filter(|_| path == "/password");
+            let (status, json) = call(&client, "POST", path, token, Some(body.to_string())).await;
+            assert_eq!(status, *expected, "{path} {}", &body[..body.len().min(40)]);
+            assert!(json["error"].is_string(), "{path}: {json}");
+        }
+    }
+    let (status, body) = get(&client, "/nowhere", &pair.access).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (Status::NotFound, &json!("not_found"))
+    );
+    // The account is as it was.
+    assert_eq!(get(&client, "/me", &pair.access).await.0, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn database_errors_are_json_without_details() {
+    let (client, _file) = client("db_errors").await;
+    let pair = user(&client, "alice").await;
+    let db = app::Db::fetch(client.rocket()).unwrap();
+    sqlx::query("DROP TABLE users")
+        .execute(&**db)
+        .await
+        .unwrap();
+
+    let (status, body) = register(&client, "bob", "password123").await;
+    assert_eq!(status, Status::InternalServerError);
+    assert_eq!(
+        body,
+        json!({ "error": "server_error", "message": "Internal Server Error" })
+    );
+    let (status, body) = login(&client, "alice", "password123").await;
+    assert_eq!(status, Status::InternalServerError);
+    assert!(!body.to_string().contains("users"), "{body}");
+    let (status, body) = get(&client, "/me", &pair.access).await;
+    assert_eq!(status, Status::ServiceUnavailable);
+    assert_eq!(body["error"], "temporarily_unavailable");
+}
