@@ -757,6 +757,7 @@ fn generated_keys_configure_a_release_profile() {
     // Outside the debug profile nothing falls back: without the block, launch is refused.
     let bare = rocket::Config::figment().select("release");
     assert!(rocket_paseto::PasetoFairing::default().load(&bare).is_err());
+}
 
 /// `app` as users run it: a real process on a free port, with its own SQLite file.
 #[test]
