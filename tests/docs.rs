@@ -87,8 +87,8 @@ fn every_paseto_snippet_in_the_guides_is_valid_configuration() {
             let figment = Figment::new()
                 .merge(Toml::string(&with_keys(&block)).nested())
                 .select(profile.as_str());
-            let config = Config::from_figment(&figment)
-                .unwrap_or_else(|e| panic!("{path}: {e}\n{block}"));
+            let config =
+                Config::from_figment(&figment).unwrap_or_else(|e| panic!("{path}: {e}\n{block}"));
             // A Redis store needs the cargo feature and a server; its shape was checked above.
             if config.revocation.store.is_none() {
                 let local_key = serde_json::json!({ "paseto": { "local_key": common::LOCAL } });
@@ -108,8 +108,8 @@ fn every_paseto_snippet_in_the_guides_is_valid_configuration() {
 
 #[test]
 fn the_readme_lists_every_configuration_key() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let reference = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md"),
     )

@@ -374,11 +374,17 @@ fn the_user_guard_forwards_a_request_without_a_token_when_asked() {
         .mount("/", routes![home, home_anonymous]);
     let client = Client::tracked(rocket).unwrap();
     let issuer = client.rocket().state::<Issuer>().unwrap();
-    assert_eq!(client.get("/home").dispatch().into_string().unwrap(), "welcome, stranger");
+    assert_eq!(
+        client.get("/home").dispatch().into_string().unwrap(),
+        "welcome, stranger"
+    );
     let alice = issuer.access("1").header().unwrap();
     let response = client.get("/home").header(alice).dispatch();
     assert_eq!(response.into_string().unwrap(), "welcome back, alice");
     // A token whose user is gone is refused, not forwarded.
     let ghost = issuer.access("9").header().unwrap();
-    assert_eq!(client.get("/home").header(ghost).dispatch().status(), Status::Unauthorized);
+    assert_eq!(
+        client.get("/home").header(ghost).dispatch().status(),
+        Status::Unauthorized
+    );
 }
