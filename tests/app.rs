@@ -507,3 +507,17 @@ async fn database_errors_are_json_without_details() {
     assert_eq!(status, Status::ServiceUnavailable);
     assert_eq!(body["error"], "temporarily_unavailable");
 }
+
+#[rocket::async_test]
+async fn a_new_account_can_log_in_at_once() {
+    // The login reads the account on one pooled connection and its roles on another: both
+    // must see the registration as soon as it is answered. The race this guards against is
+    // short, so try often.
+    let (client, _file) = client("at_once").await;
+    for n in 0..60 {
+        let name = format!("user_{n}");
+        let (status, body) = register(&client, &name, "password123").await;
+        assert_eq!(status, Status::Created, "{body}");
+        signed_in(&client, &name, "password123").await;
+    }
+}

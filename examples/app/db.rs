@@ -79,16 +79,18 @@ pub async fn insert(
     password_hash: &str,
     roles: &[&str],
 ) -> Result<Option<i64>, ApiError> {
-    let inserted = sqlx::query(
-        "INSERT INTO users (username, password_hash, roles) VALUES (?, ?, ?) RETURNING id",
-    )
-    .bind(username)
-    .bind(password_hash)
-    .bind(roles.join(" "))
-    .fetch_one(&mut ***db)
-    .await;
+    // `execute`, not `RETURNING` with `fetch_one`: with SQLite, sqlx 0.7 answers that after the
+    // first row, before the statement completes, so the insert may not be committed yet when
+    // the next request (on another connection) looks for the user.
+    let inserted =
+        sqlx::query("INSERT INTO users (username, password_hash, roles) VALUES (?, ?, ?)")
+            .bind(username)
+            .bind(password_hash)
+            .bind(roles.join(" "))
+            .execute(&mut ***db)
+            .await;
     match inserted {
-        Ok(row) => Ok(Some(row.try_get("id")?)),
+        Ok(done) => Ok(Some(done.last_insert_rowid())),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
         Err(e) => Err(e.into()),
     }
