@@ -59,10 +59,7 @@ fn set_cookies(response: &LocalResponse<'_>) -> Vec<Cookie<'static>> {
 }
 
 fn form<'c>(client: &'c Client, path: &'static str, body: &str) -> LocalRequest<'c> {
-    client
-        .post(path)
-        .header(ContentType::Form)
-        .body(body)
+    client.post(path).header(ContentType::Form).body(body)
 }
 
 fn sign_in(client: &Client) -> Browser {
