@@ -54,39 +54,12 @@ pub(super) fn resolve(
     always_secure: bool,
 ) -> Result<(HttpSettings, Vec<String>), ConfigError> {
     let jar = &config.cookies;
-    if jar.same_site == SameSite::None && jar.secure == Secure::Never {
-        return Err(ConfigError::new(
-            "paseto.cookies.same_site",
-            "\"none\" requires `secure` (browsers drop such cookies otherwise)",
-        ));
-    }
     let remember_cookie = config
         .remember_me
         .cookie
         .clone()
         .unwrap_or_else(|| REMEMBER_ME_COOKIE.into());
-    if !is_http_token(&jar.csrf_cookie) {
-        return Err(ConfigError::new(
-            "paseto.cookies.csrf_cookie",
-            "is not a valid cookie name",
-        ));
-    }
-    check_prefix(
-        "paseto.cookies.csrf_cookie",
-        &jar.csrf_cookie,
-        None,
-        always_secure,
-    )?;
-    unique_cookie_names(kinds, &remember_cookie, &jar.csrf_cookie)?;
-    check_domain(
-        jar.domain.as_deref(),
-        kinds,
-        &remember_cookie,
-        &jar.csrf_cookie,
-    )?;
-    if jar.implicit_refresh {
-        check_implicit_refresh(kinds)?;
-    }
+    check_cookies(config, kinds, &remember_cookie, always_secure)?;
     let Csrf {
         header: csrf_header,
         exempt: csrf_exempt,
@@ -120,6 +93,46 @@ pub(super) fn resolve(
         implicit_refresh: jar.implicit_refresh,
     };
     Ok((settings, warnings))
+}
+
+/// The cookie attributes and names: `SameSite=None` needs `Secure`, names are valid, keep
+/// their prefixes' promises and do not clash, `domain` and `implicit_refresh` fit them.
+fn check_cookies(
+    config: &Config,
+    kinds: &[ResolvedKind],
+    remember_cookie: &str,
+    always_secure: bool,
+) -> Result<(), ConfigError> {
+    let jar = &config.cookies;
+    if jar.same_site == SameSite::None && jar.secure == Secure::Never {
+        return Err(ConfigError::new(
+            "paseto.cookies.same_site",
+            "\"none\" requires `secure` (browsers drop such cookies otherwise)",
+        ));
+    }
+    if !is_http_token(&jar.csrf_cookie) {
+        return Err(ConfigError::new(
+            "paseto.cookies.csrf_cookie",
+            "is not a valid cookie name",
+        ));
+    }
+    check_prefix(
+        "paseto.cookies.csrf_cookie",
+        &jar.csrf_cookie,
+        None,
+        always_secure,
+    )?;
+    unique_cookie_names(kinds, remember_cookie, &jar.csrf_cookie)?;
+    check_domain(
+        jar.domain.as_deref(),
+        kinds,
+        remember_cookie,
+        &jar.csrf_cookie,
+    )?;
+    if jar.implicit_refresh {
+        check_implicit_refresh(kinds)?;
+    }
+    Ok(())
 }
 
 fn http_token(value: &str, field: &str, problem: &str) -> Result<String, ConfigError> {
