@@ -3,11 +3,13 @@
 use std::fmt;
 use std::sync::Arc;
 
+use rocket::data::Data;
 use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
 use rocket::{Build, Request, Response, Rocket};
 
 use crate::config::{Config, ConfigError, Settings, StoreSetup};
+use crate::csrf;
 use crate::hooks::{Hooks, LoginClaims, UserCheck};
 use crate::issuer::Issuer;
 use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, TokenKind};
@@ -165,6 +167,13 @@ impl PasetoFairing {
             );
         }
         let revocation = self.revocation_of(&settings)?;
+        if settings.http.implicit_refresh && revocation.is_none() {
+            return Err(ConfigError::new(
+                "paseto.cookies.implicit_refresh",
+                "needs a revocation store (`revocation.store` or `PasetoFairing::revocation`): \
+                 implicit refresh rotates refresh tokens, with reuse detection",
+            ));
+        }
         let checked = &settings.revocation.checked;
         let kinds = settings
             .kinds
@@ -247,7 +256,7 @@ impl Fairing for PasetoFairing {
     fn info(&self) -> Info {
         Info {
             name: "PASETO",
-            kind: fairing::Kind::Ignite | fairing::Kind::Response,
+            kind: fairing::Kind::Ignite | fairing::Kind::Request | fairing::Kind::Response,
         }
     }
 
@@ -264,6 +273,15 @@ impl Fairing for PasetoFairing {
                 rocket::error!("Invalid PASETO configuration: {e}");
                 Err(rocket)
             }
+        }
+    }
+
+    /// Reads the CSRF form field of plain HTML form posts for the guards, which cannot read
+    /// the body (see `paseto.csrf_field`).
+    async fn on_request(&self, request: &mut Request<'_>, data: &mut Data<'_>) {
+        let request = &*request;
+        if let Some(state) = AuthState::of(request) {
+            csrf::read_form_field(request, data, &state.http).await;
         }
     }
 

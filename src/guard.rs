@@ -9,11 +9,12 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
+use crate::csrf;
 use crate::error::AuthError;
 use crate::hooks::Hooks;
+use crate::implicit;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::state::{AuthState, KindSettings};
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
@@ -311,18 +312,28 @@ struct Cached<K>(Result<Arc<Verified>, AuthError>, PhantomData<fn() -> K>);
 async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, AuthError> {
     let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
     let (_, kind) = state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
-    let (token, source) = find_token(request, state, kind)?;
-    let verified = state
-        .authority
-        .verify(
-            K::NAME,
-            token,
-            OffsetDateTime::now_utc(),
-            VerifyOptions::new().cached(),
-        )
-        .map_err(AuthError::Invalid)?;
+    // Implicit refresh stands in for an absent or expired access cookie, never a header token.
+    let implicit = K::NAME == Access::NAME && state.http.implicit_refresh;
+    let (token, source) = match find_token(request, state, kind) {
+        Err(AuthError::Missing) if implicit => {
+            return implicit::refresh(request, state, AuthError::Missing).await;
+        }
+        found => found?,
+    };
+    let verified = match state.authority.verify(
+        K::NAME,
+        token,
+        OffsetDateTime::now_utc(),
+        VerifyOptions::new().cached(),
+    ) {
+        Err(Rejection::Expired) if implicit && source == Source::Cookie => {
+            let expired = AuthError::Invalid(Rejection::Expired);
+            return implicit::refresh(request, state, expired).await;
+        }
+        result => result.map_err(AuthError::Invalid)?,
+    };
     if source == Source::Cookie {
-        check_csrf(request, state, &verified)?;
+        csrf::check(request, &state.http, &verified)?;
     }
     // Last, so only tokens that passed every local check cost a store lookup; and after the
     // verification cache, so a cached token is still checked on every request.
@@ -357,29 +368,6 @@ fn find_token<'r>(
             let cookie = request.cookies().get(name).ok_or(AuthError::Missing)?;
             Ok((cookie.value(), Source::Cookie))
         }
-    }
-}
-
-/// Signed double submit: on unsafe methods, a cookie-borne token's `csrf` claim must equal the
-/// CSRF header, which another site cannot set.
-fn check_csrf(
-    request: &Request<'_>,
-    state: &AuthState,
-    verified: &Verified,
-) -> Result<(), AuthError> {
-    let Some(header) = &state.http.csrf_header else {
-        return Ok(());
-    };
-    // An allow-list of exempt (safe) methods: anything else needs it, including methods added
-    // later.
-    if state.http.csrf_exempt.contains(&request.method()) {
-        return Ok(());
-    }
-    let expected = verified.claims().csrf.as_deref().ok_or(AuthError::Csrf)?;
-    let mut sent = request.headers().get(header);
-    match (sent.next(), sent.next()) {
-        (Some(value), None) if bool::from(value.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
-        _ => Err(AuthError::Csrf),
     }
 }
 

@@ -94,7 +94,8 @@
 //! [`set_tokens`](PasetoCookies::set_tokens) sets `HttpOnly` access and refresh cookies plus a
 //! readable CSRF cookie, [`remember`](PasetoCookies::remember) sets the remember-me cookie that
 //! the [`RememberMe`] guard reads, and [`remove_tokens`](PasetoCookies::remove_tokens) clears
-//! them all. Tokens read from cookies on state-changing methods need the CSRF header. A login
+//! them all. Tokens read from cookies on state-changing methods need the CSRF header, or in
+//! plain HTML forms the field [`csrf_input`](PasetoCookies::csrf_input) renders. A login
 //! route has no token to check yet: take the [`SameOrigin`] guard there, which refuses requests
 //! whose `Origin` (or `Referer`) is another site (`allowed_origins` adds trusted ones). In
 //! production, name the cookies with the `__Host-` prefix (with `cookies.secure = true`) so that
@@ -206,8 +207,8 @@
 //! before anything is decoded. Every failure gets the same 401 body.
 //!
 //! Tokens read from a cookie on any method but `GET`, `HEAD`, `OPTIONS` and `TRACE` must also
-//! carry a `csrf` claim equal to the `X-CSRF-Token` header (signed double submit), unless
-//! `csrf = false`. For kinds checked for revocation, the token must also have a `jti`, and
+//! carry a `csrf` claim equal to the `X-CSRF-Token` header or, in a URL-encoded form body,
+//! the `_csrf` field within its first 512 bytes (signed double submit), unless `csrf = false`. For kinds checked for revocation, the token must also have a `jti`, and
 //! neither it nor the token's family may be revoked.
 //!
 //! # The token core
@@ -221,10 +222,12 @@
 
 pub mod config;
 mod cookies;
+mod csrf;
 mod error;
 mod fairing;
 mod guard;
 mod hooks;
+mod implicit;
 mod issuer;
 mod kind;
 mod login;
@@ -238,7 +241,7 @@ pub mod token;
 mod user;
 
 pub use config::{Config, ConfigError};
-pub use cookies::PasetoCookies;
+pub use cookies::{CsrfInput, PasetoCookies};
 pub use error::{AuthError, AuthFailure, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
 pub use guard::{Paseto, from_authorization};

@@ -1,7 +1,9 @@
 //! A real browser against the `cookies` example: headless Chromium (Debian's `chromium`) driven
 //! by `tests/browser/login.cjs` through playwright-core. It logs in with remember-me, sees the
 //! user, reloads, saves a note (CSRF header from the readable cookie), checks the cookies'
-//! attributes as the browser stores them, and logs out.
+//! attributes as the browser stores them, and logs out. And against the `pages` example, by
+//! `tests/browser/pages.cjs`: plain HTML forms with the CSRF field, implicit refresh after the
+//! access cookie runs out, and logout.
 //!
 //! Needs `node`, `/usr/bin/chromium` (or `$CHROMIUM`) and playwright-core on `$NODE_PATH`
 //! (default `target/browser-deps/node_modules`); `.ci/run` installs them. Without them the test
@@ -47,13 +49,13 @@ fn browser_available() -> bool {
     found
 }
 
-#[test]
-fn login_page_in_a_real_browser() {
-    if !browser_available() {
-        return;
-    }
-    let server = serve_example("cookies", &[]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/login.cjs");
+/// Runs `tests/browser/<script>` against the example `name` served with `env`, and returns
+/// what the script saw.
+fn drive(name: &str, env: &[(&str, &str)], script: &str) -> Value {
+    let server = serve_example(name, env);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser")
+        .join(script);
     let output = Command::new("node")
         .arg(script)
         .arg(format!("http://127.0.0.1:{}/", server.port))
@@ -65,7 +67,15 @@ fn login_page_in_a_real_browser() {
         output.status.success(),
         "the browser script failed:\n{stderr}"
     );
-    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn login_page_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let seen = drive("cookies", &[], "login.cjs");
 
     assert_eq!(seen["before"], "Signed out");
     assert_eq!(seen["wrongPassword"], "Wrong username or password");
@@ -106,4 +116,36 @@ fn login_page_in_a_real_browser() {
     assert_eq!(seen["afterLogout"], "Signed out");
     assert_eq!(seen["cookiesAfterLogout"], Value::Array(vec![]));
     assert_eq!(seen["afterLogoutReload"], "Signed out");
+}
+
+#[test]
+fn plain_html_pages_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let seen = drive(
+        "pages",
+        &[("ROCKET_PASETO", "{access={ttl=3}}")],
+        "pages.cjs",
+    );
+
+    assert_eq!(seen["before"], "Signed out");
+    assert_eq!(seen["signedIn"], "Signed in as test");
+    assert_eq!(
+        seen["firstCookies"],
+        serde_json::json!(["access_token", "csrf_token", "refresh_token"])
+    );
+    // The browser dropped the access cookie at its Max-Age; the refresh cookie signed it in.
+    assert_eq!(seen["accessCookieAfterTtl"], false);
+    assert_eq!(seen["afterTtlReload"], "Signed in as test");
+    assert_eq!(seen["refreshRotated"], true);
+
+    assert_eq!(seen["noteStatus"], 303);
+    assert_eq!(seen["note"], "Note: hello");
+    assert_eq!(seen["noteWithoutField"], 403);
+
+    assert_eq!(seen["logoutStatus"], 303);
+    assert_eq!(seen["afterLogout"], "Signed out");
+    assert_eq!(seen["cookiesAfterLogout"], Value::Array(vec![]));
+    assert_eq!(seen["replayed"], "Signed out", "revoked cookies, replayed");
 }

@@ -31,6 +31,8 @@ pub(crate) struct HttpSettings {
     /// The CSRF header, unless the check is off.
     pub csrf_header: Option<String>,
     pub csrf_exempt: Vec<Method>,
+    /// The form field that may carry the CSRF value, unless the check or the field is off.
+    pub csrf_field: Option<String>,
     pub secure: Secure,
     pub same_site: rocket::http::SameSite,
     pub csrf_cookie: String,
@@ -38,6 +40,10 @@ pub(crate) struct HttpSettings {
     pub remember_cookie: String,
     pub renew_after: Option<f64>,
     pub allowed_origins: Vec<WebOrigin>,
+    pub domain: Option<String>,
+    /// Whether cookies are session cookies (no `Max-Age`).
+    pub session_cookies: bool,
+    pub implicit_refresh: bool,
 }
 
 /// Resolves the HTTP settings; `kinds` are the resolved kinds, whose cookie names must not
@@ -48,33 +54,16 @@ pub(super) fn resolve(
     always_secure: bool,
 ) -> Result<(HttpSettings, Vec<String>), ConfigError> {
     let jar = &config.cookies;
-    if jar.same_site == SameSite::None && jar.secure == Secure::Never {
-        return Err(ConfigError::new(
-            "paseto.cookies.same_site",
-            "\"none\" requires `secure` (browsers drop such cookies otherwise)",
-        ));
-    }
     let remember_cookie = config
         .remember_me
         .cookie
         .clone()
         .unwrap_or_else(|| REMEMBER_ME_COOKIE.into());
-    if !is_http_token(&jar.csrf_cookie) {
-        return Err(ConfigError::new(
-            "paseto.cookies.csrf_cookie",
-            "is not a valid cookie name",
-        ));
-    }
-    check_prefix(
-        "paseto.cookies.csrf_cookie",
-        &jar.csrf_cookie,
-        None,
-        always_secure,
-    )?;
-    unique_cookie_names(kinds, &remember_cookie, &jar.csrf_cookie)?;
+    check_cookies(config, kinds, &remember_cookie, always_secure)?;
     let Csrf {
         header: csrf_header,
         exempt: csrf_exempt,
+        field: csrf_field,
         warnings,
     } = csrf(config)?;
     let settings = HttpSettings {
@@ -91,6 +80,7 @@ pub(super) fn resolve(
         missing_token: config.missing_token,
         csrf_header,
         csrf_exempt,
+        csrf_field,
         secure: jar.secure,
         same_site: jar.same_site.into(),
         csrf_cookie: jar.csrf_cookie.clone(),
@@ -98,8 +88,51 @@ pub(super) fn resolve(
         remember_cookie,
         renew_after: config.remember_me.renew_after,
         allowed_origins: allowed_origins(config)?,
+        domain: jar.domain.clone(),
+        session_cookies: jar.session,
+        implicit_refresh: jar.implicit_refresh,
     };
     Ok((settings, warnings))
+}
+
+/// The cookie attributes and names: `SameSite=None` needs `Secure`, names are valid, keep
+/// their prefixes' promises and do not clash, `domain` and `implicit_refresh` fit them.
+fn check_cookies(
+    config: &Config,
+    kinds: &[ResolvedKind],
+    remember_cookie: &str,
+    always_secure: bool,
+) -> Result<(), ConfigError> {
+    let jar = &config.cookies;
+    if jar.same_site == SameSite::None && jar.secure == Secure::Never {
+        return Err(ConfigError::new(
+            "paseto.cookies.same_site",
+            "\"none\" requires `secure` (browsers drop such cookies otherwise)",
+        ));
+    }
+    if !is_http_token(&jar.csrf_cookie) {
+        return Err(ConfigError::new(
+            "paseto.cookies.csrf_cookie",
+            "is not a valid cookie name",
+        ));
+    }
+    check_prefix(
+        "paseto.cookies.csrf_cookie",
+        &jar.csrf_cookie,
+        None,
+        always_secure,
+    )?;
+    unique_cookie_names(kinds, remember_cookie, &jar.csrf_cookie)?;
+    check_domain(
+        jar.domain.as_deref(),
+        kinds,
+        remember_cookie,
+        &jar.csrf_cookie,
+    )?;
+    if jar.implicit_refresh {
+        check_implicit_refresh(kinds)?;
+    }
+    Ok(())
 }
 
 fn http_token(value: &str, field: &str, problem: &str) -> Result<String, ConfigError> {
@@ -115,6 +148,7 @@ fn http_token(value: &str, field: &str, problem: &str) -> Result<String, ConfigE
 struct Csrf {
     header: Option<String>,
     exempt: Vec<Method>,
+    field: Option<String>,
     warnings: Vec<String>,
 }
 
@@ -147,11 +181,93 @@ fn csrf(config: &Config) -> Result<Csrf, ConfigError> {
         )?),
         false => None,
     };
+    let field = match config.csrf_field.as_str() {
+        "" => None,
+        field if is_form_field(field) => Some(field.to_owned()),
+        _ => {
+            return Err(ConfigError::new(
+                "paseto.csrf_field",
+                "must be letters, digits, `_`, `-` and `.` (at most 64), or \"\" for none",
+            ));
+        }
+    };
     Ok(Csrf {
+        field: field.filter(|_| header.is_some()),
         header,
         exempt,
         warnings,
     })
+}
+
+/// A form field name that needs no URL encoding, so it is matched as written.
+fn is_form_field(name: &str) -> bool {
+    name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+}
+
+/// `cookies.domain`: a host name (a leading `.` is allowed and ignored by browsers), and no
+/// `__Host-` cookie, which browsers refuse with any `Domain`.
+fn check_domain(
+    domain: Option<&str>,
+    kinds: &[ResolvedKind],
+    remember_cookie: &str,
+    csrf_cookie: &str,
+) -> Result<(), ConfigError> {
+    let Some(domain) = domain else {
+        return Ok(());
+    };
+    let host = domain.strip_prefix('.').unwrap_or(domain);
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !valid {
+        return Err(ConfigError::new(
+            "paseto.cookies.domain",
+            "is not a host name",
+        ));
+    }
+    let names = kinds.iter().filter_map(|k| k.cookie.as_deref());
+    let host_only = names
+        .chain([remember_cookie, csrf_cookie])
+        .find(|name| CookiePrefix::of(name) == Some(CookiePrefix::Host));
+    match host_only {
+        Some(name) => Err(ConfigError::new(
+            "paseto.cookies.domain",
+            format_args!(
+                "cannot be set with the `__Host-` cookie `{name}`, which browsers accept only \
+                 without `Domain` (use `__Secure-` names to share cookies with subdomains)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Implicit refresh reads the refresh cookie on every page: it needs both token cookies, and
+/// the refresh cookie on `Path=/`.
+fn check_implicit_refresh(kinds: &[ResolvedKind]) -> Result<(), ConfigError> {
+    let kind = |name: &str| kinds.iter().find(|k| k.rules.name() == name);
+    for name in ["access", "refresh"] {
+        if kind(name).is_some_and(|k| k.cookie.is_none()) {
+            return Err(ConfigError::new(
+                format!("paseto.{name}.cookie"),
+                "must not be \"\" with `cookies.implicit_refresh`, which reads it",
+            ));
+        }
+    }
+    if kind("refresh").is_some_and(|k| k.cookie_path != "/") {
+        return Err(ConfigError::new(
+            "paseto.refresh.path",
+            "must be \"/\" with `cookies.implicit_refresh`: pages must receive the refresh cookie",
+        ));
+    }
+    Ok(())
 }
 
 /// Two settings naming one cookie would overwrite each other (e.g. a readable CSRF cookie
@@ -236,8 +352,8 @@ impl CookiePrefix {
 }
 
 /// Refuses a cookie name (`name_field`) whose prefix its attributes would break: browsers
-/// would drop the cookie, and logins would silently fail. This crate never sets `Domain`;
-/// `path` is the cookie's configurable `Path`, as (field, value), if it has one.
+/// would drop the cookie, and logins would silently fail. `Domain` (`cookies.domain`) is
+/// checked against `__Host-` names on its own; `path` is the cookie's configurable `Path`, as (field, value), if it has one.
 pub(super) fn check_prefix(
     name_field: &str,
     name: &str,

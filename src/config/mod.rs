@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::token::Purpose;
 
+mod attributes;
 mod cookies;
 mod error;
 mod keygen;
@@ -20,6 +21,7 @@ mod origin;
 mod resolve;
 mod revocation;
 
+pub use self::attributes::{SameSite, Secure};
 pub use self::cookies::MissingToken;
 pub(crate) use self::cookies::{CookiePrefix, HttpSettings, is_http_token};
 pub use self::error::ConfigError;
@@ -158,8 +160,8 @@ pub struct Config {
     #[serde(default)]
     pub missing_token: MissingToken,
     /// Whether a token read from a cookie must be accompanied, on every method not in
-    /// `csrf_exempt_methods`, by a `csrf_header` equal to the token's `csrf` claim. Tokens from
-    /// the header never need it.
+    /// `csrf_exempt_methods`, by a `csrf_header` (or `csrf_field`) equal to the token's `csrf`
+    /// claim. Tokens from the header never need it.
     ///
     /// _Default:_ `true`.
     #[serde(default = "defaults::enabled")]
@@ -169,6 +171,13 @@ pub struct Config {
     /// _Default:_ `"X-CSRF-Token"`.
     #[serde(default = "defaults::csrf_header")]
     pub csrf_header: String,
+    /// The form field that may carry the CSRF value instead of `csrf_header`, for plain HTML
+    /// forms (`application/x-www-form-urlencoded`), which cannot set headers. It must end within
+    /// the first 512 bytes of the body: put it first in the form. `""` accepts the header only.
+    ///
+    /// _Default:_ `"_csrf"`.
+    #[serde(default = "defaults::csrf_field")]
+    pub csrf_field: String,
     /// Methods exempt from the CSRF check; every other method needs it. Only add methods that
     /// never change state.
     ///
@@ -276,74 +285,29 @@ pub struct CookieConfig {
     /// _Default:_ `86400` (one day).
     #[serde(default = "defaults::jar_ttl")]
     pub ttl: u64,
-}
-
-/// The `Secure` cookie attribute setting: `"auto"`, `true` or `false`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Secure {
-    /// `"auto"`: set `Secure` when Rocket itself serves TLS.
-    #[default]
-    Auto,
-    /// `true`: always, e.g. behind a proxy that terminates TLS.
-    Always,
-    /// `false`: never.
-    Never,
-}
-
-/// How `Secure` is written in the configuration: `true`, `false` or `"auto"`.
-#[derive(Deserialize, Serialize)]
-#[serde(untagged)]
-enum SecureSetting {
-    Flag(bool),
-    Word(String),
-}
-
-impl<'de> Deserialize<'de> for Secure {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match SecureSetting::deserialize(deserializer)? {
-            SecureSetting::Flag(true) => Ok(Secure::Always),
-            SecureSetting::Flag(false) => Ok(Secure::Never),
-            SecureSetting::Word(word) if word == "auto" => Ok(Secure::Auto),
-            SecureSetting::Word(_) => {
-                Err(serde::de::Error::custom("expected \"auto\", true or false"))
-            }
-        }
-    }
-}
-
-impl Serialize for Secure {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Secure::Auto => SecureSetting::Word("auto".into()),
-            Secure::Always => SecureSetting::Flag(true),
-            Secure::Never => SecureSetting::Flag(false),
-        }
-        .serialize(serializer)
-    }
-}
-
-/// The `SameSite` cookie attribute: `"strict"`, `"lax"` or `"none"`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SameSite {
-    /// Sent only with requests from this site.
-    Strict,
-    /// Also sent with top-level navigations from other sites (`GET` links), not with their
-    /// form posts or scripts.
-    #[default]
-    Lax,
-    /// Sent with every request; browsers then require `Secure`.
-    None,
-}
-
-impl From<SameSite> for rocket::http::SameSite {
-    fn from(same_site: SameSite) -> Self {
-        match same_site {
-            SameSite::Strict => rocket::http::SameSite::Strict,
-            SameSite::Lax => rocket::http::SameSite::Lax,
-            SameSite::None => rocket::http::SameSite::None,
-        }
-    }
+    /// `Domain` attribute of the cookies this crate sets, e.g. `"example.com"` to share them
+    /// with subdomains. Not allowed with `__Host-` cookie names, which browsers accept only
+    /// without `Domain`.
+    ///
+    /// _Default:_ none (host-only cookies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Session cookies: the access, refresh and CSRF cookies and jar values get no `Max-Age`,
+    /// so browsers drop them when they close (the remember-me cookie keeps its own). The tokens
+    /// inside still expire on their own `exp`.
+    ///
+    /// _Default:_ `false`.
+    #[serde(default)]
+    pub session: bool,
+    /// Implicit refresh: when a request's access cookie has expired or is absent and a valid
+    /// refresh cookie is there, the `Paseto<Access>` guard rotates the refresh token (as
+    /// [`PasetoCookies::rotate_tokens`](crate::PasetoCookies::rotate_tokens) does), serves the
+    /// request with the new access token and sets the new cookies. For server-rendered pages.
+    /// Needs a revocation store and the refresh cookie on `Path=/`.
+    ///
+    /// _Default:_ `false`.
+    #[serde(default)]
+    pub implicit_refresh: bool,
 }
 
 /// The remember-me cookie: `[default.paseto.remember_me]`.
@@ -396,6 +360,9 @@ mod defaults {
     }
     pub fn enabled() -> bool {
         true
+    }
+    pub fn csrf_field() -> String {
+        "_csrf".into()
     }
     pub fn csrf_exempt_methods() -> Vec<String> {
         ["GET", "HEAD", "OPTIONS", "TRACE"]

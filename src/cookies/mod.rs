@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::config::{CookiePrefix, HttpSettings, Secure, is_http_token};
+use crate::csrf;
 use crate::error::{AuthError, CookieError, MAX_COOKIE_SIZE};
 use crate::issuer::Issuer;
 use crate::kind::{Refresh, TokenKind};
@@ -56,8 +57,36 @@ pub struct PasetoCookies<'r> {
     secure: bool,
     /// Set once a token cookie is written, so the response is marked `no-store`.
     tokens_set: &'r TokensSet,
-    /// The request's CSRF header when its method needs one, for [`logout`](Self::logout).
+    /// The request's CSRF value when its method needs one, for [`logout`](Self::logout).
     csrf: CsrfSent<'r>,
+}
+
+/// The hidden form field that carries the CSRF value: see [`PasetoCookies::csrf_input`].
+/// Serialises as `{ "name": …, "value": … }` for template contexts; `Debug` hides the value.
+#[derive(Clone, Serialize)]
+pub struct CsrfInput {
+    name: String,
+    value: String,
+}
+
+impl CsrfInput {
+    /// The field's name: `paseto.csrf_field`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The CSRF value.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Debug for CsrfInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsrfInput")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the request sent for the CSRF check.
@@ -65,8 +94,9 @@ pub struct PasetoCookies<'r> {
 enum CsrfSent<'r> {
     /// The method is exempt, or the check is off.
     NotNeeded,
-    /// The header's single value, or `None` when it is absent or repeated.
-    Header(Option<&'r str>),
+    /// The header's single value, or without a header the form field's (see
+    /// [`csrf::sent`]); `None` when neither is there or the header is repeated.
+    Value(Option<&'r str>),
 }
 
 impl fmt::Debug for PasetoCookies<'_> {
@@ -157,7 +187,53 @@ impl<'r> PasetoCookies<'r> {
         if cookie.secure().is_none() {
             cookie.set_secure(self.secure);
         }
+        self.set_domain(&mut cookie);
         self.jar.remove(cookie);
+    }
+
+    /// Gives `cookie` the configured `Domain`, unless it has one or a `__Host-` name (which
+    /// browsers accept only without `Domain`).
+    fn set_domain(&self, cookie: &mut Cookie<'static>) {
+        let host_only = CookiePrefix::of(cookie.name()) == Some(CookiePrefix::Host);
+        if let Some(domain) = &self.http().domain
+            && cookie.domain().is_none()
+            && !host_only
+        {
+            cookie.set_domain(domain.clone());
+        }
+    }
+
+    /// The hidden field that carries the CSRF value in a plain HTML form, for the template
+    /// context: `None` when the browser is not signed in (no CSRF cookie), or when the CSRF
+    /// check or its form field (`paseto.csrf_field`) is off. Render it as the form's first
+    /// field: it must end within the first 512 bytes of the body.
+    ///
+    /// ```
+    /// use rocket_paseto::{Access, CsrfInput, Paseto, PasetoCookies};
+    ///
+    /// #[rocket::get("/")]
+    /// fn page(_user: Paseto<Access>, cookies: PasetoCookies<'_>) -> String {
+    ///     // With a template engine, put `cookies.csrf_input()` in the context instead.
+    ///     let field = cookies.csrf_input().map(|f: CsrfInput| {
+    ///         format!(r#"<input type="hidden" name="{}" value="{}">"#, f.name(), f.value())
+    ///     });
+    ///     format!(r#"<form method="post" action="/note">{}…</form>"#, field.unwrap_or_default())
+    /// }
+    /// ```
+    pub fn csrf_input(&self) -> Option<CsrfInput> {
+        let http = self.http();
+        let name = http.csrf_field.clone()?;
+        let cookie = self.jar.get_pending(&http.csrf_cookie)?;
+        // Ours are base64url; anything else was not set by this crate and could not match.
+        let value = cookie.value();
+        let ours = !value.is_empty()
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ours.then(|| CsrfInput {
+            name,
+            value: value.to_owned(),
+        })
     }
 
     /// The cookie name and path of kind `kind`, unless its cookie is turned off.
@@ -191,10 +267,14 @@ impl<'r> PasetoCookies<'r> {
     ) -> Result<Cookie<'static>, CookieError> {
         let http = self.http();
         cookie.set_value(value);
-        cookie.set_max_age(CookieDuration::seconds(ttl.as_secs() as i64));
+        // Session cookies have no `Max-Age`, unless the template asks for one (remember-me).
+        if !http.session_cookies || cookie.max_age().is_some() {
+            cookie.set_max_age(CookieDuration::seconds(ttl.as_secs() as i64));
+        }
         if cookie.path().is_none() {
             cookie.set_path("/");
         }
+        self.set_domain(&mut cookie);
         if cookie.same_site().is_none() {
             cookie.set_same_site(http.same_site);
         }
@@ -234,15 +314,9 @@ impl<'r> FromRequest<'r> for PasetoCookies<'r> {
                 Secure::Never => false,
                 Secure::Auto => request.rocket().config().tls_enabled(),
             };
-        let csrf = match &http.csrf_header {
-            Some(header) if !http.csrf_exempt.contains(&request.method()) => {
-                let mut values = request.headers().get(header);
-                CsrfSent::Header(match (values.next(), values.next()) {
-                    (Some(value), None) => Some(value),
-                    _ => None,
-                })
-            }
-            _ => CsrfSent::NotNeeded,
+        let csrf = match csrf::needed(request, http) {
+            true => CsrfSent::Value(csrf::sent(request, http)),
+            false => CsrfSent::NotNeeded,
         };
         Outcome::Success(PasetoCookies {
             jar: request.cookies(),

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use rocket::http::Cookie;
-use subtle::ConstantTimeEq;
+use rocket::time::Duration as CookieDuration;
 use time::OffsetDateTime;
 
 use super::{CsrfSent, PasetoCookies, binding};
+use crate::csrf;
 use crate::error::{AuthError, CookieError};
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
@@ -116,7 +117,11 @@ impl PasetoCookies<'_> {
             .issuer
             .remember_token(subject, &binding(name), family, end)?;
         let ttl = self.issuer.ttl_of(REMEMBER_ME);
-        let cookie = self.with_attributes(Cookie::new(name.clone(), ""), token, ttl)?;
+        // Its own `Max-Age` even with session cookies: remembering outlives the browser session.
+        let template = Cookie::build(name.clone())
+            .max_age(CookieDuration::seconds(ttl.as_secs() as i64))
+            .build();
+        let cookie = self.with_attributes(template, token, ttl)?;
         self.add_tokens([cookie]);
         Ok(())
     }
@@ -155,18 +160,15 @@ impl PasetoCookies<'_> {
     ///
     /// Cookies that are expired, tampered with or already revoked are only removed. On a method
     /// that needs CSRF protection, a session token that carries a CSRF value requires the CSRF
-    /// header ([`AuthError::Csrf`] otherwise, and nothing is changed), so another site cannot
+    /// header or form field ([`AuthError::Csrf`] otherwise, and nothing is changed), so another site cannot
     /// log users out. Without a revocation store the cookies are removed and nothing is
     /// revoked: the result says so. When the store cannot record the revocation it fails with
     /// [`AuthError::Revocation`] and the cookies are kept, so the user can try again.
     pub async fn logout(&self) -> Result<Revoked, AuthError> {
         let tokens = self.session_tokens();
-        if let CsrfSent::Header(sent) = self.csrf {
+        if let CsrfSent::Value(sent) = self.csrf {
             let expected = tokens.iter().find_map(|t| t.claims().csrf.as_deref());
-            let matches = |value: &str| {
-                sent.is_some_and(|s| bool::from(s.as_bytes().ct_eq(value.as_bytes())))
-            };
-            if expected.is_some_and(|value| !matches(value)) {
+            if expected.is_some_and(|value| !csrf::matches(sent, value)) {
                 return Err(AuthError::Csrf);
             }
         }

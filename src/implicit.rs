@@ -1,0 +1,66 @@
+//! Implicit refresh (`cookies.implicit_refresh`): server-rendered pages have no script to call
+//! a refresh route when the access cookie runs out, so the `Paseto<Access>` guard does it.
+
+use std::sync::Arc;
+
+use rocket::request::{FromRequest, Outcome, Request};
+use time::OffsetDateTime;
+
+use crate::cookies::PasetoCookies;
+use crate::csrf;
+use crate::error::AuthError;
+use crate::hooks::Hooks;
+use crate::kind::{Access, Refresh, TokenKind};
+use crate::state::AuthState;
+use crate::token::{Verified, VerifyOptions};
+
+/// For a request whose access cookie is absent or expired: rotates the refresh cookie's token
+/// exactly as [`PasetoCookies::rotate_tokens`] does (one use per token, reuse revokes the
+/// login), sets the new cookies on the response, and returns the new access token for the
+/// guard to serve the request with.
+///
+/// Without a usable refresh cookie, fails with `fallback`, the access guard's own error. A
+/// state-changing request must carry the refresh token's CSRF value before anything changes.
+pub(crate) async fn refresh(
+    request: &Request<'_>,
+    state: &AuthState,
+    fallback: AuthError,
+) -> Result<Arc<Verified>, AuthError> {
+    let cookie = state
+        .kind(Refresh::NAME)
+        .and_then(|(_, kind)| kind.cookie.as_deref())
+        .and_then(|name| request.cookies().get(name));
+    let Some(cookie) = cookie else {
+        return Err(fallback);
+    };
+    let now = OffsetDateTime::now_utc();
+    let refresh =
+        match state
+            .authority
+            .verify(Refresh::NAME, cookie.value(), now, VerifyOptions::new())
+        {
+            Ok(refresh) => refresh,
+            Err(reason) => {
+                rocket::debug!("rocket_paseto: implicit refresh: refresh token rejected: {reason}");
+                return Err(fallback);
+            }
+        };
+    csrf::check(request, &state.http, &refresh)?;
+    // A refresh renews a login: the application must still accept its user.
+    if let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref()) {
+        users.check(&refresh.claims().sub, request).await?;
+    }
+    let Outcome::Success(cookies) = PasetoCookies::from_request(request).await else {
+        return Err(AuthError::NotConfigured);
+    };
+    let pair = cookies.rotate_tokens(&refresh).await?;
+    state
+        .authority
+        .verify(
+            Access::NAME,
+            &pair.access_token,
+            now,
+            VerifyOptions::new().cached(),
+        )
+        .map_err(AuthError::Invalid)
+}
