@@ -231,6 +231,9 @@ mod implicit;
 mod issuer;
 mod kind;
 mod login;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
 mod origin;
 mod remember;
 mod response;

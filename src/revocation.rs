@@ -139,6 +139,7 @@ pub enum OnError {
 /// listed in `paseto.revocation.kinds` consult the store: tokens of other kinds keep working
 /// until they expire. This says which.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Revoked {
     /// How many tokens were presented and revoked with their families.

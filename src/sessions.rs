@@ -48,18 +48,22 @@ pub struct Sessions<'r> {
 
 /// One active login, as its user sees it: [`Sessions::list`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Session {
     /// An opaque id for [`Sessions::end`]: a keyed hash, not the family id itself.
     pub id: String,
     /// When the login started.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: OffsetDateTime,
     /// When it was last refreshed (its start, if never).
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_used_at: OffsetDateTime,
     /// When it ends at the latest (`session_ttl` after it started).
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: OffsetDateTime,
     /// Whether the token this list was asked with belongs to it.
     pub current: bool,

@@ -521,3 +521,54 @@ async fn a_new_account_can_log_in_at_once() {
         signed_in(&client, &name, "password123").await;
     }
 }
+
+/// With the `openapi` feature: `GET /openapi.json` describes the PASETO bearer scheme, which
+/// the token routes require and `/register` and `/login` do not.
+#[cfg(feature = "openapi")]
+#[rocket::async_test]
+async fn openapi_document_requires_the_paseto_scheme() {
+    let (client, _db) = client("openapi").await;
+    let response = client.get("/openapi.json").dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    let doc: Value = response.into_json().await.expect("a JSON document");
+
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["paseto"],
+        json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "PASETO",
+            "description": "A PASETO v4 token in `Authorization: Bearer <token>`.",
+        })
+    );
+    let cookie = &schemes["paseto_access_cookie"];
+    assert_eq!(
+        (&cookie["type"], &cookie["in"]),
+        (&json!("apiKey"), &json!("cookie"))
+    );
+    assert_eq!(cookie["name"], "access_token");
+
+    let operation = |path: &str, method: &str| doc["paths"][path][method].clone();
+    for (path, method) in [
+        ("/me", "get"),
+        ("/admin", "get"),
+        ("/logout-all", "post"),
+        ("/me", "delete"),
+    ] {
+        let security = &operation(path, method)["security"];
+        assert_eq!(security, &json!([{ "paseto": [] }]), "{method} {path}");
+    }
+    for (path, method) in [("/register", "post"), ("/login", "post")] {
+        let op = operation(path, method);
+        assert!(op.is_object(), "{method} {path} is documented");
+        assert!(
+            op.get("security").is_none(),
+            "{method} {path} needs no token"
+        );
+    }
+    // Guard failures are documented with the crate's JSON error body.
+    let unauthorized = &operation("/me", "get")["responses"]["401"];
+    let schema = &unauthorized["content"]["application/json"]["schema"];
+    assert!(schema["properties"]["error"].is_object(), "{unauthorized}");
+}

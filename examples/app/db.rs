@@ -47,6 +47,7 @@ async fn create_schema(rocket: Rocket<Build>) -> fairing::Result {
 
 /// A user, as `/me` shows it. Roles are stored space-separated.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(crate = "rocket::serde")]
 pub struct User {
     pub id: i64,

@@ -28,6 +28,7 @@
 //! | `DELETE /sessions/<id>` | access | ends that login; 404 if not the user's |
 //! | `POST /password {"new_password"}` | fresh access | a new pair; every other login ends |
 //! | `DELETE /me` | fresh access | deletes the user; all its tokens stop working |
+//! | `GET /openapi.json` | — | the OpenAPI document of these routes (feature `openapi`) |
 //!
 //! A token is fresh when it comes straight from `/login` (or `/password`), not from `/refresh`.
 //! JSON bodies are capped at 16 KiB. Errors are JSON: `{"error","message"}`.

@@ -9,13 +9,17 @@ use rocket_paseto::{
     Access, AuthError, CurrentUser, Issuer, Paseto, Refresh, Revoked, Session, Sessions, TokenPair,
 };
 
+#[cfg(feature = "openapi")]
+use rocket_paseto::openapi::PasetoSecurity;
+
 use super::AppConfig;
 use super::db::{self, Db, User};
 use super::error::ApiError;
 use super::password;
 
 pub fn routes() -> Vec<Route> {
-    routes![
+    #[allow(unused_mut)] // without the `openapi` feature
+    let mut routes = routes![
         register,
         login,
         me,
@@ -27,10 +31,14 @@ pub fn routes() -> Vec<Route> {
         end_session,
         change_password,
         delete_me,
-    ]
+    ];
+    #[cfg(feature = "openapi")]
+    routes.extend(routes![openapi]);
+    routes
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(crate = "rocket::serde")]
 struct Account {
     username: String,
@@ -38,6 +46,7 @@ struct Account {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(crate = "rocket::serde")]
 struct NewPassword {
     new_password: String,
@@ -69,6 +78,10 @@ fn check_password(password: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /register {"username", "password"}` → 201 `{"id", "username"}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/register", request_body = Account,
+    responses((status = 201, body = User), (status = 409), (status = 422)),
+))]
 #[post("/register", data = "<account>")]
 async fn register(
     account: Json<Account>,
@@ -92,6 +105,10 @@ async fn register(
 
 /// `POST /login {"username", "password"}` → a token pair of a new login, its access token
 /// fresh. A wrong password and an unknown user get the same answer, after the same work.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/login", request_body = Account,
+    responses((status = 200, body = TokenPair), AuthError),
+))]
 #[post("/login", data = "<account>")]
 async fn login(
     account: Json<Account>,
@@ -112,6 +129,10 @@ async fn login(
 }
 
 /// `GET /me` → `{"id", "username", "roles"}`, read from the database.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/me", security(("paseto" = [])),
+    responses((status = 200, body = User), AuthError),
+))]
 #[get("/me")]
 fn me(user: CurrentUser<User>) -> Json<User> {
     Json(user.user().clone())
@@ -119,12 +140,20 @@ fn me(user: CurrentUser<User>) -> Json<User> {
 
 /// `POST /refresh` with a refresh token → a new pair. The old refresh token is used up: shown
 /// again later, it is refused and its whole login revoked.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/refresh", security(("paseto" = [])),
+    responses((status = 200, body = TokenPair), AuthError),
+))]
 #[post("/refresh")]
 async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
     issuer.rotate(&token).await
 }
 
 /// `POST /logout` with the access or the refresh token → ends that login.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/logout", security(("paseto" = [])),
+    responses((status = 200, body = Revoked), AuthError),
+))]
 #[post("/logout")]
 async fn logout(
     access: Result<Paseto<Access>, AuthError>,
@@ -140,6 +169,10 @@ async fn logout(
 }
 
 /// `POST /logout-all` → ends every login of the caller.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/logout-all", security(("paseto" = [])),
+    responses((status = 200, body = Value), AuthError),
+))]
 #[post("/logout-all")]
 async fn logout_all(
     token: Paseto<Access>,
@@ -150,6 +183,10 @@ async fn logout_all(
 }
 
 /// `GET /admin` → 200 for the `admin` role (a claim of the token), 403 otherwise.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/admin", security(("paseto" = [])),
+    responses((status = 200, body = Value), AuthError),
+))]
 #[get("/admin")]
 fn admin(user: CurrentUser<User>) -> Result<Json<Value>, AuthError> {
     user.token().require_role("admin")?;
@@ -157,6 +194,10 @@ fn admin(user: CurrentUser<User>) -> Result<Json<Value>, AuthError> {
 }
 
 /// `GET /sessions` → the caller's active logins; `current` marks the one asking.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/sessions", security(("paseto" = [])),
+    responses((status = 200, body = Vec<Session>), AuthError),
+))]
 #[get("/sessions")]
 async fn sessions(
     token: Paseto<Access>,
@@ -166,6 +207,11 @@ async fn sessions(
 }
 
 /// `DELETE /sessions/<id>` → ends one of the caller's logins; 404 for any other id.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/sessions/{id}", security(("paseto" = [])),
+    params(("id" = String, Path, description = "A session id from `GET /sessions`.")),
+    responses((status = 200, body = Value), (status = 404), AuthError),
+))]
 #[delete("/sessions/<id>")]
 async fn end_session(
     id: &str,
@@ -180,6 +226,11 @@ async fn end_session(
 
 /// `POST /password {"new_password"}` with a fresh access token → a new pair for this login;
 /// every other login of the user ends.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post, path = "/password", security(("paseto" = [])),
+    request_body = NewPassword,
+    responses((status = 200, body = TokenPair), (status = 422), AuthError),
+))]
 #[post("/password", data = "<body>")]
 async fn change_password(
     user: CurrentUser<User>,
@@ -204,6 +255,10 @@ async fn change_password(
 
 /// `DELETE /me` with a fresh access token → deletes the account. Its tokens are refused from
 /// then on: the `CurrentUser` check finds no user, and every login is ended as well.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/me", security(("paseto" = [])),
+    responses((status = 200, body = Value), AuthError),
+))]
 #[delete("/me")]
 async fn delete_me(
     user: CurrentUser<User>,
@@ -216,4 +271,32 @@ async fn delete_me(
     }
     sessions.end_all(user.token().subject()).await?;
     Ok(Json(json!({ "deleted": user.id })))
+}
+
+/// The OpenAPI document of these routes (built with the `openapi` feature).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        register,
+        login,
+        me,
+        refresh,
+        logout,
+        logout_all,
+        admin,
+        sessions,
+        end_session,
+        change_password,
+        delete_me,
+    ),
+    modifiers(&PasetoSecurity),
+)]
+struct ApiDoc;
+
+/// `GET /openapi.json` → the OpenAPI document (with the `openapi` feature).
+#[cfg(feature = "openapi")]
+#[get("/openapi.json")]
+fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// {"access_token": "v4.local.…", "refresh_token": "v4.local.…", "token_type": "Bearer", "expires_in": 900}
 /// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     /// The access token.
     pub access_token: String,
@@ -40,6 +41,7 @@ impl fmt::Debug for TokenPair {
 ///
 /// As a [`Responder`](rocket::response::Responder) it is JSON with `Cache-Control: no-store`, like [`TokenPair`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessToken {
     /// The access token.
     pub access_token: String,
