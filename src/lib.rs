@@ -91,7 +91,8 @@
 //! `[default.paseto.access] query = "access_token"`, off by default) lets its guard read the
 //! token from that query parameter when there is neither header nor cookie. URLs end up in
 //! logs and `Referer` headers: keep it to short-lived kinds on WebSocket routes
-//! (`docs/security.md` has the details).
+//! (`docs/security.md` has the details). A token in a body or a message is checked as a
+//! guard would, revocation included, by [`Issuer::authenticate`].
 //!
 //! # Cookies
 //!
