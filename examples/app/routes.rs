@@ -1,5 +1,6 @@
 //! The routes: accounts, logins and the user's sessions.
 
+use rocket::futures::{SinkExt, StreamExt};
 use rocket::http::Status;
 use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
@@ -8,6 +9,7 @@ use rocket_db_pools::Connection;
 use rocket_paseto::{
     Access, AuthError, CurrentUser, Issuer, Paseto, Refresh, Revoked, Session, Sessions, TokenPair,
 };
+use rocket_ws::{Channel, Message, WebSocket};
 
 use super::AppConfig;
 use super::db::{self, Db, User};
@@ -27,6 +29,7 @@ pub fn routes() -> Vec<Route> {
         end_session,
         change_password,
         delete_me,
+        ws,
     ]
 }
 
@@ -216,4 +219,27 @@ async fn delete_me(
     }
     sessions.end_all(user.token().subject()).await?;
     Ok(Json(json!({ "deleted": user.id })))
+}
+
+/// `GET /ws?access_token=<token>` → a WebSocket: `{"hello": "<username>"}`, then each text
+/// message echoed back. Browsers cannot set headers on an upgrade, so the access token comes
+/// in the query string (`paseto.access.query`, set in `app()`); the user guard runs first, so
+/// a missing, bad or revoked token gets the usual 401 and no upgrade. The token is checked
+/// once, at the upgrade: a logout does not close a connection already open.
+#[get("/ws")]
+fn ws(user: CurrentUser<User>, ws: WebSocket) -> Channel<'static> {
+    let hello = json!({ "hello": user.username }).to_string();
+    ws.channel(move |mut stream| {
+        Box::pin(async move {
+            stream.send(Message::Text(hello)).await?;
+            while let Some(message) = stream.next().await {
+                match message? {
+                    Message::Text(text) => stream.send(Message::Text(text)).await?,
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            Ok(())
+        })
+    })
 }
