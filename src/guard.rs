@@ -24,7 +24,8 @@ use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 ///
 /// The token is taken from the configured header (`Authorization: Bearer <token>` by default,
 /// scheme matched case-insensitively) or, only when that header is absent, from the kind's
-/// cookie. It must have the purpose configured for `K`, a key from the server's keyring, valid
+/// cookie, or, with neither, from the kind's query parameter when one is configured (`query`,
+/// off by default; no CSRF check). It must have the purpose configured for `K`, a key from the server's keyring, valid
 /// times, the configured `iss` and `aud`, and `type` equal to `K::NAME`.
 ///
 /// | route argument | no token | no token, `missing_token = "forward"` | bad token | good token |
@@ -304,6 +305,8 @@ pub fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
 enum Source {
     Header,
     Cookie,
+    /// The kind's query parameter: never sent by a browser on its own, so no CSRF check.
+    Query,
 }
 
 /// The per-request verification outcome of kind `K`, shared by every guard of that kind.
@@ -363,11 +366,28 @@ fn find_token<'r>(
         (Some(value), None) => from_authorization(value, &http.scheme)
             .map(|token| (token, Source::Header))
             .ok_or(AuthError::Invalid(Rejection::Malformed)),
-        (None, _) => {
-            let name = kind.cookie.as_deref().ok_or(AuthError::Missing)?;
-            let cookie = request.cookies().get(name).ok_or(AuthError::Missing)?;
-            Ok((cookie.value(), Source::Cookie))
-        }
+        // The query string last: a link can carry anyone's token, so it never overrides the
+        // browser's own cookie. A present cookie never falls back to it.
+        (None, _) => match kind
+            .cookie
+            .as_deref()
+            .and_then(|c| request.cookies().get(c))
+        {
+            Some(cookie) => Ok((cookie.value(), Source::Cookie)),
+            None => from_query(request, kind).map(|token| (token, Source::Query)),
+        },
+    }
+}
+
+/// The token in the kind's query parameter, if it has one; given twice or empty, a bad token.
+fn from_query<'r>(request: &'r Request<'_>, kind: &KindSettings) -> Result<&'r str, AuthError> {
+    let name = kind.query.as_deref().ok_or(AuthError::Missing)?;
+    let query = request.uri().query().ok_or(AuthError::Missing)?;
+    let mut values = query.segments().filter(|(k, _)| *k == name).map(|(_, v)| v);
+    match (values.next(), values.next()) {
+        (None, _) => Err(AuthError::Missing),
+        (Some(token), None) if !token.is_empty() => Ok(token),
+        _ => Err(AuthError::Invalid(Rejection::Malformed)),
     }
 }
 

@@ -87,6 +87,13 @@
 //! no token, a bad token and a good one. [`&Issuer`](Issuer) mints tokens. Both have a
 //! [`Sentinel`](rocket::Sentinel): a route that uses them without the fairing aborts launch.
 //!
+//! For WebSocket upgrades, where browsers cannot set headers, a kind's `query` setting (e.g.
+//! `[default.paseto.access] query = "access_token"`, off by default) lets its guard read the
+//! token from that query parameter when there is neither header nor cookie. URLs end up in
+//! logs and `Referer` headers: keep it to short-lived kinds on WebSocket routes
+//! (`docs/security.md` has the details). A token in a body or a message is checked as a
+//! guard would, revocation included, by [`Issuer::authenticate`].
+//!
 //! # Cookies
 //!
 //! [`PasetoCookies`] is a private-cookie jar whose values are `v4.local` tokens with their own

@@ -33,6 +33,8 @@ pub(crate) struct KindSettings {
     pub cookie: Option<String>,
     /// The `Path` of that cookie when the jar sets it.
     pub cookie_path: String,
+    /// The query parameter its guard reads when a request has neither header nor cookie.
+    pub query: Option<String>,
     /// Whether its guard checks the revocation store.
     pub checked: bool,
 }
@@ -43,6 +45,7 @@ impl KindSettings {
             name: kind.rules.name().to_owned(),
             cookie: kind.cookie,
             cookie_path: kind.cookie_path,
+            query: kind.query,
             checked,
         }
     }

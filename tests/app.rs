@@ -1,6 +1,7 @@
 //! The `app` example's contract over HTTP, each test against a fresh SQLite file: accounts,
 //! password hashes, logins and their roles, rotation, logouts, sessions, password change,
-//! account deletion, bad bodies and database failures.
+//! account deletion, bad bodies and database failures; and `/ws` with a real WebSocket client
+//! against the app served on a loopback port.
 
 #[allow(dead_code)]
 #[path = "../examples/app/main.rs"]
@@ -8,11 +9,16 @@ mod app;
 
 use std::path::PathBuf;
 
+use rocket::futures::{SinkExt, StreamExt};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::Client;
+use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rocket::tokio::net::TcpStream;
 use rocket_db_pools::{Database, sqlx};
 use rocket_paseto::{Access, Issuer};
 use serde_json::{Value, json};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// A fresh database file under the target directory, named after the test; removed on drop.
 struct DbFile(PathBuf);
@@ -571,4 +577,107 @@ async fn openapi_document_requires_the_paseto_scheme() {
     let unauthorized = &operation("/me", "get")["responses"]["401"];
     let schema = &unauthorized["content"]["application/json"]["schema"];
     assert!(schema["properties"]["error"].is_object(), "{unauthorized}");
+}
+
+/// The app served on a free loopback port (a WebSocket needs a real connection), with its own
+/// database file; it stops when the returned `Shutdown` is notified.
+async fn served(test: &str) -> (u16, rocket::Shutdown, DbFile) {
+    let file = DbFile::new(test);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let figment = rocket::Config::figment()
+        .merge((
+            "databases.app.url",
+            format!("sqlite://{}?mode=rwc", file.0.display()),
+        ))
+        .merge(("log_level", "off"))
+        .merge(("address", "127.0.0.1"))
+        .merge(("port", port));
+    let rocket = app::app(figment).ignite().await.expect("the app ignites");
+    let shutdown = rocket.shutdown();
+    rocket::tokio::spawn(rocket.launch());
+    for _ in 0..250 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return (port, shutdown, file);
+        }
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the app did not start listening on {port}");
+}
+
+/// One HTTP/1.1 request over loopback with alice's credentials as its body (what `/register`
+/// and `/login` read; other routes ignore it): the status and the JSON answer (or `Null`).
+async fn over_http(port: u16, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+    let body = r#"{"username":"alice","password":"password123"}"#;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+}
+
+/// An upgrade of `/ws` with `query` that must be refused: its HTTP status and JSON body.
+async fn refused_upgrade(port: u16, query: &str) -> (u16, Value) {
+    match connect_async(format!("ws://127.0.0.1:{port}/ws{query}")).await {
+        Err(WsError::Http(response)) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            let json = serde_json::from_slice(body).unwrap_or(Value::Null);
+            (response.status().as_u16(), json)
+        }
+        Err(e) => panic!("{query}: {e}"),
+        Ok(_) => panic!("{query}: upgraded"),
+    }
+}
+
+#[rocket::async_test]
+async fn the_websocket_greets_the_user_echoes_and_refuses_bad_tokens() {
+    let (port, shutdown, _file) = served("ws").await;
+    assert_eq!(over_http(port, "POST", "/register", None).await.0, 201);
+    let (status, tokens) = over_http(port, "POST", "/login", None).await;
+    assert_eq!(status, 200, "{tokens}");
+    let pair = Pair::from(&tokens);
+
+    let url = format!("ws://127.0.0.1:{port}/ws?access_token={}", pair.access);
+    let (mut socket, response) = connect_async(url).await.expect("the upgrade");
+    assert_eq!(response.status().as_u16(), 101);
+    let hello = socket.next().await.unwrap().unwrap();
+    let hello: Value = serde_json::from_str(hello.to_text().unwrap()).unwrap();
+    assert_eq!(hello, json!({ "hello": "alice" }));
+    for text in ["ping", "{\"any\":\"text\"}", ""] {
+        socket.send(Message::Text(text.into())).await.unwrap();
+        let echo = socket.next().await.unwrap().unwrap();
+        assert_eq!(echo, Message::Text(text.into()));
+    }
+    socket.close(None).await.unwrap();
+
+    // Refused before the upgrade, with the crate's 401 and JSON body.
+    let (status, body) = refused_upgrade(port, "").await;
+    assert_eq!((status, &body["error"]), (401, &json!("unauthorized")));
+    let refresh = format!("?access_token={}", pair.refresh);
+    for query in ["?access_token=v4.local.garbage", "?access_token=", &refresh] {
+        let (status, body) = refused_upgrade(port, query).await;
+        assert_eq!(
+            (status, &body["error"]),
+            (401, &json!("invalid_token")),
+            "{query}"
+        );
+    }
+    // After a logout, the access token opens no WebSocket.
+    let (status, _) = over_http(port, "POST", "/logout", Some(&pair.access)).await;
+    assert_eq!(status, 200);
+    let (status, body) = refused_upgrade(port, &format!("?access_token={}", pair.access)).await;
+    assert_eq!((status, &body["error"]), (401, &json!("invalid_token")));
+    shutdown.notify();
 }

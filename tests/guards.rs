@@ -492,6 +492,69 @@ fn cookies_are_read_only_without_a_header() {
 }
 
 #[test]
+fn query_tokens_are_opt_in_and_read_after_header_and_cookie() {
+    let good = local_token(&claims("access"));
+    let at = |query: &str| format!("/access?{query}");
+    // Off by default.
+    let client = app(keys());
+    let status = client.get(at(&format!("access_token={good}"))).dispatch();
+    assert_eq!(status.status(), Status::Unauthorized);
+
+    let client = app(with_keys(json!({ "access": { "query": "access_token" } })));
+    let response = client
+        .get(at(&format!("a=1&access_token={good}")))
+        .dispatch();
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(response.into_string().unwrap(), "alice");
+    // Never sent by a browser on its own: no CSRF header needed, whatever the method.
+    let response = client.post(at(&format!("access_token={good}"))).dispatch();
+    assert_eq!(response.status(), Status::Ok);
+    // A header or a cookie, present but bad, never falls back to the query string; a cookie
+    // wins over it (a link cannot switch a signed-in browser to another user).
+    let response = client
+        .get(at(&format!("access_token={good}")))
+        .header(bearer("garbage"))
+        .dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+    let response = client
+        .get(at(&format!("access_token={good}")))
+        .cookie(Cookie::new("access_token", "garbage"))
+        .dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+    let response = client
+        .get(at("access_token=garbage"))
+        .cookie(Cookie::new("access_token", good.clone()))
+        .dispatch();
+    assert_eq!(response.status(), Status::Ok);
+    // Bad values are the usual 401, never a 500; twice is as bad as two headers.
+    let twice = format!("access_token={good}&access_token={good}");
+    let bad = [
+        "access_token=",
+        "access_token=garbage",
+        "access_token=%FF%FE",
+        &twice,
+    ];
+    for query in bad {
+        let (status, _, body) = body(client.get(at(query)).dispatch());
+        assert_eq!(status, Status::Unauthorized, "{query}");
+        assert!(body.contains("invalid_token"), "{query}: {body}");
+    }
+    let (status, _, body) = body(client.get(at("other=1")).dispatch());
+    assert_eq!(status, Status::Unauthorized);
+    assert!(body.contains("\"unauthorized\""), "{body}");
+    // Another kind's parameter is not read, and kinds still never pass for each other.
+    let refresh = local_token(&claims("refresh"));
+    let response = client
+        .get(format!("/refresh?access_token={refresh}"))
+        .dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+    let response = client
+        .get(at(&format!("access_token={refresh}")))
+        .dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+}
+
+#[test]
 fn header_name_and_scheme_are_configurable() {
     let client = app(with_keys(json!({ "header": "X-Auth", "scheme": "Token" })));
     let good = local_token(&claims("access"));

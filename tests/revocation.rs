@@ -9,7 +9,8 @@ use std::time::Duration;
 use rocket::http::{Cookie, Header, Status};
 use rocket::local::asynchronous::LocalResponse;
 use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
-use rocket_paseto::{PasetoFairing, Refresh};
+use rocket_paseto::token::Rejection;
+use rocket_paseto::{Access, AuthError, Issuer, PasetoFairing, Refresh};
 use serde_json::{Value, json};
 
 use common::revocation::{
@@ -326,6 +327,86 @@ async fn a_failing_store_can_be_configured_to_fail_open() {
             .await
             .status(),
         Status::ServiceUnavailable
+    );
+}
+
+#[rocket::async_test]
+async fn authenticate_checks_the_store_as_guards_do() {
+    let mut config = memory();
+    config["access"] = json!({ "query": "access_token" });
+    let client = instance(config, None::<MemoryStore>).await;
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let pair = login_pair(&client).await;
+    let verified = issuer.authenticate::<Access>(&pair.access_token).await;
+    assert_eq!(verified.unwrap().claims().sub, "alice");
+    for (token, why) in [
+        (&pair.refresh_token, "wrong kind"),
+        (&"v4.local.x".into(), "bad"),
+    ] {
+        let refused = issuer.authenticate::<Access>(token).await;
+        assert!(matches!(refused, Err(AuthError::Invalid(_))), "{why}");
+    }
+
+    // After a logout: refused by `authenticate` and by a guard reading the query string,
+    // still accepted by `verify`, which skips the store.
+    let user = format!("/user?access_token={}", pair.access_token);
+    assert_eq!(
+        client.get(user.clone()).dispatch().await.status(),
+        Status::Ok
+    );
+    let logout = post_with(&client, "/logout", &pair.access_token).await;
+    assert_eq!(logout.status(), Status::Ok);
+    let refused = issuer.authenticate::<Access>(&pair.access_token).await;
+    assert!(matches!(
+        refused,
+        Err(AuthError::Invalid(Rejection::Revoked))
+    ));
+    assert!(
+        issuer
+            .authenticate::<Refresh>(&pair.refresh_token)
+            .await
+            .is_err()
+    );
+    assert!(issuer.verify::<Access>(&pair.access_token).is_ok());
+    let status = client.get(user).dispatch().await.status();
+    assert_eq!(status, Status::Unauthorized);
+
+    // A replaced refresh token is reuse here too: its whole login is revoked.
+    let pair = login_pair(&client).await;
+    let rotated = rotate(&client, &pair.refresh_token).await;
+    let reused = issuer.authenticate::<Refresh>(&pair.refresh_token).await;
+    assert!(matches!(
+        reused,
+        Err(AuthError::Invalid(Rejection::Revoked))
+    ));
+    let access = issuer.authenticate::<Access>(&rotated.access_token).await;
+    assert!(access.is_err());
+}
+
+#[rocket::async_test]
+async fn authenticate_follows_on_error_when_the_store_is_down() {
+    let pair = login_pair(&instance(keys(), None::<MemoryStore>).await).await;
+    let closed = instance(keys(), Some(TestStore::down())).await;
+    let issuer = closed.rocket().state::<Issuer>().unwrap();
+    let refused = issuer.authenticate::<Access>(&pair.access_token).await;
+    assert!(matches!(refused, Err(AuthError::Unavailable)));
+
+    let mut config = keys();
+    config["revocation"] = json!({ "on_error": "allow" });
+    let open = instance(config, Some(TestStore::down())).await;
+    let issuer = open.rocket().state::<Issuer>().unwrap();
+    let verified = issuer.authenticate::<Access>(&pair.access_token).await;
+    assert_eq!(verified.unwrap().claims().sub, "alice");
+    // Kinds not in `revocation.kinds` never wait for the store.
+    let mut config = keys();
+    config["revocation"] = json!({ "kinds": ["refresh"] });
+    let unchecked = instance(config, Some(TestStore::down())).await;
+    let issuer = unchecked.rocket().state::<Issuer>().unwrap();
+    assert!(
+        issuer
+            .authenticate::<Access>(&pair.access_token)
+            .await
+            .is_ok()
     );
 }
 

@@ -28,10 +28,17 @@
 //! | `DELETE /sessions/<id>` | access | ends that login; 404 if not the user's |
 //! | `POST /password {"new_password"}` | fresh access | a new pair; every other login ends |
 //! | `DELETE /me` | fresh access | deletes the user; all its tokens stop working |
+//! | `GET /ws?access_token=…` | access, in the query | a WebSocket: `{"hello":"<username>"}`, then echoes text |
 //! | `GET /openapi.json` | — | the OpenAPI document of these routes (feature `openapi`) |
 //!
 //! A token is fresh when it comes straight from `/login` (or `/password`), not from `/refresh`.
 //! JSON bodies are capped at 16 KiB. Errors are JSON: `{"error","message"}`.
+//!
+//! `/ws` takes the access token from the query string because browsers cannot set headers on a
+//! WebSocket upgrade (`new WebSocket("ws://…/ws?access_token=" + token)`); the app turns this on
+//! with `paseto.access.query = "access_token"`. The other access-token routes would read it too
+//! (when a request has neither header nor cookie), but URLs end up in logs and `Referer`
+//! headers: clients should send it to `/ws` only.
 //!
 //! ```sh
 //! cargo run --example app
@@ -42,6 +49,10 @@
 //! curl -s localhost:8000/me -H "Authorization: Bearer $ACCESS_TOKEN"   # roles: ["admin"]
 //! curl -s localhost:8000/admin -H "Authorization: Bearer $ACCESS_TOKEN"
 //! curl -s localhost:8000/sessions -H "Authorization: Bearer $ACCESS_TOKEN"
+//!
+//! # A WebSocket (websocat): {"hello":"admin"}, then every line typed is echoed back.
+//! websocat "ws://localhost:8000/ws?access_token=$ACCESS_TOKEN"
+//! curl -si localhost:8000/ws                                # 401 without a token, no upgrade
 //!
 //! # A fresh token changes the password: a new pair for this login, every other login ends.
 //! TOKENS=$(curl -s localhost:8000/password -H "Authorization: Bearer $ACCESS_TOKEN" \
@@ -95,9 +106,12 @@ const JSON_LIMIT: &str = "16 KiB";
 
 /// The service, configured by `figment` (Rocket's, e.g. `rocket::Config::figment()`).
 pub fn app(figment: Figment) -> Rocket<Build> {
-    // Revocations in memory unless the configuration says otherwise: `join` fills gaps only.
+    // Revocations in memory, and access tokens also read from `?access_token=` (for `/ws`:
+    // browsers cannot set headers on a WebSocket upgrade), unless the configuration says
+    // otherwise: `join` fills gaps only.
     let figment = figment
         .join(("paseto.revocation.store", "memory"))
+        .join(("paseto.access.query", "access_token"))
         .merge(("limits.json", JSON_LIMIT));
     rocket::custom(figment)
         .attach(Db::init())

@@ -1,5 +1,6 @@
 //! The routes: accounts, logins and the user's sessions.
 
+use rocket::futures::{SinkExt, StreamExt};
 use rocket::http::Status;
 use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
@@ -8,6 +9,7 @@ use rocket_db_pools::Connection;
 use rocket_paseto::{
     Access, AuthError, CurrentUser, Issuer, Paseto, Refresh, Revoked, Session, Sessions, TokenPair,
 };
+use rocket_ws::{Channel, Message, WebSocket};
 
 #[cfg(feature = "openapi")]
 use rocket_paseto::openapi::PasetoSecurity;
@@ -31,6 +33,7 @@ pub fn routes() -> Vec<Route> {
         end_session,
         change_password,
         delete_me,
+        ws,
     ];
     #[cfg(feature = "openapi")]
     routes.extend(routes![openapi]);
@@ -299,4 +302,27 @@ struct ApiDoc;
 #[get("/openapi.json")]
 fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
+/// `GET /ws?access_token=<token>` → a WebSocket: `{"hello": "<username>"}`, then each text
+/// message echoed back. Browsers cannot set headers on an upgrade, so the access token comes
+/// in the query string (`paseto.access.query`, set in `app()`); the user guard runs first, so
+/// a missing, bad or revoked token gets the usual 401 and no upgrade. The token is checked
+/// once, at the upgrade: a logout does not close a connection already open.
+#[get("/ws")]
+fn ws(user: CurrentUser<User>, ws: WebSocket) -> Channel<'static> {
+    let hello = json!({ "hello": user.username }).to_string();
+    ws.channel(move |mut stream| {
+        Box::pin(async move {
+            stream.send(Message::Text(hello)).await?;
+            while let Some(message) = stream.next().await {
+                match message? {
+                    Message::Text(text) => stream.send(Message::Text(text)).await?,
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            Ok(())
+        })
+    })
 }

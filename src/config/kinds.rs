@@ -26,6 +26,7 @@ pub(super) fn resolve(
         .iter()
         .map(|spec| resolve_kind(config, spec, always_secure))
         .collect::<Result<Vec<_>, _>>()?;
+    unique_query_parameters(config, specs, &kinds)?;
     kinds.push(remember_me(config, always_secure)?);
     check_session_ttl(config, &kinds)?;
     Ok(kinds)
@@ -36,11 +37,7 @@ fn resolve_kind(
     spec: &KindSpec,
     always_secure: bool,
 ) -> Result<ResolvedKind, ConfigError> {
-    let (table, path) = match spec.name {
-        "access" if !spec.custom => (Some(&config.access), "paseto.access".to_owned()),
-        "refresh" if !spec.custom => (Some(&config.refresh), "paseto.refresh".to_owned()),
-        name => (config.kinds.get(name), format!("paseto.kinds.{name}")),
-    };
+    let (table, path) = table_of(config, spec);
     let table = table.cloned().unwrap_or_default();
     let ttl = lifetime(
         table.ttl.unwrap_or(spec.ttl.as_secs()),
@@ -52,6 +49,7 @@ fn resolve_kind(
         .or(spec.cookie.map(str::to_owned))
         .filter(|c| !c.is_empty());
     let cookie_path = cookie_path(&table, &path)?;
+    let query = query_parameter(&table, &path)?;
     if let Some(name) = &cookie {
         let name_field = format!("{path}.cookie");
         if !is_http_token(name) {
@@ -80,7 +78,60 @@ fn resolve_kind(
         rules,
         cookie,
         cookie_path,
+        query,
     })
+}
+
+/// The kind's query parameter: off unless named, and a name that needs no percent-encoding,
+/// so the one a client writes is the one read.
+fn query_parameter(table: &KindConfig, path: &str) -> Result<Option<String>, ConfigError> {
+    let name = table.query.clone().filter(|q| !q.is_empty());
+    let valid = |name: &str| {
+        name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    };
+    match name {
+        Some(name) if !valid(&name) => Err(ConfigError::new(
+            format!("{path}.query"),
+            "is not a valid query parameter name (letters, digits and `-._~`, at most 64)",
+        )),
+        name => Ok(name),
+    }
+}
+
+/// Two kinds reading one query parameter would each be handed the other's tokens.
+fn unique_query_parameters(
+    config: &Config,
+    specs: &[KindSpec],
+    kinds: &[ResolvedKind],
+) -> Result<(), ConfigError> {
+    for (i, kind) in kinds.iter().enumerate() {
+        let Some(name) = &kind.query else { continue };
+        if let Some(other) = kinds[..i]
+            .iter()
+            .position(|k| k.query.as_ref() == Some(name))
+        {
+            return Err(ConfigError::new(
+                format!("{}.query", table_of(config, &specs[i]).1),
+                format_args!(
+                    "is also the query parameter of `{}`",
+                    table_of(config, &specs[other]).1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The kind's settings table, if given, and its path for error messages.
+fn table_of<'a>(config: &'a Config, spec: &KindSpec) -> (Option<&'a KindConfig>, String) {
+    match spec.name {
+        "access" if !spec.custom => (Some(&config.access), "paseto.access".to_owned()),
+        "refresh" if !spec.custom => (Some(&config.refresh), "paseto.refresh".to_owned()),
+        name => (config.kinds.get(name), format!("paseto.kinds.{name}")),
+    }
 }
 
 fn cookie_path(table: &KindConfig, path: &str) -> Result<String, ConfigError> {
@@ -123,6 +174,7 @@ fn remember_me(config: &Config, always_secure: bool) -> Result<ResolvedKind, Con
         // Guards of other kinds never read it: `RememberMe` does, by the name in `HttpSettings`.
         cookie: None,
         cookie_path: "/".into(),
+        query: None,
     })
 }
 
@@ -193,6 +245,12 @@ mod tests {
             resolve(&config, &specs(), false).unwrap_err().field(),
             "paseto.refresh.path"
         );
+        let mut config = Config::default();
+        config.refresh.query = Some("token=".into());
+        assert_eq!(
+            resolve(&config, &specs(), false).unwrap_err().field(),
+            "paseto.refresh.query"
+        );
         let config = Config {
             session_ttl: 60,
             ..Config::default()
@@ -201,5 +259,26 @@ mod tests {
             resolve(&config, &specs(), false).unwrap_err().field(),
             "paseto.session_ttl"
         );
+    }
+
+    #[test]
+    fn query_parameters_are_off_by_default_and_unique() {
+        let kinds = resolve(&Config::default(), &specs(), false).unwrap();
+        assert!(kinds.iter().all(|k| k.query.is_none()));
+        let mut config = Config::default();
+        config.access.query = Some("access_token".into());
+        config.refresh.query = Some(String::new());
+        let kinds = resolve(&config, &specs(), false).unwrap();
+        assert_eq!(kinds[0].query.as_deref(), Some("access_token"));
+        assert_eq!(kinds[1].query, None);
+        config.refresh.query = Some("access_token".into());
+        let error = resolve(&config, &specs(), false).unwrap_err();
+        assert_eq!(error.field(), "paseto.refresh.query");
+        assert!(error.to_string().contains("paseto.access"), "{error}");
+        for bad in ["a b", "a&b", "é", &"a".repeat(65)] {
+            config.refresh.query = Some(bad.to_owned());
+            let error = resolve(&config, &specs(), false).unwrap_err();
+            assert_eq!(error.field(), "paseto.refresh.query", "{bad:?}");
+        }
     }
 }

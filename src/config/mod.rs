@@ -243,6 +243,16 @@ pub struct KindConfig {
     /// _Default:_ the kind's default (`access_token`, `refresh_token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
+    /// A query parameter read when the request has neither the token header nor the kind's
+    /// cookie, e.g. `"access_token"` for `wss://host/ws?access_token=…`: for WebSocket
+    /// upgrades and links, where a browser cannot set a header. URLs end up in server and
+    /// proxy logs, `Referer` headers and browser history, so turn it on only for short-lived
+    /// kinds and routes that need it. Letters, digits and `-._~`, at most 64; `""` turns it
+    /// off.
+    ///
+    /// _Default:_ none (tokens in the query string are ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     /// How long a fresh token (from a password login) stays fresh, in seconds; its whole
     /// lifetime when unset.
     ///

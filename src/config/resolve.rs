@@ -10,13 +10,15 @@ use super::{cookies, keys, kinds};
 use crate::kind::KindSpec;
 use crate::token::{Authority, KindRules, MAX_LEEWAY, Rules};
 
-/// A token kind as resolved at ignite: its rules for the token core, and the cookie its guard
-/// reads when a request has no token header.
+/// A token kind as resolved at ignite: its rules for the token core, the cookie its guard
+/// reads when a request has no token header, and the query parameter it reads when there is
+/// neither.
 #[derive(Debug, Clone)]
 pub(crate) struct ResolvedKind {
     pub rules: KindRules,
     pub cookie: Option<String>,
     pub cookie_path: String,
+    pub query: Option<String>,
 }
 
 /// Everything a valid configuration resolves to; the fairing turns it into the runtime state.

@@ -341,7 +341,8 @@ impl Issuer {
     }
 
     /// Verifies `token` as a token of kind `K` now, outside of a request. It does not consult
-    /// the revocation store ([`rotate`](Self::rotate) does).
+    /// the revocation store: for a token that arrives in a body or a message and stands for a
+    /// login, use [`authenticate`](Self::authenticate).
     pub fn verify<K: TokenKind>(&self, token: &str) -> Result<Verified, Rejection> {
         self.state
             .authority
@@ -352,6 +353,48 @@ impl Issuer {
                 VerifyOptions::new(),
             )
             .map(Arc::unwrap_or_clone)
+    }
+
+    /// Checks `token` as the guard [`Paseto<K>`](crate::Paseto) does, for tokens that arrive
+    /// in a request body or a WebSocket message rather than a header, cookie or query
+    /// parameter: [`verify`](Self::verify), then, for kinds in `paseto.revocation.kinds`, the
+    /// revocation store (a logged-out token is refused, and a replaced refresh token counts as
+    /// reuse and revokes its login, as in the guard).
+    ///
+    /// ```
+    /// # use rocket_paseto::{Access, AuthError, Issuer};
+    /// #[rocket::post("/publish", data = "<token>")]
+    /// async fn publish(token: String, issuer: &Issuer) -> Result<String, AuthError> {
+    ///     let verified = issuer.authenticate::<Access>(&token).await?;
+    ///     Ok(format!("published as {}", verified.claims().sub))
+    /// }
+    /// ```
+    ///
+    /// Fails with [`AuthError::Invalid`] for a bad or revoked token (answered as a 401), and,
+    /// when the store cannot answer, with [`AuthError::Unavailable`] (a 503) unless
+    /// `on_error = "allow"`, which accepts the token unchecked. Two things a guard does need
+    /// the request and are left out: the CSRF check of cookie tokens (a token in a body is
+    /// never sent by the browser on its own), and, for refresh tokens, the
+    /// [`AuthUser`](crate::AuthUser) check: call your user lookup yourself if you renew a
+    /// login with it.
+    pub async fn authenticate<K: TokenKind>(&self, token: &str) -> Result<Verified, AuthError> {
+        let (_, kind) = self.state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
+        let verified = self
+            .state
+            .authority
+            .verify(
+                K::NAME,
+                token,
+                OffsetDateTime::now_utc(),
+                VerifyOptions::new().cached(),
+            )
+            .map_err(AuthError::Invalid)?;
+        if let Some(revocation) = &self.state.revocation
+            && kind.checked
+        {
+            revocation.check(verified.claims()).await?;
+        }
+        Ok(Arc::unwrap_or_clone(verified))
     }
 
     /// The configured lifetime of kind `name`'s tokens.
