@@ -5,13 +5,13 @@ use std::fmt;
 
 use rocket::request::Request;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use crate::cookies::PasetoCookies;
 use crate::error::AuthError;
 use crate::hooks::Hooks;
-use crate::issuer::{Family, Issuer, TokenPair};
-use crate::token::{IssueError, random_id};
+use crate::issuer::{ExtraClaims, Family, Issuer, TokenPair};
+use crate::token::random_id;
 
 /// A login being started: an access and a refresh token in a new family, with claims from the
 /// application's [`LoginClaims`](crate::LoginClaims) and from this builder.
@@ -24,7 +24,7 @@ pub struct Login<'a> {
     issuer: &'a Issuer,
     request: &'a Request<'a>,
     subject: String,
-    extra: Result<Map<String, Value>, IssueError>,
+    extra: ExtraClaims,
     fresh: bool,
     cookies: Option<&'a PasetoCookies<'a>>,
 }
@@ -49,7 +49,7 @@ impl<'a> Login<'a> {
             issuer,
             request,
             subject,
-            extra: Ok(Map::new()),
+            extra: ExtraClaims::new(),
             fresh: false,
             cookies,
         }
@@ -58,25 +58,13 @@ impl<'a> Login<'a> {
     /// Adds one claim to both tokens; it overrides a claim of the same name from the
     /// [`LoginClaims`](crate::LoginClaims) loader.
     pub fn claim(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
-        if let Ok(map) = &mut self.extra {
-            match serde_json::to_value(value) {
-                Ok(value) => {
-                    map.insert(name.into(), value);
-                }
-                Err(_) => self.extra = Err(IssueError::Build),
-            }
-        }
+        self.extra.add(name, value);
         self
     }
 
     /// Adds every field of `claims`, which must serialise to a JSON object, to both tokens.
     pub fn claims<T: Serialize + ?Sized>(mut self, claims: &T) -> Self {
-        if let Ok(map) = &mut self.extra {
-            match serde_json::to_value(claims) {
-                Ok(Value::Object(more)) => map.extend(more),
-                _ => self.extra = Err(IssueError::NotAnObject),
-            }
-        }
+        self.extra.add_all(claims);
         self
     }
 
@@ -97,7 +85,7 @@ impl<'a> Login<'a> {
             Some(loader) => loader.claims(&self.subject, self.request).await?,
             None => Map::new(),
         };
-        claims.extend(self.extra.map_err(AuthError::Issue)?);
+        claims.extend(self.extra.into_map().map_err(AuthError::Issue)?);
         let (family, end) = self.issuer.new_family()?;
         if let Some(revocation) = &state.revocation
             && let Err(e) = revocation.open_login(&self.subject, &family, end).await

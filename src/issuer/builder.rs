@@ -19,7 +19,7 @@ pub struct TokenBuilder<'a> {
     pub(super) kind: &'static str,
     pub(super) subject: String,
     pub(super) ttl: Option<Duration>,
-    pub(super) extra: Result<serde_json::Map<String, serde_json::Value>, IssueError>,
+    pub(super) extra: ExtraClaims,
     pub(super) fresh: bool,
     pub(super) family: Option<(String, OffsetDateTime)>,
     pub(super) jti: Option<String>,
@@ -45,25 +45,13 @@ impl TokenBuilder<'_> {
     /// Adds one claim. Registered claims (`sub`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`,
     /// `type`) are set by the issuer: naming one makes [`issue`](Self::issue) fail.
     pub fn claim(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
-        if let Ok(map) = &mut self.extra {
-            match serde_json::to_value(value) {
-                Ok(value) => {
-                    map.insert(name.into(), value);
-                }
-                Err(_) => self.extra = Err(IssueError::Build),
-            }
-        }
+        self.extra.add(name, value);
         self
     }
 
     /// Adds every field of `claims`, which must serialise to a JSON object (e.g. a struct).
     pub fn claims<T: Serialize + ?Sized>(mut self, claims: &T) -> Self {
-        if let Ok(map) = &mut self.extra {
-            match serde_json::to_value(claims) {
-                Ok(serde_json::Value::Object(more)) => map.extend(more),
-                _ => self.extra = Err(IssueError::NotAnObject),
-            }
-        }
+        self.extra.add_all(claims);
         self
     }
 
@@ -161,7 +149,7 @@ impl TokenBuilder<'_> {
     }
 
     fn issue_inner(self) -> Result<String, IssueError> {
-        let extra = self.extra?;
+        let extra = self.extra.into_map()?;
         self.issuer.state().authority.mint(
             self.kind,
             &self.subject,
@@ -175,6 +163,42 @@ impl TokenBuilder<'_> {
                 ..MintOptions::default()
             },
         )
+    }
+}
+
+/// Claims added to a token being minted; the first mistake sticks, and minting reports it.
+pub(crate) struct ExtraClaims(Result<serde_json::Map<String, serde_json::Value>, IssueError>);
+
+impl ExtraClaims {
+    pub(crate) fn new() -> Self {
+        ExtraClaims(Ok(serde_json::Map::new()))
+    }
+
+    /// Adds the claim `name`.
+    pub(crate) fn add(&mut self, name: impl Into<String>, value: impl Serialize) {
+        if let Ok(map) = &mut self.0 {
+            match serde_json::to_value(value) {
+                Ok(value) => {
+                    map.insert(name.into(), value);
+                }
+                Err(_) => self.0 = Err(IssueError::Build),
+            }
+        }
+    }
+
+    /// Adds every field of `claims`, which must serialise to a JSON object.
+    pub(crate) fn add_all<T: Serialize + ?Sized>(&mut self, claims: &T) {
+        if let Ok(map) = &mut self.0 {
+            match serde_json::to_value(claims) {
+                Ok(serde_json::Value::Object(more)) => map.extend(more),
+                _ => self.0 = Err(IssueError::NotAnObject),
+            }
+        }
+    }
+
+    /// The claims, or the first mistake made adding them.
+    pub(crate) fn into_map(self) -> Result<serde_json::Map<String, serde_json::Value>, IssueError> {
+        self.0
     }
 }
 

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 mod builder;
 mod tokens;
 
+pub(crate) use self::builder::ExtraClaims;
 use self::builder::extra_claims;
 pub use self::builder::{TokenBuilder, TokenCookies};
 pub use self::tokens::{AccessToken, TokenPair};
@@ -106,7 +107,7 @@ impl Issuer {
             kind: K::NAME,
             subject: subject.into(),
             ttl: None,
-            extra: Ok(serde_json::Map::new()),
+            extra: ExtraClaims::new(),
             fresh: false,
             family: None,
             jti: None,
