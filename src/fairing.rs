@@ -225,9 +225,14 @@ impl PasetoFairing {
             (None, None) => return Ok(None),
         };
         let authority = &settings.authority;
-        let material = match (authority.local_key(), authority.secret_key()) {
-            (Some(local), _) => local.inner().as_bytes(),
-            (None, Some(secret)) => secret.inner().as_bytes(),
+        // The current key first; replaced local keys too, so that cutoffs written before a key
+        // change are still found.
+        let materials: Vec<&[u8]> = match (authority.local_key(), authority.secret_key()) {
+            (Some(local), _) => std::iter::once(local)
+                .chain(authority.previous_local_keys())
+                .map(|key| key.inner().as_bytes())
+                .collect(),
+            (None, Some(secret)) => vec![secret.inner().as_bytes()],
             (None, None) => {
                 return Err(ConfigError::new(
                     "paseto.local_key",
@@ -236,7 +241,7 @@ impl PasetoFairing {
                 ));
             }
         };
-        let subjects = Subjects::derive(material, setup.max_sessions)
+        let subjects = Subjects::derive(&materials, setup.max_sessions)
             .map_err(|e| ConfigError::new("paseto.local_key", e))?;
         let rules = settings.authority.rules();
         let longest_ttl = rules.kinds().iter().map(|k| k.ttl()).max();

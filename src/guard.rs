@@ -374,14 +374,25 @@ fn find_token<'r>(
             .and_then(|c| request.cookies().get(c))
         {
             Some(cookie) => Ok((cookie.value(), Source::Cookie)),
-            None => from_query(request, kind).map(|token| (token, Source::Query)),
+            None => from_query(request, state, kind).map(|token| (token, Source::Query)),
         },
     }
 }
 
 /// The token in the kind's query parameter, if it has one; given twice or empty, a bad token.
-fn from_query<'r>(request: &'r Request<'_>, kind: &KindSettings) -> Result<&'r str, AuthError> {
+///
+/// Read only on `GET` (WebSocket upgrades and links) and only from a browser that holds none of
+/// the crate's cookies: a link can carry anyone's token, and must never act for a browser that
+/// is signed in (or can be, through its refresh or remember-me cookie) as someone else.
+fn from_query<'r>(
+    request: &'r Request<'_>,
+    state: &AuthState,
+    kind: &KindSettings,
+) -> Result<&'r str, AuthError> {
     let name = kind.query.as_deref().ok_or(AuthError::Missing)?;
+    if request.method() != rocket::http::Method::Get || holds_session_cookie(request, state) {
+        return Err(AuthError::Missing);
+    }
     let query = request.uri().query().ok_or(AuthError::Missing)?;
     let mut values = query.segments().filter(|(k, _)| *k == name).map(|(_, v)| v);
     match (values.next(), values.next()) {
@@ -389,6 +400,18 @@ fn from_query<'r>(request: &'r Request<'_>, kind: &KindSettings) -> Result<&'r s
         (Some(token), None) if !token.is_empty() => Ok(token),
         _ => Err(AuthError::Invalid(Rejection::Malformed)),
     }
+}
+
+/// Whether the request carries any of the crate's token, CSRF or remember-me cookies.
+fn holds_session_cookie(request: &Request<'_>, state: &AuthState) -> bool {
+    let jar = request.cookies();
+    let http = &state.http;
+    state
+        .kinds
+        .iter()
+        .filter_map(|kind| kind.cookie.as_deref())
+        .chain([http.csrf_cookie.as_str(), http.remember_cookie.as_str()])
+        .any(|name| jar.get(name).is_some())
 }
 
 /// Reads the claims into `C`, or `None` when `C` is [`Claims`], which were parsed already.

@@ -12,7 +12,7 @@ use crate::error::AuthError;
 use crate::hooks::Hooks;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::state::AuthState;
-use crate::token::{Verified, VerifyOptions};
+use crate::token::{IssueError, Verified, VerifyOptions};
 
 /// For a request whose access cookie is absent or expired: rotates the refresh cookie's token
 /// exactly as [`PasetoCookies::rotate_tokens`] does (one use per token, reuse revokes the
@@ -46,14 +46,19 @@ pub(crate) async fn refresh(
             }
         };
     csrf::check(request, &state.http, &refresh)?;
-    // A refresh renews a login: the application must still accept its user.
-    if let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref()) {
-        users.check(&refresh.claims().sub, request).await?;
-    }
     let Outcome::Success(cookies) = PasetoCookies::from_request(request).await else {
         return Err(AuthError::NotConfigured);
     };
-    let pair = cookies.rotate_tokens(&refresh).await?;
+    let pair = match renew(request, &cookies, &refresh).await {
+        Ok(pair) => pair,
+        // A login that has ended (revoked, logged out everywhere, its user gone): its cookies
+        // are of no more use, so they go, and the guard answers as it would have without them.
+        Err(AuthError::Invalid(_) | AuthError::Issue(IssueError::FamilyEnded)) => {
+            cookies.remove_tokens();
+            return Err(fallback);
+        }
+        Err(error) => return Err(error),
+    };
     state
         .authority
         .verify(
@@ -63,4 +68,17 @@ pub(crate) async fn refresh(
             VerifyOptions::new().cached(),
         )
         .map_err(AuthError::Invalid)
+}
+
+/// Checks the user (a refresh renews a login: the application must still accept it) and
+/// rotates the refresh token, setting the new cookies.
+async fn renew(
+    request: &Request<'_>,
+    cookies: &PasetoCookies<'_>,
+    refresh: &Verified,
+) -> Result<crate::issuer::TokenPair, AuthError> {
+    if let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref()) {
+        users.check(&refresh.claims().sub, request).await?;
+    }
+    cookies.rotate_tokens(refresh).await
 }

@@ -87,6 +87,25 @@ impl<'a> Login<'a> {
         };
         claims.extend(self.extra.into_map().map_err(AuthError::Issue)?);
         let (family, end) = self.issuer.new_family()?;
+        let csrf = match self.cookies {
+            Some(_) => Some(random_id()?),
+            None => None,
+        };
+        if let Some(csrf) = &csrf {
+            claims.insert("csrf".into(), csrf.as_str().into());
+        }
+        let in_family = Family { id: &family, end };
+        let pair =
+            self.issuer
+                .pair_with(&self.subject, self.fresh, Some(in_family), None, |b| {
+                    b.claims(&claims)
+                })?;
+        // Everything that can fail is done before the login is listed: a login that never got
+        // its tokens must not take a place (or end an older login) in the list.
+        let cookies = match (self.cookies, csrf) {
+            (Some(jar), Some(csrf)) => Some((jar, jar.pair_cookies(&pair, csrf)?)),
+            _ => None,
+        };
         if let Some(revocation) = &state.revocation
             && let Err(e) = revocation.open_login(&self.subject, &family, end).await
         {
@@ -96,21 +115,8 @@ impl<'a> Login<'a> {
             }
             rocket::warn!("rocket_paseto: {e}; a login goes unlisted (on_error = \"allow\")");
         }
-        let csrf = match self.cookies {
-            Some(_) => Some(random_id()?),
-            None => None,
-        };
-        if let Some(csrf) = &csrf {
-            claims.insert("csrf".into(), csrf.as_str().into());
-        }
-        let family = Family { id: &family, end };
-        let pair = self
-            .issuer
-            .pair_with(&self.subject, self.fresh, Some(family), None, |b| {
-                b.claims(&claims)
-            })?;
-        if let (Some(cookies), Some(csrf)) = (self.cookies, csrf) {
-            cookies.set_pair(&pair, csrf)?;
+        if let Some((jar, cookies)) = cookies {
+            jar.add_tokens(cookies);
         }
         Ok(pair)
     }

@@ -506,9 +506,20 @@ fn query_tokens_are_opt_in_and_read_after_header_and_cookie() {
         .dispatch();
     assert_eq!(response.status(), Status::Ok);
     assert_eq!(response.into_string().unwrap(), "alice");
-    // Never sent by a browser on its own: no CSRF header needed, whatever the method.
-    let response = client.post(at(&format!("access_token={good}"))).dispatch();
-    assert_eq!(response.status(), Status::Ok);
+    // Read on GET only (WebSocket upgrades and links): a POST with a token in its URL is as
+    // good as one without a token.
+    let (status, _, body_text) = body(client.post(at(&format!("access_token={good}"))).dispatch());
+    assert_eq!(status, Status::Unauthorized);
+    assert!(body_text.contains("\"unauthorized\""), "{body_text}");
+    // Never from a browser that holds any of the crate's cookies (here a refresh or a CSRF
+    // cookie): a link must not act for a signed-in browser as someone else.
+    for cookie in ["refresh_token", "csrf_token", "remember_token"] {
+        let response = client
+            .get(at(&format!("access_token={good}")))
+            .cookie(Cookie::new(cookie, "x"))
+            .dispatch();
+        assert_eq!(response.status(), Status::Unauthorized, "{cookie}");
+    }
     // A header or a cookie, present but bad, never falls back to the query string; a cookie
     // wins over it (a link cannot switch a signed-in browser to another user).
     let response = client

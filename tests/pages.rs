@@ -197,14 +197,56 @@ fn implicit_refresh_rotates_the_refresh_cookie() {
     assert_eq!(saved.status(), Status::SeeOther);
     browser.keep(&saved);
 
-    // The first refresh cookie, replayed: reuse. It is refused, and the login is revoked.
+    // The first refresh cookie, replayed: reuse. It is refused, the login is revoked, and the
+    // dead cookies are removed rather than tried again on every page.
     let mut replay = first.clone();
     replay.0.remove("access_token");
     let reused = replay.send(client.get("/"));
     assert_eq!(reused.status(), Status::SeeOther);
-    assert!(set_cookies(&reused).is_empty());
+    let removed = |response: &LocalResponse<'_>| {
+        let mut names: Vec<String> = set_cookies(response)
+            .iter()
+            .filter(|c| c.value().is_empty())
+            .map(|c| c.name().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(
+        removed(&reused).contains(&"refresh_token".to_owned()),
+        "{:?}",
+        removed(&reused)
+    );
     browser.0.remove("access_token");
-    assert_eq!(browser.send(client.get("/")).status(), Status::SeeOther);
+    let ended = browser.send(client.get("/"));
+    assert_eq!(ended.status(), Status::SeeOther);
+    assert!(removed(&ended).contains(&"refresh_token".to_owned()));
+    browser.keep(&ended);
+    assert!(browser.get("refresh_token").is_empty());
+}
+
+/// A copy of the cookies of a login that has ended (logged out elsewhere) is answered as no
+/// token at all, and its dead cookies are removed rather than tried again on every page.
+#[test]
+fn an_ended_login_reads_as_no_token_and_drops_its_cookies() {
+    let client = pages_client(json!({}));
+    let browser = sign_in(&client);
+    let mut stale = browser.clone();
+    let csrf = browser.get("csrf_token");
+    let logout = browser.send(form(&client, "/logout", &format!("_csrf={csrf}")));
+    assert_eq!(logout.status(), Status::SeeOther);
+
+    stale.0.remove("access_token");
+    let page = stale.send(client.get("/"));
+    assert_eq!(page.status(), Status::SeeOther);
+    let removed: Vec<String> = set_cookies(&page)
+        .iter()
+        .filter(|c| c.value().is_empty())
+        .map(|c| c.name().to_owned())
+        .collect();
+    assert!(removed.contains(&"refresh_token".to_owned()), "{removed:?}");
+    stale.keep(&page);
+    assert!(stale.get("refresh_token").is_empty());
 }
 
 #[rocket::get("/login")]

@@ -294,3 +294,81 @@ async fn a_store_outage_refuses_logins_unless_configured_to_allow() {
         .store(true, std::sync::atomic::Ordering::SeqCst);
     login(&client, "alice").await;
 }
+
+#[rocket::async_test]
+async fn logout_everywhere_revokes_each_listed_login_by_family() {
+    let store = TestStore::default();
+    let client = instance(keys(), Some(store.clone())).await;
+    let one = login(&client, "alice").await;
+    let two = login(&client, "alice").await;
+    let mut families = Vec::new();
+    for pair in [&one, &two] {
+        let response = client
+            .get("/user")
+            .header(bearer(&pair.access_token))
+            .dispatch()
+            .await;
+        let user: serde_json::Value = response.into_json().await.unwrap();
+        families.push(format!("fam:{}", user["fam"].as_str().unwrap()));
+    }
+    store.inserts.lock().unwrap().clear();
+    let response = post_with(&client, "/logout-all", &one.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    let inserted: Vec<String> = store
+        .inserts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
+    for family in &families {
+        assert!(inserted.contains(family), "{family} not in {inserted:?}");
+    }
+}
+
+#[rocket::async_test]
+async fn logout_everywhere_survives_a_local_key_change() {
+    let store = MemoryStore::new();
+    let before = instance(keys(), Some(store.clone())).await;
+    // A pair outside any listed login: only the subject's cutoff reaches it.
+    let unlisted = common::revocation::login_pair(&before).await;
+    let listed = login(&before, "alice").await;
+    let response = post_with(&before, "/logout-all", &listed.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+
+    // The documented key change: a new local key, the old one kept to read old tokens.
+    let rotated = json!({
+        "local_key": common::OTHER_LOCAL,
+        "previous_local_keys": [common::LOCAL],
+        "secret_key": common::SECRET,
+    });
+    let after = instance(rotated, Some(store)).await;
+    for token in [&unlisted.access_token, &listed.access_token] {
+        assert_eq!(get_with(&after, "/user", token).await, Status::Unauthorized);
+    }
+    let refresh = post_with(&after, "/refresh", &unlisted.refresh_token).await;
+    assert_eq!(refresh.status(), Status::Unauthorized);
+    // Logins after the change work, and are listed.
+    let again = login(&after, "alice").await;
+    assert_eq!(
+        get_with(&after, "/user", &again.access_token).await,
+        Status::Ok
+    );
+    assert_eq!(list(&after, &again.access_token).await.len(), 1);
+}
+
+#[rocket::async_test]
+async fn a_login_that_fails_to_mint_takes_no_place_in_the_list() {
+    let mut config = keys();
+    config["revocation"] = json!({ "max_sessions": 1 });
+    let client = store_client(config).await;
+    let first = login(&client, "alice").await;
+    let broken = client.post("/sessions/login/alice/broken").dispatch().await;
+    assert_eq!(broken.status(), Status::InternalServerError);
+    // The failed attempt did not push the working login out.
+    assert_eq!(
+        get_with(&client, "/user", &first.access_token).await,
+        Status::Ok
+    );
+    assert_eq!(list(&client, &first.access_token).await.len(), 1);
+}

@@ -49,7 +49,7 @@ fn resolve_kind(
         .or(spec.cookie.map(str::to_owned))
         .filter(|c| !c.is_empty());
     let cookie_path = cookie_path(&table, &path)?;
-    let query = query_parameter(&table, &path)?;
+    let query = query_parameter(&table, &path, spec.name)?;
     if let Some(name) = &cookie {
         let name_field = format!("{path}.cookie");
         if !is_http_token(name) {
@@ -84,8 +84,19 @@ fn resolve_kind(
 
 /// The kind's query parameter: off unless named, and a name that needs no percent-encoding,
 /// so the one a client writes is the one read.
-fn query_parameter(table: &KindConfig, path: &str) -> Result<Option<String>, ConfigError> {
+fn query_parameter(
+    table: &KindConfig,
+    path: &str,
+    kind: &str,
+) -> Result<Option<String>, ConfigError> {
     let name = table.query.clone().filter(|q| !q.is_empty());
+    if kind == "refresh" && name.is_some() {
+        return Err(ConfigError::new(
+            format!("{path}.query"),
+            "refresh tokens live long and must never travel in URLs (logs, `Referer`, \
+             history): set a query parameter on short-lived kinds only",
+        ));
+    }
     let valid = |name: &str| {
         name.len() <= 64
             && name
@@ -246,10 +257,10 @@ mod tests {
             "paseto.refresh.path"
         );
         let mut config = Config::default();
-        config.refresh.query = Some("token=".into());
+        config.access.query = Some("token=".into());
         assert_eq!(
             resolve(&config, &specs(), false).unwrap_err().field(),
-            "paseto.refresh.query"
+            "paseto.access.query"
         );
         let config = Config {
             session_ttl: 60,
@@ -261,8 +272,21 @@ mod tests {
         );
     }
 
+    /// A short-lived kind of an application's own, for the query-parameter rules.
+    struct Socket;
+
+    impl crate::TokenKind for Socket {
+        const NAME: &'static str = "socket";
+        const TTL: Duration = Duration::from_secs(60);
+    }
+
     #[test]
-    fn query_parameters_are_off_by_default_and_unique() {
+    fn query_parameters_are_off_by_default_unique_and_never_for_refresh_tokens() {
+        let specs = || {
+            let mut specs = specs();
+            specs.push(KindSpec::of::<Socket>(true));
+            specs
+        };
         let kinds = resolve(&Config::default(), &specs(), false).unwrap();
         assert!(kinds.iter().all(|k| k.query.is_none()));
         let mut config = Config::default();
@@ -271,14 +295,22 @@ mod tests {
         let kinds = resolve(&config, &specs(), false).unwrap();
         assert_eq!(kinds[0].query.as_deref(), Some("access_token"));
         assert_eq!(kinds[1].query, None);
-        config.refresh.query = Some("access_token".into());
+        config.refresh.query = Some("refresh_token".into());
         let error = resolve(&config, &specs(), false).unwrap_err();
         assert_eq!(error.field(), "paseto.refresh.query");
+        config.refresh.query = None;
+        let socket = KindConfig {
+            query: Some("access_token".into()),
+            ..KindConfig::default()
+        };
+        config.kinds.insert("socket".into(), socket);
+        let error = resolve(&config, &specs(), false).unwrap_err();
+        assert_eq!(error.field(), "paseto.kinds.socket.query");
         assert!(error.to_string().contains("paseto.access"), "{error}");
         for bad in ["a b", "a&b", "é", &"a".repeat(65)] {
-            config.refresh.query = Some(bad.to_owned());
+            config.access.query = Some(bad.to_owned());
             let error = resolve(&config, &specs(), false).unwrap_err();
-            assert_eq!(error.field(), "paseto.refresh.query", "{bad:?}");
+            assert_eq!(error.field(), "paseto.access.query", "{bad:?}");
         }
     }
 }

@@ -156,7 +156,7 @@ impl<'r> PasetoCookies<'r> {
     }
 
     /// Adds token cookies, and marks the response `no-store`.
-    fn add_tokens(&self, cookies: impl IntoIterator<Item = Cookie<'static>>) {
+    pub(crate) fn add_tokens(&self, cookies: impl IntoIterator<Item = Cookie<'static>>) {
         self.tokens_set.mark();
         for cookie in cookies {
             self.jar.add(cookie);

@@ -48,11 +48,20 @@ impl PasetoCookies<'_> {
 
     /// Sets the access, refresh and CSRF cookies of a new login, all or none.
     pub(crate) fn set_pair(&self, pair: &TokenPair, csrf: String) -> Result<(), CookieError> {
+        let cookies = self.pair_cookies(pair, csrf)?;
+        self.add_tokens(cookies);
+        Ok(())
+    }
+
+    /// The access, refresh and CSRF cookies of a new login, not yet set.
+    pub(crate) fn pair_cookies(
+        &self,
+        pair: &TokenPair,
+        csrf: String,
+    ) -> Result<[Cookie<'static>; 3], CookieError> {
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
-        let csrf = self.csrf_cookie(csrf)?;
-        self.add_tokens([access, refresh, csrf]);
-        Ok(())
+        Ok([access, refresh, self.csrf_cookie(csrf)?])
     }
 
     /// After a refresh: sets a new access cookie in the refresh token's family (see

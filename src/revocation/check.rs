@@ -89,22 +89,23 @@ impl Revocation {
         let family = claims.family().unwrap_or(jti);
         let token_key = key("jti:", jti);
         let family_key = key("fam:", family);
-        let cutoff_key = self.subjects.cutoff_key(&claims.sub);
         let rotation_key = key("rot:", family);
         let rotates = claims.kind == ROTATING;
-        let keys: &[&str] = if rotates {
-            &[&token_key, &family_key, &cutoff_key, &rotation_key]
-        } else {
-            &[&token_key, &family_key, &cutoff_key]
-        };
-        let mut values = self.get(keys).await.map_err(|e| {
+        let cutoff_keys = self.subjects.cutoff_keys(&claims.sub);
+        let mut keys: Vec<&str> = vec![&token_key, &family_key, &rotation_key];
+        if !rotates {
+            keys.pop();
+        }
+        let fixed = keys.len();
+        keys.extend(cutoff_keys.iter().map(String::as_str));
+        let mut values = self.get(&keys).await.map_err(|e| {
             rocket::error!("rocket_paseto: {e}");
             Refusal::Unavailable
         })?;
-        if values[..2].iter().any(Option::is_some) || cut_off(claims, values[2].as_deref()) {
+        if values[..2].iter().any(Option::is_some) || cut_off(claims, &values[fixed..]) {
             return Err(Refusal::Revoked(Rejection::Revoked));
         }
-        let record = values.get_mut(3).and_then(Option::take);
+        let record = if rotates { values[2].take() } else { None };
         let Some(value) = record.as_deref() else {
             return Ok(Standing::Current { record: None });
         };

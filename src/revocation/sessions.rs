@@ -25,43 +25,63 @@ const LONGEST_TOKEN: Duration = Duration::from_secs(366 * 86_400);
 /// Keys the hashes of subjects and login ids, and bounds each subject's list of logins.
 #[derive(Clone)]
 pub(crate) struct Subjects {
-    key: Arc<MacKey>,
+    /// One hashing key per configured local key, the current one first: entries are written
+    /// under the current key's hashes, and cutoffs read under all of them, so a key change
+    /// keeps every cutoff in force.
+    keys: Arc<Vec<MacKey>>,
     max_logins: usize,
 }
 
 impl Subjects {
-    /// Derives the hashing key from secret key material (the local or the secret key), so every
-    /// instance with the same keys hashes alike.
-    pub(crate) fn derive(material: &[u8], max_logins: usize) -> Result<Self, StoreError> {
+    /// Derives the hashing keys from secret key material (the local keys, current first, or
+    /// the secret key), so every instance with the same keys hashes alike.
+    pub(crate) fn derive(materials: &[&[u8]], max_logins: usize) -> Result<Self, StoreError> {
         let invalid = |_| StoreError::new("the subject hashing key could not be derived");
-        let root = MacKey::try_from(material).map_err(invalid)?;
-        let derived = mac(&root, b"rocket_paseto subjects v1", b"", 32).map_err(invalid)?;
+        let derive = |material: &&[u8]| {
+            let root = MacKey::try_from(*material).map_err(invalid)?;
+            let derived = mac(&root, b"rocket_paseto subjects v1", b"", 32).map_err(invalid)?;
+            MacKey::try_from(derived.as_slice()).map_err(invalid)
+        };
+        let keys = materials
+            .iter()
+            .map(derive)
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(StoreError::new("no key to hash subjects with"));
+        }
         Ok(Subjects {
-            key: Arc::new(MacKey::try_from(derived.as_slice()).map_err(invalid)?),
+            keys: Arc::new(keys),
             max_logins,
         })
     }
 
-    /// The hash standing for `subject` in store keys.
+    /// The hash standing for `subject` in the store keys written now.
     fn subject(&self, subject: &str) -> String {
-        self.hash(b"subject", subject)
+        hash(&self.keys[0], b"subject", subject)
     }
 
-    /// The key of `subject`'s cutoff.
+    /// The key of `subject`'s cutoff, as written now.
     pub(super) fn cutoff_key(&self, subject: &str) -> String {
         key("cut:", &self.subject(subject))
     }
 
-    /// The opaque id shown to users for the login (family) `family`.
-    pub(crate) fn login_id(&self, family: &str) -> String {
-        self.hash(b"login", family)
+    /// The keys `subject`'s cutoff may be under: one per configured local key.
+    pub(super) fn cutoff_keys(&self, subject: &str) -> Vec<String> {
+        let hashes = self.keys.iter().map(|k| hash(k, b"subject", subject));
+        hashes.map(|h| key("cut:", &h)).collect()
     }
 
-    fn hash(&self, domain: &[u8], value: &str) -> String {
-        // Infallible: the key and the output size are valid by construction.
-        let tag = mac(&self.key, domain, value.as_bytes(), 16).unwrap_or_default();
-        Base64UrlSafeNoPadding::encode_to_string(tag).unwrap_or_default()
+    /// The opaque id shown to users for the login (family) `family`.
+    pub(crate) fn login_id(&self, family: &str) -> String {
+        hash(&self.keys[0], b"login", family)
     }
+}
+
+/// The base64url keyed hash of `value` in `domain`, 128 bits.
+fn hash(key: &MacKey, domain: &[u8], value: &str) -> String {
+    // Infallible: the key and the output size are valid by construction.
+    let tag = mac(key, domain, value.as_bytes(), 16).unwrap_or_default();
+    Base64UrlSafeNoPadding::encode_to_string(tag).unwrap_or_default()
 }
 
 /// Keyed BLAKE2b of `domain`, a separator and `value`, `size` bytes long.
@@ -78,16 +98,16 @@ fn mac(
     Ok(state.finalize()?.unprotected_as_ref::<[u8]>().to_vec())
 }
 
-/// Whether a subject's cutoff (the value of its `cut:` entry) refuses the token with `claims`:
-/// it was issued before the cutoff. An unreadable cutoff, or a token without `iat`, is refused.
-pub(super) fn cut_off(claims: &Claims, cutoff: Option<&str>) -> bool {
-    let Some(value) = cutoff else {
-        return false;
-    };
-    let Ok(cutoff) = value.parse::<i64>() else {
-        return true;
-    };
-    claims.iat.is_none_or(|iat| iat.unix_timestamp() < cutoff)
+/// Whether a subject's cutoffs (the values of its `cut:` entries, one per configured local
+/// key) refuse the token with `claims`: it was issued before one of them. An unreadable cutoff,
+/// or a token without `iat`, is refused.
+pub(super) fn cut_off(claims: &Claims, cutoffs: &[Option<String>]) -> bool {
+    cutoffs.iter().flatten().any(|value| {
+        let Ok(cutoff) = value.parse::<i64>() else {
+            return true;
+        };
+        claims.iat.is_none_or(|iat| iat.unix_timestamp() < cutoff)
+    })
 }
 
 /// One login of a subject: a token family, when it started, was last refreshed, and ends (unix
@@ -140,35 +160,35 @@ fn unix(t: OffsetDateTime) -> i64 {
 
 impl Revocation {
     /// Lists a new login of `subject`: family `family`, ending at `ends`. Logins that ended or
-    /// were revoked are dropped; beyond the bound, the least recently used ones are revoked.
+    /// were revoked are dropped; beyond the bound, the least recently used ones are revoked,
+    /// before the list without them is stored, so no login is ever unlisted while it works.
     pub(crate) async fn open_login(
         &self,
         subject: &str,
         family: &str,
         ends: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let list_key = key("ses:", &self.subjects.subject(subject));
         let now = unix(OffsetDateTime::now_utc());
-        let max = self.subjects.max_logins;
-        let evicted = self
-            .edit_logins(subject, |logins| {
-                logins.push(LoginRecord {
-                    family: family.to_owned(),
-                    started: now,
-                    last_used: now,
-                    ends: unix(ends),
-                });
-                let mut evicted = Vec::new();
-                while logins.len() > max {
-                    let oldest = (0..logins.len()).min_by_key(|&i| logins[i].last_used);
-                    evicted.extend(oldest.map(|i| logins.remove(i)));
+        for _ in 0..ATTEMPTS {
+            let (stored, mut logins) = self.read_logins(subject).await?;
+            logins.push(LoginRecord {
+                family: family.to_owned(),
+                started: now,
+                last_used: now,
+                ends: unix(ends),
+            });
+            while logins.len() > self.subjects.max_logins {
+                let oldest = (0..logins.len()).min_by_key(|&i| logins[i].last_used);
+                if let Some(evicted) = oldest.map(|i| logins.remove(i)) {
+                    self.revoke_login(&evicted).await?;
                 }
-                (evicted, true)
-            })
-            .await?;
-        for login in &evicted {
-            self.revoke_login(login).await?;
+            }
+            if self.store_logins(&list_key, stored, &logins).await? {
+                return Ok(());
+            }
         }
-        Ok(())
+        Err(StoreError::new("a list of logins kept changing"))
     }
 
     /// Records that `subject`'s login `family` was just refreshed. A login that is not listed
@@ -218,20 +238,21 @@ impl Revocation {
         Ok(Some(login))
     }
 
-    /// Logs `subject` out everywhere: every token of the subject issued before the cutoff is
-    /// refused (in the guards of checked kinds), and every listed login is revoked.
+    /// Logs `subject` out everywhere: every listed login is revoked by family, then every
+    /// token of the subject issued before the cutoff is refused (in the guards of checked
+    /// kinds).
     ///
     /// Tokens state their `iat` in whole seconds, so the cutoff is the start of the next second,
     /// and this returns once it has passed (within a second): every token minted before the
     /// call returns is refused, and every token minted after it works.
     pub(crate) async fn end_all(&self, subject: &str) -> Result<(), StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let cutoff = unix(now) + 1;
-        self.raise_cutoff(subject, cutoff).await?;
+        // Listed first: once the cutoff is raised, the list hides the logins it ends.
         let (_, logins) = self.read_logins(subject).await?;
         for login in &logins {
             self.revoke_login(login).await?;
         }
+        let cutoff = unix(OffsetDateTime::now_utc()) + 1;
+        self.raise_cutoff(subject, cutoff).await?;
         self.edit_logins(subject, |listed| {
             let before = listed.len();
             listed.retain(|l| !logins.iter().any(|ended| ended.family == l.family));
@@ -299,6 +320,24 @@ impl Revocation {
         Ok((stored, logins))
     }
 
+    /// Stores `logins` as the `ses:` entry `list_key` if it still holds `stored`; `false` when
+    /// another instance wrote it in between.
+    async fn store_logins(
+        &self,
+        list_key: &str,
+        stored: Option<String>,
+        logins: &[LoginRecord],
+    ) -> Result<bool, StoreError> {
+        let last_end = logins.iter().map(|l| l.ends).max().unwrap_or(0);
+        let until = OffsetDateTime::from_unix_timestamp(last_end)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            .max(OffsetDateTime::now_utc());
+        let value = encode(logins);
+        self.store
+            .swap(list_key, stored.as_deref(), &value, self.outlive(until))
+            .await
+    }
+
     /// Applies `edit` to `subject`'s active logins and stores the result when `edit` says it
     /// changed them, retrying from a fresh read when another instance wrote in between.
     async fn edit_logins<R>(
@@ -313,16 +352,7 @@ impl Revocation {
             if !changed {
                 return Ok(result);
             }
-            let last_end = logins.iter().map(|l| l.ends).max().unwrap_or(0);
-            let until = OffsetDateTime::from_unix_timestamp(last_end)
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-                .max(OffsetDateTime::now_utc());
-            let value = encode(&logins);
-            if self
-                .store
-                .swap(&list_key, stored.as_deref(), &value, self.outlive(until))
-                .await?
-            {
+            if self.store_logins(&list_key, stored, &logins).await? {
                 return Ok(result);
             }
         }
@@ -366,8 +396,14 @@ mod tests {
 
     #[test]
     fn hashes_are_keyed_and_separate_subjects_from_logins() {
-        let one = Subjects::derive(&[7; 32], 4).unwrap();
-        let two = Subjects::derive(&[8; 32], 4).unwrap();
+        let one = Subjects::derive(&[&[7; 32]], 4).unwrap();
+        let two = Subjects::derive(&[&[8; 32]], 4).unwrap();
+        let rotated = Subjects::derive(&[&[8; 32], &[7; 32]], 4).unwrap();
+        assert_eq!(rotated.cutoff_key("alice"), two.cutoff_key("alice"));
+        assert_eq!(
+            rotated.cutoff_keys("alice"),
+            [two.cutoff_key("alice"), one.cutoff_key("alice")]
+        );
         assert_eq!(one.subject("alice"), one.subject("alice"));
         assert_ne!(one.subject("alice"), two.subject("alice"));
         assert_ne!(one.subject("alice"), one.subject("bob"));

@@ -96,6 +96,11 @@ impl Authority {
         &self.rules
     }
 
+    /// The replaced local keys that still decrypt tokens (`previous_local_keys`).
+    pub(crate) fn previous_local_keys(&self) -> &[LocalKey] {
+        self.keyring.previous_local()
+    }
+
     /// The current local key, if any.
     pub fn local_key(&self) -> Option<&LocalKey> {
         self.keyring.local().map(|k| &k.key)

@@ -86,6 +86,10 @@ impl Keyring {
     }
 
     /// Sets the keys that still decrypt local tokens but never encrypt new ones.
+    pub(crate) fn previous_local(&self) -> &[LocalKey] {
+        &self.previous_local
+    }
+
     pub(crate) fn set_previous_local(&mut self, keys: Vec<LocalKey>) {
         self.previous_local = keys;
     }

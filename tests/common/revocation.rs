@@ -114,6 +114,15 @@ async fn session_login(subject: &str, sessions: Sessions<'_>) -> Result<TokenPai
     sessions.login(subject).issue().await
 }
 
+/// A login whose tokens cannot be minted (a registered claim given as an extra one).
+#[post("/sessions/login/<subject>/broken")]
+async fn session_login_broken(
+    subject: &str,
+    sessions: Sessions<'_>,
+) -> Result<TokenPair, AuthError> {
+    sessions.login(subject).claim("exp", "never").issue().await
+}
+
 #[get("/sessions")]
 async fn session_list(
     token: Paseto<Access>,
@@ -158,6 +167,7 @@ pub fn app_routes() -> Vec<Route> {
         web_logout,
         remembered,
         session_login,
+        session_login_broken,
         session_list,
         session_end,
         logout_all
