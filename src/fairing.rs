@@ -224,25 +224,7 @@ impl PasetoFairing {
             }
             (None, None) => return Ok(None),
         };
-        let authority = &settings.authority;
-        // The current key first; replaced local keys too, so that cutoffs written before a key
-        // change are still found.
-        let materials: Vec<&[u8]> = match (authority.local_key(), authority.secret_key()) {
-            (Some(local), _) => std::iter::once(local)
-                .chain(authority.previous_local_keys())
-                .map(|key| key.inner().as_bytes())
-                .collect(),
-            (None, Some(secret)) => vec![secret.inner().as_bytes()],
-            (None, None) => {
-                return Err(ConfigError::new(
-                    "paseto.local_key",
-                    "a revocation store needs `local_key` or `secret_key`: it keys the hashes of \
-                     subjects the store keeps",
-                ));
-            }
-        };
-        let subjects = Subjects::derive(&materials, setup.max_sessions)
-            .map_err(|e| ConfigError::new("paseto.local_key", e))?;
+        let subjects = subjects_of(settings)?;
         let rules = settings.authority.rules();
         let longest_ttl = rules.kinds().iter().map(|k| k.ttl()).max();
         Ok(Some(Revocation::new(
@@ -295,4 +277,26 @@ impl Fairing for PasetoFairing {
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         protect_token_cookies(request, response);
     }
+}
+
+/// The keys that hash subjects in the store: the current local key first, then the replaced
+/// ones (so that cutoffs written before a key change are still found); or the signing key.
+fn subjects_of(settings: &Settings) -> Result<Subjects, ConfigError> {
+    let authority = &settings.authority;
+    let materials: Vec<&[u8]> = match (authority.local_key(), authority.secret_key()) {
+        (Some(local), _) => std::iter::once(local)
+            .chain(authority.previous_local_keys())
+            .map(|key| key.inner().as_bytes())
+            .collect(),
+        (None, Some(secret)) => vec![secret.inner().as_bytes()],
+        (None, None) => {
+            return Err(ConfigError::new(
+                "paseto.local_key",
+                "a revocation store needs `local_key` or `secret_key`: it keys the hashes of \
+                 subjects the store keeps",
+            ));
+        }
+    };
+    Subjects::derive(&materials, settings.revocation.max_sessions)
+        .map_err(|e| ConfigError::new("paseto.local_key", e))
 }

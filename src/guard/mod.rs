@@ -16,8 +16,12 @@ use crate::error::AuthError;
 use crate::hooks::Hooks;
 use crate::implicit;
 use crate::kind::{Access, Refresh, TokenKind};
-use crate::state::{AuthState, KindSettings};
+use crate::state::AuthState;
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
+
+mod source;
+
+use self::source::{Source, find_token};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
 /// `C`: the request guard at the centre of this crate.
@@ -300,15 +304,6 @@ pub fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     (given.eq_ignore_ascii_case(scheme) && !token.is_empty()).then_some(token)
 }
 
-/// Where a token was found.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Header,
-    Cookie,
-    /// The kind's query parameter: never sent by a browser on its own, so no CSRF check.
-    Query,
-}
-
 /// The per-request verification outcome of kind `K`, shared by every guard of that kind.
 struct Cached<K>(Result<Arc<Verified>, AuthError>, PhantomData<fn() -> K>);
 
@@ -352,66 +347,6 @@ async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verif
         users.check(&verified.claims().sub, request).await?;
     }
     Ok(verified)
-}
-
-fn find_token<'r>(
-    request: &'r Request<'_>,
-    state: &AuthState,
-    kind: &KindSettings,
-) -> Result<(&'r str, Source), AuthError> {
-    let http = &state.http;
-    let mut values = request.headers().get(&http.header);
-    match (values.next(), values.next()) {
-        (Some(_), Some(_)) => Err(AuthError::Invalid(Rejection::Malformed)),
-        (Some(value), None) => from_authorization(value, &http.scheme)
-            .map(|token| (token, Source::Header))
-            .ok_or(AuthError::Invalid(Rejection::Malformed)),
-        // The query string last: a link can carry anyone's token, so it never overrides the
-        // browser's own cookie. A present cookie never falls back to it.
-        (None, _) => match kind
-            .cookie
-            .as_deref()
-            .and_then(|c| request.cookies().get(c))
-        {
-            Some(cookie) => Ok((cookie.value(), Source::Cookie)),
-            None => from_query(request, state, kind).map(|token| (token, Source::Query)),
-        },
-    }
-}
-
-/// The token in the kind's query parameter, if it has one; given twice or empty, a bad token.
-///
-/// Read only on `GET` (WebSocket upgrades and links) and only from a browser that holds none of
-/// the crate's cookies: a link can carry anyone's token, and must never act for a browser that
-/// is signed in (or can be, through its refresh or remember-me cookie) as someone else.
-fn from_query<'r>(
-    request: &'r Request<'_>,
-    state: &AuthState,
-    kind: &KindSettings,
-) -> Result<&'r str, AuthError> {
-    let name = kind.query.as_deref().ok_or(AuthError::Missing)?;
-    if request.method() != rocket::http::Method::Get || holds_session_cookie(request, state) {
-        return Err(AuthError::Missing);
-    }
-    let query = request.uri().query().ok_or(AuthError::Missing)?;
-    let mut values = query.segments().filter(|(k, _)| *k == name).map(|(_, v)| v);
-    match (values.next(), values.next()) {
-        (None, _) => Err(AuthError::Missing),
-        (Some(token), None) if !token.is_empty() => Ok(token),
-        _ => Err(AuthError::Invalid(Rejection::Malformed)),
-    }
-}
-
-/// Whether the request carries any of the crate's token, CSRF or remember-me cookies.
-fn holds_session_cookie(request: &Request<'_>, state: &AuthState) -> bool {
-    let jar = request.cookies();
-    let http = &state.http;
-    state
-        .kinds
-        .iter()
-        .filter_map(|kind| kind.cookie.as_deref())
-        .chain([http.csrf_cookie.as_str(), http.remember_cookie.as_str()])
-        .any(|name| jar.get(name).is_some())
 }
 
 /// Reads the claims into `C`, or `None` when `C` is [`Claims`], which were parsed already.
