@@ -1,17 +1,11 @@
 // Drives the `pages` example (plain HTML forms, no JavaScript of its own) in headless Chromium
 // and prints what it saw as JSON. The server runs with a 3-second access TTL.
 // Usage: node pages.cjs http://127.0.0.1:PORT (NODE_PATH must reach playwright-core).
-const { chromium } = require("playwright-core");
+const { launch } = require("./chromium.cjs");
 
 async function main() {
   const url = process.argv[2];
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
+  const browser = await launch();
   const seen = {};
   try {
     const context = await browser.newContext();
