@@ -418,15 +418,6 @@ async fn refreshes_caught_by_a_slow_redis_can_be_retried_without_logging_anyone_
     }
 }
 
-async fn session_login(client: &rocket::local::asynchronous::Client, subject: &str) -> TokenPair {
-    let response = client
-        .post(format!("/sessions/login/{subject}"))
-        .dispatch()
-        .await;
-    assert_eq!(response.status(), Status::Ok);
-    response.into_json().await.expect("a token pair")
-}
-
 async fn sessions_of(client: &rocket::local::asynchronous::Client, access: &str) -> Vec<Value> {
     let response = client
         .get("/sessions")
@@ -443,9 +434,9 @@ async fn logins_are_listed_and_ended_across_instances() {
     let prefix = prefix();
     let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
     let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
-    let on_a = session_login(&a, "alice").await;
-    let on_b = session_login(&b, "alice").await;
-    let bob = session_login(&a, "bob").await;
+    let on_a = common::revocation::login_listed(&a, "alice").await;
+    let on_b = common::revocation::login_listed(&b, "alice").await;
+    let bob = common::revocation::login_listed(&a, "bob").await;
 
     let listed = sessions_of(&b, &on_a.access_token).await;
     assert_eq!(listed.len(), 2, "{listed:?}");
@@ -471,7 +462,7 @@ async fn logins_are_listed_and_ended_across_instances() {
         assert_eq!(user_claims(&a, token).await.0, Status::Unauthorized);
     }
     assert_eq!(user_claims(&a, &bob.access_token).await.0, Status::Ok);
-    let again = session_login(&a, "alice").await;
+    let again = common::revocation::login_listed(&a, "alice").await;
     assert_eq!(user_claims(&b, &again.access_token).await.0, Status::Ok);
     assert_eq!(sessions_of(&b, &again.access_token).await.len(), 1);
 }

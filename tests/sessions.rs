@@ -5,21 +5,12 @@ mod common;
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
+use rocket_paseto::Session;
 use rocket_paseto::revocation::MemoryStore;
-use rocket_paseto::{Session, TokenPair};
 use serde_json::json;
 
 use common::keys;
-use common::revocation::{TestStore, bearer, get_with, instance, post_with, rotate};
-
-async fn login(client: &Client, subject: &str) -> TokenPair {
-    let response = client
-        .post(format!("/sessions/login/{subject}"))
-        .dispatch()
-        .await;
-    assert_eq!(response.status(), Status::Ok);
-    response.into_json().await.expect("a token pair")
-}
+use common::revocation::{TestStore, bearer, get_with, instance, login_listed, post_with, rotate};
 
 async fn list(client: &Client, access: &str) -> Vec<Session> {
     let response = client
@@ -47,9 +38,9 @@ async fn store_client(paseto: serde_json::Value) -> Client {
 #[rocket::async_test]
 async fn logins_are_listed_per_subject_with_the_current_one_marked() {
     let client = store_client(keys()).await;
-    let first = login(&client, "alice").await;
-    let second = login(&client, "alice").await;
-    let bob = login(&client, "bob").await;
+    let first = login_listed(&client, "alice").await;
+    let second = login_listed(&client, "alice").await;
+    let bob = login_listed(&client, "bob").await;
 
     let sessions = list(&client, &first.access_token).await;
     assert_eq!(sessions.len(), 2, "{sessions:?}");
@@ -73,7 +64,7 @@ async fn logins_are_listed_per_subject_with_the_current_one_marked() {
 #[rocket::async_test]
 async fn ids_are_opaque_rather_than_family_ids() {
     let client = store_client(keys()).await;
-    let pair = login(&client, "alice").await;
+    let pair = login_listed(&client, "alice").await;
     let response = client
         .get("/user")
         .header(bearer(&pair.access_token))
@@ -87,7 +78,7 @@ async fn ids_are_opaque_rather_than_family_ids() {
 #[rocket::async_test]
 async fn a_refresh_keeps_the_login_and_records_its_use() {
     let client = store_client(keys()).await;
-    let pair = login(&client, "alice").await;
+    let pair = login_listed(&client, "alice").await;
     let before = list(&client, &pair.access_token).await;
     // Times are kept in whole seconds.
     rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -104,9 +95,9 @@ async fn a_refresh_keeps_the_login_and_records_its_use() {
 #[rocket::async_test]
 async fn ending_one_login_refuses_its_tokens_and_no_others() {
     let client = store_client(keys()).await;
-    let keep = login(&client, "alice").await;
-    let gone = login(&client, "alice").await;
-    let bob = login(&client, "bob").await;
+    let keep = login_listed(&client, "alice").await;
+    let gone = login_listed(&client, "alice").await;
+    let bob = login_listed(&client, "bob").await;
     let sessions = list(&client, &keep.access_token).await;
     let gone_id = &sessions.iter().find(|s| !s.current).unwrap().id;
 
@@ -149,13 +140,13 @@ async fn ending_one_login_refuses_its_tokens_and_no_others() {
 #[rocket::async_test]
 async fn logout_everywhere_refuses_every_earlier_token_of_the_subject_only() {
     let client = store_client(keys()).await;
-    let one = login(&client, "alice").await;
-    let two = login(&client, "alice").await;
+    let one = login_listed(&client, "alice").await;
+    let two = login_listed(&client, "alice").await;
     // Tokens outside any listed login: a pair from `Issuer::pair` and a lone access token.
     let unlisted = common::revocation::login_pair(&client).await;
     let lone = client.post("/login/lone-access").dispatch().await;
     let lone = lone.into_string().await.unwrap();
-    let bob = login(&client, "bob").await;
+    let bob = login_listed(&client, "bob").await;
 
     let response = post_with(&client, "/logout-all", &one.access_token).await;
     assert_eq!(response.status(), Status::Ok);
@@ -185,7 +176,7 @@ async fn logout_everywhere_refuses_every_earlier_token_of_the_subject_only() {
     );
 
     // A login once logout-all has answered works at once.
-    let again = login(&client, "alice").await;
+    let again = login_listed(&client, "alice").await;
     assert_eq!(
         get_with(&client, "/user", &again.access_token).await,
         Status::Ok
@@ -201,9 +192,9 @@ async fn logins_are_bounded_per_subject_ending_the_least_recently_used() {
     let mut config = keys();
     config["revocation"] = json!({ "max_sessions": 2 });
     let client = store_client(config).await;
-    let oldest = login(&client, "alice").await;
-    let middle = login(&client, "alice").await;
-    let newest = login(&client, "alice").await;
+    let oldest = login_listed(&client, "alice").await;
+    let middle = login_listed(&client, "alice").await;
+    let newest = login_listed(&client, "alice").await;
 
     assert_eq!(
         get_with(&client, "/user", &oldest.access_token).await,
@@ -234,7 +225,7 @@ async fn an_out_of_range_bound_refuses_launch() {
 async fn the_store_sees_keyed_hashes_of_subjects() {
     let store = TestStore::default();
     let client = instance(keys(), Some(store.clone())).await;
-    let pair = login(&client, "alice@example.com").await;
+    let pair = login_listed(&client, "alice@example.com").await;
     list(&client, &pair.access_token).await;
     let response = post_with(&client, "/logout-all", &pair.access_token).await;
     assert_eq!(response.status(), Status::Ok);
@@ -251,7 +242,7 @@ async fn the_store_sees_keyed_hashes_of_subjects() {
         "local_key": common::OTHER_LOCAL, "secret_key": common::OTHER_SECRET
     });
     let other = instance(other_keys, Some(store.clone())).await;
-    login(&other, "alice@example.com").await;
+    login_listed(&other, "alice@example.com").await;
     let keys = store.keys.lock().unwrap().clone();
     let mut lists: Vec<&String> = keys.iter().filter(|k| k.starts_with("ses:")).collect();
     lists.sort();
@@ -262,7 +253,7 @@ async fn the_store_sees_keyed_hashes_of_subjects() {
 #[rocket::async_test]
 async fn sessions_need_a_store() {
     let client = instance(keys(), None::<MemoryStore>).await;
-    let pair = login(&client, "alice").await;
+    let pair = login_listed(&client, "alice").await;
     let response = client
         .get("/sessions")
         .header(bearer(&pair.access_token))
@@ -292,15 +283,15 @@ async fn a_store_outage_refuses_logins_unless_configured_to_allow() {
     store
         .writes_fail
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    login(&client, "alice").await;
+    login_listed(&client, "alice").await;
 }
 
 #[rocket::async_test]
 async fn logout_everywhere_revokes_each_listed_login_by_family() {
     let store = TestStore::default();
     let client = instance(keys(), Some(store.clone())).await;
-    let one = login(&client, "alice").await;
-    let two = login(&client, "alice").await;
+    let one = login_listed(&client, "alice").await;
+    let two = login_listed(&client, "alice").await;
     let mut families = Vec::new();
     for pair in [&one, &two] {
         let response = client
@@ -332,7 +323,7 @@ async fn logout_everywhere_survives_a_local_key_change() {
     let before = instance(keys(), Some(store.clone())).await;
     // A pair outside any listed login: only the subject's cutoff reaches it.
     let unlisted = common::revocation::login_pair(&before).await;
-    let listed = login(&before, "alice").await;
+    let listed = login_listed(&before, "alice").await;
     let response = post_with(&before, "/logout-all", &listed.access_token).await;
     assert_eq!(response.status(), Status::Ok);
 
@@ -349,7 +340,7 @@ async fn logout_everywhere_survives_a_local_key_change() {
     let refresh = post_with(&after, "/refresh", &unlisted.refresh_token).await;
     assert_eq!(refresh.status(), Status::Unauthorized);
     // Logins after the change work, and are listed.
-    let again = login(&after, "alice").await;
+    let again = login_listed(&after, "alice").await;
     assert_eq!(
         get_with(&after, "/user", &again.access_token).await,
         Status::Ok
@@ -362,7 +353,7 @@ async fn a_login_that_fails_to_mint_takes_no_place_in_the_list() {
     let mut config = keys();
     config["revocation"] = json!({ "max_sessions": 1 });
     let client = store_client(config).await;
-    let first = login(&client, "alice").await;
+    let first = login_listed(&client, "alice").await;
     let broken = client.post("/sessions/login/alice/broken").dispatch().await;
     assert_eq!(broken.status(), Status::InternalServerError);
     // The failed attempt did not push the working login out.

@@ -347,3 +347,13 @@ impl RevocationStore for TestStore {
         self.reply().map(|()| swapped)
     }
 }
+
+/// A login of `subject` through `Sessions::login` (the `/sessions/login/<subject>` route).
+pub async fn login_listed(client: &Client, subject: &str) -> TokenPair {
+    let response = client
+        .post(format!("/sessions/login/{subject}"))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    response.into_json().await.expect("a token pair")
+}
