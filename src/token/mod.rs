@@ -30,6 +30,7 @@ mod claims;
 mod error;
 mod keyring;
 mod keys;
+mod local;
 mod mint;
 mod rules;
 mod seal;
