@@ -142,7 +142,10 @@ fn v4_tokens() {
 #[test]
 fn v4_local_tokens_through_our_decryption() {
     let mut checked = 0;
-    for v in load("v4.json").iter().filter(|v| !str_of(v, "key").is_empty()) {
+    for v in load("v4.json")
+        .iter()
+        .filter(|v| !str_of(v, "key").is_empty())
+    {
         let name = str_of(v, "name");
         let token = str_of(v, "token");
         let key = LocalKey::from_paserk(&format!("k4.local.{}", b64(&hex(str_of(v, "key")))));

@@ -283,7 +283,17 @@ mod tests {
 
     #[test]
     fn base64_edges() {
-        for input in [&b""[..], b"A", b"AA", b"AB", b"AAA", b"AAB", b"AA==", b"A=", b"+/AA"] {
+        for input in [
+            &b""[..],
+            b"A",
+            b"AA",
+            b"AB",
+            b"AAA",
+            b"AAB",
+            b"AA==",
+            b"A=",
+            b"+/AA",
+        ] {
             assert_eq!(ours(input), reference(input), "{:?}", input);
         }
     }

@@ -34,6 +34,7 @@ mod local;
 mod mint;
 mod rules;
 mod seal;
+mod timestamp;
 mod verify;
 
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};

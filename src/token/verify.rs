@@ -192,9 +192,9 @@ impl Authority {
                 let mut footer_bytes = Vec::new();
                 decode_base64(footer.as_bytes(), &mut footer_bytes).ok_or(Rejection::Malformed)?;
                 let key = self.keyring.local_for(&footer_bytes)?;
-                let payload = key
-                    .opener()
-                    .open(message, &footer_bytes, implicit.unwrap_or_default())?;
+                let payload =
+                    key.opener()
+                        .open(message, &footer_bytes, implicit.unwrap_or_default())?;
                 return Ok((payload, None));
             }
             Purpose::Public => {

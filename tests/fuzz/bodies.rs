@@ -158,7 +158,15 @@ pub fn local(data: &[u8]) {
         );
         return;
     }
-    let [footer_len, implicit_len, at_high, at_low, replacement, rest @ ..] = rest else {
+    let [
+        footer_len,
+        implicit_len,
+        at_high,
+        at_low,
+        replacement,
+        rest @ ..,
+    ] = rest
+    else {
         return;
     };
     let (footer, rest) = rest.split_at(usize::from(*footer_len).min(rest.len()));
@@ -167,7 +175,8 @@ pub fn local(data: &[u8]) {
         return;
     }
     let footer = Some(footer).filter(|f| !f.is_empty());
-    let Ok(token) = pasetors::version4::LocalToken::encrypt(&theirs, payload, footer, Some(implicit))
+    let Ok(token) =
+        pasetors::version4::LocalToken::encrypt(&theirs, payload, footer, Some(implicit))
     else {
         return;
     };
@@ -180,7 +189,10 @@ pub fn local(data: &[u8]) {
     let opened = ours.decrypt(&token, Some(implicit));
     assert_eq!(opened, reference_local_decrypt(&theirs, &token, implicit));
     if *replacement == 0 {
-        assert_eq!(opened.as_ref().map(String::as_bytes).ok(), std::str::from_utf8(payload).ok().map(str::as_bytes));
+        assert_eq!(
+            opened.as_ref().map(String::as_bytes).ok(),
+            std::str::from_utf8(payload).ok().map(str::as_bytes)
+        );
     }
 }
 
@@ -196,7 +208,9 @@ pub fn reference_local_decrypt(
     if token.len() > DEFAULT_MAX_TOKEN_LENGTH {
         return Err(Rejection::TooLong);
     }
-    let body = token.strip_prefix("v4.local.").ok_or(Rejection::WrongPurpose)?;
+    let body = token
+        .strip_prefix("v4.local.")
+        .ok_or(Rejection::WrongPurpose)?;
     let segments: Vec<&str> = body.split('.').collect();
     if segments.len() > 2 || segments.iter().any(|s| s.is_empty()) {
         return Err(Rejection::Malformed);
