@@ -18,6 +18,18 @@ use time::OffsetDateTime;
 
 use super::Verified;
 
+/// How many bytes at the end of a token its cache key is computed from: at least the 64 base64
+/// characters of a v4.local tag (43) or a v4.public signature (86 characters, of which these are
+/// the last 64 — 48 random-looking bytes).
+const HASHED_TAIL: usize = 64;
+
+/// The length of the longer header, `v4.public.`: a dot beyond it ends the message.
+const LONGEST_HEADER: usize = "v4.public.".len();
+
+/// A token's key in the cache: see [`VerifiedCache::key`].
+#[derive(Clone, Copy)]
+pub(crate) struct CacheKey(u64);
+
 /// Shards keep lock contention low when several workers verify at once.
 const SHARDS: usize = 16;
 
@@ -163,16 +175,35 @@ impl VerifiedCache {
         })
     }
 
-    fn slot(&self, kind: usize, token: &str) -> (MutexGuard<'_, Shard>, u64) {
-        let hash = self.hasher.hash_one((kind, token));
-        let shard = &self.shards[(hash as usize) % SHARDS];
-        (shard.lock().unwrap_or_else(|e| e.into_inner()), hash)
+    /// The key of `token` as kind `kind`, for [`get`](Self::get) and then
+    /// [`insert`](Self::insert).
+    ///
+    /// Only the last [`HASHED_TAIL`] bytes of the message (before the footer, which is the same
+    /// for every token of a key) are hashed: in a v4.local token they are the authentication
+    /// tag and in a v4.public token the signature, so two different tokens that
+    /// verify never share them (while the start of a public token, its payload, is much the same
+    /// for every token of a user). Tokens crafted to share a tail only share a slot: the full
+    /// comparison in `get` tells them apart, and tokens that fail to verify are never inserted.
+    pub(crate) fn key(&self, kind: usize, token: &str) -> CacheKey {
+        // The footer's dot is the last one; without a footer the last dot ends the header.
+        let end = match token.rfind('.') {
+            Some(dot) if dot + 1 > LONGEST_HEADER => dot,
+            _ => token.len(),
+        };
+        let tail = &token.as_bytes()[end.saturating_sub(HASHED_TAIL)..end];
+        CacheKey(self.hasher.hash_one((kind, token.len(), tail)))
+    }
+
+    fn slot(&self, key: CacheKey) -> MutexGuard<'_, Shard> {
+        let shard = &self.shards[(key.0 as usize) % SHARDS];
+        shard.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The cached verification of `token` as kind `kind`, if any. The stored token is compared
     /// in full (in constant time), so a hash collision can never return another token's claims.
-    pub(crate) fn get(&self, kind: usize, token: &str) -> Option<Arc<Verified>> {
-        let (mut shard, hash) = self.slot(kind, token);
+    pub(crate) fn get(&self, key: CacheKey, kind: usize, token: &str) -> Option<Arc<Verified>> {
+        let hash = key.0;
+        let mut shard = self.slot(key);
         let at = *shard.index.get(&hash)?;
         let entry = &shard.entries[at];
         if entry.kind != kind || !same_bytes(entry.verified.token().as_bytes(), token.as_bytes()) {
@@ -188,11 +219,13 @@ impl VerifiedCache {
     /// expired before `expired_before` if there is any, otherwise an old one.
     pub(crate) fn insert(
         &self,
+        key: CacheKey,
         kind: usize,
         verified: Arc<Verified>,
         expired_before: OffsetDateTime,
     ) {
-        let (mut shard, hash) = self.slot(kind, verified.token());
+        let hash = key.0;
+        let mut shard = self.slot(key);
         let last_used = shard.tick();
         let entry = Entry {
             hash,
@@ -214,7 +247,23 @@ impl VerifiedCache {
 
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use super::{VerifiedCache, same_bytes};
+
+    /// The key comes from the end of the message, not from the footer all tokens of a key share.
+    #[test]
+    fn keys_differ_by_message_not_footer() {
+        let cache = VerifiedCache::new(16).unwrap();
+        let footer =
+            ".eyJraWQiOiJrNC5saWQuQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBIn0";
+        let a = format!("v4.local.{}{footer}", "A".repeat(120));
+        let b = format!("v4.local.{}B{footer}", "A".repeat(119));
+        let key = |t: &str| cache.key(0, t).0;
+        assert_ne!(key(&a), key(&b));
+        assert_eq!(key(&a), key(&a.clone()));
+        assert_ne!(key(&a), cache.key(1, &a).0, "the kind is part of the key");
+        let bare = |m: &str| format!("v4.public.{m}");
+        assert_ne!(key(&bare("AAAA")), key(&bare("AAAB")), "no footer");
+    }
 
     #[test]
     fn same_bytes_compares_every_byte() {

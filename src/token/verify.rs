@@ -140,14 +140,20 @@ impl Authority {
         if !token.starts_with(rules.purpose().header()) {
             return Err(Rejection::WrongPurpose);
         }
-        if let Some(hit) = cache.get(index, token) {
+        let key = cache.key(index, token);
+        if let Some(hit) = cache.get(key, index, token) {
             self.rules.check(rules, hit.claims(), now)?;
             return Ok(hit);
         }
         let verified = Arc::new(self.verify_uncached(rules, token, now, None)?);
         // Past `exp` by more than the leeway, a token can never verify again: such entries are
         // the first to go.
-        cache.insert(index, verified.clone(), now - self.rules.leeway_limit());
+        cache.insert(
+            key,
+            index,
+            verified.clone(),
+            now - self.rules.leeway_limit(),
+        );
         Ok(verified)
     }
 
