@@ -210,36 +210,42 @@ const ALPHABET: [u8; 256] = {
 /// `ct-codecs` refuses: characters outside the alphabet (padding included), a lone trailing
 /// character, and set bits below the last byte.
 pub(crate) fn decode_base64(input: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let (chunks, tail) = input.as_chunks::<4>();
+    let tail_bytes = match tail.len() {
+        0 => 0,
+        1 => return None,
+        n => n - 1,
+    };
     out.clear();
-    out.reserve(input.len() / 4 * 3 + 2);
-    let mut chunks = input.chunks_exact(4);
-    for chunk in &mut chunks {
-        let [a, b, c, d] = [0, 1, 2, 3].map(|i| ALPHABET[usize::from(chunk[i])]);
-        if (a | b | c | d) & 0xc0 != 0 {
-            return None;
-        }
+    out.resize(chunks.len() * 3 + tail_bytes, 0);
+    let (whole, rest) = out.split_at_mut(chunks.len() * 3);
+    let mut invalid = 0;
+    for (chunk, bytes) in chunks.iter().zip(whole.as_chunks_mut::<3>().0) {
+        let [a, b, c, d] = chunk.map(|c| ALPHABET[usize::from(c)]);
+        invalid |= a | b | c | d;
         let bits = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-        out.extend_from_slice(&bits.to_be_bytes()[1..]);
+        let [_, x, y, z] = bits.to_be_bytes();
+        *bytes = [x, y, z];
     }
-    match *chunks.remainder() {
-        [] => {}
-        [a, b] => {
-            let [a, b] = [a, b].map(|c| ALPHABET[usize::from(c)]);
-            if (a | b) & 0xc0 != 0 || b & 0x0f != 0 {
-                return None;
-            }
-            out.push(a << 2 | b >> 4);
-        }
-        [a, b, c] => {
-            let [a, b, c] = [a, b, c].map(|c| ALPHABET[usize::from(c)]);
-            if (a | b | c) & 0xc0 != 0 || c & 0x03 != 0 {
-                return None;
-            }
-            let bits = u32::from(a) << 10 | u32::from(b) << 4 | u32::from(c) >> 2;
-            out.extend_from_slice(&bits.to_be_bytes()[2..]);
-        }
-        _ => return None,
+    let mut last = [0u8; 3];
+    for (value, &c) in last.iter_mut().zip(tail) {
+        *value = ALPHABET[usize::from(c)];
+        invalid |= *value;
     }
+    if invalid & 0xc0 != 0 {
+        return None;
+    }
+    // Two characters carry one byte and four spare bits, three carry two bytes and two spare.
+    let [a, b, c] = last;
+    let (bytes, spare) = match tail.len() {
+        0 => ([0, 0], 0),
+        2 => ([a << 2 | b >> 4, 0], b & 0x0f),
+        _ => ([a << 2 | b >> 4, b << 4 | c >> 2], c & 0x03),
+    };
+    if spare != 0 {
+        return None;
+    }
+    rest.copy_from_slice(&bytes[..rest.len()]);
     Some(())
 }
 
