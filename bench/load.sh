@@ -13,6 +13,12 @@
 # a window of LIVE_USERS (100, 400 and 800) tokens, and every REQUESTS_PER_LOGIN (10) requests
 # the oldest login ends and a new one starts, so the window slides through the tokens fetched
 # from /tokens. They are compared with /open under the same Lua script.
+#
+# A second bench_server, started with ROCKET_PASETO='{cache_size=0}', serves the "cache off"
+# rows: every request pays for the decryption or the signature check. The table compares them
+# with that server's /open, and every row with the first server's /open as well.
+#
+# It starts with the machine (CPU, cores, kernel, compiler), to publish with the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +26,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-18089}
+NOCACHE_PORT=$((PORT + 1))
 FRESH_TOKENS=${FRESH_TOKENS:-20000}
 LIVE_USERS=${LIVE_USERS:-100 400 800}
 REQUESTS_PER_LOGIN=${REQUESTS_PER_LOGIN:-10}
@@ -33,33 +40,51 @@ client_cpu=$(( cores > 1 ? 1 : 0 ))
 cargo build --release --quiet --example bench_server
 server_bin=${CARGO_TARGET_DIR:-target}/release/examples/bench_server
 work=$(mktemp -d)
-server_pid=""
+pids=()
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-start_server() {
-  ROCKET_PORT=$PORT ROCKET_ADDRESS=127.0.0.1 ROCKET_WORKERS=1 ROCKET_PROFILE=release \
-    taskset -c "$server_cpu" "$server_bin" >/dev/null 2>&1 &
-  server_pid=$!
+echo "== machine"
+cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+[ -n "$cpu" ] || cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)
+echo "CPU: ${cpu:-unknown}, $cores cores (server on CPU $server_cpu, wrk on CPU $client_cpu)"
+echo "kernel: $(uname -srm)"
+echo "rustc: $(rustc --version)"
+echo "wrk: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-3)"
+
+# wait_for PORT: until the server on PORT answers /open (10 s at most).
+wait_for() {
   for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$PORT/open" >/dev/null && return 0
+    curl -sf "http://127.0.0.1:$1/open" >/dev/null && return 0
     sleep 0.1
   done
-  echo "bench_server did not start" >&2
+  return 1
+}
+
+# start_server PORT [VAR=VALUE...]: bench_server on PORT with one worker, its pid in $server_pid.
+start_server() {
+  local port=$1
+  shift
+  env "$@" ROCKET_PORT="$port" ROCKET_ADDRESS=127.0.0.1 ROCKET_WORKERS=1 ROCKET_PROFILE=release \
+    taskset -c "$server_cpu" "$server_bin" >"$work/server-$port.log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_for "$port" && return 0
+  echo "bench_server did not start on port $port:" >&2
+  tail -5 "$work/server-$port.log" >&2
   exit 1
 }
 
 stop_server() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
 }
 
 peak_rss_kib() {
-  awk '/VmHWM/ {print $2}' "/proc/$server_pid/status"
+  awk '/VmHWM/ {print $2}' "/proc/$1/status"
 }
 
 # Lua scripts: one fixed header, a different token on every request, or a random token among
@@ -91,14 +116,15 @@ request = function()
 end
 LUA
 
-# run NAME PATH SCRIPT HEADER_NAME HEADER_VALUE [LIVE]: one wrk run, appended to $work/results.
+# run NAME PORT PATH SCRIPT HEADER_NAME HEADER_VALUE [LIVE]: one wrk run against the server on
+# PORT, appended to $work/results.
 run() {
-  local name=$1 path=$2 script=$3
+  local name=$1 port=$2 path=$3 script=$4
   local out
-  out=$(HEADER_NAME=$4 HEADER_VALUE=$5 TOKENS_FILE="$work/fresh.txt" LIVE=${6:-1} \
+  out=$(HEADER_NAME=$5 HEADER_VALUE=$6 TOKENS_FILE="$work/fresh.txt" LIVE=${7:-1} \
     REQUESTS_PER_LOGIN=$REQUESTS_PER_LOGIN \
     taskset -c "$client_cpu" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-      -s "$work/$script" "http://127.0.0.1:$PORT$path")
+      -s "$work/$script" "http://127.0.0.1:$port$path")
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -107,16 +133,20 @@ run() {
 }
 
 echo "== baseline memory: a server that hands out the tokens but only serves /open"
-start_server
+start_server "$PORT"
 curl -sf "http://127.0.0.1:$PORT/tokens?n=$FRESH_TOKENS" > "$work/tokens.json"
-for _ in $(seq "$ROUNDS"); do run open /open header.lua X-Unused none; done
-open_rss=$(peak_rss_kib)
-stop_server
+for _ in $(seq "$ROUNDS"); do run open "$PORT" /open header.lua X-Unused none; done
+open_rss=$(peak_rss_kib "$server_pid")
+stop_server "$server_pid"
 : > "$work/results"
 
 echo "== all routes: $ROUNDS rounds of ${DURATION}s each, $CONNECTIONS connections"
-start_server
+start_server "$PORT"
+main_pid=$server_pid
 curl -sf "http://127.0.0.1:$PORT/tokens?n=$FRESH_TOKENS" > "$work/tokens.json"
+# The same server with the verified-token cache turned off, through Rocket's environment.
+start_server "$NOCACHE_PORT" ROCKET_PASETO='{cache_size=0}'
+curl -sf "http://127.0.0.1:$NOCACHE_PORT/tokens?n=1" > "$work/nocache-tokens.json"
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
@@ -125,32 +155,41 @@ open(f"{work}/fresh.txt", "w").write("\n".join(t["local"]) + "\n")
 for k in ("public", "cookie", "jwt"):
     open(f"{work}/{k}.txt", "w").write(t[k])
 open(f"{work}/local.txt", "w").write(t["local"][0])
+t = json.load(open(f"{work}/nocache-tokens.json"))
+open(f"{work}/nocache-local.txt", "w").write(t["local"][0])
+open(f"{work}/nocache-public.txt", "w").write(t["public"])
 PY
 local_token=$(cat "$work/local.txt")
 garbage="v4.local.$(head -c 150 /dev/zero | tr '\0' 'A')"
 oversized="v4.local.$(head -c 8000 /dev/zero | tr '\0' 'A')"
 rss_by_round=()
 for round in $(seq "$ROUNDS"); do
-  run open /open header.lua X-Unused none
+  run open "$PORT" /open header.lua X-Unused none
   # The per-request Lua that varies the token costs wrk too: measure /open with it as well.
-  run open-varying /open fresh.lua X-Unused none
-  run local /local header.lua Authorization "Bearer $local_token"
-  run local-fresh /local fresh.lua X-Unused none
+  run open-varying "$PORT" /open fresh.lua X-Unused none
+  run local "$PORT" /local header.lua Authorization "Bearer $local_token"
+  run local-fresh "$PORT" /local fresh.lua X-Unused none
   # The live-users script costs the same whatever the number of users.
-  run open-users /open users.lua X-Unused none 800
+  run open-users "$PORT" /open users.lua X-Unused none 800
   for live in $LIVE_USERS; do
-    run "local-users-$live" /local users.lua X-Unused none "$live"
+    run "local-users-$live" "$PORT" /local users.lua X-Unused none "$live"
   done
-  run public /public header.lua Authorization "Bearer $(cat "$work/public.txt")"
-  run cookie /cookie header.lua Cookie "session=$(cat "$work/cookie.txt")"
-  run jwt /jwt header.lua Authorization "Bearer $(cat "$work/jwt.txt")"
-  run local-garbage /local header.lua Authorization "Bearer $garbage"
-  run local-oversized /local header.lua Authorization "Bearer $oversized"
-  rss_by_round+=("$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")")
+  run public "$PORT" /public header.lua Authorization "Bearer $(cat "$work/public.txt")"
+  run cookie "$PORT" /cookie header.lua Cookie "session=$(cat "$work/cookie.txt")"
+  run jwt "$PORT" /jwt header.lua Authorization "Bearer $(cat "$work/jwt.txt")"
+  run local-garbage "$PORT" /local header.lua Authorization "Bearer $garbage"
+  run local-oversized "$PORT" /local header.lua Authorization "Bearer $oversized"
+  run nocache-open "$NOCACHE_PORT" /open header.lua X-Unused none
+  run nocache-local "$NOCACHE_PORT" /local header.lua Authorization \
+    "Bearer $(cat "$work/nocache-local.txt")"
+  run nocache-public "$NOCACHE_PORT" /public header.lua Authorization \
+    "Bearer $(cat "$work/nocache-public.txt")"
+  rss_by_round+=("$(awk '/VmRSS/ {print $2}' "/proc/$main_pid/status")")
   echo "   round $round done"
 done
-all_rss=$(peak_rss_kib)
-stop_server
+all_rss=$(peak_rss_kib "$main_pid")
+for pid in "${pids[@]}"; do stop_server "$pid"; done
+pids=()
 
 python3 - "$work/results" "$open_rss" "$all_rss" "${rss_by_round[*]}" "$LIVE_USERS" \
   "$REQUESTS_PER_LOGIN" <<'PY'
@@ -167,35 +206,44 @@ for line in open(sys.argv[1]):
     name, rps, p50, p99 = line.split()
     rows[name].append((float(rps), ms(p50), ms(p99)))
 mean = lambda xs: sum(xs) / len(xs)
-base = mean([r[0] for r in rows["open"]])
-varying = mean([r[0] for r in rows["open-varying"]])
-users = mean([r[0] for r in rows["open-users"]])
+rps_of = lambda name: mean([r[0] for r in rows[name]])
+base = rps_of("open")
 live_users, per_login = sys.argv[5].split(), sys.argv[6]
 print()
-print("| route | token | req/s | p50 ms | p99 ms | vs /open |")
-print("|---|---|---:|---:|---:|---:|")
+print("| route | token | req/s | p50 ms | p99 ms | vs /open | vs rocket_paseto /open |")
+print("|---|---|---:|---:|---:|---:|---:|")
+# Each row: its results, what the table calls it, and the /open it is compared with (the same
+# server's, under the same wrk Lua script).
 table = [
-    ("open", "/open", "none", base),
-    ("open-varying", "/open", "a different one each request (ignored)", varying),
-    ("local", "/local", "the same v4.local each request", base),
-    ("local-fresh", "/local", "a different v4.local each request", varying),
-    ("open-users", "/open", "a random live user's token (ignored)", users),
+    ("open", "/open", "none", "open"),
+    ("open-varying", "/open", "a different one each request (ignored)", "open-varying"),
+    ("local", "/local", "the same v4.local each request", "open"),
+    ("local-fresh", "/local", "a different v4.local each request", "open-varying"),
+    ("open-users", "/open", "a random live user's token (ignored)", "open-users"),
     *[(f"local-users-{n}", "/local", f"a random one of {n} live users' v4.local, "
-       f"a new login every {per_login} requests", users) for n in live_users],
-    ("public", "/public", "the same v4.public each request", base),
-    ("cookie", "/cookie", "the same private cookie each request", base),
-    ("jwt", "/jwt", "the same HS256 JWT each request", base),
-    ("local-garbage", "/local", "token-shaped garbage (401)", base),
-    ("local-oversized", "/local", "8 kB of garbage (401)", base),
+       f"a new login every {per_login} requests", "open-users") for n in live_users],
+    ("public", "/public", "the same v4.public each request", "open"),
+    ("cookie", "/cookie", "the same private cookie each request", "open"),
+    ("jwt", "/jwt", "the same HS256 JWT each request", "open"),
+    ("local-garbage", "/local", "token-shaped garbage (401)", "open"),
+    ("local-oversized", "/local", "8 kB of garbage (401)", "open"),
+    ("nocache-open", "/open (cache off)", "none", "nocache-open"),
+    ("nocache-local", "/local (cache off)", "the same v4.local each request", "nocache-open"),
+    ("nocache-public", "/public (cache off)", "the same v4.public each request",
+     "nocache-open"),
 ]
-for name, path, token, reference in table:
+for name, route, token, reference in table:
     r = rows[name]
-    rps = mean([x[0] for x in r])
-    print(f"| {path} | {token} | {rps:,.0f} | {mean([x[1] for x in r]):.2f} | "
-          f"{mean([x[2] for x in r]):.2f} | {rps / reference:.0%} |")
+    if not r:
+        continue
+    rps = rps_of(name)
+    print(f"| {route} | {token} | {rps:,.0f} | {mean([x[1] for x in r]):.2f} | "
+          f"{mean([x[2] for x in r]):.2f} | {rps / rps_of(reference):.0%} | {rps / base:.0%} |")
 print()
-print("The different-token and live-users rows are compared with /open under the same "
-      "per-request Lua script.")
+print("vs /open: against the same server's /open under the same per-request wrk Lua script "
+      "(the different-token and live-users rows use one). vs rocket_paseto /open: against "
+      "the first row. The cache-off rows come from a second bench_server started with "
+      "ROCKET_PASETO='{cache_size=0}'.")
 open_rss, all_rss = int(sys.argv[2]), int(sys.argv[3])
 print()
 print(f"peak RSS: /open only {open_rss / 1024:.1f} MiB, all routes {all_rss / 1024:.1f} MiB "
