@@ -18,6 +18,13 @@
 # rows: every request pays for the decryption or the signature check. The table compares them
 # with that server's /open, and every row with the first server's /open as well.
 #
+# fastapi-paseto 0.7.1, the FastAPI extension for PASETO, runs beside them for comparison:
+# bench/fastapi_app.py under uvicorn (uvloop, httptools, one worker, no access log) on the same
+# CPU as the servers, with its default v4.local tokens. Its requirements, pinned in
+# bench/fastapi-requirements.txt, go into a venv under the cargo target directory (bench-venv,
+# reused while the file is unchanged); that needs python3-venv and PyPI. Without them, or with
+# FASTAPI=0, the run goes on without those rows and says why.
+#
 # It starts with the machine (CPU, cores, kernel, compiler), to publish with the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +34,8 @@ ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-18089}
 NOCACHE_PORT=$((PORT + 1))
+FASTAPI_PORT=$((PORT + 2))
+FASTAPI=${FASTAPI:-1}
 FRESH_TOKENS=${FRESH_TOKENS:-20000}
 LIVE_USERS=${LIVE_USERS:-100 400 800}
 REQUESTS_PER_LOGIN=${REQUESTS_PER_LOGIN:-10}
@@ -37,8 +46,9 @@ cores=$(nproc)
 server_cpu=0
 client_cpu=$(( cores > 1 ? 1 : 0 ))
 
+target_dir=${CARGO_TARGET_DIR:-target}
 cargo build --release --quiet --example bench_server
-server_bin=${CARGO_TARGET_DIR:-target}/release/examples/bench_server
+server_bin=$target_dir/release/examples/bench_server
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -54,6 +64,52 @@ echo "CPU: ${cpu:-unknown}, $cores cores (server on CPU $server_cpu, wrk on CPU 
 echo "kernel: $(uname -srm)"
 echo "rustc: $(rustc --version)"
 echo "wrk: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-3)"
+
+# The venv for fastapi-paseto: sets $fastapi_python, or $fastapi_note to say why there is none.
+fastapi_python=""
+fastapi_note=""
+setup_fastapi() {
+  local venv=$target_dir/bench-venv requirements=bench/fastapi-requirements.txt
+  if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$venv"
+    mkdir -p "$target_dir"
+    if ! python3 -m venv "$venv" >"$work/venv.log" 2>&1; then
+      rm -rf "$venv"
+      fastapi_note="python3 -m venv failed (apt-get install python3-venv)"
+      return
+    fi
+  fi
+  if ! cmp -s "$requirements" "$venv/installed-requirements.txt"; then
+    echo "(installing $requirements into $venv)"
+    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --retries 1 \
+      --timeout 20 -r "$requirements" >"$work/pip.log" 2>&1; then
+      fastapi_note="pip could not install $requirements (is PyPI reachable?): $(tail -1 "$work/pip.log")"
+      return
+    fi
+    cp "$requirements" "$venv/installed-requirements.txt"
+  fi
+  local versions
+  if ! versions=$("$venv/bin/python" - 2>"$work/import.log" <<'PY'
+import platform
+from importlib.metadata import version
+import fastapi_paseto, httptools, uvicorn, uvloop  # noqa: F401 (fastapi_paseto needs 3.10+)
+names = ("fastapi-paseto", "fastapi", "pyseto", "uvicorn", "uvloop", "httptools")
+print(f"{platform.python_implementation()} {platform.python_version()}; "
+      + ", ".join(f"{n} {version(n)}" for n in names))
+PY
+  ); then
+    fastapi_note="the venv's Python cannot import them: $(tail -1 "$work/import.log")"
+    return
+  fi
+  echo "python: $versions"
+  fastapi_python=$venv/bin/python
+}
+if [ "$FASTAPI" = 0 ]; then
+  fastapi_note="FASTAPI=0"
+else
+  setup_fastapi
+fi
+[ -z "$fastapi_note" ] || echo "python: not used: $fastapi_note"
 
 # wait_for PORT: until the server on PORT answers /open (10 s at most).
 wait_for() {
@@ -76,6 +132,25 @@ start_server() {
   echo "bench_server did not start on port $port:" >&2
   tail -5 "$work/server-$port.log" >&2
   exit 1
+}
+
+# start_fastapi: bench/fastapi_app.py under uvicorn on FASTAPI_PORT, on the servers' CPU, with
+# the token for /protected in $work/fastapi-token.txt; or a note in $fastapi_note.
+start_fastapi() {
+  taskset -c "$server_cpu" "$fastapi_python" -m uvicorn fastapi_app:app --app-dir bench \
+    --host 127.0.0.1 --port "$FASTAPI_PORT" --workers 1 --loop uvloop --http httptools \
+    --no-access-log --log-level warning >"$work/uvicorn.log" 2>&1 &
+  fastapi_pid=$!
+  pids+=("$fastapi_pid")
+  if wait_for "$FASTAPI_PORT" && curl -sf "http://127.0.0.1:$FASTAPI_PORT/token" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' \
+      >"$work/fastapi-token.txt"; then
+    return 0
+  fi
+  fastapi_note="uvicorn did not start: $(tail -1 "$work/uvicorn.log")"
+  echo "fastapi-paseto not measured: $fastapi_note"
+  stop_server "$fastapi_pid"
+  fastapi_pid=""
 }
 
 stop_server() {
@@ -147,6 +222,8 @@ curl -sf "http://127.0.0.1:$PORT/tokens?n=$FRESH_TOKENS" > "$work/tokens.json"
 # The same server with the verified-token cache turned off, through Rocket's environment.
 start_server "$NOCACHE_PORT" ROCKET_PASETO='{cache_size=0}'
 curl -sf "http://127.0.0.1:$NOCACHE_PORT/tokens?n=1" > "$work/nocache-tokens.json"
+fastapi_pid=""
+[ -z "$fastapi_python" ] || start_fastapi
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
@@ -184,16 +261,24 @@ for round in $(seq "$ROUNDS"); do
     "Bearer $(cat "$work/nocache-local.txt")"
   run nocache-public "$NOCACHE_PORT" /public header.lua Authorization \
     "Bearer $(cat "$work/nocache-public.txt")"
+  if [ -n "$fastapi_pid" ]; then
+    run fastapi-open "$FASTAPI_PORT" /open header.lua X-Unused none
+    run fastapi-protected "$FASTAPI_PORT" /protected header.lua Authorization \
+      "Bearer $(cat "$work/fastapi-token.txt")"
+  fi
   rss_by_round+=("$(awk '/VmRSS/ {print $2}' "/proc/$main_pid/status")")
   echo "   round $round done"
 done
 all_rss=$(peak_rss_kib "$main_pid")
+fastapi_rss=""
+[ -z "$fastapi_pid" ] || fastapi_rss=$(peak_rss_kib "$fastapi_pid")
 for pid in "${pids[@]}"; do stop_server "$pid"; done
 pids=()
 
+FASTAPI_RSS=$fastapi_rss FASTAPI_NOTE=$fastapi_note \
 python3 - "$work/results" "$open_rss" "$all_rss" "${rss_by_round[*]}" "$LIVE_USERS" \
   "$REQUESTS_PER_LOGIN" <<'PY'
-import sys
+import os, sys
 from collections import defaultdict
 rows = defaultdict(list)
 def ms(v):
@@ -231,6 +316,9 @@ table = [
     ("nocache-local", "/local (cache off)", "the same v4.local each request", "nocache-open"),
     ("nocache-public", "/public (cache off)", "the same v4.public each request",
      "nocache-open"),
+    ("fastapi-open", "fastapi-paseto /open", "none", "fastapi-open"),
+    ("fastapi-protected", "fastapi-paseto /protected", "the same v4.local each request",
+     "fastapi-open"),
 ]
 for name, route, token, reference in table:
     r = rows[name]
@@ -244,9 +332,13 @@ print("vs /open: against the same server's /open under the same per-request wrk 
       "(the different-token and live-users rows use one). vs rocket_paseto /open: against "
       "the first row. The cache-off rows come from a second bench_server started with "
       "ROCKET_PASETO='{cache_size=0}'.")
+if os.environ["FASTAPI_NOTE"]:
+    print(f"fastapi-paseto not measured: {os.environ['FASTAPI_NOTE']}")
 open_rss, all_rss = int(sys.argv[2]), int(sys.argv[3])
 print()
 print(f"peak RSS: /open only {open_rss / 1024:.1f} MiB, all routes {all_rss / 1024:.1f} MiB "
       f"(+{(all_rss - open_rss) / 1024:.1f} MiB); RSS after each round: "
       + ", ".join(f"{int(x) / 1024:.1f}" for x in sys.argv[4].split()) + " MiB")
+if os.environ["FASTAPI_RSS"]:
+    print(f"fastapi-paseto under uvicorn: peak RSS {int(os.environ['FASTAPI_RSS']) / 1024:.1f} MiB")
 PY
