@@ -192,19 +192,27 @@ end
 LUA
 
 # run NAME PORT PATH SCRIPT HEADER_NAME HEADER_VALUE [LIVE]: one wrk run against the server on
-# PORT, appended to $work/results.
+# PORT, appended to $work/results, with the server's /stats before and after it (empty files
+# where it has none) in $work/stats.
+runs=0
+mkdir "$work/stats"
 run() {
   local name=$1 port=$2 path=$3 script=$4
   local out
+  runs=$((runs + 1))
+  curl -sf --max-time 5 "http://127.0.0.1:$port/stats" >"$work/stats/$runs.before" || true
   out=$(HEADER_NAME=$5 HEADER_VALUE=$6 TOKENS_FILE="$work/fresh.txt" LIVE=${7:-1} \
     REQUESTS_PER_LOGIN=$REQUESTS_PER_LOGIN \
     taskset -c "$client_cpu" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
       -s "$work/$script" "http://127.0.0.1:$port$path")
-  local rps p50 p99
+  curl -sf --max-time 5 "http://127.0.0.1:$port/stats" >"$work/stats/$runs.after" || true
+  local rps p50 p99 requests errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  echo "$name $rps $p50 $p99" >> "$work/results"
+  requests=$(awk '/ requests in / {print $1}' <<<"$out")
+  errors=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+  echo "$name $rps $p50 $p99 $requests ${errors:-0} $runs" >> "$work/results"
 }
 
 echo "== baseline memory: a server that hands out the tokens but only serves /open"
@@ -278,60 +286,103 @@ pids=()
 FASTAPI_RSS=$fastapi_rss FASTAPI_NOTE=$fastapi_note \
 python3 - "$work/results" "$open_rss" "$all_rss" "${rss_by_round[*]}" "$LIVE_USERS" \
   "$REQUESTS_PER_LOGIN" <<'PY'
-import os, sys
+import json, os, sys
 from collections import defaultdict
 rows = defaultdict(list)
+stats_dir = os.path.join(os.path.dirname(sys.argv[1]), "stats")
 def ms(v):
     units = {"us": 1e-3, "ms": 1.0, "s": 1e3}
     for u in ("us", "ms", "s"):
         if v.endswith(u):
             return float(v[: -len(u)]) * units[u]
     return float(v)
+def counters(run, when):
+    """The server's cumulative counters around a run: {} where it answered no /stats."""
+    try:
+        with open(os.path.join(stats_dir, f"{run}.{when}")) as f:
+            stats = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(stats, dict):
+        return {}
+    return {k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)}
+# The run's results, and its hits and misses of each cache that /stats counted during it.
 for line in open(sys.argv[1]):
-    name, rps, p50, p99 = line.split()
-    rows[name].append((float(rps), ms(p50), ms(p99)))
+    name, rps, p50, p99, requests, errors, run = line.split()
+    before, after = counters(run, "before"), counters(run, "after")
+    moved = {}
+    for cache in ("cache", "jar"):
+        keys = (f"{cache}_hits", f"{cache}_misses")
+        if all(k in before and k in after for k in keys):
+            moved[cache] = tuple(after[k] - before[k] for k in keys)
+    rows[name].append((float(rps), ms(p50), ms(p99), int(requests), int(errors), moved))
 mean = lambda xs: sum(xs) / len(xs)
 rps_of = lambda name: mean([r[0] for r in rows[name]])
 base = rps_of("open")
 live_users, per_login = sys.argv[5].split(), sys.argv[6]
 print()
-print("| route | token | req/s | p50 ms | p99 ms | vs /open | vs rocket_paseto /open |")
-print("|---|---|---:|---:|---:|---:|---:|")
-# Each row: its results, what the table calls it, and the /open it is compared with (the same
-# server's, under the same wrk Lua script).
+def hit_rate(r, cache):
+    """Hits over lookups of the cache, summed over the runs; – without counters or lookups."""
+    moved = [x[5][cache] for x in r if cache in x[5]] if cache else []
+    hits, misses = sum(m[0] for m in moved), sum(m[1] for m in moved)
+    return f"{hits / (hits + misses):.1%}" if hits + misses > 0 else "–"
+print("| route | token | req/s | p50 ms | p99 ms | vs /open | vs rocket_paseto /open "
+      "| cache hit rate |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
+# Each row: its results, what the table calls it, the /open it is compared with (the same
+# server's, under the same wrk Lua script), the cache whose counters it reports, and whether its
+# responses should succeed.
 table = [
-    ("open", "/open", "none", "open"),
-    ("open-varying", "/open", "a different one each request (ignored)", "open-varying"),
-    ("local", "/local", "the same v4.local each request", "open"),
-    ("local-fresh", "/local", "a different v4.local each request", "open-varying"),
-    ("open-users", "/open", "a random live user's token (ignored)", "open-users"),
+    ("open", "/open", "none", "open", None, True),
+    ("open-varying", "/open", "a different one each request (ignored)", "open-varying", None,
+     True),
+    ("local", "/local", "the same v4.local each request", "open", "cache", True),
+    ("local-fresh", "/local", "a different v4.local each request", "open-varying", "cache",
+     True),
+    ("open-users", "/open", "a random live user's token (ignored)", "open-users", None, True),
     *[(f"local-users-{n}", "/local", f"a random one of {n} live users' v4.local, "
-       f"a new login every {per_login} requests", "open-users") for n in live_users],
-    ("public", "/public", "the same v4.public each request", "open"),
-    ("cookie", "/cookie", "the same private cookie each request", "open"),
-    ("jwt", "/jwt", "the same HS256 JWT each request", "open"),
-    ("local-garbage", "/local", "token-shaped garbage (401)", "open"),
-    ("local-oversized", "/local", "8 kB of garbage (401)", "open"),
-    ("nocache-open", "/open (cache off)", "none", "nocache-open"),
-    ("nocache-local", "/local (cache off)", "the same v4.local each request", "nocache-open"),
+       f"a new login every {per_login} requests", "open-users", "cache", True)
+      for n in live_users],
+    ("public", "/public", "the same v4.public each request", "open", "cache", True),
+    ("cookie", "/cookie", "the same private cookie each request", "open", "jar", True),
+    ("jwt", "/jwt", "the same HS256 JWT each request", "open", None, True),
+    ("local-garbage", "/local", "token-shaped garbage (401)", "open", "cache", False),
+    ("local-oversized", "/local", "8 kB of garbage (401)", "open", "cache", False),
+    ("nocache-open", "/open (cache off)", "none", "nocache-open", None, True),
+    ("nocache-local", "/local (cache off)", "the same v4.local each request", "nocache-open",
+     "cache", True),
     ("nocache-public", "/public (cache off)", "the same v4.public each request",
-     "nocache-open"),
-    ("fastapi-open", "fastapi-paseto /open", "none", "fastapi-open"),
+     "nocache-open", "cache", True),
+    ("fastapi-open", "fastapi-paseto /open", "none", "fastapi-open", None, True),
     ("fastapi-protected", "fastapi-paseto /protected", "the same v4.local each request",
-     "fastapi-open"),
+     "fastapi-open", None, True),
 ]
-for name, route, token, reference in table:
+warnings = []
+for name, route, token, reference, cache, succeeds in table:
     r = rows[name]
     if not r:
         continue
     rps = rps_of(name)
     print(f"| {route} | {token} | {rps:,.0f} | {mean([x[1] for x in r]):.2f} | "
-          f"{mean([x[2] for x in r]):.2f} | {rps / rps_of(reference):.0%} | {rps / base:.0%} |")
+          f"{mean([x[2] for x in r]):.2f} | {rps / rps_of(reference):.0%} | {rps / base:.0%} "
+          f"| {hit_rate(r, cache)} |")
+    requests, errors = sum(x[3] for x in r), sum(x[4] for x in r)
+    if succeeds and errors:
+        warnings.append(f"{route} ({token}): {errors:,} of {requests:,} responses were errors, "
+                        "so its figures are not those of accepted requests (expired tokens?)")
+    if not succeeds and errors < requests:
+        warnings.append(f"{route} ({token}): {requests - errors:,} of {requests:,} responses "
+                        "succeeded where all should have been refused")
 print()
 print("vs /open: against the same server's /open under the same per-request wrk Lua script "
       "(the different-token and live-users rows use one). vs rocket_paseto /open: against "
       "the first row. The cache-off rows come from a second bench_server started with "
-      "ROCKET_PASETO='{cache_size=0}'.")
+      "ROCKET_PASETO='{cache_size=0}'. cache hit rate: hits over lookups of the verified-token "
+      "cache (the private-cookie jar's for /cookie) during the row's runs, from bench_server's "
+      "/stats before and after each; – where the route uses no cache, or the server answers no "
+      "/stats.")
+for warning in warnings:
+    print(f"warning: {warning}")
 if os.environ["FASTAPI_NOTE"]:
     print(f"fastapi-paseto not measured: {os.environ['FASTAPI_NOTE']}")
 open_rss, all_rss = int(sys.argv[2]), int(sys.argv[3])
