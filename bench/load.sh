@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Load benchmark: the bench_server example under wrk, one route at a time, on loopback.
 #
-#   sudo apt-get install wrk        # Debian's wrk; taskset comes with util-linux
-#   bash bench/load.sh              # DURATION=10 ROUNDS=3 CONNECTIONS=32 by default
+#   sudo apt-get install wrk curl python3 python3-venv   # taskset comes with util-linux
+#   bash bench/load.sh         # DURATION=10 ROUNDS=3 CONNECTIONS=32 PORT=18089 by default
 #
 # The server runs on CPU 0 with one Rocket worker and wrk on CPU 1, so the two do not compete.
-# Routes alternate within each round, and each figure is the mean over the rounds. It prints a
-# table of requests per second, median and 99th-percentile latency, and the ratio to /open, and
-# the server's peak memory against a server that only served /open.
+# Routes alternate within each round, each round starts with new tokens from every server (an
+# access token lives 15 minutes), and each figure is the mean over the rounds. It prints the
+# machine, then a table of requests per second, median and 99th-percentile latency, the ratio to
+# /open and the cache hit rate, and the server's peak memory against a server that only served
+# /open. The servers listen on PORT, PORT+1 and PORT+2.
 #
 # The "live users" rows model many users with churn: each request carries a random token out of
 # a window of LIVE_USERS (100, 400 and 800) tokens, and every REQUESTS_PER_LOGIN (10) requests
@@ -25,7 +27,9 @@
 # reused while the file is unchanged); that needs python3-venv and PyPI. Without them, or with
 # FASTAPI=0, the run goes on without those rows and says why.
 #
-# It starts with the machine (CPU, cores, kernel, compiler), to publish with the table.
+# The cache hit rate comes from bench_server's GET /stats (cumulative cache_hits, cache_misses,
+# jar_hits and jar_misses), read before and after every wrk run; a server without that route
+# gets a dash in the column.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +44,10 @@ FRESH_TOKENS=${FRESH_TOKENS:-20000}
 LIVE_USERS=${LIVE_USERS:-100 400 800}
 REQUESTS_PER_LOGIN=${REQUESTS_PER_LOGIN:-10}
 for tool in wrk taskset curl python3; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install wrk)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || {
+    echo "$tool is needed (apt-get install wrk curl util-linux python3)" >&2
+    exit 1
+  }
 done
 cores=$(nproc)
 server_cpu=0
@@ -111,10 +118,11 @@ else
 fi
 [ -z "$fastapi_note" ] || echo "python: not used: $fastapi_note"
 
-# wait_for PORT: until the server on PORT answers /open (10 s at most).
+# wait_for PORT PID: until the server on PORT answers /open (10 s at most, while PID lives).
 wait_for() {
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$1/open" >/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
@@ -128,26 +136,26 @@ start_server() {
     taskset -c "$server_cpu" "$server_bin" >"$work/server-$port.log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
-  wait_for "$port" && return 0
+  wait_for "$port" "$server_pid" && return 0
   echo "bench_server did not start on port $port:" >&2
   tail -5 "$work/server-$port.log" >&2
   exit 1
 }
 
-# start_fastapi: bench/fastapi_app.py under uvicorn on FASTAPI_PORT, on the servers' CPU, with
-# the token for /protected in $work/fastapi-token.txt; or a note in $fastapi_note.
+# start_fastapi: bench/fastapi_app.py under uvicorn on FASTAPI_PORT, on the servers' CPU, once it
+# answers /open and /token; or a note in $fastapi_note.
 start_fastapi() {
   taskset -c "$server_cpu" "$fastapi_python" -m uvicorn fastapi_app:app --app-dir bench \
     --host 127.0.0.1 --port "$FASTAPI_PORT" --workers 1 --loop uvloop --http httptools \
     --no-access-log --log-level warning >"$work/uvicorn.log" 2>&1 &
   fastapi_pid=$!
   pids+=("$fastapi_pid")
-  if wait_for "$FASTAPI_PORT" && curl -sf "http://127.0.0.1:$FASTAPI_PORT/token" |
+  if wait_for "$FASTAPI_PORT" "$fastapi_pid" && curl -sf "http://127.0.0.1:$FASTAPI_PORT/token" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' \
       >"$work/fastapi-token.txt"; then
     return 0
   fi
-  fastapi_note="uvicorn did not start: $(tail -1 "$work/uvicorn.log")"
+  fastapi_note="bench/fastapi_app.py did not start or hand out a token: $(tail -1 "$work/uvicorn.log")"
   echo "fastapi-paseto not measured: $fastapi_note"
   stop_server "$fastapi_pid"
   fastapi_pid=""
@@ -215,24 +223,12 @@ run() {
   echo "$name $rps $p50 $p99 $requests ${errors:-0} $runs" >> "$work/results"
 }
 
-echo "== baseline memory: a server that hands out the tokens but only serves /open"
-start_server "$PORT"
-curl -sf "http://127.0.0.1:$PORT/tokens?n=$FRESH_TOKENS" > "$work/tokens.json"
-for _ in $(seq "$ROUNDS"); do run open "$PORT" /open header.lua X-Unused none; done
-open_rss=$(peak_rss_kib "$server_pid")
-stop_server "$server_pid"
-: > "$work/results"
-
-echo "== all routes: $ROUNDS rounds of ${DURATION}s each, $CONNECTIONS connections"
-start_server "$PORT"
-main_pid=$server_pid
-curl -sf "http://127.0.0.1:$PORT/tokens?n=$FRESH_TOKENS" > "$work/tokens.json"
-# The same server with the verified-token cache turned off, through Rocket's environment.
-start_server "$NOCACHE_PORT" ROCKET_PASETO='{cache_size=0}'
-curl -sf "http://127.0.0.1:$NOCACHE_PORT/tokens?n=1" > "$work/nocache-tokens.json"
-fastapi_pid=""
-[ -z "$fastapi_python" ] || start_fastapi
-python3 - "$work" <<'PY'
+# fetch_tokens: new tokens from every server for the round to come (bench_server's access
+# tokens live 15 minutes, less than a long run), in $work/*.txt.
+fetch_tokens() {
+  curl -sf "http://127.0.0.1:$PORT/tokens?n=$FRESH_TOKENS" > "$work/tokens.json"
+  curl -sf "http://127.0.0.1:$NOCACHE_PORT/tokens?n=1" > "$work/nocache-tokens.json"
+  python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
 t = json.load(open(f"{work}/tokens.json"))
@@ -244,11 +240,36 @@ t = json.load(open(f"{work}/nocache-tokens.json"))
 open(f"{work}/nocache-local.txt", "w").write(t["local"][0])
 open(f"{work}/nocache-public.txt", "w").write(t["public"])
 PY
-local_token=$(cat "$work/local.txt")
+  if [ -n "$fastapi_pid" ]; then
+    curl -sf "http://127.0.0.1:$FASTAPI_PORT/token" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' \
+        > "$work/fastapi-token.txt"
+  fi
+}
+
+echo "== baseline memory: a server that hands out the tokens but only serves /open"
+start_server "$PORT"
+for _ in $(seq "$ROUNDS"); do
+  curl -sf "http://127.0.0.1:$PORT/tokens?n=$FRESH_TOKENS" > "$work/tokens.json"
+  run open "$PORT" /open header.lua X-Unused none
+done
+open_rss=$(peak_rss_kib "$server_pid")
+stop_server "$server_pid"
+: > "$work/results"
+
+echo "== all routes: $ROUNDS rounds of ${DURATION}s each, $CONNECTIONS connections"
+start_server "$PORT"
+main_pid=$server_pid
+# The same server with the verified-token cache turned off, through Rocket's environment.
+start_server "$NOCACHE_PORT" ROCKET_PASETO='{cache_size=0}'
+fastapi_pid=""
+[ -z "$fastapi_python" ] || start_fastapi
 garbage="v4.local.$(head -c 150 /dev/zero | tr '\0' 'A')"
 oversized="v4.local.$(head -c 8000 /dev/zero | tr '\0' 'A')"
 rss_by_round=()
 for round in $(seq "$ROUNDS"); do
+  fetch_tokens
+  local_token=$(cat "$work/local.txt")
   run open "$PORT" /open header.lua X-Unused none
   # The per-request Lua that varies the token costs wrk too: measure /open with it as well.
   run open-varying "$PORT" /open fresh.lua X-Unused none
@@ -388,7 +409,7 @@ if os.environ["FASTAPI_NOTE"]:
 open_rss, all_rss = int(sys.argv[2]), int(sys.argv[3])
 print()
 print(f"peak RSS: /open only {open_rss / 1024:.1f} MiB, all routes {all_rss / 1024:.1f} MiB "
-      f"(+{(all_rss - open_rss) / 1024:.1f} MiB); RSS after each round: "
+      f"({(all_rss - open_rss) / 1024:+.1f} MiB); RSS after each round: "
       + ", ".join(f"{int(x) / 1024:.1f}" for x in sys.argv[4].split()) + " MiB")
 if os.environ["FASTAPI_RSS"]:
     print(f"fastapi-paseto under uvicorn: peak RSS {int(os.environ['FASTAPI_RSS']) / 1024:.1f} MiB")
