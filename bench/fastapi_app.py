@@ -6,9 +6,9 @@
 
 fastapi-paseto's defaults are kept: v4.local tokens, read from the `Authorization` header, no
 denylist. The key is generated at start, like `bench_server`'s, and both routes answer a plain
-`ok` as its routes do. Routes are `async def`, the fastest way to write them under uvicorn;
-fastapi-paseto's dependency (a plain class) still runs in the thread pool, as it does in every
-app that uses it.
+`ok` as its routes do. Routes are `async def`, so they run on the event loop rather than in
+FastAPI's thread pool; fastapi-paseto's dependency (a plain class) still runs there, as it does
+in every app that uses it.
 
 Run it as load.sh does (from the repository root, in a venv with bench/fastapi-requirements.txt):
 
