@@ -161,9 +161,13 @@ start_fastapi() {
   fastapi_pid=""
 }
 
+# stop_server PID: stops one of the servers started here, and forgets its pid.
 stop_server() {
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
+  local kept=() pid
+  for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+  pids=("${kept[@]}")
 }
 
 peak_rss_kib() {
@@ -302,7 +306,6 @@ all_rss=$(peak_rss_kib "$main_pid")
 fastapi_rss=""
 [ -z "$fastapi_pid" ] || fastapi_rss=$(peak_rss_kib "$fastapi_pid")
 for pid in "${pids[@]}"; do stop_server "$pid"; done
-pids=()
 
 FASTAPI_RSS=$fastapi_rss FASTAPI_NOTE=$fastapi_note \
 python3 - "$work/results" "$open_rss" "$all_rss" "${rss_by_round[*]}" "$LIVE_USERS" \
