@@ -229,6 +229,7 @@
 
 pub mod config;
 mod cookies;
+mod counters;
 mod csrf;
 mod error;
 mod fairing;
@@ -247,6 +248,7 @@ mod response;
 pub mod revocation;
 mod sessions;
 mod state;
+mod stats;
 pub mod token;
 mod user;
 
@@ -263,6 +265,7 @@ pub use origin::SameOrigin;
 pub use remember::RememberMe;
 pub use revocation::Revoked;
 pub use sessions::{Session, Sessions};
+pub use stats::PasetoStats;
 pub use token::{Claims, Purpose};
 pub use user::{AuthUser, CurrentUser};
 
