@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rocket::data::Data;
 use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
-use rocket::{Build, Request, Response, Rocket};
+use rocket::{Build, Orbit, Request, Response, Rocket};
 
 use crate::config::{Config, ConfigError, Settings, StoreSetup};
 use crate::counters::{CountedStore, Counters};
@@ -250,7 +250,10 @@ impl Fairing for PasetoFairing {
     fn info(&self) -> Info {
         Info {
             name: "PASETO",
-            kind: fairing::Kind::Ignite | fairing::Kind::Request | fairing::Kind::Response,
+            kind: fairing::Kind::Ignite
+                | fairing::Kind::Request
+                | fairing::Kind::Response
+                | fairing::Kind::Liftoff,
         }
     }
 
@@ -268,6 +271,12 @@ impl Fairing for PasetoFairing {
                 Err(rocket)
             }
         }
+    }
+
+    /// With the `metrics` feature, starts publishing [`PasetoStats`](crate::PasetoStats).
+    async fn on_liftoff(&self, _rocket: &Rocket<Orbit>) {
+        #[cfg(feature = "metrics")]
+        crate::stats::spawn_publisher(_rocket);
     }
 
     /// Reads the CSRF form field of plain HTML form posts for the guards, which cannot read

@@ -10,6 +10,12 @@ use crate::error::AuthError;
 use crate::state::AuthState;
 use crate::token::{IssueError, Rejection};
 
+#[cfg(feature = "metrics")]
+mod export;
+
+#[cfg(feature = "metrics")]
+pub(crate) use self::export::spawn_publisher;
+
 /// A snapshot of the crate's counters, all counted since launch (the `*_entries` fields are
 /// sizes now).
 ///
@@ -20,7 +26,8 @@ use crate::token::{IssueError, Rejection};
 ///
 /// Take it as a request guard, or from managed state with
 /// [`Issuer::stats`](crate::Issuer::stats). It serialises as a flat JSON object with these
-/// field names.
+/// field names. With the cargo feature `metrics`, the same figures are published through the
+/// [`metrics`](https://docs.rs/metrics) facade (see `docs/performance.md`, "Counters").
 ///
 /// ```
 /// use rocket::serde::json::Json;
