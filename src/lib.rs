@@ -197,6 +197,14 @@
 //! }
 //! ```
 //!
+//! # Counters
+//!
+//! [`PasetoStats`] counts what the guards accepted and refused, by cause, how often the token
+//! and jar caches hit, and the revocation store's calls, failures and time: take it as a request
+//! guard, or call [`Issuer::stats`]. With the cargo feature `metrics`, the same figures are
+//! published through the [`metrics`](https://docs.rs/metrics) facade for Prometheus and other
+//! exporters. `docs/performance.md` says how to read them.
+//!
 //! # Testing
 //!
 //! In tests with `rocket::local` clients, [`TokenBuilder::header`] mints a token into the

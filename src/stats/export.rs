@@ -40,6 +40,28 @@ impl PasetoStats {
     /// | `rocket_paseto_revocation_store_calls_total`, `_errors_total`, `_microseconds_total` | — |
     ///
     /// Labels are fixed names: no token, subject or key ever reaches a metric.
+    ///
+    /// With Prometheus (`metrics-exporter-prometheus`), render the recorder from a route:
+    ///
+    /// ```
+    /// use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+    /// use rocket::State;
+    /// use rocket_paseto::{PasetoFairing, PasetoStats};
+    ///
+    /// /// Serve it only where Prometheus can reach it, e.g. on an internal port or network.
+    /// #[rocket::get("/metrics")]
+    /// fn metrics(stats: PasetoStats, prometheus: &State<PrometheusHandle>) -> String {
+    ///     stats.publish();
+    ///     prometheus.render()
+    /// }
+    ///
+    /// let prometheus = PrometheusBuilder::new().install_recorder()?;
+    /// let rocket = rocket::build()
+    ///     .attach(PasetoFairing::default())
+    ///     .manage(prometheus)
+    ///     .mount("/", rocket::routes![metrics]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn publish(&self) {
         describe();
         for (outcome, value) in self.tokens_by_outcome() {
