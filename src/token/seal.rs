@@ -95,8 +95,11 @@ impl Authority {
             return Ok(hit);
         }
         let opened = Arc::new(self.open_sealed_uncached(binding, token)?);
-        // Past its expiry a value never opens again: such entries are the first to go.
-        cache.insert(binding.into(), opened.clone(), now);
+        // Past its expiry a value never opens again: not worth a place, and the first to go
+        // once it is in.
+        if opened.expires >= now {
+            cache.insert(binding.into(), opened.clone(), now);
+        }
         Ok(opened)
     }
 
@@ -166,6 +169,19 @@ mod tests {
         // One miss per binding; every later read of `cart` was a hit, expired or not.
         assert_eq!((stats.misses, stats.hits, stats.entries), (3, 5, 1));
         assert_eq!(plain.sealed_cache_stats(), CacheStats::default());
+    }
+
+    #[test]
+    fn expired_values_are_refused_and_not_cached() {
+        let (_, cached) = plain_and_cached();
+        let sealed = cached.seal(b"cart", &1, Duration::from_secs(60)).unwrap();
+        let later = now() + Duration::from_secs(120);
+        for _ in 0..2 {
+            let opened = cached.unseal::<u8>(b"cart", &sealed, later);
+            assert_eq!(opened.unwrap_err(), Rejection::Expired);
+        }
+        let stats = cached.sealed_cache_stats();
+        assert_eq!((stats.misses, stats.hits, stats.entries), (2, 0, 0));
     }
 
     #[test]
