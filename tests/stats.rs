@@ -221,6 +221,28 @@ async fn token_cache_hits_and_misses_are_counted() {
 }
 
 #[rocket::async_test]
+async fn cookie_borne_tokens_go_through_the_token_cache_too() {
+    let client = client(MemoryStore::new()).await;
+    let web = client.post("/web/login").dispatch().await;
+    let access = web
+        .cookies()
+        .get("access_token")
+        .unwrap()
+        .value()
+        .to_owned();
+    let before = snapshot(&client).await;
+    for _ in 0..2 {
+        let read = client
+            .get("/user")
+            .cookie(Cookie::new("access_token", access.clone()));
+        assert_eq!(read.dispatch().await.status(), Status::Ok);
+    }
+    let after = snapshot(&client).await;
+    let grew = |field: &str| after[field].as_u64().unwrap() - before[field].as_u64().unwrap();
+    assert_eq!((grew("cache_misses"), grew("cache_hits")), (1, 1));
+}
+
+#[rocket::async_test]
 async fn the_store_counts_its_calls_failures_and_time() {
     let store = TestStore::default();
     let client = client(SlowStore(store.clone())).await;
