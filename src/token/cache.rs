@@ -1,5 +1,6 @@
-//! A bounded cache of recently verified tokens, so a token presented again skips the
-//! cryptography. Time claims are re-checked by the caller on every hit.
+//! A bounded cache of recently opened tokens (verified tokens, sealed values), so a token
+//! presented again skips the cryptography. Time claims are re-checked by the caller on every
+//! hit.
 //!
 //! Each shard keeps its entries in a `Vec`, found through a map from hash to position. When a
 //! full shard needs room, expired entries go first; otherwise a clock hand takes the next few
@@ -8,8 +9,9 @@
 //! map would see the same few buckets every time, and tokens no longer presented would pile up
 //! everywhere else.)
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::hint::black_box;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -29,24 +31,61 @@ const EVICTION_SAMPLE: usize = 8;
 /// one by one cannot make every insertion walk the whole shard.
 const SWEEP_INTERVAL: time::Duration = time::Duration::SECOND;
 
-struct Entry {
-    hash: u64,
-    kind: usize,
-    verified: Arc<Verified>,
-    last_used: u64,
+/// What a cache keeps: the outcome of opening a token, which holds the token it came from and
+/// stops being accepted at some time.
+pub(crate) trait Cacheable {
+    /// The token this came from, compared in full on every hit.
+    fn token(&self) -> &str;
+    /// After this (plus any leeway the caller allows), the token is never accepted again.
+    fn expires(&self) -> OffsetDateTime;
 }
 
-impl Entry {
+/// How a cache has done since it was made: see [`Authority::cache_stats`] and
+/// [`Authority::sealed_cache_stats`].
+///
+/// [`Authority::cache_stats`]: super::Authority::cache_stats
+/// [`Authority::sealed_cache_stats`]: super::Authority::sealed_cache_stats
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Lookups that found their token: the cryptography was skipped.
+    pub hits: u64,
+    /// Lookups that did not: the token was opened in full (and cached if it passed).
+    pub misses: u64,
+    /// Entries dropped to make room for new ones (expired ones first). Many evictions with
+    /// many misses mean the cache is too small for the tokens in use.
+    pub evictions: u64,
+    /// Entries held now.
+    pub entries: u64,
+}
+
+impl Cacheable for Verified {
+    fn token(&self) -> &str {
+        Verified::token(self)
+    }
+
     fn expires(&self) -> OffsetDateTime {
-        self.verified.claims().exp
+        self.claims().exp
     }
 }
 
-#[derive(Default)]
-struct Shard {
+struct Entry<S, V> {
+    hash: u64,
+    scope: S,
+    value: Arc<V>,
+    last_used: u64,
+}
+
+impl<S, V: Cacheable> Entry<S, V> {
+    fn expires(&self) -> OffsetDateTime {
+        self.value.expires()
+    }
+}
+
+struct Shard<S, V> {
     /// Positions in `entries` by hash.
     index: HashMap<u64, usize>,
-    entries: Vec<Entry>,
+    entries: Vec<Entry<S, V>>,
     /// Where the next eviction sample starts.
     hand: usize,
     /// Counts uses, to order them within the shard.
@@ -54,17 +93,35 @@ struct Shard {
     /// No entry expires before this (entries evicted since may have expired later).
     soonest_expiry: Option<OffsetDateTime>,
     last_sweep: Option<OffsetDateTime>,
+    /// Counted under the shard's lock, which every lookup takes anyway: no atomics needed.
+    hits: u64,
+    misses: u64,
+    evictions: u64,
 }
 
-impl Shard {
+impl<S, V: Cacheable> Shard<S, V> {
+    fn with_capacity(capacity: usize) -> Self {
+        Shard {
+            index: HashMap::with_capacity(capacity),
+            entries: Vec::with_capacity(capacity),
+            hand: 0,
+            clock: 0,
+            soonest_expiry: None,
+            last_sweep: None,
+            hits: 0,
+            misses: 0,
+            evictions: 0,
+        }
+    }
+
     fn tick(&mut self) -> u64 {
         self.clock += 1;
         self.clock
     }
 
     /// Adds an entry, making room first when the shard holds `capacity` of them. Entries that
-    /// expired before `expired_before` can never verify again, so they go first.
-    fn insert(&mut self, capacity: usize, entry: Entry, expired_before: OffsetDateTime) {
+    /// expired before `expired_before` can never be accepted again, so they go first.
+    fn insert(&mut self, capacity: usize, entry: Entry<S, V>, expired_before: OffsetDateTime) {
         if let Some(&at) = self.index.get(&entry.hash) {
             self.entries[at] = entry;
             return;
@@ -81,6 +138,7 @@ impl Shard {
             let at = self.victim();
             self.index.remove(&self.entries[at].hash);
             self.entries[at] = entry;
+            self.evictions += 1;
             at
         };
         self.index.insert(self.entries[at].hash, at);
@@ -94,7 +152,9 @@ impl Shard {
     }
 
     fn drop_expired(&mut self, expired_before: OffsetDateTime) {
+        let before = self.entries.len();
         self.entries.retain(|e| e.expires() >= expired_before);
+        self.evictions += (before - self.entries.len()) as u64;
         self.index.clear();
         self.index
             .extend(self.entries.iter().enumerate().map(|(at, e)| (e.hash, at)));
@@ -133,71 +193,70 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     diff.ct_eq(&0).into()
 }
 
-/// Verified tokens by (kind, token), at most `capacity` of them.
-pub(crate) struct VerifiedCache {
+/// Opened tokens `V` by (scope, token), at most `capacity` of them. The scope is what the token
+/// was opened for: a kind (verified tokens) or an implicit assertion (sealed values), so a
+/// token is only ever found again for what it was accepted for.
+pub(crate) struct Cache<S, V> {
     // Keyed with per-process random keys, so clients cannot aim tokens at one shard.
     hasher: RandomState,
-    shards: Vec<Mutex<Shard>>,
+    shards: Vec<Mutex<Shard<S, V>>>,
     per_shard: usize,
 }
 
-impl VerifiedCache {
+impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
     /// A cache of about `capacity` entries; `None` for zero (caching off).
     pub(crate) fn new(capacity: usize) -> Option<Self> {
         if capacity == 0 {
             return None;
         }
         let per_shard = capacity.div_ceil(SHARDS);
-        Some(VerifiedCache {
+        Some(Cache {
             hasher: RandomState::new(),
             shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        index: HashMap::with_capacity(per_shard),
-                        entries: Vec::with_capacity(per_shard),
-                        ..Shard::default()
-                    })
-                })
+                .map(|_| Mutex::new(Shard::with_capacity(per_shard)))
                 .collect(),
             per_shard,
         })
     }
 
-    fn slot(&self, kind: usize, token: &str) -> (MutexGuard<'_, Shard>, u64) {
-        let hash = self.hasher.hash_one((kind, token));
-        let shard = &self.shards[(hash as usize) % SHARDS];
-        (shard.lock().unwrap_or_else(|e| e.into_inner()), hash)
+    fn slot<Q: Hash + ?Sized>(&self, scope: &Q, token: &str) -> (MutexGuard<'_, Shard<S, V>>, u64) {
+        let hash = self.hasher.hash_one((scope, token));
+        (lock(&self.shards[(hash as usize) % SHARDS]), hash)
     }
 
-    /// The cached verification of `token` as kind `kind`, if any. The stored token is compared
+    /// The cached outcome of opening `token` for `scope`, if any. The stored token is compared
     /// in full (in constant time), so a hash collision can never return another token's claims.
-    pub(crate) fn get(&self, kind: usize, token: &str) -> Option<Arc<Verified>> {
-        let (mut shard, hash) = self.slot(kind, token);
-        let at = *shard.index.get(&hash)?;
-        let entry = &shard.entries[at];
-        if entry.kind != kind || !same_bytes(entry.verified.token().as_bytes(), token.as_bytes()) {
+    pub(crate) fn get<Q>(&self, scope: &Q, token: &str) -> Option<Arc<V>>
+    where
+        S: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let (mut shard, hash) = self.slot(scope, token);
+        let found = shard.index.get(&hash).copied().filter(|&at| {
+            let entry = &shard.entries[at];
+            entry.scope.borrow() == scope
+                && same_bytes(entry.value.token().as_bytes(), token.as_bytes())
+        });
+        let Some(at) = found else {
+            shard.misses += 1;
             return None;
-        }
+        };
+        shard.hits += 1;
         let now = shard.tick();
         let entry = &mut shard.entries[at];
         entry.last_used = now;
-        Some(entry.verified.clone())
+        Some(entry.value.clone())
     }
 
-    /// Remembers a successful verification, evicting an entry when the shard is full: one that
+    /// Remembers a token opened for `scope`, evicting an entry when the shard is full: one that
     /// expired before `expired_before` if there is any, otherwise an old one.
-    pub(crate) fn insert(
-        &self,
-        kind: usize,
-        verified: Arc<Verified>,
-        expired_before: OffsetDateTime,
-    ) {
-        let (mut shard, hash) = self.slot(kind, verified.token());
+    pub(crate) fn insert(&self, scope: S, value: Arc<V>, expired_before: OffsetDateTime) {
+        let (mut shard, hash) = self.slot(&scope, value.token());
         let last_used = shard.tick();
         let entry = Entry {
             hash,
-            kind,
-            verified,
+            scope,
+            value,
             last_used,
         };
         shard.insert(self.per_shard, entry, expired_before);
@@ -205,11 +264,27 @@ impl VerifiedCache {
 
     /// How many tokens are cached.
     pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).entries.len()).sum()
+    }
+
+    /// The hits, misses and evictions so far, and the entries now.
+    pub(crate) fn stats(&self) -> CacheStats {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).entries.len())
-            .sum()
+            .fold(CacheStats::default(), |sum, shard| {
+                let shard = lock(shard);
+                CacheStats {
+                    hits: sum.hits + shard.hits,
+                    misses: sum.misses + shard.misses,
+                    evictions: sum.evictions + shard.evictions,
+                    entries: sum.entries + shard.entries.len() as u64,
+                }
+            })
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

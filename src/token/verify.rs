@@ -139,7 +139,7 @@ impl Authority {
         if !token.starts_with(rules.purpose().header()) {
             return Err(Rejection::WrongPurpose);
         }
-        if let Some(hit) = cache.get(index, token) {
+        if let Some(hit) = cache.get(&index, token) {
             self.rules.check(rules, hit.claims(), now)?;
             return Ok(hit);
         }
