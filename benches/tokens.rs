@@ -4,7 +4,8 @@
 //! - raw pasetors (`local::decrypt` / `public::verify` with `ClaimsValidationRules`);
 //! - jsonwebtoken HS256 and EdDSA with the same claims;
 //! - rejecting garbage, oversized, wrong-purpose and tampered tokens;
-//! - the private-cookie jar next to the `cookie` crate's private jar (Rocket's `get_private`);
+//! - the private-cookie jar (with and without its cache) next to the `cookie` crate's private
+//!   jar (Rocket's `get_private`);
 //! - the per-request revocation lookup and a revocation in a memory store of 1M entries (and the
 //!   slowest insert while filling it), and with `--features redis` and `REDIS_URL` set, the
 //!   lookup in Redis (one round trip over loopback).
@@ -288,6 +289,7 @@ fn jar(c: &mut Criterion) {
     };
     let now = OffsetDateTime::now_utc();
     let ours = authority(0);
+    let cached = authority(0).with_sealed_cache(1024);
     let binding = b"rocket_paseto cookie session";
     let sealed = ours
         .seal(binding, &value, Duration::from_secs(3600))
@@ -305,6 +307,13 @@ fn jar(c: &mut Criterion) {
     g.bench_function("PasetoCookies get (unseal + typed)", |b| {
         b.iter(|| {
             ours.unseal::<Session>(binding, black_box(&sealed), now)
+                .unwrap()
+        })
+    });
+    g.bench_function("PasetoCookies get, value read before (cache hit)", |b| {
+        b.iter(|| {
+            cached
+                .unseal::<Session>(binding, black_box(&sealed), now)
                 .unwrap()
         })
     });

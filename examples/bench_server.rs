@@ -5,7 +5,10 @@
 //! - `/public`: a `v4.public` kind (`Paseto<Signed>`);
 //! - `/cookie`: a value read from a `PasetoCookies` private cookie;
 //! - `/jwt`: a hand-written jsonwebtoken HS256 guard, the alternative many Rocket apps use;
-//! - `/tokens?n=N`: N fresh local tokens and one of everything else, for the load script.
+//! - `/tokens?n=N`: N fresh local tokens and one of everything else, for the load script;
+//! - `/stats`: the crate's counters ([`PasetoStats`]) as JSON, e.g. `cache_hits` and
+//!   `cache_misses` of the token cache and `jar_hits` and `jar_misses` of the cookie jar's, for
+//!   the load script's hit rates.
 //!
 //! Keys are generated at start. Run it with `ROCKET_PORT`, `ROCKET_WORKERS` and the rest of
 //! Rocket's environment as usual; the `paseto` settings it needs are built in.
@@ -20,7 +23,9 @@ use rocket::serde::json::{Json, Value, json};
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{Build, Rocket, State, get, launch, routes};
 use rocket_paseto::token::{LocalKey, SecretKey};
-use rocket_paseto::{Access, Issuer, Paseto, PasetoCookies, PasetoFairing, Purpose, TokenKind};
+use rocket_paseto::{
+    Access, Issuer, Paseto, PasetoCookies, PasetoFairing, PasetoStats, Purpose, TokenKind,
+};
 
 /// Access tokens signed with Ed25519 instead of encrypted.
 pub struct Signed;
@@ -121,6 +126,11 @@ fn tokens(n: Option<usize>, issuer: &Issuer, jwt: &State<JwtKeys>) -> Json<Value
     Json(json!({ "local": local, "public": public, "cookie": cookie, "jwt": jwt }))
 }
 
+#[get("/stats")]
+fn stats(stats: PasetoStats) -> Json<PasetoStats> {
+    Json(stats)
+}
+
 #[launch]
 pub fn rocket() -> Rocket<Build> {
     let local = LocalKey::generate().unwrap().to_paserk();
@@ -139,5 +149,8 @@ pub fn rocket() -> Rocket<Build> {
     rocket::custom(figment)
         .attach(PasetoFairing::default().kind::<Signed>())
         .manage(jwt)
-        .mount("/", routes![open, local, public, cookie, jwt, tokens])
+        .mount(
+            "/",
+            routes![open, local, public, cookie, jwt, tokens, stats],
+        )
 }

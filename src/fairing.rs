@@ -6,9 +6,10 @@ use std::sync::Arc;
 use rocket::data::Data;
 use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
-use rocket::{Build, Request, Response, Rocket};
+use rocket::{Build, Orbit, Request, Response, Rocket};
 
 use crate::config::{Config, ConfigError, Settings, StoreSetup};
+use crate::counters::{CountedStore, Counters};
 use crate::csrf;
 use crate::hooks::{Hooks, LoginClaims, UserCheck};
 use crate::issuer::Issuer;
@@ -166,7 +167,8 @@ impl PasetoFairing {
                  leaving the debug profile."
             );
         }
-        let revocation = self.revocation_of(&settings)?;
+        let counters = Arc::new(Counters::default());
+        let revocation = self.revocation_of(&settings, &counters)?;
         if settings.http.implicit_refresh && revocation.is_none() {
             return Err(ConfigError::new(
                 "paseto.cookies.implicit_refresh",
@@ -187,11 +189,16 @@ impl PasetoFairing {
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,
+            counters,
         }))
     }
 
     /// The revocation store, from the configuration or attached in code, with its policy.
-    fn revocation_of(&self, settings: &Settings) -> Result<Option<Revocation>, ConfigError> {
+    fn revocation_of(
+        &self,
+        settings: &Settings,
+        counters: &Arc<Counters>,
+    ) -> Result<Option<Revocation>, ConfigError> {
         let setup = &settings.revocation;
         let store: Arc<dyn RevocationStore> = match (&self.store, &setup.store) {
             (Some(_), Some(_)) => {
@@ -228,7 +235,7 @@ impl PasetoFairing {
         let rules = settings.authority.rules();
         let longest_ttl = rules.kinds().iter().map(|k| k.ttl()).max();
         Ok(Some(Revocation::new(
-            store,
+            Arc::new(CountedStore::new(store, counters.clone())),
             setup.on_error,
             rules.leeway_limit(),
             longest_ttl.unwrap_or_default(),
@@ -243,7 +250,10 @@ impl Fairing for PasetoFairing {
     fn info(&self) -> Info {
         Info {
             name: "PASETO",
-            kind: fairing::Kind::Ignite | fairing::Kind::Request | fairing::Kind::Response,
+            kind: fairing::Kind::Ignite
+                | fairing::Kind::Request
+                | fairing::Kind::Response
+                | fairing::Kind::Liftoff,
         }
     }
 
@@ -261,6 +271,12 @@ impl Fairing for PasetoFairing {
                 Err(rocket)
             }
         }
+    }
+
+    /// With the `metrics` feature, starts publishing [`PasetoStats`](crate::PasetoStats).
+    async fn on_liftoff(&self, _rocket: &Rocket<Orbit>) {
+        #[cfg(feature = "metrics")]
+        crate::stats::spawn_publisher(_rocket);
     }
 
     /// Reads the CSRF form field of plain HTML form posts for the guards, which cannot read

@@ -197,6 +197,14 @@
 //! }
 //! ```
 //!
+//! # Counters
+//!
+//! [`PasetoStats`] counts what the guards accepted and refused, by cause, how often the token
+//! and jar caches hit, and the revocation store's calls, failures and time: take it as a request
+//! guard, or call [`Issuer::stats`]. With the cargo feature `metrics`, the same figures are
+//! published through the [`metrics`](https://docs.rs/metrics) facade for Prometheus and other
+//! exporters. `docs/performance.md` says how to read them.
+//!
 //! # Testing
 //!
 //! In tests with `rocket::local` clients, [`TokenBuilder::header`] mints a token into the
@@ -229,6 +237,7 @@
 
 pub mod config;
 mod cookies;
+mod counters;
 mod csrf;
 mod error;
 mod fairing;
@@ -247,6 +256,7 @@ mod response;
 pub mod revocation;
 mod sessions;
 mod state;
+mod stats;
 pub mod token;
 mod user;
 
@@ -263,6 +273,7 @@ pub use origin::SameOrigin;
 pub use remember::RememberMe;
 pub use revocation::Revoked;
 pub use sessions::{Session, Sessions};
+pub use stats::PasetoStats;
 pub use token::{Claims, Purpose};
 pub use user::{AuthUser, CurrentUser};
 

@@ -11,6 +11,7 @@ use crate::error::AuthError;
 use crate::hooks::Hooks;
 use crate::kind::REMEMBER_ME;
 use crate::state::AuthState;
+use crate::stats;
 use crate::token::{Claims, VerifyOptions};
 
 /// Who the browser's remember-me cookie says it is: Flask-Login's "remember me", as a PASETO
@@ -77,7 +78,11 @@ impl<'r> FromRequest<'r> for RememberMe {
     type Error = AuthError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        match remembered(request).await {
+        let result = remembered(request).await;
+        if let Some(state) = AuthState::of(request) {
+            stats::record(state, &result);
+        }
+        match result {
             Ok(claims) => Outcome::Success(RememberMe { claims }),
             Err(error) => error.outcome(request),
         }

@@ -9,6 +9,7 @@ use rocket::request::Request;
 use rocket::{Ignite, Phase, Rocket};
 
 use crate::config::{HttpSettings, ResolvedKind};
+use crate::counters::Counters;
 use crate::revocation::{Revocation, Revoked};
 use crate::token::{Authority, Claims};
 
@@ -23,6 +24,9 @@ pub(crate) struct AuthState {
     pub revocation: Option<Revocation>,
     /// How long a login (a token family) lasts: `paseto.session_ttl`.
     pub session_ttl: Duration,
+    /// What the guards and the store have done, for [`PasetoStats`](crate::PasetoStats); shared
+    /// with the store, which counts its own calls.
+    pub counters: Arc<Counters>,
 }
 
 /// One kind's settings beyond its token rules.

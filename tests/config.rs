@@ -41,6 +41,7 @@ fn defaults_are_documented_values() {
     assert_eq!(config.max_token_length, 4096);
     assert!(config.csrf);
     assert_eq!(config.csrf_header, "X-CSRF-Token");
+    assert_eq!((config.cache_size, config.cookies.cache_size), (1024, 1024));
     let issuer = PasetoFairing::default().load(&figment(keys())).unwrap();
     let rules = issuer.authority().rules();
     let access = rules.kind("access").unwrap();
@@ -170,6 +171,16 @@ fn bad_numbers_and_names_are_launch_errors() {
     rejects(
         k(json!({ "max_token_length": 10 })),
         "paseto.max_token_length",
+        &[],
+    );
+    rejects(
+        k(json!({ "cache_size": 2_000_000 })),
+        "paseto.cache_size",
+        &[],
+    );
+    rejects(
+        k(json!({ "cookies": { "cache_size": 2_000_000 } })),
+        "paseto.cookies.cache_size",
         &[],
     );
     rejects(k(json!({ "header": "Bad Header" })), "paseto.header", &[]);

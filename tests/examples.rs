@@ -569,6 +569,30 @@ fn bench_server_routes_accept_their_tokens_only() {
             .status(),
         Status::Unauthorized
     );
+    // The counters the load script reads: each token and cookie above was seen once (a JWT is
+    // refused before the cache), so every lookup missed; seen again, they hit.
+    let stats = |client: &Client| -> Value { client.get("/stats").dispatch().into_json().unwrap() };
+    let seen_once = stats(&client);
+    assert_eq!(
+        (&seen_once["cache_hits"], &seen_once["cache_misses"]),
+        (&json!(0), &json!(4))
+    );
+    assert_eq!(
+        (&seen_once["jar_hits"], &seen_once["jar_misses"]),
+        (&json!(0), &json!(1))
+    );
+    let again = client.get("/local").header(auth(&tokens["local"][0]));
+    assert_eq!(again.dispatch().status(), Status::Ok);
+    let session = Cookie::new("session", tokens["cookie"].as_str().unwrap().to_owned());
+    assert_eq!(
+        client.get("/cookie").cookie(session).dispatch().status(),
+        Status::Ok
+    );
+    let seen_twice = stats(&client);
+    assert_eq!(
+        (&seen_twice["cache_hits"], &seen_twice["jar_hits"]),
+        (&json!(1), &json!(1))
+    );
 }
 
 /// `basic` signs access tokens; `verifier`, holding only the public key bound to basic's

@@ -103,7 +103,8 @@ pub(super) fn resolve(
     }
     let mut authority = Authority::new(local, secret, public, rules)
         .with_previous_local_keys(previous)
-        .with_cache(config.cache_size);
+        .with_cache(config.cache_size)
+        .with_sealed_cache(config.cookies.cache_size);
     for (id, issuer) in key_issuers {
         authority = authority.with_key_issuer(&id, issuer);
     }

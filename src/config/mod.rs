@@ -318,6 +318,13 @@ pub struct CookieConfig {
     /// _Default:_ `false`.
     #[serde(default)]
     pub implicit_refresh: bool,
+    /// How many opened [`PasetoCookies`](crate::PasetoCookies) values to remember (about), so
+    /// a value read again skips the decryption; its expiry is still checked on every read.
+    /// `0` turns the cache off.
+    ///
+    /// _Default:_ `1024`.
+    #[serde(default = "defaults::cache_size")]
+    pub cache_size: usize,
 }
 
 /// The remember-me cookie: `[default.paseto.remember_me]`.

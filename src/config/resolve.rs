@@ -97,11 +97,13 @@ impl Config {
                 "must be between 256 and 65536",
             ));
         }
-        if self.cache_size > 1_000_000 {
-            return Err(ConfigError::new(
-                "paseto.cache_size",
-                "must be at most 1000000",
-            ));
+        for (field, size) in [
+            ("paseto.cache_size", self.cache_size),
+            ("paseto.cookies.cache_size", self.cookies.cache_size),
+        ] {
+            if size > 1_000_000 {
+                return Err(ConfigError::new(field, "must be at most 1000000"));
+            }
         }
         let mut rules = Rules::new(kinds.iter().map(|k| k.rules.clone()).collect())
             .leeway(Duration::from_secs(self.leeway))

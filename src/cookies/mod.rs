@@ -24,7 +24,25 @@ mod session;
 /// The implicit assertion that binds a sealed value or token to the cookie that carries it:
 /// copied under another name, or sent as a bearer token, it no longer opens.
 pub(crate) fn binding(name: &str) -> Vec<u8> {
-    format!("rocket_paseto cookie {name}").into_bytes()
+    [BINDING_PREFIX, name.as_bytes()].concat()
+}
+
+const BINDING_PREFIX: &[u8] = b"rocket_paseto cookie ";
+
+/// Calls `read` with [`binding`]`(name)`, built on the stack for the usual short names: jar
+/// reads happen on every request.
+fn with_binding<R>(name: &str, read: impl FnOnce(&[u8]) -> R) -> R {
+    let mut buffer = [0u8; 128];
+    let len = BINDING_PREFIX.len() + name.len();
+    match buffer.get_mut(..len) {
+        Some(bytes) => {
+            let (prefix, rest) = bytes.split_at_mut(BINDING_PREFIX.len());
+            prefix.copy_from_slice(BINDING_PREFIX);
+            rest.copy_from_slice(name.as_bytes());
+            read(bytes)
+        }
+        None => read(&binding(name)),
+    }
 }
 
 /// The request's cookies, as private cookies whose values are PASETO `v4.local` tokens under
@@ -166,10 +184,11 @@ impl<'r> PasetoCookies<'r> {
     /// The value stored under `name`, if it is there, ours, unexpired and a `T`.
     pub fn get<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
         let cookie = self.jar.get_pending(name)?;
-        self.issuer
-            .authority()
-            .unseal(&binding(name), cookie.value(), OffsetDateTime::now_utc())
-            .ok()
+        let now = OffsetDateTime::now_utc();
+        with_binding(name, |binding| {
+            self.issuer.authority().unseal(binding, cookie.value(), now)
+        })
+        .ok()
     }
 
     /// Removes the value stored under `name` with `Path=/`.

@@ -17,6 +17,7 @@ use crate::hooks::Hooks;
 use crate::implicit;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::state::AuthState;
+use crate::stats;
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 
 mod source;
@@ -309,6 +310,15 @@ struct Cached<K>(Result<Arc<Verified>, AuthError>, PhantomData<fn() -> K>);
 
 async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, AuthError> {
     let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
+    let result = verify_in::<K>(request, state).await;
+    stats::record(state, &result);
+    result
+}
+
+async fn verify_in<K: TokenKind>(
+    request: &Request<'_>,
+    state: &AuthState,
+) -> Result<Arc<Verified>, AuthError> {
     let (_, kind) = state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
     // Implicit refresh stands in for an absent or expired access cookie, never a header token.
     let implicit = K::NAME == Access::NAME && state.http.implicit_refresh;

@@ -10,6 +10,7 @@ use crate::error::AuthError;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{Revocation, Revoked, add_saturating};
 use crate::state::AuthState;
+use crate::stats::{self, PasetoStats};
 use crate::token::{
     Authority, Claims, IssueError, MintOptions, Rejection, Verified, VerifyOptions, random_id,
 };
@@ -88,6 +89,13 @@ impl Issuer {
     /// The token core: keys, rules, minting and verification without Rocket.
     pub fn authority(&self) -> &Authority {
         &self.state.authority
+    }
+
+    /// What the guards, the caches and the revocation store have done since launch: see
+    /// [`PasetoStats`]. Also a request guard, and `rocket.state::<Issuer>()` reaches it from
+    /// outside a request.
+    pub fn stats(&self) -> PasetoStats {
+        PasetoStats::of(&self.state)
     }
 
     /// Starts an access token for `subject`.
@@ -379,6 +387,12 @@ impl Issuer {
     /// [`AuthUser`](crate::AuthUser) check: call your user lookup yourself if you renew a
     /// login with it.
     pub async fn authenticate<K: TokenKind>(&self, token: &str) -> Result<Verified, AuthError> {
+        let result = self.authenticate_as::<K>(token).await;
+        stats::record(&self.state, &result);
+        result
+    }
+
+    async fn authenticate_as<K: TokenKind>(&self, token: &str) -> Result<Verified, AuthError> {
         let (_, kind) = self.state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
         let verified = self
             .state

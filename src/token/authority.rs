@@ -1,11 +1,20 @@
-//! [`Authority`]: a keyring and rules, with an optional cache of verified tokens.
+//! [`Authority`]: a keyring and rules, with optional caches of verified tokens and opened
+//! sealed values.
 
 use std::fmt;
 
-use super::cache::VerifiedCache;
+use super::cache::{Cache, CacheStats};
 use super::keyring::Keyring;
 use super::keys::{KeyId, LocalKey, PublicKey, SecretKey};
 use super::rules::Rules;
+use super::seal::Opened;
+use super::verify::Verified;
+
+/// Verified tokens by the index of their kind in the rules.
+pub(super) type VerifiedCache = Cache<usize, Verified>;
+
+/// Opened sealed values by the implicit assertion they are bound to.
+pub(super) type SealedCache = Cache<Box<[u8]>, Opened>;
 
 /// The keyring and rules: mints tokens and verifies them strictly.
 ///
@@ -16,6 +25,8 @@ pub struct Authority {
     pub(super) rules: Rules,
     cache: Option<VerifiedCache>,
     cache_capacity: usize,
+    sealed_cache: Option<SealedCache>,
+    sealed_cache_capacity: usize,
 }
 
 impl fmt::Debug for Authority {
@@ -24,6 +35,7 @@ impl fmt::Debug for Authority {
             .field("keyring", &self.keyring)
             .field("rules", &self.rules)
             .field("cached_tokens", &self.cached_tokens())
+            .field("cached_sealed_values", &self.cached_sealed_values())
             .finish()
     }
 }
@@ -42,6 +54,8 @@ impl Authority {
             rules,
             cache: None,
             cache_capacity: 0,
+            sealed_cache: None,
+            sealed_cache_capacity: 0,
         }
     }
 
@@ -76,9 +90,23 @@ impl Authority {
         self
     }
 
-    /// Forgets cached verifications: the keyring or its bindings changed.
+    /// Caches up to about `capacity` opened sealed values (0 turns caching off, the default
+    /// here).
+    ///
+    /// [`unseal`](Self::unseal) then opens a value it opened recently, with the same binding,
+    /// without repeating the decryption; its expiry is checked on every call and the value is
+    /// read into the caller's type each time, so a hit gives exactly the answer a miss would.
+    #[must_use]
+    pub fn with_sealed_cache(mut self, capacity: usize) -> Self {
+        self.sealed_cache_capacity = capacity;
+        self.reset_cache();
+        self
+    }
+
+    /// Forgets cached verifications and sealed values: the keyring or its bindings changed.
     fn reset_cache(&mut self) {
         self.cache = VerifiedCache::new(self.cache_capacity);
+        self.sealed_cache = SealedCache::new(self.sealed_cache_capacity);
     }
 
     /// The cache of verified tokens, if caching is on.
@@ -86,9 +114,34 @@ impl Authority {
         self.cache.as_ref()
     }
 
+    /// The cache of opened sealed values, if caching is on.
+    pub(super) fn sealed_cache(&self) -> Option<&SealedCache> {
+        self.sealed_cache.as_ref()
+    }
+
     /// How many verified tokens are cached now.
     pub fn cached_tokens(&self) -> usize {
         self.cache.as_ref().map_or(0, VerifiedCache::len)
+    }
+
+    /// How many opened sealed values are cached now.
+    pub fn cached_sealed_values(&self) -> usize {
+        self.sealed_cache.as_ref().map_or(0, SealedCache::len)
+    }
+
+    /// Hits, misses and evictions of the verified-token cache since it was made (all zero when
+    /// it is off), and its entries now.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache
+            .as_ref()
+            .map_or_else(CacheStats::default, VerifiedCache::stats)
+    }
+
+    /// The same figures for the sealed-value cache.
+    pub fn sealed_cache_stats(&self) -> CacheStats {
+        self.sealed_cache
+            .as_ref()
+            .map_or_else(CacheStats::default, SealedCache::stats)
     }
 
     /// The rules in force.
@@ -143,6 +196,32 @@ mod tests {
             verifier.verify("signed", &t, now(), cached).unwrap_err(),
             Rejection::Issuer
         );
+    }
+
+    #[test]
+    fn the_token_cache_counts_hits_misses_and_evictions() {
+        let a = authority().with_cache(16);
+        let cached = VerifyOptions::new().cached();
+        let tokens: Vec<String> = (0..100)
+            .map(|_| {
+                a.mint("access", "alice", None::<&()>, MintOptions::new())
+                    .unwrap()
+            })
+            .collect();
+        for t in &tokens {
+            a.verify("access", t, now(), cached).unwrap();
+        }
+        let full = a.cache_stats();
+        assert_eq!((full.hits, full.misses), (0, 100));
+        assert_eq!(full.entries as usize, a.cached_tokens());
+        assert_eq!(full.evictions, 100 - full.entries);
+        let last = tokens.last().unwrap();
+        a.verify("access", last, now(), cached).unwrap();
+        assert_eq!(a.cache_stats().hits, 1);
+        // Uncached verifications are not lookups.
+        a.verify("access", last, now(), VerifyOptions::new())
+            .unwrap();
+        assert_eq!(a.cache_stats().hits + a.cache_stats().misses, 101);
     }
 
     #[test]

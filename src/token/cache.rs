@@ -1,5 +1,6 @@
-//! A bounded cache of recently verified tokens, so a token presented again skips the
-//! cryptography. Time claims are re-checked by the caller on every hit.
+//! A bounded cache of recently opened tokens (verified tokens, sealed values), so a token
+//! presented again skips the cryptography. Time claims are re-checked by the caller on every
+//! hit.
 //!
 //! Each shard keeps its entries in a `Vec`, found through a map from hash to position. When a
 //! full shard needs room, expired entries go first; otherwise a clock hand takes the next few
@@ -8,8 +9,9 @@
 //! map would see the same few buckets every time, and tokens no longer presented would pile up
 //! everywhere else.)
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::hint::black_box;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,18 +19,6 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use super::Verified;
-
-/// How many bytes at the end of a token its cache key is computed from: at least the 64 base64
-/// characters of a v4.local tag (43) or a v4.public signature (86 characters, of which these are
-/// the last 64 — 48 random-looking bytes).
-const HASHED_TAIL: usize = 64;
-
-/// The length of the longer header, `v4.public.`: a dot beyond it ends the message.
-const LONGEST_HEADER: usize = "v4.public.".len();
-
-/// A token's key in the cache: see [`VerifiedCache::key`].
-#[derive(Clone, Copy)]
-pub(crate) struct CacheKey(u64);
 
 /// Shards keep lock contention low when several workers verify at once.
 const SHARDS: usize = 16;
@@ -41,24 +31,61 @@ const EVICTION_SAMPLE: usize = 8;
 /// one by one cannot make every insertion walk the whole shard.
 const SWEEP_INTERVAL: time::Duration = time::Duration::SECOND;
 
-struct Entry {
-    hash: u64,
-    kind: usize,
-    verified: Arc<Verified>,
-    last_used: u64,
+/// What a cache keeps: the outcome of opening a token, which holds the token it came from and
+/// stops being accepted at some time.
+pub(crate) trait Cacheable {
+    /// The token this came from, compared in full on every hit.
+    fn token(&self) -> &str;
+    /// After this (plus any leeway the caller allows), the token is never accepted again.
+    fn expires(&self) -> OffsetDateTime;
 }
 
-impl Entry {
+/// How a cache has done since it was made: see [`Authority::cache_stats`] and
+/// [`Authority::sealed_cache_stats`].
+///
+/// [`Authority::cache_stats`]: super::Authority::cache_stats
+/// [`Authority::sealed_cache_stats`]: super::Authority::sealed_cache_stats
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Lookups that found their token: the cryptography was skipped.
+    pub hits: u64,
+    /// Lookups that did not: the token was opened in full (and cached if it passed).
+    pub misses: u64,
+    /// Entries dropped to make room for new ones (expired ones first). Many evictions with
+    /// many misses mean the cache is too small for the tokens in use.
+    pub evictions: u64,
+    /// Entries held now.
+    pub entries: u64,
+}
+
+impl Cacheable for Verified {
+    fn token(&self) -> &str {
+        Verified::token(self)
+    }
+
     fn expires(&self) -> OffsetDateTime {
-        self.verified.claims().exp
+        self.claims().exp
     }
 }
 
-#[derive(Default)]
-struct Shard {
+struct Entry<S, V> {
+    hash: u64,
+    scope: S,
+    value: Arc<V>,
+    last_used: u64,
+}
+
+impl<S, V: Cacheable> Entry<S, V> {
+    fn expires(&self) -> OffsetDateTime {
+        self.value.expires()
+    }
+}
+
+struct Shard<S, V> {
     /// Positions in `entries` by hash.
     index: HashMap<u64, usize>,
-    entries: Vec<Entry>,
+    entries: Vec<Entry<S, V>>,
     /// Where the next eviction sample starts.
     hand: usize,
     /// Counts uses, to order them within the shard.
@@ -66,17 +93,35 @@ struct Shard {
     /// No entry expires before this (entries evicted since may have expired later).
     soonest_expiry: Option<OffsetDateTime>,
     last_sweep: Option<OffsetDateTime>,
+    /// Counted under the shard's lock, which every lookup takes anyway: no atomics needed.
+    hits: u64,
+    misses: u64,
+    evictions: u64,
 }
 
-impl Shard {
+impl<S, V: Cacheable> Shard<S, V> {
+    fn with_capacity(capacity: usize) -> Self {
+        Shard {
+            index: HashMap::with_capacity(capacity),
+            entries: Vec::with_capacity(capacity),
+            hand: 0,
+            clock: 0,
+            soonest_expiry: None,
+            last_sweep: None,
+            hits: 0,
+            misses: 0,
+            evictions: 0,
+        }
+    }
+
     fn tick(&mut self) -> u64 {
         self.clock += 1;
         self.clock
     }
 
     /// Adds an entry, making room first when the shard holds `capacity` of them. Entries that
-    /// expired before `expired_before` can never verify again, so they go first.
-    fn insert(&mut self, capacity: usize, entry: Entry, expired_before: OffsetDateTime) {
+    /// expired before `expired_before` can never be accepted again, so they go first.
+    fn insert(&mut self, capacity: usize, entry: Entry<S, V>, expired_before: OffsetDateTime) {
         if let Some(&at) = self.index.get(&entry.hash) {
             self.entries[at] = entry;
             return;
@@ -93,6 +138,7 @@ impl Shard {
             let at = self.victim();
             self.index.remove(&self.entries[at].hash);
             self.entries[at] = entry;
+            self.evictions += 1;
             at
         };
         self.index.insert(self.entries[at].hash, at);
@@ -106,7 +152,9 @@ impl Shard {
     }
 
     fn drop_expired(&mut self, expired_before: OffsetDateTime) {
+        let before = self.entries.len();
         self.entries.retain(|e| e.expires() >= expired_before);
+        self.evictions += (before - self.entries.len()) as u64;
         self.index.clear();
         self.index
             .extend(self.entries.iter().enumerate().map(|(at, e)| (e.hash, at)));
@@ -125,6 +173,17 @@ impl Shard {
             .unwrap_or(start)
     }
 }
+
+/// How many bytes at the end of a token's message its cache key is computed from: at least the
+/// 43 base64 characters of a v4.local tag, and the last 64 of a v4.public signature's 86.
+const HASHED_TAIL: usize = 64;
+
+/// The length of the longer header, `v4.public.`: a dot beyond it ends the message.
+const LONGEST_HEADER: usize = "v4.public.".len();
+
+/// A token's key in a cache: see [`Cache::key`].
+#[derive(Clone, Copy)]
+pub(crate) struct CacheKey(u64);
 
 /// Whether `a` and `b` are equal, in a time that depends only on their lengths. Differences are
 /// gathered a word at a time and judged once by `subtle`: its byte-by-byte slice comparison
@@ -145,83 +204,87 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     diff.ct_eq(&0).into()
 }
 
-/// Verified tokens by (kind, token), at most `capacity` of them.
-pub(crate) struct VerifiedCache {
+/// Opened tokens `V` by (scope, token), at most `capacity` of them. The scope is what the token
+/// was opened for: a kind (verified tokens) or an implicit assertion (sealed values), so a
+/// token is only ever found again for what it was accepted for.
+pub(crate) struct Cache<S, V> {
     // Keyed with per-process random keys, so clients cannot aim tokens at one shard.
     hasher: RandomState,
-    shards: Vec<Mutex<Shard>>,
+    shards: Vec<Mutex<Shard<S, V>>>,
     per_shard: usize,
 }
 
-impl VerifiedCache {
+impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
     /// A cache of about `capacity` entries; `None` for zero (caching off).
     pub(crate) fn new(capacity: usize) -> Option<Self> {
         if capacity == 0 {
             return None;
         }
         let per_shard = capacity.div_ceil(SHARDS);
-        Some(VerifiedCache {
+        Some(Cache {
             hasher: RandomState::new(),
             shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        index: HashMap::with_capacity(per_shard),
-                        entries: Vec::with_capacity(per_shard),
-                        ..Shard::default()
-                    })
-                })
+                .map(|_| Mutex::new(Shard::with_capacity(per_shard)))
                 .collect(),
             per_shard,
         })
     }
 
-    /// The key of `token` as kind `kind`, for [`get`](Self::get) and then
+    /// The key of `token` opened for `scope`, for [`get`](Self::get) and then
     /// [`insert`](Self::insert).
     ///
     /// Only the last [`HASHED_TAIL`] bytes of the message (before the footer, which is the same
     /// for every token of a key) are hashed: in a v4.local token they are the authentication
-    /// tag and in a v4.public token the signature, so two different tokens that
-    /// verify never share them (while the start of a public token, its payload, is much the same
-    /// for every token of a user). Tokens crafted to share a tail only share a slot: the full
-    /// comparison in `get` tells them apart, and tokens that fail to verify are never inserted.
-    pub(crate) fn key(&self, kind: usize, token: &str) -> CacheKey {
+    /// tag and in a v4.public token the signature, so two different tokens that open never
+    /// share them (while the start of a public token, its payload, is much the same for every
+    /// token of a user). Tokens crafted to share a tail only share a slot: the full comparison
+    /// in `get` tells them apart, and tokens that fail to open are never inserted.
+    pub(crate) fn key<Q: Hash + ?Sized>(&self, scope: &Q, token: &str) -> CacheKey {
         // The footer's dot is the last one; without a footer the last dot ends the header.
         let end = match token.rfind('.') {
             Some(dot) if dot + 1 > LONGEST_HEADER => dot,
             _ => token.len(),
         };
         let tail = &token.as_bytes()[end.saturating_sub(HASHED_TAIL)..end];
-        CacheKey(self.hasher.hash_one((kind, token.len(), tail)))
+        CacheKey(self.hasher.hash_one((scope, token.len(), tail)))
     }
 
-    fn slot(&self, key: CacheKey) -> MutexGuard<'_, Shard> {
-        let shard = &self.shards[(key.0 as usize) % SHARDS];
-        shard.lock().unwrap_or_else(|e| e.into_inner())
+    fn slot(&self, key: CacheKey) -> MutexGuard<'_, Shard<S, V>> {
+        lock(&self.shards[(key.0 as usize) % SHARDS])
     }
 
-    /// The cached verification of `token` as kind `kind`, if any. The stored token is compared
+    /// The cached outcome of opening `token` for `scope`, if any. The stored token is compared
     /// in full (in constant time), so a hash collision can never return another token's claims.
-    pub(crate) fn get(&self, key: CacheKey, kind: usize, token: &str) -> Option<Arc<Verified>> {
+    pub(crate) fn get<Q>(&self, key: CacheKey, scope: &Q, token: &str) -> Option<Arc<V>>
+    where
+        S: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = key.0;
         let mut shard = self.slot(key);
-        let at = *shard.index.get(&hash)?;
-        let entry = &shard.entries[at];
-        if entry.kind != kind || !same_bytes(entry.verified.token().as_bytes(), token.as_bytes()) {
+        let found = shard.index.get(&hash).copied().filter(|&at| {
+            let entry = &shard.entries[at];
+            entry.scope.borrow() == scope
+                && same_bytes(entry.value.token().as_bytes(), token.as_bytes())
+        });
+        let Some(at) = found else {
+            shard.misses += 1;
             return None;
-        }
+        };
+        shard.hits += 1;
         let now = shard.tick();
         let entry = &mut shard.entries[at];
         entry.last_used = now;
-        Some(entry.verified.clone())
+        Some(entry.value.clone())
     }
 
-    /// Remembers a successful verification, evicting an entry when the shard is full: one that
+    /// Remembers a token opened for `scope`, evicting an entry when the shard is full: one that
     /// expired before `expired_before` if there is any, otherwise an old one.
     pub(crate) fn insert(
         &self,
         key: CacheKey,
-        kind: usize,
-        verified: Arc<Verified>,
+        scope: S,
+        value: Arc<V>,
         expired_before: OffsetDateTime,
     ) {
         let hash = key.0;
@@ -229,8 +292,8 @@ impl VerifiedCache {
         let last_used = shard.tick();
         let entry = Entry {
             hash,
-            kind,
-            verified,
+            scope,
+            value,
             last_used,
         };
         shard.insert(self.per_shard, entry, expired_before);
@@ -238,29 +301,46 @@ impl VerifiedCache {
 
     /// How many tokens are cached.
     pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).entries.len()).sum()
+    }
+
+    /// The hits, misses and evictions so far, and the entries now.
+    pub(crate) fn stats(&self) -> CacheStats {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).entries.len())
-            .sum()
+            .fold(CacheStats::default(), |sum, shard| {
+                let shard = lock(shard);
+                CacheStats {
+                    hits: sum.hits + shard.hits,
+                    misses: sum.misses + shard.misses,
+                    evictions: sum.evictions + shard.evictions,
+                    entries: sum.entries + shard.entries.len() as u64,
+                }
+            })
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{VerifiedCache, same_bytes};
+    use super::{Cache, same_bytes};
+    use crate::token::Verified;
 
     /// The key comes from the end of the message, not from the footer all tokens of a key share.
     #[test]
     fn keys_differ_by_message_not_footer() {
-        let cache = VerifiedCache::new(16).unwrap();
+        let cache: Cache<usize, Verified> = Cache::new(16).unwrap();
         let footer =
             ".eyJraWQiOiJrNC5saWQuQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBIn0";
         let a = format!("v4.local.{}{footer}", "A".repeat(120));
         let b = format!("v4.local.{}B{footer}", "A".repeat(119));
-        let key = |t: &str| cache.key(0, t).0;
+        let key = |t: &str| cache.key(&0, t).0;
         assert_ne!(key(&a), key(&b));
         assert_eq!(key(&a), key(&a.clone()));
-        assert_ne!(key(&a), cache.key(1, &a).0, "the kind is part of the key");
+        assert_ne!(key(&a), cache.key(&1, &a).0, "the scope is part of the key");
         let bare = |m: &str| format!("v4.public.{m}");
         assert_ne!(key(&bare("AAAA")), key(&bare("AAAB")), "no footer");
     }

@@ -140,32 +140,39 @@ pub(crate) fn parse(payload: &str) -> Result<Claims, ClaimsError> {
     raw.into_claims()
 }
 
-/// A sealed value and its expiry.
-pub(crate) struct Sealed<T> {
-    pub exp: OffsetDateTime,
-    pub value: T,
-}
-
-/// Parses a sealed value's payload `{"exp": …, "iat": …, "v": …}`: exactly these keys, once each.
-pub(crate) fn parse_sealed<T: DeserializeOwned>(payload: &str) -> Result<Sealed<T>, ClaimsError> {
+/// Checks a sealed value's payload `{"exp": …, "iat": …, "v": …}`: exactly these keys, once
+/// each (at every depth), with valid times. Returns its expiry; the value is read with
+/// [`sealed_value`].
+pub(crate) fn parse_sealed(payload: &str) -> Result<OffsetDateTime, ClaimsError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Raw<T> {
-        exp: String,
-        iat: String,
-        v: T,
+    struct Raw<'a> {
+        #[serde(borrow)]
+        exp: Cow<'a, str>,
+        #[serde(borrow)]
+        iat: Cow<'a, str>,
+        #[serde(rename = "v")]
+        _value: de::IgnoredAny,
     }
     // Derived structs reject duplicate fields, but only at the top level: check nesting too.
     let mut de = serde_json::Deserializer::from_str(payload);
     Strict { footer: false }
         .deserialize(&mut de)
         .map_err(|_| ClaimsError::Malformed)?;
-    let raw: Raw<T> = serde_json::from_str(payload).map_err(|_| ClaimsError::Malformed)?;
+    let raw: Raw<'_> = serde_json::from_str(payload).map_err(|_| ClaimsError::Malformed)?;
     parse_time(&raw.iat, "iat")?;
-    Ok(Sealed {
-        exp: parse_time(&raw.exp, "exp")?,
-        value: raw.v,
-    })
+    parse_time(&raw.exp, "exp")
+}
+
+/// The value of a payload that passed [`parse_sealed`], read into `T`.
+pub(crate) fn sealed_value<T: DeserializeOwned>(payload: &str) -> Result<T, ClaimsError> {
+    #[derive(Deserialize)]
+    struct Value<T> {
+        v: T,
+    }
+    serde_json::from_str::<Value<T>>(payload)
+        .map(|value| value.v)
+        .map_err(|_| ClaimsError::Malformed)
 }
 
 /// Formats a time as RFC 3339 in UTC with whole seconds, as PASETO implementations expect.

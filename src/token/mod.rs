@@ -40,6 +40,7 @@ mod verify;
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 
 pub use authority::Authority;
+pub use cache::CacheStats;
 pub use claims::{Claims, REGISTERED_CLAIMS};
 pub use error::{IssueError, Rejection};
 pub use keys::{KeyError, KeyId, LocalKey, PublicKey, SecretKey};

@@ -1,6 +1,7 @@
 //! Sealed values: serde values encrypted as `v4.local` tokens bound to a name, the format of the
 //! private-cookie jar.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use pasetors::version4::LocalToken;
@@ -9,6 +10,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use super::authority::Authority;
+use super::cache::Cacheable;
 use super::claims;
 use super::error::{IssueError, Rejection};
 use super::rules::{Purpose, check_ttl};
@@ -55,25 +57,153 @@ impl Authority {
 
     /// Decrypts a value made by [`seal`](Self::seal) with the same `binding`, if it has not
     /// expired at `now` (no leeway: the server wrote it with its own clock).
+    ///
+    /// With [`with_sealed_cache`](Self::with_sealed_cache), a value opened recently with the
+    /// same binding skips the decryption; the expiry and the reading into `T` are the same
+    /// either way.
     pub fn unseal<T: DeserializeOwned>(
         &self,
         binding: &[u8],
         token: &str,
         now: OffsetDateTime,
     ) -> Result<T, Rejection> {
-        let (payload, _) = self.open(Purpose::Local, token, Some(binding))?;
-        let sealed = claims::parse_sealed::<T>(&payload)?;
-        if now > sealed.exp {
+        let opened = self.open_sealed(binding, token, now)?;
+        if now > opened.expires {
             return Err(Rejection::Expired);
         }
-        Ok(sealed.value)
+        Ok(claims::sealed_value(&opened.payload)?)
+    }
+
+    /// Opens `token` through the sealed-value cache, if it is on.
+    fn open_sealed(
+        &self,
+        binding: &[u8],
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Opened>, Rejection> {
+        let Some(cache) = self.sealed_cache() else {
+            return self.open_sealed_uncached(binding, token).map(Arc::new);
+        };
+        // The cheap refusals come before hashing, so garbage costs as little as without a cache.
+        if token.len() > self.rules.max_token_length_limit() {
+            return Err(Rejection::TooLong);
+        }
+        if !token.starts_with(Purpose::Local.header()) {
+            return Err(Rejection::WrongPurpose);
+        }
+        let key = cache.key(binding, token);
+        if let Some(hit) = cache.get(key, binding, token) {
+            return Ok(hit);
+        }
+        let opened = Arc::new(self.open_sealed_uncached(binding, token)?);
+        // Past its expiry a value never opens again: not worth a place, and the first to go
+        // once it is in.
+        if opened.expires >= now {
+            cache.insert(key, binding.into(), opened.clone(), now);
+        }
+        Ok(opened)
+    }
+
+    /// Decrypts `token` with `binding` and checks the payload's shape and times.
+    fn open_sealed_uncached(&self, binding: &[u8], token: &str) -> Result<Opened, Rejection> {
+        let (payload, _) = self.open(Purpose::Local, token, Some(binding))?;
+        let expires = claims::parse_sealed(&payload)?;
+        Ok(Opened {
+            token: token.to_owned(),
+            payload,
+            expires,
+        })
+    }
+}
+
+/// A sealed value that decrypted with its binding and has a well-formed payload: what the
+/// sealed-value cache keeps. Its expiry is checked, and its value read, on every use.
+pub(crate) struct Opened {
+    token: String,
+    payload: String,
+    expires: OffsetDateTime,
+}
+
+impl Cacheable for Opened {
+    fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn expires(&self) -> OffsetDateTime {
+        self.expires
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{authority, now};
+    use super::super::test_support::{authority, authority_with, now, rules};
+    use super::super::{CacheStats, LocalKey};
     use super::*;
+
+    /// The same key twice: without and with the sealed-value cache.
+    fn plain_and_cached() -> (Authority, Authority) {
+        let paserk = LocalKey::generate().unwrap().to_paserk();
+        let key = || Some(LocalKey::from_paserk(&paserk).unwrap());
+        let cached = authority_with(key(), rules()).with_sealed_cache(64);
+        (authority_with(key(), rules()), cached)
+    }
+
+    #[test]
+    fn cached_values_open_exactly_like_uncached_ones() {
+        let (plain, cached) = plain_and_cached();
+        let sealed = cached
+            .seal(b"cart", &vec![1, 2, 3], Duration::from_secs(60))
+            .unwrap();
+        let later = now() + Duration::from_secs(120);
+        for a in [&plain, &cached, &cached] {
+            let value = a.unseal::<Vec<u8>>(b"cart", &sealed, now());
+            assert_eq!(value.unwrap(), [1, 2, 3]);
+            // Read into another type, or after expiry: the same refusal, hit or miss.
+            let text = a.unseal::<String>(b"cart", &sealed, now());
+            assert_eq!(text.unwrap_err(), Rejection::Payload);
+            let expired = a.unseal::<Vec<u8>>(b"cart", &sealed, later);
+            assert_eq!(expired.unwrap_err(), Rejection::Expired);
+            let renamed = a.unseal::<Vec<u8>>(b"other", &sealed, now());
+            assert_eq!(renamed.unwrap_err(), Rejection::Crypto);
+        }
+        let stats = cached.sealed_cache_stats();
+        // One miss per binding; every later read of `cart` was a hit, expired or not.
+        assert_eq!((stats.misses, stats.hits, stats.entries), (3, 5, 1));
+        assert_eq!(plain.sealed_cache_stats(), CacheStats::default());
+    }
+
+    #[test]
+    fn expired_values_are_refused_and_not_cached() {
+        let (_, cached) = plain_and_cached();
+        let sealed = cached.seal(b"cart", &1, Duration::from_secs(60)).unwrap();
+        let later = now() + Duration::from_secs(120);
+        for _ in 0..2 {
+            let opened = cached.unseal::<u8>(b"cart", &sealed, later);
+            assert_eq!(opened.unwrap_err(), Rejection::Expired);
+        }
+        let stats = cached.sealed_cache_stats();
+        assert_eq!((stats.misses, stats.hits, stats.entries), (2, 0, 0));
+    }
+
+    #[test]
+    fn garbage_is_refused_before_the_cache_and_never_cached() {
+        let (_, cached) = plain_and_cached();
+        let long = format!("v4.local.{}", "A".repeat(10_000));
+        let sealed = cached.seal(b"cart", &1, Duration::from_secs(60)).unwrap();
+        let at = "v4.local.".len() + 40;
+        let flipped = if &sealed[at..=at] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{flipped}{}", &sealed[..at], &sealed[at + 1..]);
+        for (bad, refusal) in [
+            ("v4.public.AAAA", Rejection::WrongPurpose),
+            (long.as_str(), Rejection::TooLong),
+            ("v4.local.AAAA", Rejection::Malformed),
+            (tampered.as_str(), Rejection::Crypto),
+        ] {
+            let opened = cached.unseal::<u8>(b"cart", bad, now());
+            assert_eq!(opened.unwrap_err(), refusal);
+        }
+        assert_eq!(cached.cached_sealed_values(), 0);
+    }
 
     #[test]
     fn sealed_values_open_with_their_binding_until_they_expire() {
