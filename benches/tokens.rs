@@ -105,6 +105,10 @@ fn verify(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let key = LocalKey::from_paserk(LOCAL).unwrap();
+    g.bench_function("rocket_paseto LocalKey::decrypt (no claims)", |b| {
+        b.iter(|| key.decrypt(black_box(&local), None).unwrap())
+    });
     g.bench_function("rocket_paseto public", |b| {
         b.iter(|| {
             ours.verify("signed", black_box(&public), now, VerifyOptions::new())

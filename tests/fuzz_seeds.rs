@@ -43,6 +43,11 @@ fn claims() {
 }
 
 #[test]
+fn local() {
+    replay("local", bodies::local);
+}
+
+#[test]
 fn config() {
     replay("config", bodies::config);
 }

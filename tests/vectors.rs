@@ -136,6 +136,39 @@ fn v4_tokens() {
     report("v4.json", passed, vectors.len());
 }
 
+/// Every v4.local vector through this crate's own decryption path (`LocalKey::decrypt`, the one
+/// `Authority::verify` uses): the expected payload and footer, or a refusal. A vector that fails
+/// only because its footer differs from the expected one opens, and shows that difference.
+#[test]
+fn v4_local_tokens_through_our_decryption() {
+    let mut checked = 0;
+    for v in load("v4.json")
+        .iter()
+        .filter(|v| !str_of(v, "key").is_empty())
+    {
+        let name = str_of(v, "name");
+        let token = str_of(v, "token");
+        let key = LocalKey::from_paserk(&format!("k4.local.{}", b64(&hex(str_of(v, "key")))));
+        let key = key.expect(name);
+        let implicit = str_of(v, "implicit-assertion").as_bytes();
+        let opened = key.decrypt(token, Some(implicit));
+        let footer_matches = token
+            .strip_prefix("v4.local.")
+            .and_then(|body| body.split('.').nth(1))
+            .unwrap_or("")
+            == b64(str_of(v, "footer").as_bytes());
+        if v["expect-fail"].as_bool().unwrap() {
+            assert!(opened.is_err() || !footer_matches, "{name} should fail");
+        } else {
+            assert_eq!(opened.as_deref(), Ok(str_of(v, "payload")), "{name}");
+            assert!(footer_matches, "{name}");
+        }
+        checked += 1;
+    }
+    println!("vectors v4.json, v4.local through our decryption: {checked} checked");
+    assert!(checked >= 10, "{checked}");
+}
+
 /// Our own verifier reaches the same verdicts on the vectors it can take as they are: those
 /// without footer or implicit assertion open (and then fail our claim rules, as the vector
 /// payloads have no `sub` or `type`), while the failing ones never get past authentication.

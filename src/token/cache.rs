@@ -174,6 +174,17 @@ impl<S, V: Cacheable> Shard<S, V> {
     }
 }
 
+/// How many bytes at the end of a token's message its cache key is computed from: at least the
+/// 43 base64 characters of a v4.local tag, and the last 64 of a v4.public signature's 86.
+const HASHED_TAIL: usize = 64;
+
+/// The length of the longer header, `v4.public.`: a dot beyond it ends the message.
+const LONGEST_HEADER: usize = "v4.public.".len();
+
+/// A token's key in a cache: see [`Cache::key`].
+#[derive(Clone, Copy)]
+pub(crate) struct CacheKey(u64);
+
 /// Whether `a` and `b` are equal, in a time that depends only on their lengths. Differences are
 /// gathered a word at a time and judged once by `subtle`: its byte-by-byte slice comparison
 /// costs about a nanosecond a byte, more than the rest of a cache hit for a typical token.
@@ -219,19 +230,38 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
         })
     }
 
-    fn slot<Q: Hash + ?Sized>(&self, scope: &Q, token: &str) -> (MutexGuard<'_, Shard<S, V>>, u64) {
-        let hash = self.hasher.hash_one((scope, token));
-        (lock(&self.shards[(hash as usize) % SHARDS]), hash)
+    /// The key of `token` opened for `scope`, for [`get`](Self::get) and then
+    /// [`insert`](Self::insert).
+    ///
+    /// Only the last [`HASHED_TAIL`] bytes of the message (before the footer, which is the same
+    /// for every token of a key) are hashed: in a v4.local token they are the authentication
+    /// tag and in a v4.public token the signature, so two different tokens that open never
+    /// share them (while the start of a public token, its payload, is much the same for every
+    /// token of a user). Tokens crafted to share a tail only share a slot: the full comparison
+    /// in `get` tells them apart, and tokens that fail to open are never inserted.
+    pub(crate) fn key<Q: Hash + ?Sized>(&self, scope: &Q, token: &str) -> CacheKey {
+        // The footer's dot is the last one; without a footer the last dot ends the header.
+        let end = match token.rfind('.') {
+            Some(dot) if dot + 1 > LONGEST_HEADER => dot,
+            _ => token.len(),
+        };
+        let tail = &token.as_bytes()[end.saturating_sub(HASHED_TAIL)..end];
+        CacheKey(self.hasher.hash_one((scope, token.len(), tail)))
+    }
+
+    fn slot(&self, key: CacheKey) -> MutexGuard<'_, Shard<S, V>> {
+        lock(&self.shards[(key.0 as usize) % SHARDS])
     }
 
     /// The cached outcome of opening `token` for `scope`, if any. The stored token is compared
     /// in full (in constant time), so a hash collision can never return another token's claims.
-    pub(crate) fn get<Q>(&self, scope: &Q, token: &str) -> Option<Arc<V>>
+    pub(crate) fn get<Q>(&self, key: CacheKey, scope: &Q, token: &str) -> Option<Arc<V>>
     where
         S: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let (mut shard, hash) = self.slot(scope, token);
+        let hash = key.0;
+        let mut shard = self.slot(key);
         let found = shard.index.get(&hash).copied().filter(|&at| {
             let entry = &shard.entries[at];
             entry.scope.borrow() == scope
@@ -250,8 +280,15 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
 
     /// Remembers a token opened for `scope`, evicting an entry when the shard is full: one that
     /// expired before `expired_before` if there is any, otherwise an old one.
-    pub(crate) fn insert(&self, scope: S, value: Arc<V>, expired_before: OffsetDateTime) {
-        let (mut shard, hash) = self.slot(&scope, value.token());
+    pub(crate) fn insert(
+        &self,
+        key: CacheKey,
+        scope: S,
+        value: Arc<V>,
+        expired_before: OffsetDateTime,
+    ) {
+        let hash = key.0;
+        let mut shard = self.slot(key);
         let last_used = shard.tick();
         let entry = Entry {
             hash,
@@ -289,7 +326,24 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use super::{Cache, same_bytes};
+    use crate::token::Verified;
+
+    /// The key comes from the end of the message, not from the footer all tokens of a key share.
+    #[test]
+    fn keys_differ_by_message_not_footer() {
+        let cache: Cache<usize, Verified> = Cache::new(16).unwrap();
+        let footer =
+            ".eyJraWQiOiJrNC5saWQuQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBIn0";
+        let a = format!("v4.local.{}{footer}", "A".repeat(120));
+        let b = format!("v4.local.{}B{footer}", "A".repeat(119));
+        let key = |t: &str| cache.key(&0, t).0;
+        assert_ne!(key(&a), key(&b));
+        assert_eq!(key(&a), key(&a.clone()));
+        assert_ne!(key(&a), cache.key(&1, &a).0, "the scope is part of the key");
+        let bare = |m: &str| format!("v4.public.{m}");
+        assert_ne!(key(&bare("AAAA")), key(&bare("AAAB")), "no footer");
+    }
 
     #[test]
     fn same_bytes_compares_every_byte() {

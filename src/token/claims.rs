@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::timestamp;
+
 /// Claim names the crate sets itself; extra claims may not use them.
 pub const REGISTERED_CLAIMS: [&str; 11] = [
     "sub", "exp", "iat", "nbf", "jti", "iss", "aud", "type", "fresh", "fam", "fam_exp",
@@ -180,17 +182,7 @@ pub(crate) fn format_time(t: OffsetDateTime) -> String {
 }
 
 fn parse_time(value: &str, name: &'static str) -> Result<OffsetDateTime, ClaimsError> {
-    // RFC 3339 allows lowercase `t` and `z`, and `time` accepts any date-time separator; the
-    // PASETO spec wants uppercase `T` and `Z`.
-    if value.as_bytes().get(10) != Some(&b'T') || value.bytes().any(|b| b == b't' || b == b'z') {
-        return Err(ClaimsError::Time(name));
-    }
-    // Normalised to UTC, so callers' own arithmetic never meets a time whose UTC form is out of
-    // range (e.g. `9999-12-31T23:59:59-23:59`).
-    OffsetDateTime::parse(value, &Rfc3339)
-        .ok()
-        .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
-        .ok_or(ClaimsError::Time(name))
+    timestamp::parse_utc(value).ok_or(ClaimsError::Time(name))
 }
 
 #[derive(Default)]

@@ -11,6 +11,8 @@ use pasetors::paserk::{FormatAsPaserk, Id};
 use pasetors::version4::V4;
 use zeroize::Zeroizing;
 
+use super::local::LocalOpener;
+
 /// Why a key could not be parsed. The message names the problem, never the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -111,6 +113,7 @@ impl fmt::Debug for KeyId {
 pub struct LocalKey {
     key: SymmetricKey<V4>,
     id: KeyId,
+    opener: LocalOpener,
 }
 
 /// A `v4.public` signing key (Ed25519), together with its public half.
@@ -249,7 +252,12 @@ impl LocalKey {
             found: bytes.len(),
         })?;
         let id = KeyId::from_id(&Id::from(&key));
-        Ok(LocalKey { key, id })
+        let opener = LocalOpener::new(bytes).ok_or(KeyError::Length {
+            expected: LOCAL,
+            len: 32,
+            found: bytes.len(),
+        })?;
+        Ok(LocalKey { key, id, opener })
     }
 
     /// The key's `k4.lid` identifier.
@@ -264,6 +272,10 @@ impl LocalKey {
 
     pub(crate) fn inner(&self) -> &SymmetricKey<V4> {
         &self.key
+    }
+
+    pub(crate) fn opener(&self) -> &LocalOpener {
+        &self.opener
     }
 }
 

@@ -30,9 +30,11 @@ mod claims;
 mod error;
 mod keyring;
 mod keys;
+mod local;
 mod mint;
 mod rules;
 mod seal;
+mod timestamp;
 mod verify;
 
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};

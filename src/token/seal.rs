@@ -91,14 +91,15 @@ impl Authority {
         if !token.starts_with(Purpose::Local.header()) {
             return Err(Rejection::WrongPurpose);
         }
-        if let Some(hit) = cache.get(binding, token) {
+        let key = cache.key(binding, token);
+        if let Some(hit) = cache.get(key, binding, token) {
             return Ok(hit);
         }
         let opened = Arc::new(self.open_sealed_uncached(binding, token)?);
         // Past its expiry a value never opens again: not worth a place, and the first to go
         // once it is in.
         if opened.expires >= now {
-            cache.insert(binding.into(), opened.clone(), now);
+            cache.insert(key, binding.into(), opened.clone(), now);
         }
         Ok(opened)
     }

@@ -3,14 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pasetors::token::{Local, Public, UntrustedToken};
-use pasetors::version4::{LocalToken, PublicToken, V4};
+use pasetors::token::{Public, UntrustedToken};
+use pasetors::version4::{PublicToken, V4};
 use time::OffsetDateTime;
 
 use super::authority::Authority;
 use super::claims::{self, Claims};
 use super::error::Rejection;
 use super::keyring::MAX_FOOTER;
+use super::local::decode_base64;
 use super::rules::{KindRules, Purpose};
 
 /// A token that passed every check.
@@ -139,14 +140,20 @@ impl Authority {
         if !token.starts_with(rules.purpose().header()) {
             return Err(Rejection::WrongPurpose);
         }
-        if let Some(hit) = cache.get(&index, token) {
+        let key = cache.key(&index, token);
+        if let Some(hit) = cache.get(key, &index, token) {
             self.rules.check(rules, hit.claims(), now)?;
             return Ok(hit);
         }
         let verified = Arc::new(self.verify_uncached(rules, token, now, None)?);
         // Past `exp` by more than the leeway, a token can never verify again: such entries are
         // the first to go.
-        cache.insert(index, verified.clone(), now - self.rules.leeway_limit());
+        cache.insert(
+            key,
+            index,
+            verified.clone(),
+            now - self.rules.leeway_limit(),
+        );
         Ok(verified)
     }
 
@@ -185,14 +192,16 @@ impl Authority {
         token: &str,
         implicit: Option<&[u8]>,
     ) -> Result<(String, Option<&str>), Rejection> {
-        check_shape(token, purpose, self.rules.max_token_length_limit())?;
+        let (message, footer) = check_shape(token, purpose, self.rules.max_token_length_limit())?;
         let (trusted, bound_issuer) = match purpose {
             Purpose::Local => {
-                let untrusted = UntrustedToken::<Local, V4>::try_from(token)
-                    .map_err(|_| Rejection::Malformed)?;
-                let key = self.keyring.local_for(untrusted.untrusted_footer())?;
-                let trusted = LocalToken::decrypt(key.inner(), &untrusted, None, implicit);
-                (trusted, None)
+                let mut footer_bytes = Vec::new();
+                decode_base64(footer.as_bytes(), &mut footer_bytes).ok_or(Rejection::Malformed)?;
+                let key = self.keyring.local_for(&footer_bytes)?;
+                let payload =
+                    key.opener()
+                        .open(message, &footer_bytes, implicit.unwrap_or_default())?;
+                return Ok((payload, None));
             }
             Purpose::Public => {
                 let untrusted = UntrustedToken::<Public, V4>::try_from(token)
@@ -213,12 +222,18 @@ impl Authority {
 }
 
 /// The checks made before anything is decoded: length, header, and at most `payload.footer`,
-/// both non-empty (no trailing dot, no extra segments), the footer not too long.
+/// both non-empty (no trailing dot, no extra segments), the footer not too long: the message
+/// and footer segments (the footer empty when absent).
 ///
-/// The base64 itself is judged by `ct-codecs` when pasetors decodes it, which refuses padding,
-/// characters outside the alphabet and non-canonical encodings (stray low bits in the last
-/// character): see `non_canonical_base64_is_malformed` below.
-fn check_shape(token: &str, purpose: Purpose, max_length: usize) -> Result<(), Rejection> {
+/// The base64 itself is judged when it is decoded (`local::decode_base64`, or `ct-codecs` in
+/// pasetors for v4.public), which refuses padding, characters outside the alphabet and
+/// non-canonical encodings (stray low bits in the last character): see
+/// `non_canonical_base64_is_malformed` below.
+pub(super) fn check_shape(
+    token: &str,
+    purpose: Purpose,
+    max_length: usize,
+) -> Result<(&str, &str), Rejection> {
     if token.len() > max_length {
         return Err(Rejection::TooLong);
     }
@@ -232,10 +247,11 @@ fn check_shape(token: &str, purpose: Purpose, max_length: usize) -> Result<(), R
     if message.is_empty() || footer.is_some_and(str::is_empty) {
         return Err(Rejection::Malformed);
     }
-    if footer.is_some_and(|f| f.len() > MAX_FOOTER * 4 / 3 + 1) {
+    let footer = footer.unwrap_or_default();
+    if footer.len() > MAX_FOOTER * 4 / 3 + 1 {
         return Err(Rejection::Footer);
     }
-    Ok(())
+    Ok((message, footer))
 }
 
 #[cfg(test)]
@@ -246,6 +262,7 @@ mod tests {
     use super::super::{DEFAULT_MAX_TOKEN_LENGTH, LocalKey, MintOptions};
     use super::*;
     use pasetors::keys::SymmetricKey;
+    use pasetors::version4::LocalToken;
 
     const PLAIN: VerifyOptions<'static> = VerifyOptions {
         implicit: None,

@@ -139,3 +139,94 @@ pub fn config(data: &[u8]) {
         }
     }
 }
+
+/// This crate's v4.local decryption against pasetors' (the reference, behind the same shape
+/// rules): both must accept and refuse the same tokens, for the same reason, with the same
+/// payload. Even first bytes take the rest as a token; odd ones encrypt a payload, footer and
+/// implicit assertion taken from the input, then damage one byte of the token.
+pub fn local(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let ours = LocalKey::from_paserk(LOCAL).unwrap();
+    let theirs = pasetors::keys::SymmetricKey::<pasetors::version4::V4>::try_from(LOCAL).unwrap();
+    if mode % 2 == 0 {
+        let token = format!("v4.local.{}", String::from_utf8_lossy(rest));
+        assert_eq!(
+            ours.decrypt(&token, None),
+            reference_local_decrypt(&theirs, &token, b"")
+        );
+        return;
+    }
+    let [
+        footer_len,
+        implicit_len,
+        at_high,
+        at_low,
+        replacement,
+        rest @ ..,
+    ] = rest
+    else {
+        return;
+    };
+    let (footer, rest) = rest.split_at(usize::from(*footer_len).min(rest.len()));
+    let (implicit, payload) = rest.split_at(usize::from(*implicit_len).min(rest.len()));
+    if payload.is_empty() {
+        return;
+    }
+    let footer = Some(footer).filter(|f| !f.is_empty());
+    let Ok(token) =
+        pasetors::version4::LocalToken::encrypt(&theirs, payload, footer, Some(implicit))
+    else {
+        return;
+    };
+    let mut token = token.into_bytes();
+    if *replacement != 0 {
+        let at = usize::from(u16::from_be_bytes([*at_high, *at_low])) % token.len();
+        token[at] = *replacement;
+    }
+    let token = String::from_utf8_lossy(&token);
+    let opened = ours.decrypt(&token, Some(implicit));
+    assert_eq!(opened, reference_local_decrypt(&theirs, &token, implicit));
+    if *replacement == 0 {
+        assert_eq!(
+            opened.as_ref().map(String::as_bytes).ok(),
+            std::str::from_utf8(payload).ok().map(str::as_bytes)
+        );
+    }
+}
+
+/// pasetors' `LocalToken::decrypt` behind the shape rules `Authority::verify` applies first, with
+/// its errors mapped to this crate's rejections: the reference for `LocalKey::decrypt`.
+pub fn reference_local_decrypt(
+    key: &pasetors::keys::SymmetricKey<pasetors::version4::V4>,
+    token: &str,
+    implicit: &[u8],
+) -> Result<String, rocket_paseto::token::Rejection> {
+    use pasetors::errors::Error;
+    use rocket_paseto::token::{DEFAULT_MAX_TOKEN_LENGTH, Rejection};
+    if token.len() > DEFAULT_MAX_TOKEN_LENGTH {
+        return Err(Rejection::TooLong);
+    }
+    let body = token
+        .strip_prefix("v4.local.")
+        .ok_or(Rejection::WrongPurpose)?;
+    let segments: Vec<&str> = body.split('.').collect();
+    if segments.len() > 2 || segments.iter().any(|s| s.is_empty()) {
+        return Err(Rejection::Malformed);
+    }
+    if segments.get(1).is_some_and(|f| f.len() > 512 * 4 / 3 + 1) {
+        return Err(Rejection::Footer);
+    }
+    let untrusted =
+        pasetors::token::UntrustedToken::<pasetors::token::Local, pasetors::version4::V4>::try_from(
+            token,
+        )
+        .map_err(|_| Rejection::Malformed)?;
+    pasetors::version4::LocalToken::decrypt(key, &untrusted, None, Some(implicit))
+        .map(|t| t.payload().to_owned())
+        .map_err(|e| match e {
+            Error::PayloadInvalidUtf8 => Rejection::Payload,
+            _ => Rejection::Crypto,
+        })
+}
