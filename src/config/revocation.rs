@@ -88,7 +88,7 @@ pub struct RevocationConfig {
     /// _Default:_ `100`.
     #[serde(default = "defaults::replica_max_lag_ms")]
     pub replica_max_lag_ms: u64,
-    /// How many entries the replica may hold (1 to 100000000, about 150 bytes each): beyond
+    /// How many entries the replica may hold (1 to 100000000, about 200 bytes each): beyond
     /// it, the replica empties itself and checks go to Redis until it fits again.
     ///
     /// _Default:_ `1000000`.

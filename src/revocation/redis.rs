@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, Cmd, RedisError};
+use rocket::tokio::runtime::Handle;
 use rocket::tokio::sync::OnceCell;
 use rocket::tokio::task::JoinHandle;
 use rocket::tokio::time::timeout;
@@ -109,7 +110,7 @@ impl RedisStore {
     /// The default staleness bound of the replica.
     pub const DEFAULT_REPLICA_MAX_LAG: Duration = Duration::from_millis(100);
 
-    /// The default bound on the replica's entries: about 150 MB at most.
+    /// The default bound on the replica's entries: at about 200 bytes each, 200 MB at most.
     pub const DEFAULT_REPLICA_MAX_ENTRIES: usize = 1_000_000;
 
     /// A store at `url` (`redis://[[user]:password@]host[:port][/db]`, or `redis+unix://`),
@@ -195,7 +196,10 @@ impl RedisStore {
                 timeout: self.timeout,
                 replica: replica.clone(),
             };
-            let task = rocket::tokio::spawn(feed.run());
+            // Outside a Tokio runtime there is nothing to run the feed on: no replica then.
+            let runtime = Handle::try_current()
+                .map_err(|_| StoreError::new("the replica needs a Tokio runtime"))?;
+            let task = runtime.spawn(feed.run());
             Ok::<_, StoreError>(Follower { replica, task })
         };
         self.follower.get_or_try_init(start).await.ok()
