@@ -37,7 +37,7 @@ taskset -c "$client_cpu" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --sa
 
 start_server() { # $1: the ROCKET_PASETO table
   ROCKET_PASETO="$1" ROCKET_PORT=$PORT ROCKET_ADDRESS=127.0.0.1 ROCKET_WORKERS=1 \
-    ROCKET_PROFILE=release taskset -c 0 target/release/examples/bench_server >/dev/null 2>&1 &
+    ROCKET_PROFILE=release taskset -c 0 "${CARGO_TARGET_DIR:-target}/release/examples/bench_server" >/dev/null 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/open" >/dev/null && return 0
