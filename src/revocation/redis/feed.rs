@@ -59,34 +59,39 @@ impl From<StoreError> for Loss {
 }
 
 impl Feed {
-    /// Follows the writes for as long as the store lives (the store aborts this task).
+    /// Follows the writes for as long as the store lives (the store aborts this task). Each
+    /// outage is logged once, not at every attempt.
     pub(super) async fn run(self) {
         let mut retry = FIRST_RETRY;
-        let mut in_step = false;
+        let mut reported = false;
         loop {
+            let mut in_step = false;
             let Err(loss) = self.follow(&mut in_step).await;
             self.replica.lose();
+            if in_step {
+                (retry, reported) = (FIRST_RETRY, false);
+            }
+            let was_reported = std::mem::replace(&mut reported, true);
             match loss {
                 Loss::Full => {
-                    rocket::warn!(
-                        "rocket_paseto: the revocation replica holds more entries than \
-                         `replica_max_entries`; checks go to Redis, and it tries again in a \
-                         minute"
-                    );
+                    if !was_reported {
+                        rocket::warn!(
+                            "rocket_paseto: the revocation replica would hold more entries than \
+                             `replica_max_entries`; checks go to Redis, and it tries again \
+                             every minute"
+                        );
+                    }
                     self.replica.clear();
                     sleep(FULL_RETRY).await;
                 }
-                Loss::Feed(e) if in_step => {
-                    rocket::warn!(
-                        "rocket_paseto: the revocation replica lost its feed ({e}); checks go \
-                         to Redis until it has read every entry again"
-                    );
-                    retry = FIRST_RETRY;
-                }
-                Loss::Feed(_) => retry = (retry * 2).min(LAST_RETRY),
+                Loss::Feed(e) if !was_reported => rocket::warn!(
+                    "rocket_paseto: the revocation replica cannot follow Redis ({e}); checks \
+                     go to Redis until it has read every entry again"
+                ),
+                Loss::Feed(_) => {}
             }
-            in_step = false;
             sleep(retry).await;
+            retry = (retry * 2).min(LAST_RETRY);
         }
     }
 
