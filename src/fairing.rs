@@ -210,18 +210,10 @@ impl PasetoFairing {
             (Some(store), None) => store.clone(),
             (None, Some(StoreSetup::Memory)) => Arc::new(MemoryStore::new()),
             #[cfg(feature = "redis")]
-            (
-                None,
-                Some(StoreSetup::Redis {
-                    url,
-                    prefix,
-                    timeout,
-                }),
-            ) => Arc::new(
-                crate::revocation::RedisStore::new(url)
-                    .map_err(|e| ConfigError::new("paseto.revocation.url", e))?
-                    .prefix(prefix.clone())
-                    .timeout(*timeout),
+            (None, Some(StoreSetup::Redis(redis))) => Arc::new(
+                redis
+                    .build()
+                    .map_err(|e| ConfigError::new("paseto.revocation.url", e))?,
             ),
             (None, None) if setup.kinds_set => {
                 return Err(ConfigError::new(

@@ -128,7 +128,8 @@
 //! [`PasetoCookies::logout`] does it from whichever token cookie a browser still has; and
 //! [`Issuer::rotate`] exchanges a refresh token for a new pair, revoking the whole family if a
 //! replaced one comes back after the `rotation_grace` window (RFC 9700, section 4.14). Guards
-//! of the kinds in `revocation.kinds` check the store on every request; when it cannot answer
+//! of the kinds in `revocation.kinds` check the store on every request (with Redis, from a
+//! replica in memory that follows it within `replica_max_lag_ms`); when it cannot answer
 //! they fail closed with a 503 unless `on_error = "allow"`. Minting into a family always needs
 //! a definite answer. See [`revocation`] for the stores:
 //! [`MemoryStore`](revocation::MemoryStore) for one instance, `RedisStore` (feature `redis`)

@@ -6,7 +6,7 @@
 //!
 //! - [`MemoryStore`] keeps it in this process: for one instance, tests and development.
 //! - `RedisStore` (cargo feature `redis`) keeps it in Redis, so every instance behind a load
-//!   balancer sees a logout at once.
+//!   balancer sees a logout, within 100 ms as each answers checks from a replica in memory.
 //! - Any type implementing [`RevocationStore`] can be attached with
 //!   [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
 //!
@@ -25,6 +25,11 @@
 //! of rotations; a logout adds two entries. Twice the leeway: once because tokens are accepted
 //! that long after `exp`, once because the instance writing the entry may have a clock that
 //! runs ahead by as much.
+//!
+//! A "log out everywhere" adds a `cut:<hash>` entry per subject (the time before which its
+//! tokens are refused). The `jti:`, `fam:` and `cut:` entries are all a guard reads for a
+//! token that does not rotate, and they are only ever added or extended, so a copy of them can
+//! be kept in memory and followed ([`RevocationStore::get_replicated`]).
 
 use std::time::Duration;
 
@@ -35,6 +40,8 @@ use crate::token::Rejection;
 
 mod check;
 mod memory;
+#[cfg(feature = "redis")]
+mod replica;
 mod rotation;
 mod sessions;
 
@@ -101,8 +108,20 @@ pub trait RevocationStore: Send + Sync + 'static {
     async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError>;
 
     /// The values of `keys`, in the same order: `None` for a key that is absent or expired.
-    /// Guards call this once per request, so it should be a single round trip.
+    /// Guards call this once per request for refresh tokens, and the rules call it wherever
+    /// they need the store's present value, so it should be a single round trip.
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError>;
+
+    /// The values of `keys`, every one a `jti:`, `fam:` or `cut:` key, for a guard's check of a
+    /// token that does not rotate: called once per request.
+    ///
+    /// Unlike [`get`](Self::get), the answer may come from a copy in memory that follows the
+    /// store's writes, provided it can show that it misses none written longer than a bounded
+    /// time ago (`RedisStore`'s replica does). Those entries are only ever added or extended, so
+    /// such a copy is never wrong for long. By default, [`get`](Self::get).
+    async fn get_replicated(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
+        self.get(keys).await
+    }
 
     /// Sets `key` to `value` until `until` if its value is `expected` (`None`: absent or
     /// expired); `true` when this call set it.
@@ -217,6 +236,19 @@ pub(crate) fn add_saturating(time: OffsetDateTime, by: Duration) -> OffsetDateTi
         .ok()
         .and_then(|by| time.checked_add(by))
         .unwrap_or(time)
+}
+
+/// The namespaces of the entries a guard reads for a token that does not rotate: those a
+/// replica copies.
+#[cfg(feature = "redis")]
+const REPLICATED: [&str; 3] = ["jti:", "fam:", "cut:"];
+
+/// Whether `key` is one of the entries a replica copies.
+#[cfg(feature = "redis")]
+fn is_replicated(key: &str) -> bool {
+    REPLICATED
+        .iter()
+        .any(|namespace| key.starts_with(namespace))
 }
 
 fn key(namespace: &str, id: &str) -> String {

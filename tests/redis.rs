@@ -1,4 +1,6 @@
-//! Revocation through a real Redis server (cargo feature `redis`).
+//! Revocation through a real Redis server (cargo feature `redis`), each check a round trip
+//! (`replica = false`), so what one instance revokes another refuses from its next request on.
+//! `tests/replica.rs` covers the replica, which answers checks from memory.
 //!
 //! `.ci/run` starts `redis-server` on a free loopback port and passes its URL in `REDIS_URL`.
 //! Run locally with, e.g.:
@@ -12,58 +14,26 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use redis::AsyncCommands;
 use rocket::http::Status;
 use rocket_paseto::revocation::{MemoryStore, RedisStore, RevocationStore};
-use rocket_paseto::token::random_id;
 use serde_json::{Value, json};
 
+use common::redis_server::{OwnServer, direct_config, prefix, redis_url};
 use common::revocation::{
     get_with, instance, login_pair, post_with, refresh_ids, rotate, user_claims,
 };
 use common::{free_port, keys};
 use rocket_paseto::TokenPair;
 
-/// The shared server's URL, or `None` (with a note) when it is not set outside CI.
-fn redis_url() -> Option<String> {
-    match std::env::var("REDIS_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("REDIS_URL is not set: .ci/run starts redis-server and sets it")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED: set REDIS_URL to a Redis server to run the Redis tests");
-            None
-        }
-    }
-}
-
-/// A `paseto` table using Redis at `url`, under a prefix of its own so tests do not meet.
-fn redis_config(url: &str, prefix: &str) -> Value {
-    let mut config = keys();
-    config["leeway"] = json!(5);
-    config["revocation"] = json!({
-        "store": "redis",
-        "url": url,
-        "prefix": prefix,
-        "timeout_ms": 300,
-    });
-    config
-}
-
-fn prefix() -> String {
-    format!("test:{}:", random_id().unwrap())
-}
-
 #[rocket::async_test]
 async fn a_logout_on_one_instance_is_refused_by_another() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix();
-    let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
-    let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let a = instance(direct_config(&url, &prefix), None::<MemoryStore>).await;
+    let b = instance(direct_config(&url, &prefix), None::<MemoryStore>).await;
     let pair = login_pair(&a).await;
     let other = login_pair(&b).await;
     assert_eq!(user_claims(&b, &pair.access_token).await.0, Status::Ok);
@@ -97,8 +67,8 @@ async fn a_logout_on_one_instance_is_refused_by_another() {
 async fn reusing_a_refresh_token_on_another_instance_revokes_the_family() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix();
-    let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
-    let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let a = instance(direct_config(&url, &prefix), None::<MemoryStore>).await;
+    let b = instance(direct_config(&url, &prefix), None::<MemoryStore>).await;
     let first = login_pair(&a).await;
     let middle = rotate(&a, &first.refresh_token).await;
     let second = rotate(&a, &middle.refresh_token).await;
@@ -127,7 +97,7 @@ async fn reusing_a_refresh_token_on_another_instance_revokes_the_family() {
 async fn concurrent_rotations_on_two_instances_share_one_generation() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix();
-    let mut config = redis_config(&url, &prefix);
+    let mut config = direct_config(&url, &prefix);
     config["revocation"]["rotation_grace"] = json!(1);
     // The window also allows the leeway of clock skew between instances: none here, so that
     // it closes after a second.
@@ -165,7 +135,7 @@ async fn concurrent_rotations_on_two_instances_share_one_generation() {
 async fn entries_expire_when_their_tokens_do() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix();
-    let client = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let client = instance(direct_config(&url, &prefix), None::<MemoryStore>).await;
     let pair = login_pair(&client).await;
     let (_, claims) = user_claims(&client, &pair.access_token).await;
     let claims = claims.unwrap();
@@ -203,49 +173,14 @@ async fn entries_expire_when_their_tokens_do() {
     assert!((900..=910).contains(&jti), "{jti}");
 }
 
-/// A `redis-server` of a test's own, stopped on drop.
-struct OwnServer {
-    child: Child,
-}
-
-impl OwnServer {
-    fn start(port: u16) -> Option<OwnServer> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let server = OwnServer { child };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start on port {port}");
-    }
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[rocket::async_test]
 async fn an_unreachable_redis_fails_closed_without_panicking_and_recovers() {
     if redis_url().is_none() {
         return;
     }
-    let port = free_port();
-    let url = format!("redis://127.0.0.1:{port}/");
-    let Some(server) = OwnServer::start(port) else {
-        panic!("redis-server is not installed");
-    };
-    let client = instance(redis_config(&url, &prefix()), None::<MemoryStore>).await;
+    let server = OwnServer::start();
+    let (port, url) = (server.port, server.url());
+    let client = instance(direct_config(&url, &prefix()), None::<MemoryStore>).await;
     let pair = login_pair(&client).await;
     assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
     drop(server);
@@ -276,7 +211,7 @@ async fn an_unreachable_redis_fails_closed_without_panicking_and_recovers() {
     );
 
     // Once Redis is back, so is service: the connection is re-opened on demand.
-    let _server = OwnServer::start(port).unwrap();
+    let _server = OwnServer::start_on(port);
     let mut status = Status::ServiceUnavailable;
     for _ in 0..50 {
         status = user_claims(&client, &pair.access_token).await.0;
@@ -305,12 +240,12 @@ async fn an_unreachable_redis_can_be_configured_to_fail_open() {
     }
     // Nothing listens on this port.
     let url = format!("redis://127.0.0.1:{}/", free_port());
-    let mut config = redis_config(&url, &prefix());
+    let mut config = direct_config(&url, &prefix());
     config["revocation"]["on_error"] = json!("allow");
     let client = instance(config, None::<MemoryStore>).await;
     let pair = login_pair(&client).await;
     assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
-    let mut config = redis_config(&url, &prefix());
+    let mut config = direct_config(&url, &prefix());
     config["revocation"]["on_error"] = json!("reject");
     let client = instance(config, None::<MemoryStore>).await;
     assert_eq!(
@@ -367,7 +302,7 @@ fn a_bad_url_is_refused_without_repeating_it() {
 async fn refreshes_caught_by_a_slow_redis_can_be_retried_without_logging_anyone_out() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix();
-    let client = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let client = instance(direct_config(&url, &prefix), None::<MemoryStore>).await;
     let mut logins = Vec::new();
     for _ in 0..20 {
         logins.push(login_pair(&client).await);
@@ -432,8 +367,8 @@ async fn sessions_of(client: &rocket::local::asynchronous::Client, access: &str)
 async fn logins_are_listed_and_ended_across_instances() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix();
-    let a = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
-    let b = instance(redis_config(&url, &prefix), None::<MemoryStore>).await;
+    let a = instance(direct_config(&url, &prefix), None::<MemoryStore>).await;
+    let b = instance(direct_config(&url, &prefix), None::<MemoryStore>).await;
     let on_a = common::revocation::login_listed(&a, "alice").await;
     let on_b = common::revocation::login_listed(&b, "alice").await;
     let bob = common::revocation::login_listed(&a, "bob").await;

@@ -491,6 +491,18 @@ fn bad_revocation_settings_are_refused_at_ignite() {
     assert_eq!(field, "paseto.revocation.url");
     let (field, _) = load_error(json!({ "store": "memory", "on_error": "ignore" }), None);
     assert_eq!(field, "paseto.revocation.on_error");
+    for (setting, value) in [
+        ("replica_max_lag_ms", 9),
+        ("replica_max_lag_ms", 60_001),
+        ("replica_max_entries", 0),
+        ("replica_max_entries", 100_000_001),
+    ] {
+        let (field, message) = load_error(json!({ "store": "memory", setting: value }), None);
+        assert_eq!(field, format!("paseto.revocation.{setting}"));
+        assert!(message.starts_with("must be between"), "{message}");
+    }
+    let (field, _) = load_error(json!({ "store": "memory", "replica": "yes" }), None);
+    assert_eq!(field, "paseto.revocation.replica");
 }
 
 #[cfg(not(feature = "redis"))]

@@ -401,6 +401,12 @@ mod defaults {
     pub fn revocation_timeout_ms() -> u64 {
         500
     }
+    pub fn replica_max_lag_ms() -> u64 {
+        100
+    }
+    pub fn replica_max_entries() -> usize {
+        1_000_000
+    }
 }
 
 /// A secret setting (a key, a key file's path, a URL with a password): read like a string,

@@ -16,6 +16,7 @@ use crate::token::KindRules;
 /// url = "redis://127.0.0.1:6379/"
 /// kinds = ["access", "refresh"]
 /// on_error = "reject"
+/// replica = true
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +72,28 @@ pub struct RevocationConfig {
     /// _Default:_ `32`.
     #[serde(default = "defaults::max_sessions")]
     pub max_sessions: usize,
+    /// With `store = "redis"`: whether each instance answers guards' checks from a replica of
+    /// the revocations in its memory, which follows Redis within `replica_max_lag_ms`, instead
+    /// of with a round trip to Redis per request. Rotations and everything else that needs the
+    /// present value still go to Redis. `false`: a logout is refused everywhere from the next
+    /// request on. See "The replica" in `RedisStore`'s docs (feature `redis`).
+    ///
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::enabled")]
+    pub replica: bool,
+    /// The replica's staleness bound in milliseconds (10 to 60000): it answers only while it can
+    /// show that it holds every revocation made longer ago than this, so a logout is refused
+    /// by every instance within it. Beyond it (Redis slow or unreachable), checks go to Redis.
+    ///
+    /// _Default:_ `100`.
+    #[serde(default = "defaults::replica_max_lag_ms")]
+    pub replica_max_lag_ms: u64,
+    /// How many entries the replica may hold (1 to 100000000, about 200 bytes each): beyond
+    /// it, the replica empties itself and checks go to Redis until it fits again.
+    ///
+    /// _Default:_ `1000000`.
+    #[serde(default = "defaults::replica_max_entries")]
+    pub replica_max_entries: usize,
 }
 
 /// A revocation store that can be chosen in the configuration.
@@ -101,11 +124,33 @@ pub(crate) struct RevocationSetup {
 pub(crate) enum StoreSetup {
     Memory,
     #[cfg(feature = "redis")]
-    Redis {
-        url: String,
-        prefix: String,
-        timeout: Duration,
-    },
+    Redis(RedisSetup),
+}
+
+/// The settings of a Redis store.
+#[cfg(feature = "redis")]
+pub(crate) struct RedisSetup {
+    url: String,
+    prefix: String,
+    timeout: Duration,
+    replica: bool,
+    replica_max_lag: Duration,
+    replica_max_entries: usize,
+}
+
+#[cfg(feature = "redis")]
+impl RedisSetup {
+    /// The store; its error never repeats the URL.
+    pub(crate) fn build(
+        &self,
+    ) -> Result<crate::revocation::RedisStore, crate::revocation::StoreError> {
+        Ok(crate::revocation::RedisStore::new(&self.url)?
+            .prefix(self.prefix.clone())
+            .timeout(self.timeout)
+            .replica(self.replica)
+            .replica_max_lag(self.replica_max_lag)
+            .replica_max_entries(self.replica_max_entries))
+    }
 }
 
 impl RevocationConfig {
@@ -123,24 +168,7 @@ impl RevocationConfig {
                 })?;
             checked[index] = true;
         }
-        if self.rotation_grace > 300 {
-            return Err(ConfigError::new(
-                "paseto.revocation.rotation_grace",
-                "must be at most 300 seconds",
-            ));
-        }
-        if !(1..=1000).contains(&self.max_sessions) {
-            return Err(ConfigError::new(
-                "paseto.revocation.max_sessions",
-                "must be between 1 and 1000",
-            ));
-        }
-        if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
-            return Err(ConfigError::new(
-                "paseto.revocation.timeout_ms",
-                "must be between 1 and 60000 milliseconds",
-            ));
-        }
+        self.check_ranges()?;
         let store = self.store_setup()?;
         Ok(RevocationSetup {
             store,
@@ -150,6 +178,49 @@ impl RevocationConfig {
             grace: Duration::from_secs(self.rotation_grace),
             max_sessions: self.max_sessions,
         })
+    }
+
+    /// Each numeric setting within its documented range.
+    fn check_ranges(&self) -> Result<(), ConfigError> {
+        let ranges: [(&str, u64, u64, u64, &str); 5] = [
+            ("rotation_grace", self.rotation_grace, 0, 300, " seconds"),
+            (
+                "max_sessions",
+                u64::try_from(self.max_sessions).unwrap_or(u64::MAX),
+                1,
+                1000,
+                "",
+            ),
+            ("timeout_ms", self.timeout_ms, 1, 60_000, " milliseconds"),
+            (
+                "replica_max_lag_ms",
+                self.replica_max_lag_ms,
+                10,
+                60_000,
+                " milliseconds",
+            ),
+            (
+                "replica_max_entries",
+                u64::try_from(self.replica_max_entries).unwrap_or(u64::MAX),
+                1,
+                100_000_000,
+                "",
+            ),
+        ];
+        for (field, value, min, max, unit) in ranges {
+            if !(min..=max).contains(&value) {
+                let message = if min == 0 {
+                    format!("must be at most {max}{unit}")
+                } else {
+                    format!("must be between {min} and {max}{unit}")
+                };
+                return Err(ConfigError::new(
+                    format!("paseto.revocation.{field}"),
+                    message,
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The store chosen in the configuration, if any.
@@ -165,11 +236,14 @@ impl RevocationConfig {
                 ));
             }
             #[cfg(feature = "redis")]
-            (Some(StoreKind::Redis), Some(url)) => Some(StoreSetup::Redis {
+            (Some(StoreKind::Redis), Some(url)) => Some(StoreSetup::Redis(RedisSetup {
                 url: url.expose().to_owned(),
                 prefix: self.prefix.clone(),
                 timeout: Duration::from_millis(self.timeout_ms),
-            }),
+                replica: self.replica,
+                replica_max_lag: Duration::from_millis(self.replica_max_lag_ms),
+                replica_max_entries: self.replica_max_entries,
+            })),
             (Some(StoreKind::Redis), None) => {
                 return Err(ConfigError::new(
                     "paseto.revocation.url",

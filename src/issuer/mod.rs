@@ -244,8 +244,9 @@ impl Issuer {
     }
 
     /// Revokes `token` and its whole family (see [`pair`](Self::pair)): the logout. Every
-    /// instance sharing the revocation store refuses them from their next request on, in the
-    /// guards of the kinds listed in `paseto.revocation.kinds`.
+    /// instance sharing the revocation store refuses them, in the guards of the kinds listed in
+    /// `paseto.revocation.kinds`: this one at once, the others from their next request on, or
+    /// within `replica_max_lag_ms` (100 ms) when they check from the Redis store's replica.
     ///
     /// ```
     /// # use rocket_paseto::{Access, AuthError, Issuer, Paseto, Revoked};

@@ -30,6 +30,15 @@ pub(crate) struct Revocation {
 /// The kind whose tokens rotate.
 pub(super) const ROTATING: &str = "refresh";
 
+/// How a check reads the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// Its present values ([`RevocationStore::get`]): for minting and rotation.
+    Store,
+    /// Possibly from a replica a bounded time behind ([`RevocationStore::get_replicated`]).
+    Replicated,
+}
+
 impl Revocation {
     pub(crate) fn new(
         store: Arc<dyn RevocationStore>,
@@ -62,8 +71,12 @@ impl Revocation {
     /// A guard's check: neither the token nor its family is revoked and, for a refresh token,
     /// it has not been replaced by a rotation (beyond the grace window). A replaced one counts
     /// as reuse and revokes its family. A store failure follows `on_error`.
+    ///
+    /// Tokens that do not rotate are looked up with
+    /// [`get_replicated`](RevocationStore::get_replicated), which a store may answer from
+    /// memory; a refresh token's rotation entry always comes from the store itself.
     pub(crate) async fn check(&self, claims: &Claims) -> Result<Standing, Refusal> {
-        match self.standing(claims).await {
+        match self.standing(claims, Lookup::Replicated).await {
             Err(Refusal::Unavailable) if self.on_error == OnError::Allow => {
                 rocket::warn!(
                     "rocket_paseto: the revocation store failed; accepting a token unchecked \
@@ -78,10 +91,10 @@ impl Revocation {
     /// [`check`](Self::check), failing closed whatever `on_error` says: for minting into the
     /// token's family, which needs a definite "not revoked".
     pub(crate) async fn check_strictly(&self, claims: &Claims) -> Result<Standing, Refusal> {
-        self.standing(claims).await
+        self.standing(claims, Lookup::Store).await
     }
 
-    async fn standing(&self, claims: &Claims) -> Result<Standing, Refusal> {
+    async fn standing(&self, claims: &Claims, lookup: Lookup) -> Result<Standing, Refusal> {
         let Some(jti) = claims.jti.as_deref() else {
             // A token without an id cannot be revoked, so it cannot be trusted here.
             return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
@@ -98,7 +111,8 @@ impl Revocation {
         }
         let fixed = keys.len();
         keys.extend(cutoff_keys.iter().map(String::as_str));
-        let mut values = self.get(&keys).await.map_err(|e| {
+        let lookup = if rotates { Lookup::Store } else { lookup };
+        let mut values = self.lookup(&keys, lookup).await.map_err(|e| {
             rocket::error!("rocket_paseto: {e}");
             Refusal::Unavailable
         })?;
@@ -122,7 +136,18 @@ impl Revocation {
 
     /// The store's values for `keys`, checking that it answered for each of them.
     pub(super) async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
-        let values = self.store.get(keys).await?;
+        self.lookup(keys, Lookup::Store).await
+    }
+
+    async fn lookup(
+        &self,
+        keys: &[&str],
+        lookup: Lookup,
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let values = match lookup {
+            Lookup::Store => self.store.get(keys).await?,
+            Lookup::Replicated => self.store.get_replicated(keys).await?,
+        };
         if values.len() != keys.len() {
             // A store that answers for fewer keys than asked has not answered.
             return Err(StoreError::new(

@@ -71,6 +71,32 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// The live values of `keys`, in the same order.
+    pub(super) fn values(&self, keys: &[&str], now: OffsetDateTime) -> Vec<Option<String>> {
+        keys.iter()
+            .map(|key| self.shard(key).value(key, now).map(str::to_owned))
+            .collect()
+    }
+
+    /// Keeps `key` until `until` or its present expiry, whichever is later, with the larger of
+    /// its present value and `value` (see [`Shard::merge`]). A replica's writes: applied in any
+    /// order and any number of times, the same writes leave the same entries.
+    #[cfg(feature = "redis")]
+    pub(super) fn merge(&self, key: &str, value: &str, until: OffsetDateTime) {
+        let now = OffsetDateTime::now_utc();
+        if until > now {
+            self.shard(key).merge(key, value, until, now);
+        }
+    }
+
+    /// Drops every entry.
+    #[cfg(feature = "redis")]
+    pub(super) fn clear(&self) {
+        for shard in self.inner.shards.iter() {
+            *lock(shard) = Shard::default();
+        }
+    }
+
     fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
         let index = self.inner.hasher.hash_one(key) as usize % SHARDS;
         lock(&self.inner.shards[index])
@@ -100,11 +126,7 @@ impl RevocationStore for MemoryStore {
     }
 
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        Ok(keys
-            .iter()
-            .map(|key| self.shard(key).value(key, now).map(str::to_owned))
-            .collect())
+        Ok(self.values(keys, OffsetDateTime::now_utc()))
     }
 
     async fn swap(
@@ -161,6 +183,28 @@ impl Shard {
         self.write(key, now, |old| Entry {
             value: PRESENT.into(),
             until: old.map_or(until, |old| old.until.max(until)),
+        });
+    }
+
+    /// Keeps the larger of `key`'s live value and `value`, compared as numbers (the values of
+    /// replicated entries: `1`, or a cutoff), until the later of both ends. A value that is not
+    /// a number counts as the largest, so what it stands for is kept.
+    #[cfg(feature = "redis")]
+    fn merge(&mut self, key: &str, value: &str, until: OffsetDateTime, now: OffsetDateTime) {
+        let rank = |value: &str| value.parse::<i64>().unwrap_or(i64::MAX);
+        self.write(key, now, |old| match old {
+            Some(old) if old.until > now => Entry {
+                value: if rank(value) > rank(&old.value) {
+                    value.into()
+                } else {
+                    old.value
+                },
+                until: old.until.max(until),
+            },
+            _ => Entry {
+                value: value.into(),
+                until,
+            },
         });
     }
 

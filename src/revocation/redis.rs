@@ -1,36 +1,64 @@
 //! The Redis revocation store (cargo feature `redis`).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, Cmd, RedisError};
+use rocket::tokio::runtime::Handle;
 use rocket::tokio::sync::OnceCell;
+use rocket::tokio::task::JoinHandle;
 use rocket::tokio::time::timeout;
 use time::OffsetDateTime;
 
+use super::replica::{Replica, message};
 use super::{RevocationStore, StoreError};
 
+mod feed;
+
 /// Sets a key with an expiry unless it already lives at least that long, so an entry is never
-/// shortened. One round trip, atomic, and available on every Redis version with Lua.
+/// shortened, and then publishes `ARGV[3]` on channel `ARGV[2]` unless it is `""`. One round
+/// trip, atomic, and available on every Redis version with Lua. Published first: should the
+/// `SET` fail after it, replicas hold one revocation too many, never one too few.
 const EXTEND: &str = "local ttl = redis.call('TTL', KEYS[1]) \
-    if ttl < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) end \
+    if ttl < tonumber(ARGV[1]) then \
+    if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end \
+    redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) end \
     return 1";
 
 /// Compare and set: sets `KEYS[1]` to `ARGV[2]` for `ARGV[3]` seconds if its value is
-/// `ARGV[1]` (`""`: absent). Values are never empty, so `""` cannot be mistaken for one.
+/// `ARGV[1]` (`""`: absent), publishing `ARGV[5]` on channel `ARGV[4]` as [`EXTEND`] does.
+/// Values are never empty, so `""` cannot be mistaken for one.
 const SWAP: &str = "local v = redis.call('GET', KEYS[1]) \
     if (v == false and ARGV[1] == '') or v == ARGV[1] then \
+    if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end \
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end \
     return 0";
 
 /// A [`RevocationStore`] in Redis, shared by every instance that uses the same server and
-/// prefix: a logout on one instance is refused by all of them on their next request.
+/// prefix: a logout on one instance is refused by all of them within 100 ms (with the replica,
+/// the default), or from their next request on (without it).
 ///
-/// Entries are plain keys (`<prefix>jti:<id>`, `<prefix>fam:<id>`, `<prefix>rot:<id>`) with
-/// a Redis expiry, so Redis itself forgets them once their tokens have expired. The
+/// Entries are plain keys (`<prefix>jti:<id>`, `<prefix>fam:<id>`, `<prefix>rot:<id>`, ...)
+/// with a Redis expiry, so Redis itself forgets them once their tokens have expired. The
 /// connection is opened on first use and re-opened after failures; every command is bounded
 /// by the timeout, so an unreachable server costs a request at most that long.
+///
+/// # The replica
+///
+/// Guards check every request, and a round trip to Redis costs more than the rest of a cached
+/// check together. So each store keeps a replica of the entries guards read for tokens that do
+/// not rotate (`jti:`, `fam:`, `cut:`) in memory, and answers those checks from it: every
+/// write of such an entry is published on the channel `<prefix>revoked:<db>` in the same
+/// script, the replica follows that channel on a connection of its own, and it reads all those
+/// entries again (a `SCAN`) whenever it (re)subscribes. It answers only while a heartbeat sent
+/// through that connection less than [`replica_max_lag`](Self::replica_max_lag) ago has come
+/// back; otherwise, while it resyncs or once it holds more than
+/// [`replica_max_entries`](Self::replica_max_entries), checks go to Redis as without it.
+/// Rotations, logouts, session lists and every other read that needs the present value still
+/// go to Redis. Every store publishes its writes, replica or not, so instances may differ in
+/// this setting; the Redis user needs `PUBLISH` and, for the replica, `SUBSCRIBE`.
 ///
 /// Configured with `store = "redis"` under `[default.paseto.revocation]`, or built here:
 ///
@@ -48,6 +76,28 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     connection: OnceCell<ConnectionManager>,
+    replica: ReplicaSettings,
+    /// The replica and the task that feeds it, started by the first check.
+    follower: OnceCell<Follower>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ReplicaSettings {
+    enabled: bool,
+    max_lag: Duration,
+    max_entries: usize,
+}
+
+/// A replica and the task that feeds it, which ends with the store.
+struct Follower {
+    replica: Arc<Replica>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl RedisStore {
@@ -57,8 +107,14 @@ impl RedisStore {
     /// The default bound on each command, connection included.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 
+    /// The default staleness bound of the replica.
+    pub const DEFAULT_REPLICA_MAX_LAG: Duration = Duration::from_millis(100);
+
+    /// The default bound on the replica's entries: at about 200 bytes each, 200 MB at most.
+    pub const DEFAULT_REPLICA_MAX_ENTRIES: usize = 1_000_000;
+
     /// A store at `url` (`redis://[[user]:password@]host[:port][/db]`, or `redis+unix://`),
-    /// with the default prefix and timeout. Nothing is connected yet.
+    /// with the default prefix, timeout and replica. Nothing is connected yet.
     ///
     /// The error never repeats the URL, which may hold a password.
     pub fn new(url: &str) -> Result<Self, StoreError> {
@@ -68,6 +124,12 @@ impl RedisStore {
             prefix: Self::DEFAULT_PREFIX.to_owned(),
             timeout: Self::DEFAULT_TIMEOUT,
             connection: OnceCell::new(),
+            replica: ReplicaSettings {
+                enabled: true,
+                max_lag: Self::DEFAULT_REPLICA_MAX_LAG,
+                max_entries: Self::DEFAULT_REPLICA_MAX_ENTRIES,
+            },
+            follower: OnceCell::new(),
         })
     }
 
@@ -83,6 +145,28 @@ impl RedisStore {
         self
     }
 
+    /// Whether guards' checks are answered from the [replica](Self#the-replica) (`true`, the
+    /// default) or with a round trip to Redis each (`false`: a logout is refused everywhere
+    /// from the next request on, not within the replica's lag).
+    pub fn replica(mut self, enabled: bool) -> Self {
+        self.replica.enabled = enabled;
+        self
+    }
+
+    /// The replica's staleness bound: it answers only while it can show that it holds every
+    /// write made longer than `max_lag` ago; a logout is refused everywhere within it.
+    pub fn replica_max_lag(mut self, max_lag: Duration) -> Self {
+        self.replica.max_lag = max_lag;
+        self
+    }
+
+    /// How many entries the replica may hold; beyond that, it empties itself and checks go to
+    /// Redis until a later resync finds few enough (it tries again every minute).
+    pub fn replica_max_entries(mut self, max_entries: usize) -> Self {
+        self.replica.max_entries = max_entries;
+        self
+    }
+
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         self.connection
             .get_or_try_init(|| async {
@@ -95,6 +179,44 @@ impl RedisStore {
             })
             .await
             .cloned()
+    }
+
+    /// The replica, its feed started on first use; `None` when it is off.
+    async fn follower(&self) -> Option<&Follower> {
+        if !self.replica.enabled {
+            return None;
+        }
+        let start = || async {
+            let replica = Arc::new(Replica::new(self.replica.max_lag, self.replica.max_entries));
+            let feed = feed::Feed {
+                client: self.client.clone(),
+                connection: self.connection().await?,
+                prefix: self.prefix.clone(),
+                channel: self.channel(),
+                timeout: self.timeout,
+                replica: replica.clone(),
+            };
+            // Outside a Tokio runtime there is nothing to run the feed on: no replica then.
+            let runtime = Handle::try_current()
+                .map_err(|_| StoreError::new("the replica needs a Tokio runtime"))?;
+            let task = runtime.spawn(feed.run());
+            Ok::<_, StoreError>(Follower { replica, task })
+        };
+        self.follower.get_or_try_init(start).await.ok()
+    }
+
+    /// Applies this store's own write to its replica at once, so that this instance never
+    /// accepts what it has just revoked.
+    fn replicate_own(&self, key: &str, value: &str, until: OffsetDateTime) {
+        if let Some(follower) = self.follower.get() {
+            follower.replica.merge(key, value, until);
+        }
+    }
+
+    /// The channel on which writes are published: per prefix and database, as keys are.
+    fn channel(&self) -> String {
+        let db = self.client.get_connection_info().redis_settings().db();
+        format!("{}revoked:{db}", self.prefix)
     }
 
     async fn query<T: ::redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
@@ -120,7 +242,7 @@ fn seconds_until(until: OffsetDateTime) -> u64 {
 }
 
 /// Describes a Redis failure without its text, which may name the server.
-fn fail(error: RedisError) -> StoreError {
+pub(super) fn fail(error: RedisError) -> StoreError {
     StoreError::new(if error.is_timeout() {
         "Redis did not answer in time".to_owned()
     } else if error.is_connection_refusal() || error.is_io_error() {
@@ -135,6 +257,7 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
+            .field("replica", &self.replica)
             .finish_non_exhaustive()
     }
 }
@@ -145,12 +268,19 @@ impl RevocationStore for RedisStore {
         if until <= OffsetDateTime::now_utc() {
             return Ok(());
         }
+        let published = message(key, "1", until);
         let mut cmd = ::redis::cmd("EVAL");
         cmd.arg(EXTEND)
             .arg(1)
             .arg(self.key(key))
-            .arg(seconds_until(until));
-        self.query::<i64>(&cmd).await.map(drop)
+            .arg(seconds_until(until))
+            .arg(self.channel())
+            .arg(published.as_deref().unwrap_or(""));
+        self.query::<i64>(&cmd).await?;
+        if published.is_some() {
+            self.replicate_own(key, "1", until);
+        }
+        Ok(())
     }
 
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
@@ -161,6 +291,13 @@ impl RevocationStore for RedisStore {
         self.query::<Vec<Option<String>>>(&cmd).await
     }
 
+    async fn get_replicated(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
+        if let Some(values) = self.follower().await.and_then(|f| f.replica.lookup(keys)) {
+            return Ok(values);
+        }
+        self.get(keys).await
+    }
+
     async fn swap(
         &self,
         key: &str,
@@ -168,13 +305,20 @@ impl RevocationStore for RedisStore {
         value: &str,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        let published = message(key, value, until);
         let mut cmd = ::redis::cmd("EVAL");
         cmd.arg(SWAP)
             .arg(1)
             .arg(self.key(key))
             .arg(expected.unwrap_or(""))
             .arg(value)
-            .arg(seconds_until(until));
-        Ok(self.query::<i64>(&cmd).await? == 1)
+            .arg(seconds_until(until))
+            .arg(self.channel())
+            .arg(published.as_deref().unwrap_or(""));
+        let swapped = self.query::<i64>(&cmd).await? == 1;
+        if swapped && published.is_some() {
+            self.replicate_own(key, value, until);
+        }
+        Ok(swapped)
     }
 }

@@ -81,8 +81,8 @@ pub struct PasetoStats {
     pub jar_evictions: u64,
     /// Jar cache: entries held now.
     pub jar_entries: u64,
-    /// Calls to the revocation store: lookups by the guards, and the writes of logouts and
-    /// rotations.
+    /// Calls to the revocation store: lookups by the guards (those a Redis store's replica
+    /// answers from memory included), and the writes of logouts and rotations.
     pub store_calls: u64,
     /// Store calls that failed (unreachable, timed out, refused).
     pub store_errors: u64,

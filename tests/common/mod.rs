@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "redis")]
+pub mod redis_server;
 pub mod revocation;
 
 use pasetors::keys::{AsymmetricSecretKey, SymmetricKey};
