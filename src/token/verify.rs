@@ -3,14 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pasetors::token::{Local, Public, UntrustedToken};
-use pasetors::version4::{LocalToken, PublicToken, V4};
+use pasetors::token::{Local, UntrustedToken};
+use pasetors::version4::{LocalToken, V4};
 use time::OffsetDateTime;
 
 use super::authority::Authority;
 use super::claims::{self, Claims};
 use super::error::Rejection;
 use super::keyring::MAX_FOOTER;
+use super::public::SignedToken;
 use super::rules::{KindRules, Purpose};
 
 /// A token that passed every check.
@@ -195,13 +196,9 @@ impl Authority {
                 (trusted, None)
             }
             Purpose::Public => {
-                let untrusted = UntrustedToken::<Public, V4>::try_from(token)
-                    .map_err(|_| Rejection::Malformed)?;
-                let (key, bound) = self.keyring.public_for(untrusted.untrusted_footer())?;
-                (
-                    PublicToken::verify(key.inner(), &untrusted, None, implicit),
-                    bound,
-                )
+                let signed = SignedToken::decode(token)?;
+                let (key, bound) = self.keyring.public_for(signed.untrusted_footer())?;
+                return Ok((signed.verify(key, implicit)?, bound));
             }
         };
         let trusted = trusted.map_err(|e| match e {
@@ -218,7 +215,11 @@ impl Authority {
 /// The base64 itself is judged by `ct-codecs` when pasetors decodes it, which refuses padding,
 /// characters outside the alphabet and non-canonical encodings (stray low bits in the last
 /// character): see `non_canonical_base64_is_malformed` below.
-fn check_shape(token: &str, purpose: Purpose, max_length: usize) -> Result<(), Rejection> {
+pub(super) fn check_shape(
+    token: &str,
+    purpose: Purpose,
+    max_length: usize,
+) -> Result<(), Rejection> {
     if token.len() > max_length {
         return Err(Rejection::TooLong);
     }
