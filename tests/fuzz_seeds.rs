@@ -46,3 +46,8 @@ fn claims() {
 fn config() {
     replay("config", bodies::config);
 }
+
+#[test]
+fn public() {
+    replay("public", bodies::public);
+}
