@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the token core next to the alternatives, in one run:
 //!
 //! - verify and mint, local and public, through `Authority` (with and without the cache);
-//! - raw pasetors (`local::decrypt` / `public::verify` with `ClaimsValidationRules`);
+//! - raw pasetors (`local::decrypt` / `public::verify` with `ClaimsValidationRules`), and for
+//!   public tokens the signature check alone, pasetors' and ours (`PublicKey::verify_token`);
 //! - jsonwebtoken HS256 and EdDSA with the same claims;
 //! - rejecting garbage, oversized, wrong-purpose and tampered tokens;
 //! - the private-cookie jar (with and without its cache) next to the `cookie` crate's private
@@ -10,7 +11,8 @@
 //!   slowest insert while filling it), and with `--features redis` and `REDIS_URL` set, the
 //!   lookup in Redis (one round trip over loopback).
 //!
-//! `cargo bench` runs them all; `cargo bench -- verify` runs one group.
+//! `cargo bench` runs them all; `cargo bench -- verify` runs the verify groups, and
+//! `cargo bench -- public` everything about public tokens.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -19,8 +21,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use pasetors::claims::{Claims as PasetorsClaims, ClaimsValidationRules};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
-use pasetors::token::UntrustedToken;
-use pasetors::version4::V4;
+use pasetors::token::{Public, UntrustedToken};
+use pasetors::version4::{PublicToken, V4};
 use rocket_paseto::token::{
     Authority, KindRules, LocalKey, MintOptions, Purpose, Rules, SecretKey, VerifyOptions,
 };
@@ -82,9 +84,6 @@ fn verify(c: &mut Criterion) {
     let local = ours
         .mint("access", "alice", None::<&()>, MintOptions::new())
         .unwrap();
-    let public = ours
-        .mint("signed", "alice", None::<&()>, MintOptions::new())
-        .unwrap();
 
     let mut g = c.benchmark_group("verify");
     g.bench_function("rocket_paseto local", |b| {
@@ -109,41 +108,14 @@ fn verify(c: &mut Criterion) {
     g.bench_function("rocket_paseto LocalKey::decrypt (no claims)", |b| {
         b.iter(|| key.decrypt(black_box(&local), None).unwrap())
     });
-    g.bench_function("rocket_paseto public", |b| {
-        b.iter(|| {
-            ours.verify("signed", black_box(&public), now, VerifyOptions::new())
-                .unwrap()
-        })
-    });
-    g.bench_function("rocket_paseto public cached", |b| {
-        b.iter(|| {
-            cached
-                .verify(
-                    "signed",
-                    black_box(&public),
-                    now,
-                    VerifyOptions::new().cached(),
-                )
-                .unwrap()
-        })
-    });
 
     let sk = SymmetricKey::<V4>::try_from(LOCAL).unwrap();
-    let asym = AsymmetricSecretKey::<V4>::try_from(SECRET).unwrap();
-    let pk = AsymmetricPublicKey::<V4>::try_from(&asym).unwrap();
     let rules = ClaimsValidationRules::new();
     let raw_local = pasetors::local::encrypt(&sk, &pasetors_claims(), None, None).unwrap();
-    let raw_public = pasetors::public::sign(&asym, &pasetors_claims(), None, None).unwrap();
     g.bench_function("pasetors local::decrypt", |b| {
         b.iter(|| {
             let t = UntrustedToken::try_from(black_box(raw_local.as_str())).unwrap();
             pasetors::local::decrypt(&sk, &t, &rules, None, None).unwrap()
-        })
-    });
-    g.bench_function("pasetors public::verify", |b| {
-        b.iter(|| {
-            let t = UntrustedToken::try_from(black_box(raw_public.as_str())).unwrap();
-            pasetors::public::verify(&pk, &t, &rules, None, None).unwrap()
         })
     });
 
@@ -160,6 +132,58 @@ fn verify(c: &mut Criterion) {
         b.iter(|| {
             jsonwebtoken::decode::<JwtClaims>(black_box(&hs_token), &hs_key, &hs_validation)
                 .unwrap()
+        })
+    });
+    g.finish();
+}
+
+/// Verifying a `v4.public` token, uncached and cached through `Authority`, next to the
+/// signature check alone (ours, and pasetors' `PublicToken::verify`, which `Authority` used
+/// before), pasetors with its own claims validation, and jsonwebtoken EdDSA.
+/// `cargo bench --bench tokens -- public` runs this group (and minting a public token).
+fn verify_public(c: &mut Criterion) {
+    let now = OffsetDateTime::now_utc();
+    let ours = authority(0);
+    let cached = authority(1024);
+    let token = ours
+        .mint("signed", "alice", None::<&()>, MintOptions::new())
+        .unwrap();
+    let signing = SecretKey::parse(SECRET).unwrap();
+    let key = signing.public_key();
+    let asym = AsymmetricSecretKey::<V4>::try_from(SECRET).unwrap();
+    let pk = AsymmetricPublicKey::<V4>::try_from(&asym).unwrap();
+
+    let mut g = c.benchmark_group("verify public");
+    g.bench_function("rocket_paseto Authority::verify", |b| {
+        b.iter(|| {
+            ours.verify("signed", black_box(&token), now, VerifyOptions::new())
+                .unwrap()
+        })
+    });
+    g.bench_function("rocket_paseto Authority::verify cached", |b| {
+        b.iter(|| {
+            let options = VerifyOptions::new().cached();
+            cached
+                .verify("signed", black_box(&token), now, options)
+                .unwrap()
+        })
+    });
+    g.bench_function(
+        "rocket_paseto PublicKey::verify_token (signature only)",
+        |b| b.iter(|| key.verify_token(black_box(&token), None).unwrap()),
+    );
+    g.bench_function("pasetors PublicToken::verify (signature only)", |b| {
+        b.iter(|| {
+            let t = UntrustedToken::<Public, V4>::try_from(black_box(token.as_str())).unwrap();
+            PublicToken::verify(&pk, &t, None, None).unwrap()
+        })
+    });
+    let rules = ClaimsValidationRules::new();
+    let raw_public = pasetors::public::sign(&asym, &pasetors_claims(), None, None).unwrap();
+    g.bench_function("pasetors public::verify", |b| {
+        b.iter(|| {
+            let t = UntrustedToken::try_from(black_box(raw_public.as_str())).unwrap();
+            pasetors::public::verify(&pk, &t, &rules, None, None).unwrap()
         })
     });
     let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([7; 32]));
@@ -432,5 +456,13 @@ fn read_start(_: &std::fs::File, _: &mut [u8]) -> Option<usize> {
     None
 }
 
-criterion_group!(benches, verify, mint, reject, jar, revocation);
+criterion_group!(
+    benches,
+    verify,
+    verify_public,
+    mint,
+    reject,
+    jar,
+    revocation
+);
 criterion_main!(benches);

@@ -51,3 +51,8 @@ fn local() {
 fn config() {
     replay("config", bodies::config);
 }
+
+#[test]
+fn public() {
+    replay("public", bodies::public);
+}

@@ -1,7 +1,8 @@
 //! The official PASETO v4 and PASERK k4 test vectors (tests/vectors, ISC licence).
 //!
 //! v4.json runs at the crypto layer: every token decrypts or verifies to its payload with keys
-//! parsed by this crate (hex as PASERK, and PEM), and every `expect-fail` vector is rejected.
+//! parsed by this crate (hex as PASERK, and PEM), and every `expect-fail` vector is rejected;
+//! the public ones both by pasetors and by `PublicKey::verify_token`.
 //! The PASERK files run in both directions: parse and format, and key ids (lid, pid, sid).
 //!
 //! One deliberate deviation: vectors whose key protects nothing are rejected as keys, with an
@@ -111,7 +112,7 @@ fn v4_tokens() {
                 );
                 assert_eq!(signed.unwrap(), token, "{name}");
             }
-            UntrustedToken::<Public, V4>::try_from(token)
+            let reference = UntrustedToken::<Public, V4>::try_from(token)
                 .and_then(|t| {
                     PublicToken::verify(
                         &key,
@@ -121,7 +122,21 @@ fn v4_tokens() {
                     )
                 })
                 .map(|t| t.payload().to_owned())
+                .map_err(|e| format!("{e:?}"));
+            // This crate's own signature check reaches the same verdict and payload (it leaves
+            // the footer to the caller, so the footer is compared here).
+            let ours = public
+                .verify_token(token, Some(implicit))
                 .map_err(|e| format!("{e:?}"))
+                .and_then(|payload| {
+                    let sent = token.splitn(4, '.').nth(3).unwrap_or("");
+                    (sent == b64(footer))
+                        .then_some(payload)
+                        .ok_or("footer".into())
+                });
+            assert_eq!(ours.is_ok(), reference.is_ok(), "{name}: {ours:?}");
+            assert_eq!(ours.as_ref().ok(), reference.as_ref().ok(), "{name}");
+            reference
         };
         match (expect_fail, opened) {
             (false, Ok(payload)) => {

@@ -12,6 +12,7 @@ use pasetors::version4::V4;
 use zeroize::Zeroizing;
 
 use super::local::LocalOpener;
+use super::public::VerifyingKey;
 
 /// Why a key could not be parsed. The message names the problem, never the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,6 +126,7 @@ pub struct SecretKey {
 /// A `v4.public` verification key (Ed25519).
 pub struct PublicKey {
     key: AsymmetricPublicKey<V4>,
+    verifying: VerifyingKey,
     id: KeyId,
 }
 
@@ -331,10 +333,12 @@ impl SecretKey {
         }
         let key = AsymmetricSecretKey::<V4>::from(bytes).map_err(|_| KeyError::Mismatch)?;
         let public = AsymmetricPublicKey::<V4>::try_from(&key).map_err(|_| KeyError::Mismatch)?;
-        Ok(SecretKey {
-            key,
-            public: PublicKey::from_inner(public),
-        })
+        let public = public
+            .as_bytes()
+            .try_into()
+            .map_err(|_| KeyError::Mismatch)?;
+        let public = PublicKey::from_bytes(public)?;
+        Ok(SecretKey { key, public })
     }
 
     /// The public half, for verification and for sharing with verifier-only services.
@@ -392,20 +396,14 @@ impl PublicKey {
     fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
         // Bytes that are not a point, or a small-order one, verify nothing: refuse them at load
         // time instead of silently rejecting every token.
-        ed25519_compact::PublicKey::from_slice(bytes)
-            .and_then(|pk| pk.validate())
-            .map_err(|_| KeyError::WeakPublicKey)?;
+        let verifying = VerifyingKey::new(bytes)?;
         let key = AsymmetricPublicKey::<V4>::from(bytes).map_err(|_| KeyError::Length {
             expected: PUBLIC,
             len: 32,
             found: bytes.len(),
         })?;
-        Ok(Self::from_inner(key))
-    }
-
-    fn from_inner(key: AsymmetricPublicKey<V4>) -> Self {
         let id = KeyId::from_id(&Id::from(&key));
-        PublicKey { key, id }
+        Ok(PublicKey { key, verifying, id })
     }
 
     /// The key's `k4.pid` identifier.
@@ -418,8 +416,9 @@ impl PublicKey {
         format!("{PUBLIC}.{}", encode(self.key.as_bytes()))
     }
 
-    pub(crate) fn inner(&self) -> &AsymmetricPublicKey<V4> {
-        &self.key
+    /// The key decoded for verification, once.
+    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
+        &self.verifying
     }
 }
 

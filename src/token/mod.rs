@@ -22,7 +22,8 @@
 //!
 //! The module is cut along its jobs: `keys` (typed keys, PASERK and PEM), `keyring` (the keys in
 //! use and the lookup by `kid`), `rules` (kinds and claim rules), `claims` (strict parsing),
-//! `mint`, `verify` (with `cache`), `seal` (the private-cookie format) and `error`.
+//! `mint`, `verify` (with `cache`, and `public` for the signatures of `v4.public` tokens),
+//! `seal` (the private-cookie format) and `error`.
 
 mod authority;
 mod cache;
@@ -32,6 +33,7 @@ mod keyring;
 mod keys;
 mod local;
 mod mint;
+mod public;
 mod rules;
 mod seal;
 mod timestamp;

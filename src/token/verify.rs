@@ -3,8 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pasetors::token::{Public, UntrustedToken};
-use pasetors::version4::{PublicToken, V4};
 use time::OffsetDateTime;
 
 use super::authority::Authority;
@@ -12,6 +10,7 @@ use super::claims::{self, Claims};
 use super::error::Rejection;
 use super::keyring::MAX_FOOTER;
 use super::local::decode_base64;
+use super::public::SignedToken;
 use super::rules::{KindRules, Purpose};
 
 /// A token that passed every check.
@@ -193,7 +192,7 @@ impl Authority {
         implicit: Option<&[u8]>,
     ) -> Result<(String, Option<&str>), Rejection> {
         let (message, footer) = check_shape(token, purpose, self.rules.max_token_length_limit())?;
-        let (trusted, bound_issuer) = match purpose {
+        match purpose {
             Purpose::Local => {
                 let mut footer_bytes = Vec::new();
                 decode_base64(footer.as_bytes(), &mut footer_bytes).ok_or(Rejection::Malformed)?;
@@ -201,23 +200,14 @@ impl Authority {
                 let payload =
                     key.opener()
                         .open(message, &footer_bytes, implicit.unwrap_or_default())?;
-                return Ok((payload, None));
+                Ok((payload, None))
             }
             Purpose::Public => {
-                let untrusted = UntrustedToken::<Public, V4>::try_from(token)
-                    .map_err(|_| Rejection::Malformed)?;
-                let (key, bound) = self.keyring.public_for(untrusted.untrusted_footer())?;
-                (
-                    PublicToken::verify(key.inner(), &untrusted, None, implicit),
-                    bound,
-                )
+                let signed = SignedToken::decode(token)?;
+                let (key, bound) = self.keyring.public_for(signed.untrusted_footer())?;
+                Ok((signed.verify(key, implicit)?, bound))
             }
-        };
-        let trusted = trusted.map_err(|e| match e {
-            pasetors::errors::Error::PayloadInvalidUtf8 => Rejection::Payload,
-            _ => Rejection::Crypto,
-        })?;
-        Ok((trusted.payload().to_owned(), bound_issuer))
+        }
     }
 }
 
@@ -226,7 +216,7 @@ impl Authority {
 /// and footer segments (the footer empty when absent).
 ///
 /// The base64 itself is judged when it is decoded (`local::decode_base64`, or `ct-codecs` in
-/// pasetors for v4.public), which refuses padding, characters outside the alphabet and
+/// `SignedToken::decode` for v4.public), which refuses padding, characters outside the alphabet and
 /// non-canonical encodings (stray low bits in the last character): see
 /// `non_canonical_base64_is_malformed` below.
 pub(super) fn check_shape(
@@ -262,7 +252,7 @@ mod tests {
     use super::super::{DEFAULT_MAX_TOKEN_LENGTH, LocalKey, MintOptions};
     use super::*;
     use pasetors::keys::SymmetricKey;
-    use pasetors::version4::LocalToken;
+    use pasetors::version4::{LocalToken, V4};
 
     const PLAIN: VerifyOptions<'static> = VerifyOptions {
         implicit: None,

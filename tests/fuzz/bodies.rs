@@ -7,6 +7,9 @@
 
 #![allow(dead_code)]
 
+#[path = "signatures.rs"]
+mod signatures;
+
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -229,4 +232,71 @@ pub fn reference_local_decrypt(
             Error::PayloadInvalidUtf8 => Rejection::Payload,
             _ => Rejection::Crypto,
         })
+}
+
+/// `v4.public` tokens from fuzzer input, under a key of prime order and one of mixed order:
+/// `PublicKey::verify_token` must accept exactly the well-shaped tokens pasetors accepts, with
+/// the same payload (`signatures::compare` panics otherwise).
+///
+/// The first byte chooses the key (bit 0), the torsion part of the signing nonce (bits 1-3)
+/// and what the rest is (bits 4-5): the token itself; payload, footer and implicit assertion
+/// (split at `0xff`) of a token signed for them; `(position, byte)` edits to the text of a
+/// signed token; or the same edits to its decoded payload and signature, which reach `R` and
+/// `s` directly.
+pub fn public(data: &[u8]) {
+    const PAYLOAD: &[u8] = br#"{"sub":"a","type":"signed","exp":"2999-01-01T00:00:00Z"}"#;
+    const FOOTER: &[u8] = br#"{"kid":"k4.pid.fuzz"}"#;
+    let Some((&control, rest)) = data.split_first() else {
+        return;
+    };
+    let signer = signatures::Signer::new(&[0x42; 32], usize::from(control & 1) * 4);
+    let torsion = usize::from(control >> 1 & 7);
+    let nonce = [0x24; 32];
+    match control >> 4 & 3 {
+        0 => {
+            if let Ok(token) = std::str::from_utf8(rest) {
+                signatures::compare(&signer.key, token, None);
+            }
+        }
+        1 => {
+            let mut parts = rest.splitn(3, |b| *b == 0xff);
+            let (payload, footer) = (parts.next().unwrap_or(&[]), parts.next().unwrap_or(&[]));
+            let implicit = parts.next().unwrap_or(&[]);
+            if payload.is_empty() {
+                return;
+            }
+            let token = signer.token(&nonce, torsion, payload, footer, implicit);
+            let verdict = signatures::compare(&signer.key, &token, Some(implicit));
+            if signatures::well_shaped(&token) {
+                assert_eq!(verdict.as_deref(), std::str::from_utf8(payload).ok());
+            }
+        }
+        2 => {
+            let mut token = signer
+                .token(&nonce, torsion, PAYLOAD, FOOTER, b"")
+                .into_bytes();
+            edit(&mut token, rest);
+            if let Ok(token) = String::from_utf8(token) {
+                signatures::compare(&signer.key, &token, None);
+            }
+        }
+        _ => {
+            let message = signatures::pae_v4_public(PAYLOAD, FOOTER, b"");
+            let mut signed = PAYLOAD.to_vec();
+            signed.extend_from_slice(&signer.sign(&nonce, torsion, &message));
+            edit(&mut signed, rest);
+            let split = signed.len() - 64;
+            let signature: [u8; 64] = signed[split..].try_into().unwrap();
+            let token = signatures::assemble(&signed[..split], &signature, FOOTER);
+            signatures::compare(&signer.key, &token, None);
+        }
+    }
+}
+
+/// Applies `(position, byte)` pairs: `bytes[position % len] = byte`.
+fn edit(bytes: &mut [u8], edits: &[u8]) {
+    for pair in edits.chunks_exact(2) {
+        let at = usize::from(pair[0]) % bytes.len();
+        bytes[at] = pair[1];
+    }
 }
