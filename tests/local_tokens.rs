@@ -7,7 +7,6 @@
 //! applies before anything is decoded), so the two differ only where the decryption does.
 
 #[path = "fuzz/bodies.rs"]
-#[allow(dead_code)]
 mod bodies;
 
 use bodies::reference_local_decrypt as reference;
