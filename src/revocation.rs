@@ -53,7 +53,7 @@ pub(crate) use self::sessions::{LoginRecord, Subjects};
 mod redis;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisClusterStore, RedisStore};
 
 /// A store could not answer: unreachable, timed out, or refused the command.
 ///
