@@ -51,15 +51,19 @@ async fn two_instances(urls: &[String], overrides: serde_json::Value) -> (Client
     (a, b, prefix)
 }
 
-/// Polls `client` with `token` until it is refused, and says how long after `since` that was;
-/// every answer before is a 200.
-async fn refused_after(client: &Client, token: &str, since: Instant) -> Duration {
+/// Whether `client` refuses `token` once the logout has had the staleness bound to arrive
+/// (the way `tests/replica.rs` allows it); every answer before is a 200.
+async fn refused_within_the_bound(client: &Client, token: &str) -> bool {
+    let deadline = Instant::now() + BOUND;
     loop {
         match user_claims(client, token).await.0 {
-            Status::Unauthorized => return since.elapsed(),
+            Status::Unauthorized => return true,
             status => assert_eq!(status, Status::Ok),
         }
-        assert!(since.elapsed() < Duration::from_secs(5), "never refused");
+        if Instant::now() > deadline {
+            return false;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -75,11 +79,9 @@ async fn a_logout_on_one_instance_is_refused_by_another() {
             get_with(&b, "/refresh/check", &pair.refresh_token).await,
             Status::Ok
         );
-        let start = Instant::now();
         let logout = post_with(&a, "/logout", &pair.access_token).await;
         assert_eq!(logout.status(), Status::Ok);
-        let lag = refused_after(&b, &pair.access_token, start).await;
-        assert!(lag <= BOUND, "{lag:?}");
+        assert!(refused_within_the_bound(&b, &pair.access_token).await);
         assert_eq!(
             get_with(&b, "/refresh/check", &pair.refresh_token).await,
             Status::Unauthorized
