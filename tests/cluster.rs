@@ -286,6 +286,34 @@ async fn a_stopped_master_fails_its_checks_by_on_error_and_recovers_when_back() 
     let port = owner(&urls[0], slot).await;
 
     cluster.stop(port);
+    // A store started now, with the stopped node first in its list, still finds the cluster,
+    // and answers for the keys of the other masters.
+    let down = format!("redis://127.0.0.1:{port}/");
+    let mut listed = vec![down.clone()];
+    listed.extend(urls.iter().filter(|url| **url != down).cloned());
+    let late = RedisClusterStore::new(listed.iter().map(String::as_str)).unwrap();
+    let late = late.prefix(prefix.clone());
+    let mut elsewhere = None;
+    for i in 0.. {
+        let key = format!("jti:elsewhere-{i}");
+        if owner(
+            &listed[1],
+            keyslot(&listed[1], &format!("{prefix}{key}")).await,
+        )
+        .await
+            != port
+        {
+            elsewhere = Some(key);
+            break;
+        }
+    }
+    let elsewhere = elsewhere.unwrap();
+    assert_eq!(late.get(&[&elsewhere]).await.unwrap(), [None]);
+    assert!(
+        late.get(&[&format!("jti:{}", jti.as_str().unwrap())])
+            .await
+            .is_err()
+    );
     let response = closed
         .get("/user")
         .header(common::revocation::bearer(&pair.access_token))
