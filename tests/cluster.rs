@@ -238,6 +238,10 @@ fn bad_urls_are_refused_at_ignite_without_repeating_them() {
     assert_eq!(error.field(), "paseto.revocation.urls");
     assert!(error.to_string().contains("URL 2"), "{error}");
     assert!(!error.to_string().contains("hunter2"), "{error}");
+    let error = with(json!({ "store": "redis-cluster", "urls": ["redis://:hunter2@h:7000/2"] }));
+    assert_eq!(error.field(), "paseto.revocation.urls");
+    assert!(error.to_string().contains("database"), "{error}");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
     let error = with(json!({ "store": "redis-cluster" }));
     assert_eq!(error.field(), "paseto.revocation.urls");
     let error = with(json!({ "store": "redis-cluster", "url": "redis://:hunter2@h" }));

@@ -39,9 +39,10 @@ pub struct RevocationConfig {
     /// _Default:_ none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Secret>,
-    /// With `store = "redis-cluster"`: URLs of cluster nodes, `redis://[[user]:password@]host[:port]`
-    /// (one is enough; the others are tried when it is down), all with the same user and
-    /// password. Error messages never repeat them.
+    /// With `store = "redis-cluster"`: URLs of cluster nodes,
+    /// `redis://[[user]:password@]host[:port]`, all with the same user and password. One is
+    /// enough to find the others; more let instances start while one is down. Error messages
+    /// name them by position, never repeat them.
     ///
     /// _Default:_ `[]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -83,11 +84,12 @@ pub struct RevocationConfig {
     /// _Default:_ `32`.
     #[serde(default = "defaults::max_sessions")]
     pub max_sessions: usize,
-    /// With `store = "redis"` (a cluster has none): whether each instance answers guards' checks from a replica of
-    /// the revocations in its memory, which follows Redis within `replica_max_lag_ms`, instead
-    /// of with a round trip to Redis per request. Rotations and everything else that needs the
-    /// present value still go to Redis. `false`: a logout is refused everywhere from the next
-    /// request on. See "The replica" in `RedisStore`'s docs (feature `redis`).
+    /// With `store = "redis"` (`"redis-cluster"` has no replica): whether each instance
+    /// answers guards' checks from a replica of the revocations in its memory, which follows
+    /// Redis within `replica_max_lag_ms`, instead of with a round trip to Redis per request.
+    /// Rotations and everything else that needs the present value still go to Redis. `false`:
+    /// a logout is refused everywhere from the next request on. See "The replica" in
+    /// `RedisStore`'s docs (feature `redis`).
     ///
     /// _Default:_ `true`.
     #[serde(default = "defaults::enabled")]

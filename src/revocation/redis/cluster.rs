@@ -55,21 +55,30 @@ impl RedisClusterStore {
     ///
     /// The error never repeats a URL, which may hold a password.
     pub fn new<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<Self, StoreError> {
+        let node = |(i, url): (usize, &str)| {
+            let invalid = |what| StoreError::new(format!("URL {} {what}", i + 1));
+            let node = url
+                .into_connection_info()
+                .map_err(|_| invalid("is not a valid Redis URL"))?;
+            // Redis Cluster has database 0 only; the client would find out at the first command.
+            match node.redis_settings().db() {
+                0 => Ok(node),
+                _ => Err(invalid(
+                    "names a database (a Redis Cluster has only database 0)",
+                )),
+            }
+        };
         let nodes = urls
             .into_iter()
             .enumerate()
-            .map(|(i, url)| {
-                url.into_connection_info()
-                    .map_err(|_| StoreError::new(format!("URL {} is not a valid Redis URL", i + 1)))
-            })
+            .map(node)
             .collect::<Result<Vec<_>, _>>()?;
         if nodes.is_empty() {
             return Err(StoreError::new("no URL of a cluster node"));
         }
-        // Refuses what the client would refuse at the first connection: nodes with different
-        // credentials, or a database other than 0 (a cluster has only that one).
+        // Refuses what the client would refuse at the first connection.
         ClusterClient::new(nodes.clone()).map_err(|_| {
-            StoreError::new("the URLs must share user and password, and name no database")
+            StoreError::new("the URLs must share user, password and protocol, over TCP")
         })?;
         Ok(RedisClusterStore {
             nodes,
