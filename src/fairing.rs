@@ -215,6 +215,12 @@ impl PasetoFairing {
                     .build()
                     .map_err(|e| ConfigError::new("paseto.revocation.url", e))?,
             ),
+            #[cfg(feature = "redis")]
+            (None, Some(StoreSetup::RedisCluster(cluster))) => Arc::new(
+                cluster
+                    .build()
+                    .map_err(|e| ConfigError::new("paseto.revocation.urls", e))?,
+            ),
             (None, None) if setup.kinds_set => {
                 return Err(ConfigError::new(
                     "paseto.revocation.kinds",

@@ -73,7 +73,8 @@
 //! same_site = "lax"
 //!
 //! [default.paseto.revocation]
-//! store = "memory"             # "memory" or "redis" (feature `redis`); unset: no revocation
+//! store = "memory"             # "memory", "redis" or "redis-cluster" (feature `redis`);
+//!                              # unset: no revocation
 //! ```
 //!
 //! In the `debug` profile a missing `local_key` is replaced by an ephemeral key with a warning;

@@ -7,6 +7,8 @@
 //! - [`MemoryStore`] keeps it in this process: for one instance, tests and development.
 //! - `RedisStore` (cargo feature `redis`) keeps it in Redis, so every instance behind a load
 //!   balancer sees a logout, within 100 ms as each answers checks from a replica in memory.
+//! - `RedisClusterStore` (cargo feature `redis`) keeps it in a Redis Cluster, each check a
+//!   round trip.
 //! - Any type implementing [`RevocationStore`] can be attached with
 //!   [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
 //!
@@ -53,7 +55,7 @@ pub(crate) use self::sessions::{LoginRecord, Subjects};
 mod redis;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisClusterStore, RedisStore};
 
 /// A store could not answer: unreachable, timed out, or refused the command.
 ///

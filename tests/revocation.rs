@@ -489,6 +489,11 @@ fn bad_revocation_settings_are_refused_at_ignite() {
     assert!(!message.contains("hunter2"));
     let (field, _) = load_error(json!({ "store": "redis" }), None);
     assert_eq!(field, "paseto.revocation.url");
+    let (field, _) = load_error(json!({ "store": "redis-cluster" }), None);
+    assert_eq!(field, "paseto.revocation.urls");
+    let (field, message) = load_error(json!({ "store": "memory", "urls": [secret_url] }), None);
+    assert_eq!(field, "paseto.revocation.urls");
+    assert!(!message.contains("hunter2"));
     let (field, _) = load_error(json!({ "store": "memory", "on_error": "ignore" }), None);
     assert_eq!(field, "paseto.revocation.on_error");
     for (setting, value) in [
@@ -512,6 +517,10 @@ fn the_redis_store_needs_its_feature() {
         json!({ "store": "redis", "url": "redis://127.0.0.1/" }),
         None,
     );
+    assert_eq!(field, "paseto.revocation.store");
+    assert!(message.contains("feature `redis`"), "{message}");
+    let cluster = json!({ "store": "redis-cluster", "urls": ["redis://127.0.0.1/"] });
+    let (field, message) = load_error(cluster, None);
     assert_eq!(field, "paseto.revocation.store");
     assert!(message.contains("feature `redis`"), "{message}");
 }

@@ -14,6 +14,9 @@ use crate::token::KindRules;
 /// [default.paseto.revocation]
 /// store = "redis"
 /// url = "redis://127.0.0.1:6379/"
+/// # or, on a Redis Cluster:
+/// # store = "redis-cluster"
+/// # urls = ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]
 /// kinds = ["access", "refresh"]
 /// on_error = "reject"
 /// replica = true
@@ -22,9 +25,10 @@ use crate::token::KindRules;
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RevocationConfig {
-    /// Where revocations are kept: `"memory"` (this process only) or `"redis"` (shared by every
-    /// instance; needs the cargo feature `redis`). Leave it unset when a store is attached in
-    /// code with [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
+    /// Where revocations are kept: `"memory"` (this process only), `"redis"` (shared by every
+    /// instance; needs the cargo feature `redis`) or `"redis-cluster"` (the same on a Redis
+    /// Cluster, without the replica; feature `redis`). Leave it unset when a store is attached
+    /// in code with [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
     ///
     /// _Default:_ none: tokens cannot be revoked, and no request waits for a store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +39,14 @@ pub struct RevocationConfig {
     /// _Default:_ none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Secret>,
+    /// With `store = "redis-cluster"`: URLs of cluster nodes,
+    /// `redis://[[user]:password@]host[:port]`, all with the same user and password. One is
+    /// enough to find the others; more let instances start while one is down. Error messages
+    /// name them by position, never repeat them.
+    ///
+    /// _Default:_ `[]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<Secret>,
     /// Prefix of every Redis key, to share one Redis between applications.
     ///
     /// _Default:_ `"rocket_paseto:"`.
@@ -72,11 +84,12 @@ pub struct RevocationConfig {
     /// _Default:_ `32`.
     #[serde(default = "defaults::max_sessions")]
     pub max_sessions: usize,
-    /// With `store = "redis"`: whether each instance answers guards' checks from a replica of
-    /// the revocations in its memory, which follows Redis within `replica_max_lag_ms`, instead
-    /// of with a round trip to Redis per request. Rotations and everything else that needs the
-    /// present value still go to Redis. `false`: a logout is refused everywhere from the next
-    /// request on. See "The replica" in `RedisStore`'s docs (feature `redis`).
+    /// With `store = "redis"` (`"redis-cluster"` has no replica): whether each instance
+    /// answers guards' checks from a replica of the revocations in its memory, which follows
+    /// Redis within `replica_max_lag_ms`, instead of with a round trip to Redis per request.
+    /// Rotations and everything else that needs the present value still go to Redis. `false`:
+    /// a logout is refused everywhere from the next request on. See "The replica" in
+    /// `RedisStore`'s docs (feature `redis`).
     ///
     /// _Default:_ `true`.
     #[serde(default = "defaults::enabled")]
@@ -104,6 +117,10 @@ pub enum StoreKind {
     Memory,
     /// `RedisStore` (cargo feature `redis`): shared by every instance.
     Redis,
+    /// `RedisClusterStore` (cargo feature `redis`): shared by every instance, on a Redis
+    /// Cluster.
+    #[serde(rename = "redis-cluster")]
+    RedisCluster,
 }
 
 /// The validated revocation settings; the fairing builds the store from them.
@@ -125,6 +142,8 @@ pub(crate) enum StoreSetup {
     Memory,
     #[cfg(feature = "redis")]
     Redis(RedisSetup),
+    #[cfg(feature = "redis")]
+    RedisCluster(RedisClusterSetup),
 }
 
 /// The settings of a Redis store.
@@ -150,6 +169,27 @@ impl RedisSetup {
             .replica(self.replica)
             .replica_max_lag(self.replica_max_lag)
             .replica_max_entries(self.replica_max_entries))
+    }
+}
+
+/// The settings of a Redis Cluster store.
+#[cfg(feature = "redis")]
+pub(crate) struct RedisClusterSetup {
+    urls: Vec<String>,
+    prefix: String,
+    timeout: Duration,
+}
+
+#[cfg(feature = "redis")]
+impl RedisClusterSetup {
+    /// The store; its error never repeats a URL.
+    pub(crate) fn build(
+        &self,
+    ) -> Result<crate::revocation::RedisClusterStore, crate::revocation::StoreError> {
+        let urls = self.urls.iter().map(String::as_str);
+        Ok(crate::revocation::RedisClusterStore::new(urls)?
+            .prefix(self.prefix.clone())
+            .timeout(self.timeout))
     }
 }
 
@@ -225,37 +265,49 @@ impl RevocationConfig {
 
     /// The store chosen in the configuration, if any.
     fn store_setup(&self) -> Result<Option<StoreSetup>, ConfigError> {
-        Ok(match (self.store, &self.url) {
-            (None, None) => None,
-            (Some(StoreKind::Memory), None) => Some(StoreSetup::Memory),
+        self.check_urls()?;
+        let Some(kind) = self.store else {
+            return Ok(None);
+        };
+        Ok(Some(match kind {
+            StoreKind::Memory => StoreSetup::Memory,
             #[cfg(not(feature = "redis"))]
-            (Some(StoreKind::Redis), Some(_)) => {
+            StoreKind::Redis | StoreKind::RedisCluster => {
                 return Err(ConfigError::new(
                     "paseto.revocation.store",
-                    "\"redis\" needs the cargo feature `redis` of rocket_paseto",
+                    "Redis stores need the cargo feature `redis` of rocket_paseto",
                 ));
             }
             #[cfg(feature = "redis")]
-            (Some(StoreKind::Redis), Some(url)) => Some(StoreSetup::Redis(RedisSetup {
-                url: url.expose().to_owned(),
+            StoreKind::Redis => StoreSetup::Redis(RedisSetup {
+                url: self.url.as_ref().map_or("", Secret::expose).to_owned(),
                 prefix: self.prefix.clone(),
                 timeout: Duration::from_millis(self.timeout_ms),
                 replica: self.replica,
                 replica_max_lag: Duration::from_millis(self.replica_max_lag_ms),
                 replica_max_entries: self.replica_max_entries,
-            })),
-            (Some(StoreKind::Redis), None) => {
-                return Err(ConfigError::new(
-                    "paseto.revocation.url",
-                    "is required with store = \"redis\"",
-                ));
-            }
-            (_, Some(_)) => {
-                return Err(ConfigError::new(
-                    "paseto.revocation.url",
-                    "is only used with store = \"redis\"",
-                ));
-            }
-        })
+            }),
+            #[cfg(feature = "redis")]
+            StoreKind::RedisCluster => StoreSetup::RedisCluster(RedisClusterSetup {
+                urls: self.urls.iter().map(|u| u.expose().to_owned()).collect(),
+                prefix: self.prefix.clone(),
+                timeout: Duration::from_millis(self.timeout_ms),
+            }),
+        }))
+    }
+
+    /// `url` set exactly with `store = "redis"`, `urls` exactly with `"redis-cluster"`.
+    fn check_urls(&self) -> Result<(), ConfigError> {
+        let (url, urls) = ("paseto.revocation.url", "paseto.revocation.urls");
+        let single = self.store == Some(StoreKind::Redis);
+        let cluster = self.store == Some(StoreKind::RedisCluster);
+        let (field, message) = match (self.url.is_some(), self.urls.is_empty()) {
+            (false, _) if single => (url, "is required with store = \"redis\""),
+            (true, _) if !single => (url, "is only used with store = \"redis\""),
+            (_, true) if cluster => (urls, "is required with store = \"redis-cluster\""),
+            (_, false) if !cluster => (urls, "is only used with store = \"redis-cluster\""),
+            _ => return Ok(()),
+        };
+        Err(ConfigError::new(field, message))
     }
 }

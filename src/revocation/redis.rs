@@ -5,36 +5,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, Cmd, RedisError};
+use ::redis::{Client, Cmd};
 use rocket::tokio::runtime::Handle;
 use rocket::tokio::sync::OnceCell;
 use rocket::tokio::task::JoinHandle;
-use rocket::tokio::time::timeout;
 use time::OffsetDateTime;
 
+use self::commands::{fail, prefixed};
 use super::replica::{Replica, message};
 use super::{RevocationStore, StoreError};
 
+mod cluster;
+mod commands;
 mod feed;
 
-/// Sets a key with an expiry unless it already lives at least that long, so an entry is never
-/// shortened, and then publishes `ARGV[3]` on channel `ARGV[2]` unless it is `""`. One round
-/// trip, atomic, and available on every Redis version with Lua. Published first: should the
-/// `SET` fail after it, replicas hold one revocation too many, never one too few.
-const EXTEND: &str = "local ttl = redis.call('TTL', KEYS[1]) \
-    if ttl < tonumber(ARGV[1]) then \
-    if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end \
-    redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) end \
-    return 1";
-
-/// Compare and set: sets `KEYS[1]` to `ARGV[2]` for `ARGV[3]` seconds if its value is
-/// `ARGV[1]` (`""`: absent), publishing `ARGV[5]` on channel `ARGV[4]` as [`EXTEND`] does.
-/// Values are never empty, so `""` cannot be mistaken for one.
-const SWAP: &str = "local v = redis.call('GET', KEYS[1]) \
-    if (v == false and ARGV[1] == '') or v == ARGV[1] then \
-    if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end \
-    redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end \
-    return 0";
+pub use self::cluster::RedisClusterStore;
 
 /// A [`RevocationStore`] in Redis, shared by every instance that uses the same server and
 /// prefix: a logout on one instance is refused by all of them within 100 ms (with the replica,
@@ -221,35 +206,12 @@ impl RedisStore {
 
     async fn query<T: ::redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
         let mut connection = self.connection().await?;
-        match timeout(self.timeout, cmd.query_async::<T>(&mut connection)).await {
-            Ok(result) => result.map_err(fail),
-            Err(_) => Err(StoreError::new("Redis did not answer in time")),
-        }
+        commands::query(&mut connection, self.timeout, cmd).await
     }
 
     fn key(&self, key: &str) -> String {
-        let mut full = String::with_capacity(self.prefix.len() + key.len());
-        full.push_str(&self.prefix);
-        full.push_str(key);
-        full
+        prefixed(&self.prefix, key)
     }
-}
-
-/// Whole seconds from now until `until`, at least one.
-fn seconds_until(until: OffsetDateTime) -> u64 {
-    let left = (until - OffsetDateTime::now_utc()).whole_milliseconds();
-    u64::try_from((left + 999) / 1000).unwrap_or(0).max(1)
-}
-
-/// Describes a Redis failure without its text, which may name the server.
-pub(super) fn fail(error: RedisError) -> StoreError {
-    StoreError::new(if error.is_timeout() {
-        "Redis did not answer in time".to_owned()
-    } else if error.is_connection_refusal() || error.is_io_error() {
-        "Redis is unreachable".to_owned()
-    } else {
-        format!("Redis refused the command ({})", error.category())
-    })
 }
 
 impl fmt::Debug for RedisStore {
@@ -269,13 +231,9 @@ impl RevocationStore for RedisStore {
             return Ok(());
         }
         let published = message(key, "1", until);
-        let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(EXTEND)
-            .arg(1)
-            .arg(self.key(key))
-            .arg(seconds_until(until))
-            .arg(self.channel())
-            .arg(published.as_deref().unwrap_or(""));
+        let channel = self.channel();
+        let announce = published.as_deref().map(|m| (channel.as_str(), m));
+        let cmd = commands::insert(&self.key(key), until, announce);
         self.query::<i64>(&cmd).await?;
         if published.is_some() {
             self.replicate_own(key, "1", until);
@@ -284,11 +242,7 @@ impl RevocationStore for RedisStore {
     }
 
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
-        let mut cmd = ::redis::cmd("MGET");
-        for key in keys {
-            cmd.arg(self.key(key));
-        }
-        self.query::<Vec<Option<String>>>(&cmd).await
+        self.query(&commands::get(&self.prefix, keys)).await
     }
 
     async fn get_replicated(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
@@ -306,15 +260,9 @@ impl RevocationStore for RedisStore {
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let published = message(key, value, until);
-        let mut cmd = ::redis::cmd("EVAL");
-        cmd.arg(SWAP)
-            .arg(1)
-            .arg(self.key(key))
-            .arg(expected.unwrap_or(""))
-            .arg(value)
-            .arg(seconds_until(until))
-            .arg(self.channel())
-            .arg(published.as_deref().unwrap_or(""));
+        let channel = self.channel();
+        let announce = published.as_deref().map(|m| (channel.as_str(), m));
+        let cmd = commands::swap(&self.key(key), expected, value, until, announce);
         let swapped = self.query::<i64>(&cmd).await? == 1;
         if swapped && published.is_some() {
             self.replicate_own(key, value, until);

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "redis")]
+pub mod redis_cluster;
+#[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod revocation;
 

@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use ::redis::aio::{ConnectionManager, PubSubStream};
 use ::redis::{Client, Msg, RedisResult, Value};
 use rocket::futures::{FutureExt, StreamExt};
-use rocket::tokio::time::{MissedTickBehavior, interval, sleep, timeout};
+use rocket::tokio::time::{MissedTickBehavior, interval, sleep};
 use time::OffsetDateTime;
 
 use super::super::replica::Replica;
 use super::super::{StoreError, add_saturating, is_replicated};
-use super::fail;
+use super::commands;
 
 /// The wait before reconnecting after a loss; it doubles at each failed attempt, up to
 /// [`LAST_RETRY`].
@@ -207,10 +207,7 @@ impl Feed {
 
     /// `command`, bounded by the store's timeout.
     async fn bounded<T>(&self, command: impl Future<Output = RedisResult<T>>) -> Result<T, Loss> {
-        match timeout(self.timeout, command).await {
-            Ok(result) => result.map_err(|e| fail(e).into()),
-            Err(_) => Err(StoreError::new("Redis did not answer in time").into()),
-        }
+        Ok(commands::bounded(self.timeout, command).await?)
     }
 }
 
