@@ -284,11 +284,18 @@ impl RevocationStore for RedisStore {
     }
 
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
+        // Started here too, so that what it holds backs every read, not only guards' checks.
+        let follower = self.follower().await;
         let mut cmd = ::redis::cmd("MGET");
         for key in keys {
             cmd.arg(self.key(key));
         }
-        self.query::<Vec<Option<String>>>(&cmd).await
+        let mut values = self.query::<Vec<Option<String>>>(&cmd).await?;
+        if let Some(follower) = follower {
+            // A Redis restarted empty forgets revocations; this instance's replica does not.
+            follower.replica.overlay(keys, &mut values);
+        }
+        Ok(values)
     }
 
     async fn get_replicated(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
