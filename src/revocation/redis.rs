@@ -170,11 +170,15 @@ impl RedisStore {
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         self.connection
             .get_or_try_init(|| async {
+                // No retries with back-off inside a reconnect: every request waiting on it
+                // would wait them out too (about 150 ms each while Redis refuses
+                // connections). The next request after a failed attempt starts a new one,
+                // so a 503 is immediate and service resumes with the first request after
+                // Redis is back.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(self.timeout))
                     .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(self.timeout);
+                    .set_number_of_retries(0);
                 ConnectionManager::new_lazy_with_config(self.client.clone(), config).map_err(fail)
             })
             .await
