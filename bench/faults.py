@@ -253,7 +253,9 @@ def rss_verdict(run):
     baseline = before[-1] if before else run.rss[0][2]  # the end of the first phase
     last = run.rss[-1][2]
     slack = max(baseline * RSS_SLACK_PERCENT // 100, RSS_SLACK_KB)
+    last_phase = [kb for _, phase, kb in run.rss if phase == PHASES[-1]] or [last]
     return {"after_warmup_kb": baseline, "last_kb": last, "peak_kb": max(kb for *_, kb in run.rss),
+            "last_phase_growth_kb": last_phase[-1] - last_phase[0],
             "samples": len(run.rss), "limit_kb": baseline + slack}
 
 
@@ -321,7 +323,8 @@ def report(run, load):
     for route, seconds in sorted(run.first_ok.items()):
         print(f"first 200 after the restart: {route}: {seconds * 1000:.0f} ms")
     print(f"RSS (kB): after warm-up {rss['after_warmup_kb']}, last {rss['last_kb']}, peak "
-          f"{rss['peak_kb']}, limit {rss['limit_kb']} ({rss['samples']} samples, every 0.5 s)")
+          f"{rss['peak_kb']}, limit {rss['limit_kb']}; {rss['last_phase_growth_kb']:+} during "
+          f"'{PHASES[-1]}' ({rss['samples']} samples, every 0.5 s)")
     summary = {
         "phase_seconds": PHASE_SECONDS, "on_error": ON_ERROR,
         "load": load,
