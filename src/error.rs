@@ -59,10 +59,10 @@ pub enum CookieError {
 /// | `Csrf` | 403 | `csrf_failed` | — |
 /// | `InsufficientScope` | 403 | `insufficient_scope` | `Bearer error="insufficient_scope"` |
 /// | `Cookie(CookieError::TooLarge(_))` | 413 | `too_large` | — |
-/// | `Unavailable` | 503 | `temporarily_unavailable` | — |
-/// | `Issue(_)`, `Cookie(_)`, `Revocation(_)`, `NotConfigured` | 500 | `server_error` | — |
+/// | `Unavailable`, `Revocation(_)` | 503 | `temporarily_unavailable` | — |
+/// | `Issue(_)`, `Cookie(_)`, `NotConfigured` | 500 | `server_error` | — |
 ///
-/// `Unavailable` also sets `Retry-After: 1`. To answer with bodies of your own while keeping
+/// `Unavailable` and `Revocation(_)` also set `Retry-After: 1`. To answer with bodies of your own while keeping
 /// the status and these headers, see [`with_body`](Self::with_body); for your own catchers,
 /// [`AuthError::of`] tells what a guard failed with.
 ///
@@ -105,7 +105,9 @@ pub enum AuthError {
     /// kinds are refused for now: 503, never 401, so clients keep their tokens and retry.
     #[error("the revocation store is unavailable")]
     Unavailable,
-    /// A revocation (a logout) could not be recorded: the store failed.
+    /// The revocation store failed while recording a logout or reading or writing a session
+    /// list: 503 with `Retry-After`, like [`Unavailable`](Self::Unavailable), since trying
+    /// again once the store is back succeeds. The store's error is logged, never sent.
     #[error(transparent)]
     Revocation(#[from] StoreError),
     /// The fairing is not attached (a route's sentinel normally prevents this), or a feature
@@ -220,13 +222,13 @@ impl AuthError {
             AuthError::FreshRequired => Body::FreshRequired,
             AuthError::Csrf => Body::Csrf,
             AuthError::InsufficientScope => Body::InsufficientScope,
-            AuthError::Unavailable => Body::Unavailable,
+            // A store that failed is a transient outage, whichever call met it.
+            AuthError::Unavailable | AuthError::Revocation(_) => Body::Unavailable,
             // The client sent more than fits in a cookie: its request, not our fault.
             AuthError::Cookie(CookieError::TooLarge(_)) => Body::TooLarge,
-            AuthError::Issue(_)
-            | AuthError::Cookie(_)
-            | AuthError::Revocation(_)
-            | AuthError::NotConfigured => Body::ServerError,
+            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
+                Body::ServerError
+            }
         }
     }
 

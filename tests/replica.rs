@@ -293,6 +293,56 @@ async fn a_redis_outage_follows_on_error_and_the_replica_recovers() {
 }
 
 #[rocket::async_test]
+async fn a_redis_restarted_empty_brings_no_revoked_login_back() {
+    if redis_url().is_none() {
+        return;
+    }
+    let server = OwnServer::start();
+    let (port, url) = (server.port, server.url());
+    let (a, b, _) = two_instances(&server).await;
+    let (revoked, kept) = (login_pair(&a).await, login_pair(&a).await);
+    in_step(&a, &kept.access_token, &url).await;
+    in_step(&b, &kept.access_token, &url).await;
+    let before = mget_calls(&url).await;
+    let start = Instant::now();
+    let logout = post_with(&a, "/logout", &revoked.access_token).await;
+    assert_eq!(logout.status(), Status::Ok);
+    refused_after(&b, &revoked.access_token, start, before, &url).await;
+
+    // Redis dies and comes back without the revocation; the instances' replicas still hold
+    // it. From the restart on, while the replicas are out of step and after, neither instance
+    // accepts the revoked login's tokens: not the refresh token, whose checks always read
+    // Redis, nor the access token, whose checks go to Redis until the replica is back.
+    drop(server);
+    let _server = OwnServer::start_on(port);
+    let start = Instant::now();
+    let mut back = false;
+    while !back || start.elapsed() < Duration::from_millis(500) {
+        for client in [&a, &b] {
+            let refresh = post_with(client, "/refresh", &revoked.refresh_token).await;
+            assert_ne!(
+                refresh.status(),
+                Status::Ok,
+                "a revoked refresh token was accepted"
+            );
+            let access = user_claims(client, &revoked.access_token).await.0;
+            assert_ne!(access, Status::Ok, "a revoked access token was accepted");
+        }
+        back = user_claims(&b, &kept.access_token).await.0 == Status::Ok;
+        assert!(start.elapsed() < Duration::from_secs(10), "never back");
+    }
+    for client in [&a, &b] {
+        let refresh = post_with(client, "/refresh", &revoked.refresh_token).await;
+        assert_eq!(refresh.status(), Status::Unauthorized);
+        let session = client
+            .get("/refresh/check")
+            .header(bearer(&revoked.refresh_token));
+        assert_eq!(session.dispatch().await.status(), Status::Unauthorized);
+    }
+    rotate(&b, &kept.refresh_token).await;
+}
+
+#[rocket::async_test]
 async fn a_replica_beyond_its_bound_leaves_checks_to_redis() {
     if redis_url().is_none() {
         return;

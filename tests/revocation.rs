@@ -305,13 +305,17 @@ async fn a_failing_store_fails_closed_by_default() {
         user_claims(&client, "v4.local.garbage").await.0,
         Status::Unauthorized
     );
-    // A logout that could not be recorded says so.
+    // A logout that could not be recorded says so, as the outage it is: 503, retry later.
     let mut config = keys();
     config["revocation"] = json!({ "kinds": ["refresh"] });
     let client = instance(config, Some(TestStore::down())).await;
     let response = post_with(&client, "/logout", &pair.access_token).await;
-    assert_eq!(response.status(), Status::InternalServerError);
-    assert!(!response.into_string().await.unwrap().contains("down"));
+    assert_eq!(response.status(), Status::ServiceUnavailable);
+    assert_eq!(response.headers().get_one("Retry-After"), Some("1"));
+    assert_eq!(
+        response.into_string().await.unwrap(),
+        r#"{"error":"temporarily_unavailable","message":"Try again shortly."}"#
+    );
 }
 
 #[rocket::async_test]

@@ -172,7 +172,7 @@ impl PasetoCookies<'_> {
     /// header or form field ([`AuthError::Csrf`] otherwise, and nothing is changed), so another site cannot
     /// log users out. Without a revocation store the cookies are removed and nothing is
     /// revoked: the result says so. When the store cannot record the revocation it fails with
-    /// [`AuthError::Revocation`] and the cookies are kept, so the user can try again.
+    /// [`AuthError::Revocation`] (a 503) and the cookies are kept, so the user can try again.
     pub async fn logout(&self) -> Result<Revoked, AuthError> {
         let tokens = self.session_tokens();
         if let CsrfSent::Value(sent) = self.csrf {

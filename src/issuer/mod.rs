@@ -264,7 +264,7 @@ impl Issuer {
     /// [`rotate`](Self::rotate), but not the refresh token it may itself have come from (a
     /// warning says so).
     ///
-    /// Fails with [`AuthError::Revocation`] (a 500) when the store cannot record it, and with
+    /// Fails with [`AuthError::Revocation`] (a 503) when the store cannot record it, and with
     /// [`AuthError::NotConfigured`] (a 500) when no store is configured: the tokens were not
     /// revoked, and the client should be told so.
     pub async fn revoke(&self, token: impl AsRef<Claims>) -> Result<Revoked, AuthError> {

@@ -151,6 +151,13 @@ struct Entry {
 /// The value of `insert`ed entries.
 const PRESENT: &str = "1";
 
+/// How replicated values compare: as numbers (`1`, or a cutoff), a value that is not a number
+/// counting as the largest, so what it stands for is kept.
+#[cfg(feature = "redis")]
+pub(super) fn rank(value: &str) -> i64 {
+    value.parse::<i64>().unwrap_or(i64::MAX)
+}
+
 /// The entries of one shard, each key in at most one of two tables.
 #[derive(Default)]
 struct Shard {
@@ -186,12 +193,10 @@ impl Shard {
         });
     }
 
-    /// Keeps the larger of `key`'s live value and `value`, compared as numbers (the values of
-    /// replicated entries: `1`, or a cutoff), until the later of both ends. A value that is not
-    /// a number counts as the largest, so what it stands for is kept.
+    /// Keeps the larger of `key`'s live value and `value` (by [`rank`]), until the later of
+    /// both ends.
     #[cfg(feature = "redis")]
     fn merge(&mut self, key: &str, value: &str, until: OffsetDateTime, now: OffsetDateTime) {
-        let rank = |value: &str| value.parse::<i64>().unwrap_or(i64::MAX);
         self.write(key, now, |old| match old {
             Some(old) if old.until > now => Entry {
                 value: if rank(value) > rank(&old.value) {

@@ -155,11 +155,15 @@ impl RedisStore {
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         self.connection
             .get_or_try_init(|| async {
+                // No retries with back-off inside a reconnect: every request waiting on it
+                // would wait them out too (about 150 ms each while Redis refuses
+                // connections). The next request after a failed attempt starts a new one,
+                // so a 503 is immediate and service resumes with the first request after
+                // Redis is back.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(self.timeout))
                     .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(self.timeout);
+                    .set_number_of_retries(0);
                 ConnectionManager::new_lazy_with_config(self.client.clone(), config).map_err(fail)
             })
             .await
@@ -242,7 +246,16 @@ impl RevocationStore for RedisStore {
     }
 
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
-        self.query(&commands::get(&self.prefix, keys)).await
+        // Started here too, so that what it holds backs every read, not only guards' checks.
+        let follower = self.follower().await;
+        let mut values = self
+            .query::<Vec<Option<String>>>(&commands::get(&self.prefix, keys))
+            .await?;
+        if let Some(follower) = follower {
+            // A Redis restarted empty forgets revocations; this instance's replica does not.
+            follower.replica.overlay(keys, &mut values);
+        }
+        Ok(values)
     }
 
     async fn get_replicated(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {

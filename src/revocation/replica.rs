@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
+use super::memory::rank;
 use super::{MemoryStore, is_replicated};
 
 /// The copy, its freshness and its bounds; shared by the store and its feed.
@@ -51,6 +52,23 @@ impl Replica {
             return None;
         }
         Some(self.entries.values(keys, OffsetDateTime::now_utc()))
+    }
+
+    /// Adds to `values`, the store's answer for `keys`, what the copy holds for them, however
+    /// old: its entries are only ever added or extended, so one it holds is still true even
+    /// when the store no longer has it (a Redis restarted empty), and even while the copy may
+    /// not answer alone.
+    pub(crate) fn overlay(&self, keys: &[&str], values: &mut [Option<String>]) {
+        let held = self.entries.values(keys, OffsetDateTime::now_utc());
+        for (value, held) in values.iter_mut().zip(held) {
+            let Some(held) = held else { continue };
+            if value
+                .as_deref()
+                .is_none_or(|value| rank(&held) > rank(value))
+            {
+                *value = Some(held);
+            }
+        }
     }
 
     /// Whether the copy may answer now.
@@ -195,6 +213,29 @@ mod tests {
         replica.merge("fam:gone", "1", at(-1));
         assert_eq!(replica.lookup(&["fam:gone"]), Some(vec![None]));
         assert!(!replica.apply("not a write"));
+    }
+
+    #[test]
+    fn what_the_copy_holds_backs_the_stores_answers_even_when_it_may_not_answer() {
+        let replica = Replica::new(Duration::from_secs(1), 100);
+        replica.merge("jti:a", "1", at(60));
+        replica.merge("cut:h", "200", at(60));
+        assert!(!replica.is_fresh());
+        // The store lost `jti:a` and holds an older cutoff; `fam:b` and `rot:f` are its own.
+        let keys = ["jti:a", "fam:b", "cut:h", "rot:f"];
+        let mut values = vec![
+            None,
+            Some("1".into()),
+            Some("100".into()),
+            Some("x y 1".into()),
+        ];
+        replica.overlay(&keys, &mut values);
+        let expected = ["1", "1", "200", "x y 1"].map(|v| Some(v.to_owned()));
+        assert_eq!(values, expected);
+        // A later cutoff in the store stands.
+        let mut values = vec![None, None, Some("300".into()), None];
+        replica.overlay(&keys, &mut values);
+        assert_eq!(values[2].as_deref(), Some("300"));
     }
 
     #[test]
