@@ -240,6 +240,8 @@ pub mod config;
 mod cookies;
 mod counters;
 mod csrf;
+#[cfg(feature = "discovery")]
+mod discovery;
 mod error;
 mod fairing;
 mod guard;
@@ -252,6 +254,7 @@ mod login;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 mod origin;
+mod publish;
 mod remember;
 mod response;
 pub mod revocation;

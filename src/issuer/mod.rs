@@ -397,13 +397,8 @@ impl Issuer {
         let (_, kind) = self.state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
         let verified = self
             .state
-            .authority
-            .verify(
-                K::NAME,
-                token,
-                OffsetDateTime::now_utc(),
-                VerifyOptions::new().cached(),
-            )
+            .verify(K::NAME, token, VerifyOptions::new().cached())
+            .await
             .map_err(AuthError::Invalid)?;
         if let Some(revocation) = &self.state.revocation
             && kind.checked
