@@ -262,6 +262,28 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_key_that_is_also_discovered_still_verifies_its_issuers_tokens() {
+        let signer = SecretKey::generate().unwrap();
+        let public = signer.public_key().clone();
+        let token = Authority::new(
+            None,
+            Some(signer),
+            vec![],
+            rules().issuer("https://a.example"),
+        )
+        .mint("signed", "alice", None::<&()>, MintOptions::new())
+        .unwrap();
+        let verifier = Authority::new(None, None, vec![public.clone()], rules());
+        let other = SecretKey::generate().unwrap().public_key().clone();
+        verifier.replace_discovered_keys("https://a.example", vec![public, other]);
+        assert!(
+            verifier
+                .verify("signed", &token, now(), VerifyOptions::new())
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn the_token_cache_counts_hits_misses_and_evictions() {
         let a = authority().with_cache(16);
         let cached = VerifyOptions::new().cached();

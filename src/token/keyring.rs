@@ -118,14 +118,18 @@ impl Keyring {
         self.trusted.store(Arc::new(self.configured.clone()));
     }
 
-    /// Trusts the configured keys plus `discovered`, each of these bound to `issuer` (a key
-    /// that is also configured keeps its configured binding), in place of the keys discovered
-    /// before.
+    /// Trusts the configured keys plus `discovered`, each of these bound to `issuer`, in place
+    /// of the keys discovered before. A key that is also configured keeps its configured
+    /// binding, or is bound to `issuer` if it had none: once `issuer` is bound, its tokens are
+    /// only accepted from keys bound to it.
     pub(crate) fn set_discovered(&self, issuer: &str, discovered: Vec<PublicKey>) -> KeyChange {
         let mut next = self.configured.clone();
         for key in discovered {
-            if !next.keys.iter().any(|k| k.id() == key.id()) {
+            let known = next.keys.iter().any(|k| k.id() == key.id());
+            if !known || next.bound(key.id()).is_none() {
                 next.key_issuers.push((key.id().clone(), issuer.to_owned()));
+            }
+            if !known {
                 next.keys.push(key);
             }
         }
