@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Keys come from `Rocket.toml` (demo keys in the debug profile), `ROCKET_CONFIG` or
-//! `ROCKET_PASETO`, as for any Rocket setting.
+//! `ROCKET_PASETO`, as for any Rocket setting. The debug profile also publishes the public
+//! signing key for verifiers (`curl -s localhost:8000/.well-known/paseto-keys`).
 
 use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};

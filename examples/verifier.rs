@@ -10,6 +10,15 @@
 //! Rocket's own settings come from the usual places; the `paseto` settings of this service come
 //! from the `verifier` table of `Rocket.toml` (or `ROCKET_VERIFIER`), so that it can share the
 //! repository's `Rocket.toml` with `basic` without seeing `basic`'s secret keys.
+//!
+//! With the `discovery` feature, it can fetch `basic`'s keys from the document `basic`
+//! publishes instead, and follow `basic` through a key rotation without a restart:
+//!
+//! ```sh
+//! KEYS='url="http://127.0.0.1:8000/.well-known/paseto-keys", issuer="http://127.0.0.1:8000"'
+//! ROCKET_PORT=8001 ROCKET_VERIFIER="{public_keys=[], discovery={$KEYS}}" \
+//!   cargo run --features discovery --example verifier
+//! ```
 
 use rocket::figment::Figment;
 use rocket::figment::value::{Dict, Value as ConfigValue};

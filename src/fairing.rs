@@ -8,7 +8,7 @@ use rocket::fairing::{self, Fairing, Info};
 use rocket::figment::Figment;
 use rocket::{Build, Orbit, Request, Response, Rocket};
 
-use crate::config::{Config, ConfigError, Settings, StoreSetup};
+use crate::config::{Config, ConfigError, PublishSetup, Settings, StoreSetup};
 use crate::counters::{CountedStore, Counters};
 use crate::csrf;
 use crate::hooks::{Hooks, LoginClaims, UserCheck};
@@ -146,12 +146,18 @@ impl PasetoFairing {
 
     /// Loads the configuration from `figment` outside of Rocket, e.g. for a command-line tool
     /// that mints tokens with the application's settings.
+    ///
+    /// With `[paseto.discovery]`, no keys are fetched: only those configured are trusted.
     pub fn load(&self, figment: &Figment) -> Result<Issuer, ConfigError> {
-        self.state(figment).map(Issuer::new)
+        self.state(figment).map(|(state, _)| Issuer::new(state))
     }
 
-    /// Resolves the configuration into the runtime state the guards and the issuer share.
-    fn state(&self, figment: &Figment) -> Result<Arc<AuthState>, ConfigError> {
+    /// Resolves the configuration into the runtime state the guards and the issuer share, and
+    /// the key document to publish, if any.
+    fn state(
+        &self,
+        figment: &Figment,
+    ) -> Result<(Arc<AuthState>, Option<PublishSetup>), ConfigError> {
         if let Some(e) = &self.invalid {
             return Err(e.clone());
         }
@@ -183,14 +189,19 @@ impl PasetoFairing {
             .zip(checked)
             .map(|(kind, checked)| KindSettings::new(kind, *checked && revocation.is_some()))
             .collect();
-        Ok(Arc::new(AuthState {
+        let state = AuthState {
             authority: settings.authority,
             kinds,
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,
             counters,
-        }))
+            #[cfg(feature = "discovery")]
+            discovery: settings
+                .discovery
+                .map(|setup| Arc::new(crate::discovery::Discovery::new(setup))),
+        };
+        Ok((Arc::new(state), settings.publish))
     }
 
     /// The revocation store, from the configuration or attached in code, with its policy.
@@ -255,24 +266,40 @@ impl Fairing for PasetoFairing {
         }
     }
 
+    /// Resolves the configuration, fetches discovered keys, and mounts the key document.
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        match self.state(rocket.figment()) {
-            Ok(state) => Ok(rocket
-                .manage(Issuer::new(state.clone()))
-                .manage(state)
-                .manage(Hooks {
-                    login_claims: self.login_claims.clone(),
-                    users: self.users.clone(),
-                })),
+        let (state, publish) = match self.state(rocket.figment()) {
+            Ok(resolved) => resolved,
             Err(e) => {
                 rocket::error!("Invalid PASETO configuration: {e}");
-                Err(rocket)
+                return Err(rocket);
             }
+        };
+        #[cfg(feature = "discovery")]
+        if let Some(discovery) = &state.discovery
+            && let Err(e) = discovery.launch(&state.authority).await
+        {
+            rocket::error!("{e}");
+            return Err(rocket);
         }
+        let rocket = match publish {
+            Some(setup) => rocket.mount("/", [crate::publish::key_document_route(&setup)]),
+            None => rocket,
+        };
+        Ok(rocket
+            .manage(Issuer::new(state.clone()))
+            .manage(state)
+            .manage(Hooks {
+                login_claims: self.login_claims.clone(),
+                users: self.users.clone(),
+            }))
     }
 
-    /// With the `metrics` feature, starts publishing [`PasetoStats`](crate::PasetoStats).
+    /// Starts refreshing discovered keys in the background and, with the `metrics` feature,
+    /// publishing [`PasetoStats`](crate::PasetoStats).
     async fn on_liftoff(&self, _rocket: &Rocket<Orbit>) {
+        #[cfg(feature = "discovery")]
+        spawn_key_refresh(_rocket);
         #[cfg(feature = "metrics")]
         crate::stats::spawn_publisher(_rocket);
     }
@@ -291,6 +318,30 @@ impl Fairing for PasetoFairing {
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
         protect_token_cookies(request, response);
     }
+}
+
+/// Fetches the discovered keys every `refresh_secs` until the server shuts down.
+#[cfg(feature = "discovery")]
+fn spawn_key_refresh(rocket: &Rocket<Orbit>) {
+    let Some(state) = rocket.state::<Arc<AuthState>>().cloned() else {
+        return;
+    };
+    if state.discovery.is_none() {
+        return;
+    }
+    let mut shutdown = rocket.shutdown();
+    rocket::tokio::spawn(async move {
+        let Some(discovery) = &state.discovery else {
+            return;
+        };
+        loop {
+            rocket::tokio::select! {
+                _ = rocket::tokio::time::sleep(discovery.refresh_interval()) => {}
+                _ = &mut shutdown => return,
+            }
+            discovery.refresh(&state.authority).await;
+        }
+    });
 }
 
 /// The keys that hash subjects in the store: the current local key first, then the replaced

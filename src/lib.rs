@@ -207,6 +207,24 @@
 //! published through the [`metrics`](https://docs.rs/metrics) facade for Prometheus and other
 //! exporters. `docs/performance.md` says how to read them.
 //!
+//! # Key discovery
+//!
+//! An issuing service can publish its public keys for verifier-only services, the PASETO
+//! counterpart of a JWKS endpoint: `publish_keys = "/.well-known/paseto-keys"` serves the
+//! signing key's public half and the previous ones in `public_keys` as a
+//! [`KeyDocument`](token::KeyDocument). With the cargo feature `discovery`, a verifier sets
+//! `[paseto.discovery]` ([`DiscoveryConfig`](config::DiscoveryConfig)) instead of listing
+//! `public_keys`, and follows the issuer through key rotations without a restart: keys are
+//! fetched at launch, every `refresh_secs`, and (rate-limited) when a token names a key id not
+//! known yet. `docs/keys.md` walks through a rotation.
+//!
+//! | cargo feature | what it adds |
+//! |---|---|
+//! | `redis` | the Redis revocation store ([`revocation`]) |
+//! | `metrics` | [`PasetoStats`] published through the `metrics` facade |
+//! | `openapi` | utoipa schemas, responses and security schemes |
+//! | `discovery` | fetching trusted public keys from an issuer's published document |
+//!
 //! # Testing
 //!
 //! In tests with `rocket::local` clients, [`TokenBuilder::header`] mints a token into the
@@ -241,6 +259,8 @@ pub mod config;
 mod cookies;
 mod counters;
 mod csrf;
+#[cfg(feature = "discovery")]
+mod discovery;
 mod error;
 mod fairing;
 mod guard;
@@ -253,6 +273,7 @@ mod login;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 mod origin;
+mod publish;
 mod remember;
 mod response;
 pub mod revocation;

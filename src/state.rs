@@ -11,7 +11,9 @@ use rocket::{Ignite, Phase, Rocket};
 use crate::config::{HttpSettings, ResolvedKind};
 use crate::counters::Counters;
 use crate::revocation::{Revocation, Revoked};
-use crate::token::{Authority, Claims};
+use time::OffsetDateTime;
+
+use crate::token::{Authority, Claims, Rejection, Verified, VerifyOptions};
 
 /// Everything the fairing resolved: keys and rules, each kind's settings, the HTTP settings and
 /// the revocation store. Managed by the fairing as `Arc<AuthState>`.
@@ -27,6 +29,9 @@ pub(crate) struct AuthState {
     /// What the guards and the store have done, for [`PasetoStats`](crate::PasetoStats); shared
     /// with the store, which counts its own calls.
     pub counters: Arc<Counters>,
+    /// Where public keys are fetched from, with `[paseto.discovery]`.
+    #[cfg(feature = "discovery")]
+    pub discovery: Option<Arc<crate::discovery::Discovery>>,
 }
 
 /// One kind's settings beyond its token rules.
@@ -83,6 +88,32 @@ impl AuthState {
             }
             Some(_) => false,
         }
+    }
+
+    /// Verifies `token` as a token of kind `kind` now. With key discovery, a public token
+    /// naming a key not known yet may first fetch the issuer's keys (see
+    /// [`Discovery::refetch_for_unknown_key`](crate::discovery::Discovery)), then is verified
+    /// again.
+    pub(crate) async fn verify(
+        &self,
+        kind: &str,
+        token: &str,
+        options: VerifyOptions<'_>,
+    ) -> Result<Arc<Verified>, Rejection> {
+        let result = self
+            .authority
+            .verify(kind, token, OffsetDateTime::now_utc(), options);
+        #[cfg(feature = "discovery")]
+        if let (Err(Rejection::UnknownKey), Some(discovery)) = (&result, &self.discovery)
+            && self.authority.rules().kind(kind).map(|k| k.purpose())
+                == Some(crate::token::Purpose::Public)
+            && discovery.refetch_for_unknown_key(&self.authority).await
+        {
+            return self
+                .authority
+                .verify(kind, token, OffsetDateTime::now_utc(), options);
+        }
+        result
     }
 
     /// The index and settings of kind `name`.

@@ -89,8 +89,10 @@ fn every_paseto_snippet_in_the_guides_is_valid_configuration() {
                 .select(profile.as_str());
             let config =
                 Config::from_figment(&figment).unwrap_or_else(|e| panic!("{path}: {e}\n{block}"));
-            // A Redis store needs the cargo feature and a server; its shape was checked above.
-            if config.revocation.store.is_none() {
+            // A Redis store needs the cargo feature and a server, and key discovery its
+            // feature; their shape was checked above.
+            let discovery_built = config.discovery.is_none() || cfg!(feature = "discovery");
+            if config.revocation.store.is_none() && discovery_built {
                 let local_key = serde_json::json!({ "paseto": { "local_key": common::LOCAL } });
                 let with_local = Figment::new()
                     .merge(Serialized::from(local_key, profile.as_str()))

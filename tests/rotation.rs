@@ -244,3 +244,118 @@ fn the_demo_verifier_key_is_the_demo_signing_key() {
     let secret = SecretKey::parse(&value("secret_key = ")).unwrap();
     assert_eq!(secret.public_key().to_paserk(), value("public_keys = "));
 }
+
+// --- Publishing the public keys (`publish_keys`) ---------------------------------------------
+
+const KEYS_PATH: &str = "/.well-known/paseto-keys";
+const ISSUER: &str = "https://auth.example";
+
+/// The published key document of a service with `paseto`: status, headers and body.
+fn published(paseto: Value) -> (Status, Option<String>, Option<String>, Value) {
+    let client = client(paseto, routes![]);
+    let response = client.get(KEYS_PATH).dispatch();
+    let status = response.status();
+    let content_type = response.content_type().map(|t| t.to_string());
+    let cache = response
+        .headers()
+        .get_one("Cache-Control")
+        .map(str::to_owned);
+    let body = response.into_json().unwrap_or(Value::Null);
+    (status, content_type, cache, body)
+}
+
+#[test]
+fn the_published_document_lists_the_signing_key_then_the_previous_ones() {
+    let paseto = json!({
+        "secret_key": OTHER_SECRET,
+        "public_keys": [PUBLIC],
+        "issuer": ISSUER,
+        "publish_keys": KEYS_PATH,
+        "publish_keys_max_age": 60,
+    });
+    let (status, content_type, cache, body) = published(paseto);
+    assert_eq!(status, Status::Ok);
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    assert_eq!(cache.as_deref(), Some("public, max-age=60"));
+    let other_public = SecretKey::parse(OTHER_SECRET)
+        .unwrap()
+        .public_key()
+        .to_paserk();
+    assert_eq!(
+        body,
+        json!({
+            "issuer": ISSUER,
+            "keys": [
+                { "kid": pid(OTHER_SECRET), "key": other_public, "status": "current" },
+                { "kid": pid(SECRET), "key": PUBLIC, "status": "previous" },
+            ],
+        })
+    );
+    // Public keys only: never the signing key, never a local key.
+    let text = body.to_string();
+    assert!(
+        !text.contains("k4.secret") && !text.contains("k4.local"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_document_is_cached_for_five_minutes_by_default_and_absent_unless_asked_for() {
+    let publishing = json!({
+        "local_key": LOCAL,
+        "secret_key": SECRET,
+        "issuer": ISSUER,
+        "publish_keys": KEYS_PATH,
+    });
+    let (status, _, cache, body) = published(publishing);
+    assert_eq!(status, Status::Ok);
+    assert_eq!(cache.as_deref(), Some("public, max-age=300"));
+    assert_eq!(body["keys"].as_array().unwrap().len(), 1);
+    let quiet = json!({ "local_key": LOCAL, "secret_key": SECRET, "issuer": ISSUER });
+    assert_eq!(published(quiet).0, Status::NotFound);
+}
+
+#[test]
+fn publishing_needs_a_signing_key_an_issuer_and_a_plain_path() {
+    let refused = |paseto: Value| -> String {
+        let err = PasetoFairing::default()
+            .load(&figment(paseto))
+            .expect_err("publishing refused");
+        err.field().to_owned()
+    };
+    let with = |extra: Value| {
+        let mut paseto = json!({ "local_key": LOCAL, "secret_key": SECRET, "issuer": ISSUER });
+        paseto
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        paseto
+    };
+    for path in ["keys", "/a//b", "/a/../b", "/keys?x=1", "/<key>", "/ké"] {
+        assert_eq!(
+            refused(with(json!({ "publish_keys": path }))),
+            "paseto.publish_keys",
+            "{path}"
+        );
+    }
+    let no_issuer = json!({ "local_key": LOCAL, "secret_key": SECRET, "publish_keys": KEYS_PATH });
+    assert_eq!(refused(no_issuer), "paseto.publish_keys");
+    let no_signing_key = json!({
+        "local_key": LOCAL, "public_keys": [PUBLIC], "issuer": ISSUER, "publish_keys": KEYS_PATH,
+    });
+    assert_eq!(refused(no_signing_key), "paseto.publish_keys");
+    let long = with(json!({ "publish_keys": KEYS_PATH, "publish_keys_max_age": 86401 }));
+    assert_eq!(refused(long), "paseto.publish_keys_max_age");
+}
+
+#[cfg(not(feature = "discovery"))]
+#[test]
+fn discovery_without_its_feature_is_a_launch_error_that_says_so() {
+    let paseto = json!({
+        "discovery": { "url": "https://auth.example/keys", "issuer": ISSUER },
+        "access": { "purpose": "public" },
+    });
+    let err = PasetoFairing::default().load(&figment(paseto)).unwrap_err();
+    assert_eq!(err.field(), "paseto.discovery");
+    assert!(err.to_string().contains("feature `discovery`"), "{err}");
+}

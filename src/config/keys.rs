@@ -91,12 +91,13 @@ pub(super) fn resolve(
         .find(|k| k.purpose() == Purpose::Public)
         && secret.is_none()
         && public.is_empty()
+        && config.discovery.is_none()
     {
         return Err(ConfigError::new(
             "paseto.secret_key",
             format_args!(
                 "{} tokens use purpose \"public\", so `secret_key` (or, to only verify, \
-                 `public_keys`) is required",
+                 `public_keys` or `discovery`) is required",
                 kind.name()
             ),
         ));

@@ -13,6 +13,7 @@ use crate::token::Purpose;
 
 mod attributes;
 mod cookies;
+mod discovery;
 mod error;
 mod keygen;
 mod keys;
@@ -24,6 +25,8 @@ mod revocation;
 pub use self::attributes::{SameSite, Secure};
 pub use self::cookies::MissingToken;
 pub(crate) use self::cookies::{CookiePrefix, HttpSettings, is_http_token};
+pub use self::discovery::DiscoveryConfig;
+pub(crate) use self::discovery::{DiscoverySetup, PublishSetup};
 pub use self::error::ConfigError;
 pub use self::keygen::generate_keys;
 pub use self::keys::{BoundKey, PublicKeyEntry};
@@ -104,6 +107,25 @@ pub struct Config {
     /// _Default:_ `[]`.
     #[serde(default)]
     pub public_key_files: Vec<Secret>,
+    /// Serves the public keys (the signing key's and those in `public_keys`) at this path as a
+    /// [`KeyDocument`](crate::token::KeyDocument), e.g. `"/.well-known/paseto-keys"`, for
+    /// verifiers configured with [`discovery`](Self::discovery). Needs `secret_key` and
+    /// `issuer`.
+    ///
+    /// _Default:_ none (not published).
+    #[serde(default)]
+    pub publish_keys: Option<String>,
+    /// The `Cache-Control: public, max-age` of that document, in seconds (at most 86400).
+    ///
+    /// _Default:_ `300`.
+    #[serde(default = "defaults::publish_keys_max_age")]
+    pub publish_keys_max_age: u64,
+    /// Fetches trusted public keys from an issuer's published document, and keeps them up to
+    /// date (cargo feature `discovery`): see [`DiscoveryConfig`].
+    ///
+    /// _Default:_ none.
+    #[serde(default)]
+    pub discovery: Option<DiscoveryConfig>,
     /// Stamped as `iss` on issued tokens and, when set, required to match on verification.
     ///
     /// _Default:_ none.
@@ -365,6 +387,9 @@ mod defaults {
     }
     pub fn cache_size() -> usize {
         1024
+    }
+    pub fn publish_keys_max_age() -> u64 {
+        300
     }
     pub fn header() -> String {
         "Authorization".into()

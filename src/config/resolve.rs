@@ -6,7 +6,8 @@ use rocket::figment::{Figment, Profile};
 
 use super::error::describe;
 use super::{Config, ConfigError, HttpSettings, RevocationSetup, SameSite, Secure};
-use super::{cookies, keys, kinds};
+use super::{DiscoverySetup, PublishSetup};
+use super::{cookies, discovery, keys, kinds};
 use crate::kind::KindSpec;
 use crate::token::{Authority, KindRules, MAX_LEEWAY, Rules};
 
@@ -31,6 +32,11 @@ pub(crate) struct Settings {
     pub session_ttl: Duration,
     /// Whether the local key is an ephemeral stand-in (debug profile only).
     pub ephemeral_local_key: bool,
+    /// The key document to publish, if `publish_keys` is set.
+    pub publish: Option<PublishSetup>,
+    /// Where to fetch trusted keys, if `[paseto.discovery]` is set.
+    #[cfg_attr(not(feature = "discovery"), allow(dead_code))]
+    pub discovery: Option<DiscoverySetup>,
     /// Settings that are allowed but probably mistaken, for the fairing to log.
     pub warnings: Vec<String>,
 }
@@ -72,7 +78,11 @@ impl Config {
         let rules = self.rules(&kinds)?;
         let keyring = keys::resolve(self, rules, profile)?;
         let revocation = self.revocation.resolve(keyring.authority.rules().kinds())?;
+        let publish = discovery::resolve_publish(self, &keyring.authority)?;
+        let discovery = discovery::resolve_discovery(self)?;
         Ok(Settings {
+            publish,
+            discovery,
             authority: keyring.authority,
             kinds,
             http,

@@ -328,12 +328,10 @@ async fn verify_in<K: TokenKind>(
         }
         found => found?,
     };
-    let verified = match state.authority.verify(
-        K::NAME,
-        token,
-        OffsetDateTime::now_utc(),
-        VerifyOptions::new().cached(),
-    ) {
+    let verified = match state
+        .verify(K::NAME, token, VerifyOptions::new().cached())
+        .await
+    {
         Err(Rejection::Expired) if implicit && source == Source::Cookie => {
             let expired = AuthError::Invalid(Rejection::Expired);
             return implicit::refresh(request, state, expired).await;

@@ -352,7 +352,8 @@ impl Issuer {
 
     /// Verifies `token` as a token of kind `K` now, outside of a request. It does not consult
     /// the revocation store: for a token that arrives in a body or a message and stands for a
-    /// login, use [`authenticate`](Self::authenticate).
+    /// login, use [`authenticate`](Self::authenticate). With key discovery, it uses the keys
+    /// fetched so far; `authenticate` also fetches them again for a key id not known yet.
     pub fn verify<K: TokenKind>(&self, token: &str) -> Result<Verified, Rejection> {
         self.state
             .authority
@@ -397,13 +398,8 @@ impl Issuer {
         let (_, kind) = self.state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
         let verified = self
             .state
-            .authority
-            .verify(
-                K::NAME,
-                token,
-                OffsetDateTime::now_utc(),
-                VerifyOptions::new().cached(),
-            )
+            .verify(K::NAME, token, VerifyOptions::new().cached())
+            .await
             .map_err(AuthError::Invalid)?;
         if let Some(revocation) = &self.state.revocation
             && kind.checked

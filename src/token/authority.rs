@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::cache::{Cache, CacheStats};
-use super::keyring::Keyring;
+use super::keyring::{KeyChange, Keyring};
 use super::keys::{KeyId, LocalKey, PublicKey, SecretKey};
 use super::rules::Rules;
 use super::seal::Opened;
@@ -164,9 +164,33 @@ impl Authority {
         self.keyring.secret().map(|k| &k.key)
     }
 
-    /// Every trusted public key, the signing key's own first.
+    /// The configured public keys: the signing key's own first, then `public_keys`. Keys
+    /// discovered at runtime come on top (see [`trusted_key_ids`](Self::trusted_key_ids)).
     pub fn public_keys(&self) -> &[PublicKey] {
-        self.keyring.public()
+        self.keyring.configured_public()
+    }
+
+    /// The ids of every public key trusted now: the configured ones and those discovered.
+    pub fn trusted_key_ids(&self) -> Vec<KeyId> {
+        let trusted = self.keyring.trusted();
+        trusted.keys().iter().map(|k| k.id().clone()).collect()
+    }
+
+    /// Trusts `keys`, bound to `issuer`, on top of the configured public keys, in place of the
+    /// keys given here before: for keys fetched from an issuer's published
+    /// [`KeyDocument`](super::KeyDocument). Safe while tokens are being verified: each
+    /// verification uses the keys trusted when it began.
+    ///
+    /// When a key stops being trusted, the cache of verified tokens is emptied too, so that no
+    /// token signed with it is accepted from the cache either. Returns what changed.
+    pub fn replace_discovered_keys(&self, issuer: &str, keys: Vec<PublicKey>) -> KeyChange {
+        let change = self.keyring.set_discovered(issuer, keys);
+        if change.removed > 0
+            && let Some(cache) = self.cache()
+        {
+            cache.clear();
+        }
+        change
     }
 }
 
@@ -195,6 +219,67 @@ mod tests {
         assert_eq!(
             verifier.verify("signed", &t, now(), cached).unwrap_err(),
             Rejection::Issuer
+        );
+    }
+
+    #[test]
+    fn discovered_keys_verify_for_their_issuer_until_they_are_replaced() {
+        let signer = SecretKey::generate().unwrap();
+        let public = signer.public_key().clone();
+        let mint = |iss: &str| {
+            let signer = SecretKey::parse(&signer.to_paserk()).unwrap();
+            Authority::new(None, Some(signer), vec![], rules().issuer(iss))
+                .mint("signed", "alice", None::<&()>, MintOptions::new())
+                .unwrap()
+        };
+        let (ours, theirs) = (mint("https://a.example"), mint("https://b.example"));
+        let verifier = Authority::new(None, None, vec![], rules()).with_cache(64);
+        let cached = VerifyOptions::new().cached();
+        assert_eq!(
+            verifier.verify("signed", &ours, now(), cached).unwrap_err(),
+            Rejection::UnknownKey
+        );
+        let change = verifier.replace_discovered_keys("https://a.example", vec![public.clone()]);
+        assert_eq!((change.added, change.removed), (1, 0));
+        assert!(verifier.verify("signed", &ours, now(), cached).is_ok());
+        assert_eq!(
+            verifier
+                .verify("signed", &theirs, now(), cached)
+                .unwrap_err(),
+            Rejection::Issuer
+        );
+        assert_eq!(verifier.cached_tokens(), 1);
+        // The same keys again change nothing, and keep the cache.
+        let same = verifier.replace_discovered_keys("https://a.example", vec![public]);
+        assert_eq!(same, KeyChange::default());
+        assert_eq!(verifier.cached_tokens(), 1);
+        // The key dropped: its tokens fail, from the cache too.
+        let change = verifier.replace_discovered_keys("https://a.example", vec![]);
+        assert_eq!((change.added, change.removed), (0, 1));
+        assert_eq!(verifier.cached_tokens(), 0);
+        assert!(verifier.verify("signed", &ours, now(), cached).is_err());
+        assert!(verifier.trusted_key_ids().is_empty());
+    }
+
+    #[test]
+    fn a_configured_key_that_is_also_discovered_still_verifies_its_issuers_tokens() {
+        let signer = SecretKey::generate().unwrap();
+        let public = signer.public_key().clone();
+        let token = Authority::new(
+            None,
+            Some(signer),
+            vec![],
+            rules().issuer("https://a.example"),
+        )
+        .mint("signed", "alice", None::<&()>, MintOptions::new())
+        .unwrap();
+        let verifier = Authority::new(None, None, vec![public.clone()], rules());
+        let other = SecretKey::generate().unwrap().public_key().clone();
+        verifier.replace_discovered_keys("https://a.example", vec![public, other]);
+        assert!(
+            verifier
+                .verify("signed", &token, now(), VerifyOptions::new())
+                .is_ok()
         );
     }
 

@@ -13,6 +13,7 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use subtle::ConstantTimeEq;
@@ -183,7 +184,12 @@ const LONGEST_HEADER: usize = "v4.public.".len();
 
 /// A token's key in a cache: see [`Cache::key`].
 #[derive(Clone, Copy)]
-pub(crate) struct CacheKey(u64);
+pub(crate) struct CacheKey {
+    hash: u64,
+    /// The cache's epoch when the key was made: an entry opened before a [`Cache::clear`] is
+    /// not inserted after it.
+    epoch: u64,
+}
 
 /// Whether `a` and `b` are equal, in a time that depends only on their lengths. Differences are
 /// gathered a word at a time and judged once by `subtle`: its byte-by-byte slice comparison
@@ -212,6 +218,8 @@ pub(crate) struct Cache<S, V> {
     hasher: RandomState,
     shards: Vec<Mutex<Shard<S, V>>>,
     per_shard: usize,
+    /// Moved on by every [`clear`](Self::clear).
+    epoch: AtomicU64,
 }
 
 impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
@@ -227,6 +235,7 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
                 .map(|_| Mutex::new(Shard::with_capacity(per_shard)))
                 .collect(),
             per_shard,
+            epoch: AtomicU64::new(0),
         })
     }
 
@@ -246,11 +255,14 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
             _ => token.len(),
         };
         let tail = &token.as_bytes()[end.saturating_sub(HASHED_TAIL)..end];
-        CacheKey(self.hasher.hash_one((scope, token.len(), tail)))
+        CacheKey {
+            hash: self.hasher.hash_one((scope, token.len(), tail)),
+            epoch: self.epoch.load(Ordering::Acquire),
+        }
     }
 
     fn slot(&self, key: CacheKey) -> MutexGuard<'_, Shard<S, V>> {
-        lock(&self.shards[(key.0 as usize) % SHARDS])
+        lock(&self.shards[(key.hash as usize) % SHARDS])
     }
 
     /// The cached outcome of opening `token` for `scope`, if any. The stored token is compared
@@ -260,7 +272,7 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
         S: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = key.0;
+        let hash = key.hash;
         let mut shard = self.slot(key);
         let found = shard.index.get(&hash).copied().filter(|&at| {
             let entry = &shard.entries[at];
@@ -287,8 +299,13 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
         value: Arc<V>,
         expired_before: OffsetDateTime,
     ) {
-        let hash = key.0;
+        let hash = key.hash;
         let mut shard = self.slot(key);
+        // Checked under the shard's lock, which `clear` takes after moving the epoch on: either
+        // this entry is cleared, or it is not inserted.
+        if self.epoch.load(Ordering::Acquire) != key.epoch {
+            return;
+        }
         let last_used = shard.tick();
         let entry = Entry {
             hash,
@@ -297,6 +314,18 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
             last_used,
         };
         shard.insert(self.per_shard, entry, expired_before);
+    }
+
+    /// Forgets every entry (not the counts): what they were opened with is no longer trusted.
+    pub(crate) fn clear(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        for shard in &self.shards {
+            let mut shard = lock(shard);
+            shard.index.clear();
+            shard.entries.clear();
+            shard.hand = 0;
+            shard.soonest_expiry = None;
+        }
     }
 
     /// How many tokens are cached.
@@ -337,10 +366,14 @@ mod tests {
             ".eyJraWQiOiJrNC5saWQuQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBIn0";
         let a = format!("v4.local.{}{footer}", "A".repeat(120));
         let b = format!("v4.local.{}B{footer}", "A".repeat(119));
-        let key = |t: &str| cache.key(&0, t).0;
+        let key = |t: &str| cache.key(&0, t).hash;
         assert_ne!(key(&a), key(&b));
         assert_eq!(key(&a), key(&a.clone()));
-        assert_ne!(key(&a), cache.key(&1, &a).0, "the scope is part of the key");
+        assert_ne!(
+            key(&a),
+            cache.key(&1, &a).hash,
+            "the scope is part of the key"
+        );
         let bare = |m: &str| format!("v4.public.{m}");
         assert_ne!(key(&bare("AAAA")), key(&bare("AAAB")), "no footer");
     }

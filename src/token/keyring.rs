@@ -3,6 +3,9 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, Guard};
 
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use serde::Serialize;
@@ -38,16 +41,39 @@ struct Footer<'a> {
     kid: &'a str,
 }
 
-/// The current local key and its predecessors, the signing key, and the trusted public keys
-/// with the issuers some of them are bound to.
+/// The public keys trusted at one moment, with the issuers some of them are bound to.
+///
+/// Replaced as a whole when keys are discovered, so a verification sees one consistent set.
+#[derive(Clone, Default)]
+pub(crate) struct TrustedKeys {
+    keys: Vec<PublicKey>,
+    /// Public keys bound to an issuer, by key id: their tokens must carry that `iss`, and no
+    /// other key may vouch for that issuer.
+    key_issuers: Vec<(KeyId, String)>,
+}
+
+/// What [`Authority::replace_discovered_keys`](super::Authority::replace_discovered_keys)
+/// changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyChange {
+    /// Keys trusted now that were not before (or bound to another issuer before).
+    pub added: usize,
+    /// Keys no longer trusted (or no longer bound to the same issuer).
+    pub removed: usize,
+}
+
+/// The current local key and its predecessors, the signing key, and the trusted public keys:
+/// those configured, plus any discovered at runtime.
 pub(crate) struct Keyring {
     local: Option<KeyAndFooter<LocalKey>>,
     previous_local: Vec<LocalKey>,
     secret: Option<KeyAndFooter<SecretKey>>,
-    public: Vec<PublicKey>,
-    /// Public keys bound to an issuer, by key id: their tokens must carry that `iss`, and no
-    /// other key may vouch for that issuer.
-    key_issuers: Vec<(KeyId, String)>,
+    /// The public keys and bindings of the configuration; discovered keys come on top.
+    configured: TrustedKeys,
+    /// What verifications use: `configured` plus the discovered keys. Read without a lock (a
+    /// verification takes one snapshot) and swapped whole by [`Keyring::set_discovered`].
+    trusted: ArcSwap<TrustedKeys>,
 }
 
 impl Keyring {
@@ -59,16 +85,17 @@ impl Keyring {
     ) -> Self {
         let mut trusted: Vec<PublicKey> = Vec::with_capacity(public.len() + 1);
         if let Some(secret) = &secret {
-            // Re-derive so the keyring owns an independent copy of the public half.
-            if let Ok(own) = PublicKey::from_paserk(&secret.public_key().to_paserk()) {
-                trusted.push(own);
-            }
+            trusted.push(secret.public_key().clone());
         }
         for key in public {
             if !trusted.iter().any(|k| k.id() == key.id()) {
                 trusted.push(key);
             }
         }
+        let configured = TrustedKeys {
+            keys: trusted,
+            key_issuers: Vec::new(),
+        };
         Keyring {
             local: local.map(|k| {
                 let id = k.id().clone();
@@ -79,15 +106,58 @@ impl Keyring {
                 let id = k.id().clone();
                 KeyAndFooter::new(k, &id)
             }),
-            public: trusted,
-            key_issuers: Vec::new(),
+            trusted: ArcSwap::from_pointee(configured.clone()),
+            configured,
         }
     }
 
     /// Binds the public key `id` to `issuer`, replacing any earlier binding of that key.
     pub(crate) fn bind_issuer(&mut self, id: &KeyId, issuer: String) {
-        self.key_issuers.retain(|(k, _)| k != id);
-        self.key_issuers.push((id.clone(), issuer));
+        self.configured.key_issuers.retain(|(k, _)| k != id);
+        self.configured.key_issuers.push((id.clone(), issuer));
+        self.trusted.store(Arc::new(self.configured.clone()));
+    }
+
+    /// Trusts the configured keys plus `discovered`, each of these bound to `issuer`, in place
+    /// of the keys discovered before. A key that is also configured keeps its configured
+    /// binding, or is bound to `issuer` if it had none: once `issuer` is bound, its tokens are
+    /// only accepted from keys bound to it.
+    pub(crate) fn set_discovered(&self, issuer: &str, discovered: Vec<PublicKey>) -> KeyChange {
+        let mut next = self.configured.clone();
+        for key in discovered {
+            let known = next.keys.iter().any(|k| k.id() == key.id());
+            if !known || next.bound(key.id()).is_none() {
+                next.key_issuers.push((key.id().clone(), issuer.to_owned()));
+            }
+            if !known {
+                next.keys.push(key);
+            }
+        }
+        let before = self.trusted.load();
+        let bound_alike = |a: &TrustedKeys, b: &TrustedKeys, key: &PublicKey| {
+            b.keys.iter().any(|k| k.id() == key.id()) && a.bound(key.id()) == b.bound(key.id())
+        };
+        let change = KeyChange {
+            added: next
+                .keys
+                .iter()
+                .filter(|k| !bound_alike(&next, &before, k))
+                .count(),
+            removed: before
+                .keys
+                .iter()
+                .filter(|k| !bound_alike(&before, &next, k))
+                .count(),
+        };
+        if change != KeyChange::default() {
+            self.trusted.store(Arc::new(next));
+        }
+        change
+    }
+
+    /// A snapshot of the public keys trusted now.
+    pub(crate) fn trusted(&self) -> Guard<Arc<TrustedKeys>> {
+        self.trusted.load()
     }
 
     /// Sets the keys that still decrypt local tokens but never encrypt new ones.
@@ -109,9 +179,9 @@ impl Keyring {
         self.secret.as_ref()
     }
 
-    /// Every trusted public key, the signing key's own first.
-    pub(crate) fn public(&self) -> &[PublicKey] {
-        &self.public
+    /// The configured public keys, the signing key's own first.
+    pub(crate) fn configured_public(&self) -> &[PublicKey] {
+        &self.configured.keys
     }
 
     /// The current local key and its footer, when `encoded_footer` is that footer as it appears
@@ -137,7 +207,9 @@ impl Keyring {
                 .ok_or(Rejection::UnknownKey),
         }
     }
+}
 
+impl TrustedKeys {
     /// The public key a token with this untrusted footer names (the signing key's own, else the
     /// first trusted one, when it names none), with the issuer that key is bound to, if any.
     pub(crate) fn public_for(
@@ -145,28 +217,33 @@ impl Keyring {
         footer: &[u8],
     ) -> Result<(&PublicKey, Option<&str>), Rejection> {
         let key = match kid(footer, "k4.pid.")? {
-            None => self
-                .secret()
-                .map(|k| k.key.public_key())
-                .or(self.public.first())
-                .ok_or(Rejection::NoKey)?,
+            // The signing key's own public half, when there is one, comes first.
+            None => self.keys.first().ok_or(Rejection::NoKey)?,
             Some(kid) => self
-                .public
+                .keys
                 .iter()
                 .find(|k| k.id().as_str() == kid)
                 .ok_or(Rejection::UnknownKey)?,
         };
-        let bound = self
-            .key_issuers
-            .iter()
-            .find(|(id, _)| id == key.id())
-            .map(|(_, issuer)| issuer.as_str());
-        Ok((key, bound))
+        Ok((key, self.bound(key.id())))
     }
 
     /// Whether `issuer` is bound to one of the public keys, and so vouched for by those only.
     pub(crate) fn is_bound_issuer(&self, issuer: &str) -> bool {
         self.key_issuers.iter().any(|(_, bound)| bound == issuer)
+    }
+
+    /// The issuer the key `id` is bound to, if any.
+    fn bound(&self, id: &KeyId) -> Option<&str> {
+        self.key_issuers
+            .iter()
+            .find(|(bound, _)| bound == id)
+            .map(|(_, issuer)| issuer.as_str())
+    }
+
+    /// Every key in the set.
+    pub(crate) fn keys(&self) -> &[PublicKey] {
+        &self.keys
     }
 }
 
@@ -175,9 +252,17 @@ impl fmt::Debug for Keyring {
         f.debug_struct("Keyring")
             .field("local", &self.local.as_ref().map(|k| k.key.id()))
             .field("secret", &self.secret.as_ref().map(|k| k.key.id()))
+            .field("trusted", &*self.trusted.load())
+            .finish()
+    }
+}
+
+impl fmt::Debug for TrustedKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedKeys")
             .field(
                 "public",
-                &self.public.iter().map(PublicKey::id).collect::<Vec<_>>(),
+                &self.keys.iter().map(PublicKey::id).collect::<Vec<_>>(),
             )
             .field("key_issuers", &self.key_issuers)
             .finish()

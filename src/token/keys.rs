@@ -124,6 +124,7 @@ pub struct SecretKey {
 }
 
 /// A `v4.public` verification key (Ed25519).
+#[derive(Clone)]
 pub struct PublicKey {
     key: AsymmetricPublicKey<V4>,
     verifying: VerifyingKey,

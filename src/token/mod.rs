@@ -21,13 +21,15 @@
 //! ```
 //!
 //! The module is cut along its jobs: `keys` (typed keys, PASERK and PEM), `keyring` (the keys in
-//! use and the lookup by `kid`), `rules` (kinds and claim rules), `claims` (strict parsing),
-//! `mint`, `verify` (with `cache`, and `public` for the signatures of `v4.public` tokens),
-//! `seal` (the private-cookie format) and `error`.
+//! use and the lookup by `kid`), `document` (the public keys an issuer publishes), `rules`
+//! (kinds and claim rules), `claims` (strict parsing), `mint`, `verify` (with `cache`, and
+//! `public` for the signatures of `v4.public` tokens), `seal` (the private-cookie format) and
+//! `error`.
 
 mod authority;
 mod cache;
 mod claims;
+mod document;
 mod error;
 mod keyring;
 mod keys;
@@ -44,7 +46,9 @@ use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 pub use authority::Authority;
 pub use cache::CacheStats;
 pub use claims::{Claims, REGISTERED_CLAIMS};
+pub use document::{DocumentError, KeyDocument, KeyStatus, MAX_DOCUMENT_KEYS, PublishedKey};
 pub use error::{IssueError, Rejection};
+pub use keyring::KeyChange;
 pub use keys::{KeyError, KeyId, LocalKey, PublicKey, SecretKey};
 pub use mint::MintOptions;
 pub use rules::{DEFAULT_MAX_TOKEN_LENGTH, KindRules, MAX_LEEWAY, MAX_TTL, Purpose, Rules};

@@ -63,6 +63,7 @@ const SIGNATURE: usize = 64;
 
 /// An Ed25519 public key decoded once, when the key is loaded: its encoding, hashed into every
 /// signature, and the negated point the verification equation uses.
+#[derive(Clone)]
 pub(crate) struct VerifyingKey {
     encoded: [u8; 32],
     negated: EdwardsPoint,

@@ -106,7 +106,7 @@ impl Authority {
 
     /// Decrypts `token` with `binding` and checks the payload's shape and times.
     fn open_sealed_uncached(&self, binding: &[u8], token: &str) -> Result<Opened, Rejection> {
-        let (payload, _) = self.open(Purpose::Local, token, Some(binding))?;
+        let payload = self.open_local(token, Some(binding))?;
         let expires = claims::parse_sealed(&payload)?;
         Ok(Opened {
             token: token.to_owned(),

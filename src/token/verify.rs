@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::authority::Authority;
 use super::claims::{self, Claims};
 use super::error::Rejection;
-use super::keyring::MAX_FOOTER;
+use super::keyring::{MAX_FOOTER, TrustedKeys};
 use super::local::decode_base64;
 use super::public::SignedToken;
 use super::rules::{KindRules, Purpose};
@@ -164,13 +164,19 @@ impl Authority {
         now: OffsetDateTime,
         implicit: Option<&[u8]>,
     ) -> Result<Verified, Rejection> {
-        let (payload, bound_issuer) = self.open(rules.purpose(), token, implicit)?;
+        // One snapshot of the trusted public keys for the whole verification, even when
+        // discovered keys are replaced meanwhile.
+        let trusted = self.keyring.trusted();
+        let (payload, bound_issuer) = match rules.purpose() {
+            Purpose::Local => (self.open_local(token, implicit)?, None),
+            Purpose::Public => self.open_public(&trusted, token, implicit)?,
+        };
         let claims = claims::parse(&payload)?;
         // A key bound to an issuer only vouches for that issuer's tokens, and a bound issuer's
         // name is only accepted from its own keys.
         match (bound_issuer, claims.iss.as_deref()) {
             (Some(bound), iss) if iss != Some(bound) => return Err(Rejection::Issuer),
-            (None, Some(iss)) if self.keyring.is_bound_issuer(iss) => {
+            (None, Some(iss)) if trusted.is_bound_issuer(iss) => {
                 return Err(Rejection::Issuer);
             }
             _ => {}
@@ -183,33 +189,37 @@ impl Authority {
         })
     }
 
-    /// Checks the token's shape, finds its key, and returns the authenticated payload with the
-    /// issuer its key is bound to, if any.
-    pub(super) fn open(
+    /// Checks a local token's shape, finds its key, and returns the decrypted payload.
+    pub(super) fn open_local(
         &self,
-        purpose: Purpose,
         token: &str,
         implicit: Option<&[u8]>,
-    ) -> Result<(String, Option<&str>), Rejection> {
-        let (message, footer) = check_shape(token, purpose, self.rules.max_token_length_limit())?;
-        match purpose {
-            Purpose::Local => {
-                let implicit = implicit.unwrap_or_default();
-                // Our own tokens name the current key with the footer it was given at launch.
-                if let Some((key, footer)) = self.keyring.current_local_for(footer) {
-                    return Ok((key.opener().open(message, footer, implicit)?, None));
-                }
-                let mut footer_bytes = Vec::new();
-                decode_base64(footer.as_bytes(), &mut footer_bytes).ok_or(Rejection::Malformed)?;
-                let key = self.keyring.local_for(&footer_bytes)?;
-                Ok((key.opener().open(message, &footer_bytes, implicit)?, None))
-            }
-            Purpose::Public => {
-                let signed = SignedToken::decode(token)?;
-                let (key, bound) = self.keyring.public_for(signed.untrusted_footer())?;
-                Ok((signed.verify(key, implicit)?, bound))
-            }
+    ) -> Result<String, Rejection> {
+        let limit = self.rules.max_token_length_limit();
+        let (message, footer) = check_shape(token, Purpose::Local, limit)?;
+        let implicit = implicit.unwrap_or_default();
+        // Our own tokens name the current key with the footer it was given at launch.
+        if let Some((key, footer)) = self.keyring.current_local_for(footer) {
+            return key.opener().open(message, footer, implicit);
         }
+        let mut footer_bytes = Vec::new();
+        decode_base64(footer.as_bytes(), &mut footer_bytes).ok_or(Rejection::Malformed)?;
+        let key = self.keyring.local_for(&footer_bytes)?;
+        key.opener().open(message, &footer_bytes, implicit)
+    }
+
+    /// Checks a public token's shape, finds its key among `trusted`, and returns the verified
+    /// payload with the issuer its key is bound to, if any.
+    fn open_public<'k>(
+        &self,
+        trusted: &'k TrustedKeys,
+        token: &str,
+        implicit: Option<&[u8]>,
+    ) -> Result<(String, Option<&'k str>), Rejection> {
+        check_shape(token, Purpose::Public, self.rules.max_token_length_limit())?;
+        let signed = SignedToken::decode(token)?;
+        let (key, bound) = trusted.public_for(signed.untrusted_footer())?;
+        Ok((signed.verify(key, implicit)?, bound))
     }
 }
 

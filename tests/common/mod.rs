@@ -163,7 +163,12 @@ pub fn free_port() -> u16 {
 
 /// Starts an example server on a free loopback port and waits until it accepts connections.
 pub fn serve_example(name: &str, env: &[(&str, &str)]) -> Server {
-    let port = free_port();
+    serve_example_on(name, free_port(), env)
+}
+
+/// Starts an example server on `port` (e.g. again where it ran before) and waits until it
+/// accepts connections.
+pub fn serve_example_on(name: &str, port: u16, env: &[(&str, &str)]) -> Server {
     let mut command = Command::new(example(name));
     command
         .env_remove("ROCKET_PROFILE")

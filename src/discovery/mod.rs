@@ -1,0 +1,161 @@
+//! Key discovery (cargo feature `discovery`): the public keys of an issuer, fetched from the
+//! document it publishes, at launch, every `refresh_secs`, and when a token names a key not
+//! known yet, at most once every `min_refetch_secs`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rocket::tokio::sync::Mutex;
+
+use crate::config::DiscoverySetup;
+use crate::token::{Authority, KeyChange};
+
+mod fetch;
+
+use self::fetch::{FetchError, Fetcher};
+
+/// The discovered keys' source and its fetch schedule.
+pub(crate) struct Discovery {
+    setup: DiscoverySetup,
+    fetcher: Fetcher,
+    /// Held for the length of a fetch: callers that find it taken wait for that fetch's keys
+    /// instead of starting another.
+    turn: Mutex<()>,
+    fetching: AtomicBool,
+    /// When the last fetch started, in milliseconds since `created` plus one (0: never).
+    last_start: AtomicU64,
+    /// Fetches finished, successful or not: a waiter that sees it move knows new keys may be in.
+    finished: AtomicU64,
+    created: Instant,
+}
+
+impl Discovery {
+    pub(crate) fn new(setup: DiscoverySetup) -> Self {
+        Discovery {
+            fetcher: Fetcher::new(&setup.url, &setup.issuer, setup.timeout, setup.loopback),
+            setup,
+            turn: Mutex::new(()),
+            fetching: AtomicBool::new(false),
+            last_start: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            created: Instant::now(),
+        }
+    }
+
+    /// The fetch at launch. When it fails, launch goes on only with configured `public_keys`.
+    pub(crate) async fn launch(&self, authority: &Authority) -> Result<(), String> {
+        let _turn = self.turn.lock().await;
+        match self.fetch(authority).await {
+            Ok(_) => Ok(()),
+            Err(e) if self.setup.has_configured_keys => {
+                rocket::warn!(
+                    "rocket_paseto: the keys of {} could not be fetched at launch ({e}); going on \
+                     with the configured `public_keys` and trying again in {} s",
+                    self.setup.issuer,
+                    self.setup.refresh.as_secs()
+                );
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "paseto.discovery: the keys of {} could not be fetched ({e}), and no \
+                 `public_keys` are configured to go on with",
+                self.setup.issuer
+            )),
+        }
+    }
+
+    /// How long to wait between two background fetches.
+    pub(crate) fn refresh_interval(&self) -> Duration {
+        self.setup.refresh
+    }
+
+    /// The background fetch; a failure keeps the keys trusted so far.
+    pub(crate) async fn refresh(&self, authority: &Authority) {
+        let _turn = self.turn.lock().await;
+        if let Err(e) = self.fetch(authority).await {
+            rocket::warn!(
+                "rocket_paseto: the keys of {} could not be refreshed ({e}); keeping the last \
+                 ones fetched",
+                self.setup.issuer
+            );
+        }
+    }
+
+    /// For a token that names a well-formed key id this service does not know: fetches the
+    /// keys again unless a fetch started less than `min_refetch_secs` ago, or waits for the
+    /// fetch under way. Returns whether new keys may have come, so the token is worth
+    /// verifying again.
+    pub(crate) async fn refetch_for_unknown_key(&self, authority: &Authority) -> bool {
+        let seen = self.finished.load(Ordering::Acquire);
+        // Made-up key ids are refused here, without waiting, between fetches.
+        if !self.fetching.load(Ordering::Acquire) && !self.due() {
+            return false;
+        }
+        let _turn = self.turn.lock().await;
+        if self.finished.load(Ordering::Acquire) != seen {
+            return true;
+        }
+        if !self.due() {
+            return false;
+        }
+        match self.fetch(authority).await {
+            Ok(change) => change.added > 0,
+            Err(e) => {
+                rocket::warn!(
+                    "rocket_paseto: a token names a key of {} not known here, and its keys \
+                     could not be fetched ({e})",
+                    self.setup.issuer
+                );
+                false
+            }
+        }
+    }
+
+    /// Whether `min_refetch_secs` have passed since the last fetch started.
+    fn due(&self) -> bool {
+        let last = self.last_start.load(Ordering::Acquire);
+        let window = self.setup.min_refetch.as_millis() as u64;
+        last == 0 || self.now_millis().saturating_sub(last) >= window
+    }
+
+    fn now_millis(&self) -> u64 {
+        (self.created.elapsed().as_millis() as u64).saturating_add(1)
+    }
+
+    /// One fetch, its keys put in place of the discovered ones. Called holding `turn`.
+    async fn fetch(&self, authority: &Authority) -> Result<KeyChange, FetchError> {
+        let _fetching = Fetching::start(&self.fetching);
+        self.last_start.store(self.now_millis(), Ordering::Release);
+        let fetched = self.fetcher.fetch().await;
+        let result = fetched.map(|keys| {
+            let change = authority.replace_discovered_keys(&self.setup.issuer, keys);
+            if change != KeyChange::default() {
+                rocket::info!(
+                    "rocket_paseto: keys of {}: {} added, {} removed",
+                    self.setup.issuer,
+                    change.added,
+                    change.removed
+                );
+            }
+            change
+        });
+        self.finished.fetch_add(1, Ordering::AcqRel);
+        result
+    }
+}
+
+/// Marks a fetch under way until dropped, even when the request that started it goes away.
+struct Fetching<'a>(&'a AtomicBool);
+
+impl<'a> Fetching<'a> {
+    fn start(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::Release);
+        Fetching(flag)
+    }
+}
+
+impl Drop for Fetching<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}

@@ -1,0 +1,376 @@
+//! Key discovery (feature `discovery`): a verifier fetching an issuer's published keys, against
+//! a real publishing server on a loopback port. The publisher counts the fetches it serves.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::*;
+use rocket::fairing::AdHoc;
+use rocket::http::{Header, Status};
+use rocket::local::asynchronous::Client;
+use rocket::tokio::net::TcpStream;
+use rocket::tokio::task::JoinSet;
+use rocket::{Build, Rocket, Shutdown, get, routes};
+use rocket_paseto::{Access, Paseto, PasetoFairing, catchers};
+use serde_json::{Value, json};
+
+const KEYS_PATH: &str = "/.well-known/paseto-keys";
+const ISSUER: &str = "https://auth.example";
+
+#[get("/user")]
+fn user(token: Paseto<Access>) -> String {
+    token.subject().to_owned()
+}
+
+/// A publishing service on a loopback port, and how many times its key document was fetched.
+struct Publisher {
+    port: u16,
+    fetches: Arc<AtomicUsize>,
+    shutdown: Shutdown,
+}
+
+impl Publisher {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}{KEYS_PATH}", self.port)
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}
+
+/// Serves `rocket` on a free loopback port until the returned handle is notified.
+async fn serve(rocket: Rocket<Build>) -> (u16, Shutdown) {
+    let port = free_port();
+    let figment = rocket
+        .figment()
+        .clone()
+        .merge(("address", "127.0.0.1"))
+        .merge(("port", port))
+        .merge(("shutdown.grace", 0))
+        .merge(("shutdown.mercy", 0));
+    let rocket = rocket
+        .configure(figment)
+        .ignite()
+        .await
+        .expect("the server ignites");
+    let shutdown = rocket.shutdown();
+    rocket::tokio::spawn(rocket.launch());
+    for _ in 0..250 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return (port, shutdown);
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server did not start listening on {port}");
+}
+
+/// The issuer `issuer`, signing with `SECRET` and publishing its key.
+async fn publisher(issuer: &str) -> Publisher {
+    let paseto = json!({
+        "local_key": LOCAL,
+        "secret_key": SECRET,
+        "issuer": issuer,
+        "publish_keys": KEYS_PATH,
+    });
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let counter = AdHoc::on_request("count key fetches", move |request, _| {
+        let counted = counted.clone();
+        Box::pin(async move {
+            if request.uri().path() == KEYS_PATH {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    });
+    let (port, shutdown) = serve(rocket(paseto, routes![]).attach(counter)).await;
+    Publisher {
+        port,
+        fetches,
+        shutdown,
+    }
+}
+
+/// A verifier-only service: public access tokens, keys from `discovery` (plus `extra`).
+fn verifier(discovery: Value, extra: Value) -> Rocket<Build> {
+    let mut paseto = json!({
+        "discovery": discovery,
+        "access": { "purpose": "public" },
+        "refresh": { "purpose": "public" },
+    });
+    let table = paseto.as_object_mut().unwrap();
+    table.extend(extra.as_object().cloned().unwrap_or_default());
+    rocket::custom(figment(paseto))
+        .attach(PasetoFairing::default())
+        .register("/", catchers())
+        .mount("/", routes![user])
+}
+
+/// An access token signed with `secret`, naming `iss` and the key id `kid`.
+fn signed(secret: &str, iss: &str, kid: &str) -> String {
+    let mut claims = claims("access");
+    claims.insert("iss".into(), iss.into());
+    forge_public(
+        secret,
+        &Value::Object(claims).to_string(),
+        Some(&kid_footer(kid)),
+    )
+}
+
+/// A well-formed key id of no key anyone has.
+fn made_up_kid(n: usize) -> String {
+    format!("k4.pid.{:A>44}", format!("madeup{n}"))
+}
+
+/// Whether the fairing refused to launch `rocket`.
+async fn launch_refused(rocket: Rocket<Build>) -> bool {
+    match rocket.ignite().await {
+        Ok(_) => false,
+        Err(error) => matches!(
+            error.kind(),
+            rocket::error::ErrorKind::FailedFairings(failed) if failed[0].name == "PASETO"
+        ),
+    }
+}
+
+async fn status(client: &Client, token: &str) -> Status {
+    let auth = Header::new("Authorization", format!("Bearer {token}"));
+    client.get("/user").header(auth).dispatch().await.status()
+}
+
+#[rocket::async_test]
+async fn fetched_keys_verify_their_issuers_tokens_only() {
+    let publisher = publisher(ISSUER).await;
+    let discovery = json!({ "url": publisher.url(), "issuer": ISSUER });
+    let client = Client::tracked(verifier(discovery, json!({})))
+        .await
+        .expect("the verifier ignites once it has the keys");
+    assert_eq!(publisher.fetches(), 1);
+    assert_eq!(
+        status(&client, &signed(SECRET, ISSUER, &pid(SECRET))).await,
+        Status::Ok
+    );
+    // The fetched key is bound to the issuer of its document.
+    let elsewhere = signed(SECRET, "https://elsewhere.example", &pid(SECRET));
+    assert_eq!(status(&client, &elsewhere).await, Status::Unauthorized);
+    // Another key under the published key's id: the signature does not verify.
+    let forged = signed(OTHER_SECRET, ISSUER, &pid(SECRET));
+    assert_eq!(status(&client, &forged).await, Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn made_up_key_ids_fetch_at_most_once_a_window_and_share_that_fetch() {
+    let publisher = publisher(ISSUER).await;
+    let discovery = json!({ "url": publisher.url(), "issuer": ISSUER, "min_refetch_secs": 2 });
+    let client = Arc::new(
+        Client::tracked(verifier(discovery, json!({})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(publisher.fetches(), 1);
+    let burst = |from: usize| {
+        let mut requests = JoinSet::new();
+        for n in from..from + 40 {
+            let client = client.clone();
+            requests.spawn(async move {
+                status(&client, &signed(OTHER_SECRET, ISSUER, &made_up_kid(n))).await
+            });
+        }
+        requests.join_all()
+    };
+    // Right after the launch fetch: refused without fetching.
+    let statuses = burst(0).await;
+    assert!(statuses.iter().all(|s| *s == Status::Unauthorized));
+    assert_eq!(publisher.fetches(), 1);
+    // Malformed key ids never fetch at all.
+    let short = signed(OTHER_SECRET, ISSUER, "k4.pid.short");
+    assert_eq!(status(&client, &short).await, Status::Unauthorized);
+    // Once the window has passed, forty concurrent unknown ids make one fetch between them.
+    rocket::tokio::time::sleep(Duration::from_millis(2100)).await;
+    let statuses = burst(100).await;
+    assert!(statuses.iter().all(|s| *s == Status::Unauthorized));
+    assert_eq!(publisher.fetches(), 2);
+    // The known key still verifies, from the keys fetched last.
+    let good = signed(SECRET, ISSUER, &pid(SECRET));
+    assert_eq!(status(&client, &good).await, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_failed_fetch_keeps_the_last_keys() {
+    let publisher = publisher(ISSUER).await;
+    let discovery = json!({ "url": publisher.url(), "issuer": ISSUER, "min_refetch_secs": 1 });
+    let client = Client::tracked(verifier(discovery, json!({})))
+        .await
+        .unwrap();
+    let good = signed(SECRET, ISSUER, &pid(SECRET));
+    assert_eq!(status(&client, &good).await, Status::Ok);
+    drop(publisher);
+    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
+    // An unknown key id starts a fetch, which fails: the keys fetched before stay.
+    let unknown = signed(OTHER_SECRET, ISSUER, &made_up_kid(0));
+    assert_eq!(status(&client, &unknown).await, Status::Unauthorized);
+    assert_eq!(status(&client, &good).await, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn launch_fails_without_keys_unless_public_keys_are_configured() {
+    let nowhere = format!("http://127.0.0.1:{}{KEYS_PATH}", free_port());
+    let discovery = json!({ "url": nowhere, "issuer": ISSUER, "timeout_ms": 1000 });
+    assert!(launch_refused(verifier(discovery.clone(), json!({}))).await);
+    // With configured keys, launch goes on and they verify.
+    let configured = json!({ "public_keys": [{ "key": PUBLIC, "issuer": ISSUER }] });
+    let client = Client::tracked(verifier(discovery, configured))
+        .await
+        .unwrap();
+    let good = signed(SECRET, ISSUER, &pid(SECRET));
+    assert_eq!(status(&client, &good).await, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_document_naming_another_issuer_is_refused() {
+    let publisher = publisher("https://impostor.example").await;
+    let discovery = json!({ "url": publisher.url(), "issuer": ISSUER });
+    assert!(launch_refused(verifier(discovery, json!({}))).await);
+    assert_eq!(publisher.fetches(), 1);
+}
+
+#[test]
+fn discovery_settings_are_checked_at_launch() {
+    let refused = |discovery: Value, extra: Value| {
+        let mut paseto = json!({ "discovery": discovery, "access": { "purpose": "public" } });
+        let table = paseto.as_object_mut().unwrap();
+        table.extend(extra.as_object().cloned().unwrap_or_default());
+        let err = PasetoFairing::default()
+            .load(&figment(paseto))
+            .expect_err("refused");
+        (err.field().to_owned(), err.to_string())
+    };
+    let with = |url: &str| json!({ "url": url, "issuer": ISSUER });
+    for url in [
+        "http://auth.example/keys",
+        "http://127.0.0.1.example/keys",
+        "ftp://127.0.0.1/keys",
+        "https://user:password@auth.example/keys",
+        "/keys",
+    ] {
+        assert_eq!(
+            refused(with(url), json!({})).0,
+            "paseto.discovery.url",
+            "{url}"
+        );
+    }
+    let url = "https://auth.example/keys";
+    let other_issuer = json!({ "issuer": "https://other.example" });
+    assert_eq!(
+        refused(with(url), other_issuer).0,
+        "paseto.discovery.issuer"
+    );
+    for (setting, value) in [
+        ("refresh_secs", 5),
+        ("refresh_secs", 86401),
+        ("min_refetch_secs", 0),
+        ("min_refetch_secs", 301),
+        ("timeout_ms", 50),
+    ] {
+        let mut discovery = with(url);
+        discovery[setting] = json!(value);
+        assert_eq!(
+            refused(discovery, json!({})).0,
+            format!("paseto.discovery.{setting}")
+        );
+    }
+    let (field, message) = refused(json!({ "url": url }), json!({}));
+    assert_eq!(field, "paseto.discovery");
+    assert!(message.contains("issuer"), "{message}");
+}
+
+// --- Two real processes: `basic` publishes, `verifier` follows it through a rotation ---------
+
+/// `basic`'s demo signing key (`Rocket.toml`, debug profile) and its public half.
+const DEMO_SECRET: &str = "k4.secret.HkkgiBrsX8vRZeSIU2xosaFyfbH2_cUJFTAw4tQ0eaVuQPViv1rJmJVxwjgHOdXjgzlVnAFQBPbMTR_zsrTYqw";
+const DEMO_PUBLIC: &str = "k4.public.bkD1Yr9ayZiVccI4BznV44M5VZwBUAT2zE0f87K02Ks";
+const DEMO_ISSUER: &str = "http://127.0.0.1:8000";
+
+/// The status of `GET /user` on the verifier with `token`.
+fn verified(verifier: &Server, token: &str) -> u16 {
+    let auth = format!("Bearer {token}");
+    http(
+        verifier.port,
+        "GET",
+        "/user",
+        &[("Authorization", &auth)],
+        "",
+    )
+    .0
+}
+
+/// Asks until `token` gets `expected` (the verifier catches up on its own schedule), making
+/// `nudge` requests in between; panics after half a minute.
+fn until(verifier: &Server, token: &str, expected: u16, nudge: impl Fn()) {
+    for _ in 0..300 {
+        if verified(verifier, token) == expected {
+            return;
+        }
+        nudge();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the verifier never answered {expected}");
+}
+
+#[test]
+fn the_verifier_follows_basic_through_a_key_rotation_without_a_restart() {
+    let port = free_port();
+    let basic = serve_example_on("basic", port, &[]);
+    let keys = format!(
+        "url=\"http://127.0.0.1:{port}{KEYS_PATH}\", issuer=\"{DEMO_ISSUER}\", min_refetch_secs=1"
+    );
+    let verifier_config = format!("{{public_keys=[], discovery={{{keys}}}}}");
+    let verifier = serve_example("verifier", &[("ROCKET_VERIFIER", &verifier_config)]);
+    let old = demo_login(basic.port)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(verified(&verifier, &old), 200);
+
+    // `basic` restarts with a new signing key, the old one published as previous.
+    drop(basic);
+    let new_secret = rocket_paseto::token::SecretKey::generate()
+        .unwrap()
+        .to_paserk();
+    let rotating = format!("{{secret_key=\"{new_secret}\", public_keys=[\"{DEMO_PUBLIC}\"]}}");
+    let basic = serve_example_on("basic", port, &[("ROCKET_PASETO", &rotating)]);
+    let new = demo_login(basic.port)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(pid(&new_secret), pid(DEMO_SECRET));
+    // The new key's id is unknown to the verifier: it fetches the keys again and accepts it.
+    until(&verifier, &new, 200, || {});
+    assert_eq!(verified(&verifier, &old), 200);
+
+    // The old key's tokens have expired: `basic` drops it from the document.
+    drop(basic);
+    let rotated = format!("{{secret_key=\"{new_secret}\"}}");
+    let basic = serve_example_on("basic", port, &[("ROCKET_PASETO", &rotated)]);
+    // Once the verifier has fetched the document again (here, made to by a token naming a key
+    // id it does not know), the old key verifies nothing more.
+    let unknown = signed(OTHER_SECRET, DEMO_ISSUER, &made_up_kid(0));
+    until(&verifier, &old, 401, || {
+        verified(&verifier, &unknown);
+    });
+    assert_eq!(verified(&verifier, &new), 200);
+    let newest = demo_login(basic.port)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(verified(&verifier, &newest), 200);
+}
