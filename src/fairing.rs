@@ -199,7 +199,9 @@ impl PasetoFairing {
             #[cfg(feature = "discovery")]
             discovery: settings
                 .discovery
-                .map(|setup| Arc::new(crate::discovery::Discovery::new(setup))),
+                .map(crate::discovery::Discovery::new)
+                .transpose()?
+                .map(Arc::new),
         };
         Ok((Arc::new(state), settings.publish))
     }

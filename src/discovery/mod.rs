@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rocket::tokio::sync::Mutex;
 
-use crate::config::DiscoverySetup;
+use crate::config::{ConfigError, DiscoverySetup};
 use crate::token::{Authority, KeyChange};
 
 mod fetch;
@@ -30,16 +30,17 @@ pub(crate) struct Discovery {
 }
 
 impl Discovery {
-    pub(crate) fn new(setup: DiscoverySetup) -> Self {
-        Discovery {
-            fetcher: Fetcher::new(&setup.url, &setup.issuer, setup.timeout, setup.loopback),
+    /// Fails when `ca_file` holds no usable root certificate.
+    pub(crate) fn new(setup: DiscoverySetup) -> Result<Self, ConfigError> {
+        Ok(Discovery {
+            fetcher: Fetcher::new(&setup)?,
             setup,
             turn: Mutex::new(()),
             fetching: AtomicBool::new(false),
             last_start: AtomicU64::new(0),
             finished: AtomicU64::new(0),
             created: Instant::now(),
-        }
+        })
     }
 
     /// The fetch at launch. When it fails, launch goes on only with configured `public_keys`.
