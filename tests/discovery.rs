@@ -293,6 +293,125 @@ fn discovery_settings_are_checked_at_launch() {
     assert!(message.contains("issuer"), "{message}");
 }
 
+// --- Over HTTPS: the publisher behind a TLS terminator, its certificate from a private root --
+
+/// `tests/tls/terminate.py` in front of a publisher: TLS on a loopback port with the
+/// certificate of `localhost` that `tests/tls/ca.pem` signs, piped to the publisher's port.
+struct Terminator {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Terminator {
+    fn start(upstream: u16) -> Self {
+        use std::io::BufRead;
+        let tls = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+        let mut child = std::process::Command::new("python3")
+            .arg(format!("{tls}/terminate.py"))
+            .arg(format!("{tls}/localhost.pem"))
+            .arg(format!("{tls}/localhost.key"))
+            .arg(upstream.to_string())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs tests/tls/terminate.py");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the terminator prints its port");
+        Terminator { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("https://localhost:{}{KEYS_PATH}", self.port)
+    }
+}
+
+impl Drop for Terminator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tls_file(name: &str) -> String {
+    format!("{}/tests/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[rocket::async_test]
+async fn keys_come_over_https_from_a_server_the_ca_file_trusts() {
+    let publisher = publisher(ISSUER).await;
+    let terminator = Terminator::start(publisher.port);
+    let discovery = json!({
+        "url": terminator.url(),
+        "issuer": ISSUER,
+        "ca_file": tls_file("ca.pem"),
+        "min_refetch_secs": 1,
+    });
+    let client = Client::tracked(verifier(discovery, json!({})))
+        .await
+        .expect("the verifier ignites with the keys fetched over HTTPS");
+    assert_eq!(publisher.fetches(), 1);
+    let good = signed(SECRET, ISSUER, &pid(SECRET));
+    assert_eq!(status(&client, &good).await, Status::Ok);
+    // A refetch for an unknown key id goes over the same TLS client.
+    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
+    let unknown = signed(OTHER_SECRET, ISSUER, &made_up_kid(0));
+    assert_eq!(status(&client, &unknown).await, Status::Unauthorized);
+    assert_eq!(publisher.fetches(), 2);
+    assert_eq!(status(&client, &good).await, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn a_server_certificate_from_an_untrusted_root_gives_no_keys() {
+    let publisher = publisher(ISSUER).await;
+    let terminator = Terminator::start(publisher.port);
+    // The public web's roots (the default) do not include the test root, nor does another
+    // private root: the handshake fails, so launch fails before any request reaches the issuer.
+    let defaults = json!({ "url": terminator.url(), "issuer": ISSUER });
+    assert!(launch_refused(verifier(defaults, json!({}))).await);
+    let other_root = json!({
+        "url": terminator.url(),
+        "issuer": ISSUER,
+        "ca_file": tls_file("other-ca.pem"),
+    });
+    assert!(launch_refused(verifier(other_root, json!({}))).await);
+    assert_eq!(publisher.fetches(), 0);
+}
+
+#[rocket::async_test]
+async fn a_ca_file_that_is_missing_or_holds_a_private_key_stops_launch() {
+    let missing = json!({
+        "url": "https://localhost/keys",
+        "issuer": ISSUER,
+        "ca_file": tls_file("no-such.pem"),
+    });
+    let paseto = json!({ "discovery": missing, "access": { "purpose": "public" } });
+    let error = PasetoFairing::default()
+        .load(&figment(paseto))
+        .expect_err("refused");
+    assert_eq!(error.field(), "paseto.discovery.ca_file");
+    assert!(!error.to_string().contains("no-such"), "{error}");
+
+    // The right root, but with the server's private key pasted in after it: refused at
+    // ignite, before any request.
+    let publisher = publisher(ISSUER).await;
+    let terminator = Terminator::start(publisher.port);
+    let bundle = std::env::temp_dir().join(format!("rocket_paseto-ca-{}.pem", free_port()));
+    let root = std::fs::read(tls_file("ca.pem")).unwrap();
+    let key = std::fs::read(tls_file("localhost.key")).unwrap();
+    std::fs::write(&bundle, [root, key].concat()).unwrap();
+    let discovery = json!({
+        "url": terminator.url(),
+        "issuer": ISSUER,
+        "ca_file": bundle.to_str().unwrap(),
+    });
+    let refused = launch_refused(verifier(discovery, json!({}))).await;
+    let _ = std::fs::remove_file(&bundle);
+    assert!(refused);
+    assert_eq!(publisher.fetches(), 0);
+}
+
 // --- Two real processes: `basic` publishes, `verifier` follows it through a rotation ---------
 
 /// `basic`'s demo signing key (`Rocket.toml`, debug profile) and its public half.
