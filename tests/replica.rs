@@ -342,6 +342,48 @@ async fn a_redis_restarted_empty_brings_no_revoked_login_back() {
     rotate(&b, &kept.refresh_token).await;
 }
 
+/// After Redis comes back empty, the replica still shows what Redis lost, and every
+/// compare-and-set against such a value (a family's rotation record, a subject's list of
+/// logins, its cutoff) must still go through: refreshes, listed logins and "log out
+/// everywhere" work as before the outage, and nothing revoked comes back.
+#[rocket::async_test]
+async fn after_redis_restarted_empty_refreshes_logins_and_logouts_work_as_before() {
+    if redis_url().is_none() {
+        return;
+    }
+    let server = OwnServer::start();
+    let (port, url) = (server.port, server.url());
+    let a = instance(replica_config(&url, &prefix()), None::<MemoryStore>).await;
+    let alice = login_listed(&a, "alice").await;
+    let alice = rotate(&a, &alice.refresh_token).await;
+    let bob = login_listed(&a, "bob").await;
+    let ended = post_with(&a, "/logout-all", &bob.access_token).await;
+    assert_eq!(ended.status(), Status::Ok);
+    in_step(&a, &alice.access_token, &url).await;
+
+    drop(server);
+    let _server = OwnServer::start_on(port);
+    let start = Instant::now();
+    while user_claims(&a, &alice.access_token).await.0 != Status::Ok {
+        assert!(start.elapsed() < Duration::from_secs(10), "never back");
+        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The family's rotation record, Redis's copy lost, moves on.
+    let alice = rotate(&a, &alice.refresh_token).await;
+    assert_eq!(user_claims(&a, &alice.access_token).await.0, Status::Ok);
+    // Alice's list of logins, lost too, takes another login.
+    login_listed(&a, "alice").await;
+    // Bob's cutoff, lost too, is raised again; what it ended stays ended.
+    let bob_again = login_listed(&a, "bob").await;
+    let ended = post_with(&a, "/logout-all", &bob_again.access_token).await;
+    assert_eq!(ended.status(), Status::Ok);
+    for token in [&bob.access_token, &bob_again.access_token] {
+        assert_eq!(user_claims(&a, token).await.0, Status::Unauthorized);
+    }
+    let refresh = post_with(&a, "/refresh", &bob_again.refresh_token).await;
+    assert_eq!(refresh.status(), Status::Unauthorized);
+}
+
 #[rocket::async_test]
 async fn a_replica_beyond_its_bound_leaves_checks_to_redis() {
     if redis_url().is_none() {

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use self::commands::{fail, prefixed};
 use super::replica::{Replica, message};
-use super::{RevocationStore, StoreError};
+use super::{RevocationStore, StoreError, is_replicated};
 
 mod cluster;
 mod commands;
@@ -272,6 +272,20 @@ impl RevocationStore for RedisStore {
         value: &str,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        Ok(self.compare_and_set(key, expected, value, until).await?
+            || self.swap_over_lost(key, expected, value, until).await?)
+    }
+}
+
+impl RedisStore {
+    /// One atomic compare-and-set in Redis, announced to the replicas when the key is copied.
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let published = message(key, value, until);
         let channel = self.channel();
         let announce = published.as_deref().map(|m| (channel.as_str(), m));
@@ -281,5 +295,36 @@ impl RevocationStore for RedisStore {
             self.replicate_own(key, value, until);
         }
         Ok(swapped)
+    }
+
+    /// `get` shows the replica's copy over a value Redis lost (a restart without persistence),
+    /// so a caller may expect a value that Redis no longer holds, and would never get past it.
+    /// When the copy explains the mismatch, the exchange is made against what Redis holds now,
+    /// still atomically. Only copied keys can differ, so others cost nothing more.
+    async fn swap_over_lost(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (Some(expected), Some(follower)) = (expected, self.follower.get()) else {
+            return Ok(false);
+        };
+        if !is_replicated(key) {
+            return Ok(false);
+        }
+        let mut shown = self
+            .query::<Vec<Option<String>>>(&commands::get(&self.prefix, &[key]))
+            .await?;
+        let held = shown.first().cloned().flatten();
+        follower.replica.overlay(&[key], &mut shown);
+        let copy_explains = held.as_deref() != Some(expected)
+            && shown.first().and_then(Option::as_deref) == Some(expected);
+        if !copy_explains {
+            return Ok(false);
+        }
+        self.compare_and_set(key, held.as_deref(), value, until)
+            .await
     }
 }
