@@ -181,11 +181,13 @@ impl Authority {
     /// [`KeyDocument`](super::KeyDocument). Safe while tokens are being verified: each
     /// verification uses the keys trusted when it began.
     ///
-    /// When a key stops being trusted, the cache of verified tokens is emptied too, so that no
-    /// token signed with it is accepted from the cache either. Returns what changed.
+    /// When anything changes, the cache of verified tokens is emptied too: a key no longer
+    /// trusted, and equally an issuer bound for the first time (whose tokens other keys no
+    /// longer verify), must refuse from the cache what they refuse otherwise. Returns what
+    /// changed.
     pub fn replace_discovered_keys(&self, issuer: &str, keys: Vec<PublicKey>) -> KeyChange {
         let change = self.keyring.set_discovered(issuer, keys);
-        if change.removed > 0
+        if change != KeyChange::default()
             && let Some(cache) = self.cache()
         {
             cache.clear();
@@ -259,6 +261,30 @@ mod tests {
         assert_eq!(verifier.cached_tokens(), 0);
         assert!(verifier.verify("signed", &ours, now(), cached).is_err());
         assert!(verifier.trusted_key_ids().is_empty());
+    }
+
+    #[test]
+    fn an_issuer_bound_for_the_first_time_refuses_other_keys_tokens_from_the_cache_too() {
+        let issuer = "https://a.example";
+        let old_signer = SecretKey::generate().unwrap();
+        let old_public = old_signer.public_key().clone();
+        let token = Authority::new(None, Some(old_signer), vec![], rules().issuer(issuer))
+            .mint("signed", "alice", None::<&()>, MintOptions::new())
+            .unwrap();
+        // A verifier that started on a configured, unbound key (its first fetch failed).
+        let verifier = Authority::new(None, None, vec![old_public], rules()).with_cache(64);
+        let cached = VerifyOptions::new().cached();
+        assert!(verifier.verify("signed", &token, now(), cached).is_ok());
+        assert_eq!(verifier.cached_tokens(), 1);
+        // The issuer's document arrives without that key: the issuer is bound to its keys now.
+        let new_public = SecretKey::generate().unwrap().public_key().clone();
+        let change = verifier.replace_discovered_keys(issuer, vec![new_public]);
+        assert_eq!((change.added, change.removed), (1, 0));
+        assert_eq!(verifier.cached_tokens(), 0);
+        assert_eq!(
+            verifier.verify("signed", &token, now(), cached).unwrap_err(),
+            Rejection::Issuer
+        );
     }
 
     #[test]
