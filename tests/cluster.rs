@@ -224,6 +224,42 @@ async fn the_store_works_on_its_own() {
     );
 }
 
+/// While the cluster cannot be reached (here a node that accepts connections and never
+/// answers, as a host behind a dropped route does), requests waiting for the store's first
+/// connection share one attempt and its failure, instead of each waiting out one more attempt
+/// after the one before it. Needs no cluster.
+#[rocket::async_test]
+async fn requests_during_an_unreachable_start_share_one_connection_attempt() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://127.0.0.1:{}/", silent.local_addr().unwrap().port());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in silent.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(connection);
+        }
+    });
+    let store = std::sync::Arc::new(
+        RedisClusterStore::new([url.as_str()])
+            .unwrap()
+            .timeout(Duration::from_millis(300)),
+    );
+    let mut requests = rocket::tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        requests.spawn(async move { store.get(&["jti:a"]).await });
+    }
+    let answers = requests.join_all().await;
+    assert!(answers.iter().all(Result::is_err));
+    let attempts = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(attempts <= 2, "{attempts} connections for one start");
+    // A later request tries again.
+    assert!(store.get(&["jti:a"]).await.is_err());
+    assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) > attempts);
+}
+
 #[test]
 fn bad_urls_are_refused_at_ignite_without_repeating_them() {
     let with = |revocation: serde_json::Value| {

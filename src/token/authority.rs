@@ -282,7 +282,9 @@ mod tests {
         assert_eq!((change.added, change.removed), (1, 0));
         assert_eq!(verifier.cached_tokens(), 0);
         assert_eq!(
-            verifier.verify("signed", &token, now(), cached).unwrap_err(),
+            verifier
+                .verify("signed", &token, now(), cached)
+                .unwrap_err(),
             Rejection::Issuer
         );
     }

@@ -1,12 +1,13 @@
 //! The revocation store on a Redis Cluster.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ::redis::cluster::{ClusterClient, ClusterClientBuilder};
 use ::redis::cluster_async::ClusterConnection;
 use ::redis::{Cmd, ConnectionInfo, FromRedisValue, IntoConnectionInfo};
-use rocket::tokio::sync::OnceCell;
+use rocket::tokio::sync::{Mutex, OnceCell};
 use time::OffsetDateTime;
 
 use super::super::{RevocationStore, StoreError};
@@ -45,6 +46,11 @@ pub struct RedisClusterStore {
     prefix: String,
     timeout: Duration,
     connection: OnceCell<ClusterConnection>,
+    /// Held while a connection is being opened; requests that queued behind an attempt that
+    /// failed share its failure rather than each waiting out one more attempt.
+    opening: Mutex<()>,
+    /// Attempts that failed, so a waiter can tell one ended while it waited.
+    failed_attempts: AtomicU64,
 }
 
 impl RedisClusterStore {
@@ -85,6 +91,8 @@ impl RedisClusterStore {
             prefix: RedisStore::DEFAULT_PREFIX.to_owned(),
             timeout: RedisStore::DEFAULT_TIMEOUT,
             connection: OnceCell::new(),
+            opening: Mutex::new(()),
+            failed_attempts: AtomicU64::new(0),
         })
     }
 
@@ -101,19 +109,40 @@ impl RedisClusterStore {
     }
 
     /// The connection to the cluster, opened on first use; it follows the slot map and
-    /// reconnects to nodes by itself. Should opening it fail, the next command tries again.
+    /// reconnects to nodes by itself. Should opening it fail, the next request tries again.
     async fn connection(&self) -> Result<ClusterConnection, StoreError> {
-        self.connection
-            .get_or_try_init(|| async {
-                let client = ClusterClientBuilder::new(self.nodes.clone())
-                    .connection_timeout(self.timeout)
-                    .response_timeout(self.timeout)
-                    .build()
-                    .map_err(fail)?;
-                commands::bounded(self.timeout, client.get_async_connection()).await
-            })
-            .await
-            .cloned()
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection.clone());
+        }
+        let failed_before = self.failed_attempts.load(Ordering::Acquire);
+        let _opening = self.opening.lock().await;
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection.clone());
+        }
+        if self.failed_attempts.load(Ordering::Acquire) != failed_before {
+            return Err(StoreError::new("the cluster could not be reached"));
+        }
+        match self.open().await {
+            Ok(connection) => Ok(self
+                .connection
+                .get_or_init(|| async { connection })
+                .await
+                .clone()),
+            Err(e) => {
+                self.failed_attempts.fetch_add(1, Ordering::AcqRel);
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads the slot map from the first node that answers, within the timeout.
+    async fn open(&self) -> Result<ClusterConnection, StoreError> {
+        let client = ClusterClientBuilder::new(self.nodes.clone())
+            .connection_timeout(self.timeout)
+            .response_timeout(self.timeout)
+            .build()
+            .map_err(fail)?;
+        commands::bounded(self.timeout, client.get_async_connection()).await
     }
 
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
