@@ -100,14 +100,19 @@ impl AuthState {
         token: &str,
         options: VerifyOptions<'_>,
     ) -> Result<Arc<Verified>, Rejection> {
+        #[cfg(feature = "discovery")]
+        let fetches_seen = self.discovery.as_ref().map(|d| d.fetches_finished());
         let result = self
             .authority
             .verify(kind, token, OffsetDateTime::now_utc(), options);
         #[cfg(feature = "discovery")]
-        if let (Err(Rejection::UnknownKey), Some(discovery)) = (&result, &self.discovery)
+        if let (Err(Rejection::UnknownKey), Some(discovery), Some(seen)) =
+            (&result, &self.discovery, fetches_seen)
             && self.authority.rules().kind(kind).map(|k| k.purpose())
                 == Some(crate::token::Purpose::Public)
-            && discovery.refetch_for_unknown_key(&self.authority).await
+            && discovery
+                .refetch_for_unknown_key(&self.authority, seen)
+                .await
         {
             return self
                 .authority

@@ -82,12 +82,22 @@ impl Discovery {
         }
     }
 
-    /// For a token that names a well-formed key id this service does not know: fetches the
-    /// keys again unless a fetch started less than `min_refetch_secs` ago, or waits for the
-    /// fetch under way. Returns whether new keys may have come, so the token is worth
-    /// verifying again.
-    pub(crate) async fn refetch_for_unknown_key(&self, authority: &Authority) -> bool {
-        let seen = self.finished.load(Ordering::Acquire);
+    /// How many fetches have finished: read before a verification, so that
+    /// [`refetch_for_unknown_key`](Self::refetch_for_unknown_key) can tell whether keys may
+    /// have changed since.
+    pub(crate) fn fetches_finished(&self) -> u64 {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// For a token that names a well-formed key id this service does not know, verified when
+    /// `seen` fetches had finished: fetches the keys again unless a fetch started less than
+    /// `min_refetch_secs` ago, or waits for the fetch under way. Returns whether new keys may
+    /// have come since `seen`, so the token is worth verifying again.
+    pub(crate) async fn refetch_for_unknown_key(&self, authority: &Authority, seen: u64) -> bool {
+        // A fetch that finished after the verification began may have brought the key.
+        if self.fetches_finished() != seen {
+            return true;
+        }
         // Made-up key ids are refused here, without waiting, between fetches.
         if !self.fetching.load(Ordering::Acquire) && !self.due() {
             return false;
@@ -158,5 +168,42 @@ impl<'a> Fetching<'a> {
 impl Drop for Fetching<'_> {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{KindRules, Purpose, Rules};
+
+    #[rocket::async_test]
+    async fn a_fetch_that_ended_after_the_verification_began_is_worth_a_second_look() {
+        let setup = DiscoverySetup {
+            url: "http://127.0.0.1:1/keys".into(),
+            loopback: true,
+            issuer: "https://auth.example".into(),
+            refresh: Duration::from_secs(300),
+            min_refetch: Duration::from_secs(300),
+            timeout: Duration::from_millis(500),
+            ca_pem: None,
+            has_configured_keys: true,
+        };
+        let discovery = Discovery::new(setup).unwrap();
+        let rules = Rules::new(vec![KindRules::new(
+            "access",
+            Purpose::Public,
+            Duration::from_secs(900),
+        )]);
+        let authority = Authority::new(None, None, vec![], rules);
+        let before = discovery.fetches_finished();
+        // A fetch ends (here without keys: nothing listens there) while a token naming an
+        // unknown key is being verified.
+        discovery.refresh(&authority).await;
+        assert!(discovery.refetch_for_unknown_key(&authority, before).await);
+        // Verified after that fetch, within `min_refetch_secs`: refused without a look.
+        let after = discovery.fetches_finished();
+        assert_ne!(after, before);
+        assert!(!discovery.refetch_for_unknown_key(&authority, after).await);
+        assert_eq!(discovery.fetches_finished(), after);
     }
 }
