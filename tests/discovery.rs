@@ -14,7 +14,7 @@ use rocket::local::asynchronous::Client;
 use rocket::tokio::net::TcpStream;
 use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket, Shutdown, get, routes};
-use rocket_paseto::{Access, Paseto, PasetoFairing, catchers};
+use rocket_paseto::{Access, Issuer, Paseto, PasetoFairing, catchers};
 use serde_json::{Value, json};
 
 const KEYS_PATH: &str = "/.well-known/paseto-keys";
@@ -213,12 +213,24 @@ async fn a_failed_fetch_keeps_the_last_keys() {
         .unwrap();
     let good = signed(SECRET, ISSUER, &pid(SECRET));
     assert_eq!(status(&client, &good).await, Status::Ok);
+    let stats = || client.rocket().state::<Issuer>().unwrap().stats();
+    let launched = stats();
+    assert_eq!((launched.key_fetches, launched.key_fetch_errors), (1, 0));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    assert!(now.abs_diff(launched.key_fetch_last_success) <= 5);
     drop(publisher);
     rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
     // An unknown key id starts a fetch, which fails: the keys fetched before stay.
     let unknown = signed(OTHER_SECRET, ISSUER, &made_up_kid(0));
     assert_eq!(status(&client, &unknown).await, Status::Unauthorized);
     assert_eq!(status(&client, &good).await, Status::Ok);
+    // The failure shows in the figures; the last good fetch is still the launch's.
+    let failed = stats();
+    assert_eq!((failed.key_fetches, failed.key_fetch_errors), (2, 1));
+    assert_eq!(
+        failed.key_fetch_last_success,
+        launched.key_fetch_last_success
+    );
 }
 
 #[rocket::async_test]

@@ -26,6 +26,10 @@ pub(crate) struct Discovery {
     last_start: AtomicU64,
     /// Fetches finished, successful or not: a waiter that sees it move knows new keys may be in.
     finished: AtomicU64,
+    /// Fetches that brought no keys.
+    failed: AtomicU64,
+    /// When the last fetch that brought keys ended, in Unix seconds (0: never).
+    last_success: AtomicU64,
     created: Instant,
 }
 
@@ -39,6 +43,8 @@ impl Discovery {
             fetching: AtomicBool::new(false),
             last_start: AtomicU64::new(0),
             finished: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            last_success: AtomicU64::new(0),
             created: Instant::now(),
         })
     }
@@ -150,8 +156,28 @@ impl Discovery {
             }
             change
         });
+        match &result {
+            Ok(_) => {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                self.last_success
+                    .store(u64::try_from(now).unwrap_or(0), Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         self.finished.fetch_add(1, Ordering::AcqRel);
         result
+    }
+
+    /// Fetches made, fetches that failed, and when the last good one ended (Unix seconds, 0
+    /// for never): for [`PasetoStats`](crate::PasetoStats).
+    pub(crate) fn figures(&self) -> (u64, u64, u64) {
+        (
+            self.fetches_finished(),
+            self.failed.load(Ordering::Relaxed),
+            self.last_success.load(Ordering::Relaxed),
+        )
     }
 }
 

@@ -26,6 +26,9 @@ const CACHE_ENTRIES: &str = "rocket_paseto_cache_entries";
 const STORE_CALLS: &str = "rocket_paseto_revocation_store_calls_total";
 const STORE_ERRORS: &str = "rocket_paseto_revocation_store_errors_total";
 const STORE_TIME: &str = "rocket_paseto_revocation_store_microseconds_total";
+const KEY_FETCHES: &str = "rocket_paseto_key_fetches_total";
+const KEY_FETCH_ERRORS: &str = "rocket_paseto_key_fetch_errors_total";
+const KEY_FETCH_LAST_SUCCESS: &str = "rocket_paseto_key_fetch_last_success_timestamp_seconds";
 
 impl PasetoStats {
     /// Records these figures with the installed [`metrics`] recorder, as counters that only
@@ -38,6 +41,8 @@ impl PasetoStats {
     /// | `rocket_paseto_cache_hits_total`, `_misses_total`, `_evictions_total` | `cache`: `token`, `jar` |
     /// | `rocket_paseto_cache_entries` (gauge) | `cache`: `token`, `jar` |
     /// | `rocket_paseto_revocation_store_calls_total`, `_errors_total`, `_microseconds_total` | — |
+    /// | `rocket_paseto_key_fetches_total`, `rocket_paseto_key_fetch_errors_total` | — |
+    /// | `rocket_paseto_key_fetch_last_success_timestamp_seconds` (gauge) | — |
     ///
     /// Labels are fixed names: no token, subject or key ever reaches a metric.
     ///
@@ -86,6 +91,9 @@ impl PasetoStats {
         counter!(STORE_CALLS).absolute(self.store_calls);
         counter!(STORE_ERRORS).absolute(self.store_errors);
         counter!(STORE_TIME).absolute(self.store_micros);
+        counter!(KEY_FETCHES).absolute(self.key_fetches);
+        counter!(KEY_FETCH_ERRORS).absolute(self.key_fetch_errors);
+        gauge!(KEY_FETCH_LAST_SUCCESS).set(self.key_fetch_last_success as f64);
     }
 
     fn tokens_by_outcome(&self) -> [(&'static str, u64); 9] {
@@ -132,6 +140,21 @@ fn describe() {
         STORE_TIME,
         Unit::Microseconds,
         "Time spent in revocation store calls"
+    );
+    describe_counter!(
+        KEY_FETCHES,
+        Unit::Count,
+        "Fetches of the issuer's key document"
+    );
+    describe_counter!(
+        KEY_FETCH_ERRORS,
+        Unit::Count,
+        "Fetches of the issuer's key document that brought no keys"
+    );
+    describe_gauge!(
+        KEY_FETCH_LAST_SUCCESS,
+        Unit::Seconds,
+        "When the last fetch that brought keys ended (Unix time; 0: never)"
     );
 }
 

@@ -88,6 +88,16 @@ pub struct PasetoStats {
     pub store_errors: u64,
     /// Time spent in store calls, in microseconds: divided by `store_calls`, the mean latency.
     pub store_micros: u64,
+    /// Key discovery (`[paseto.discovery]`): fetches of the issuer's key document, at launch,
+    /// in the background and for unknown key ids, successful or not.
+    pub key_fetches: u64,
+    /// Key discovery: fetches that brought no keys (unreachable, timed out, refused, or a
+    /// document that failed its checks); the keys fetched before stayed in use.
+    pub key_fetch_errors: u64,
+    /// Key discovery: when the last fetch that brought keys ended, in Unix seconds (0: never,
+    /// or no discovery). Alert when it falls far behind `refresh_secs`: until a fetch succeeds,
+    /// keys the issuer has withdrawn are still trusted.
+    pub key_fetch_last_success: u64,
 }
 
 impl PasetoStats {
@@ -107,6 +117,13 @@ impl PasetoStats {
         let cache = state.authority.cache_stats();
         let jar = state.authority.sealed_cache_stats();
         let store = state.counters.store();
+        #[cfg(feature = "discovery")]
+        let (key_fetches, key_fetch_errors, key_fetch_last_success) = state
+            .discovery
+            .as_ref()
+            .map_or((0, 0, 0), |discovery| discovery.figures());
+        #[cfg(not(feature = "discovery"))]
+        let (key_fetches, key_fetch_errors, key_fetch_last_success) = (0, 0, 0);
         PasetoStats {
             tokens_accepted,
             tokens_missing,
@@ -128,6 +145,9 @@ impl PasetoStats {
             store_calls: store.calls,
             store_errors: store.errors,
             store_micros: u64::try_from(store.time.as_micros()).unwrap_or(u64::MAX),
+            key_fetches,
+            key_fetch_errors,
+            key_fetch_last_success,
         }
     }
 }
