@@ -83,6 +83,57 @@ fn a_signing_key_rotation_walk() {
     assert_eq!(status(&after, &new), Status::Ok);
 }
 
+/// The announce step of a rotation with discovery (`docs/keys.md`): the next signing key's
+/// public half listed in `public_keys`, bound to the service's own `issuer`, before it signs.
+/// With `issuer` set every token must name it, so every key of the service vouches for it: a
+/// key bound to it does not make the other keys' tokens (the current signing key's) refuse.
+#[test]
+fn announcing_the_next_key_bound_to_the_issuer_keeps_current_tokens_valid() {
+    let issuer = "https://us.example";
+    let next_public = SecretKey::parse(OTHER_SECRET)
+        .unwrap()
+        .public_key()
+        .to_paserk();
+    let announcing = json!({
+        "local_key": LOCAL,
+        "secret_key": SECRET,
+        "issuer": issuer,
+        "public_keys": [{ "key": next_public, "issuer": issuer }, PUBLIC],
+        "access": { "purpose": "public" },
+    });
+    let current = mint(&announcing);
+    assert_eq!(footer_kid(&current), pid(SECRET));
+    assert_eq!(status(&announcing, &current), Status::Ok);
+    // Once the next key signs, the previous one's tokens and its own are accepted alike.
+    let rotated = json!({
+        "local_key": LOCAL,
+        "secret_key": OTHER_SECRET,
+        "issuer": issuer,
+        "public_keys": [PUBLIC],
+        "access": { "purpose": "public" },
+    });
+    let next = mint(&rotated);
+    assert_eq!(status(&rotated, &current), Status::Ok);
+    assert_eq!(status(&rotated, &next), Status::Ok);
+    assert_eq!(status(&announcing, &next), Status::Ok);
+}
+
+/// Binding a public key to the service's issuer (a verifier of another service's tokens, or
+/// key discovery) says which public keys may sign in that name; the service's own local
+/// tokens, which only it can make, keep naming it.
+#[test]
+fn local_tokens_may_name_an_issuer_bound_to_public_keys() {
+    let issuer = "https://us.example";
+    let paseto = json!({
+        "local_key": LOCAL,
+        "issuer": issuer,
+        "public_keys": [{ "key": PUBLIC, "issuer": issuer }],
+    });
+    let local = mint(&paseto);
+    assert!(local.starts_with("v4.local."));
+    assert_eq!(status(&paseto, &local), Status::Ok);
+}
+
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("rocket-paseto-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -106,8 +106,25 @@ pub(super) fn resolve(
         .with_previous_local_keys(previous)
         .with_cache(config.cache_size)
         .with_sealed_cache(config.cookies.cache_size);
+    // With `issuer` set every token must name it, so each key vouches for it alone. Binding
+    // the unbound ones too (the signing key's public half first) keeps one key bound to it
+    // from making the others' tokens refused, as when the next signing key is announced.
+    let unbound: Vec<KeyId> = match &config.issuer {
+        Some(_) => authority
+            .public_keys()
+            .iter()
+            .map(|key| key.id().clone())
+            .filter(|id| !key_issuers.iter().any(|(bound, _)| bound == id))
+            .collect(),
+        None => Vec::new(),
+    };
     for (id, issuer) in key_issuers {
         authority = authority.with_key_issuer(&id, issuer);
+    }
+    if let Some(issuer) = &config.issuer {
+        for id in unbound {
+            authority = authority.with_key_issuer(&id, issuer.clone());
+        }
     }
     Ok(Keyring {
         authority,

@@ -173,10 +173,13 @@ impl Authority {
         };
         let claims = claims::parse(&payload)?;
         // A key bound to an issuer only vouches for that issuer's tokens, and a bound issuer's
-        // name is only accepted from its own keys.
+        // name is only accepted from its own public keys. Local tokens are this service's own
+        // (only it holds the key), whatever issuer they name.
         match (bound_issuer, claims.iss.as_deref()) {
             (Some(bound), iss) if iss != Some(bound) => return Err(Rejection::Issuer),
-            (None, Some(iss)) if trusted.is_bound_issuer(iss) => {
+            (None, Some(iss))
+                if rules.purpose() == Purpose::Public && trusted.is_bound_issuer(iss) =>
+            {
                 return Err(Rejection::Issuer);
             }
             _ => {}
