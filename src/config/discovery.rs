@@ -18,15 +18,15 @@ use crate::token::{Authority, KeyDocument};
 /// issuer = "https://auth.example.com"
 /// ```
 ///
-/// The keys are fetched at launch (launch fails when they cannot be, unless `public_keys` are
-/// configured too), every `refresh_secs`, and when a token names a key id not known yet (at most
+/// The keys are fetched at launch (launch fails when they cannot be, unless `public_keys` or
+/// `public_key_files` are configured too), every `refresh_secs`, and when a token names a key id not known yet (at most
 /// once every `min_refetch_secs`). `docs/keys.md` walks through a key rotation with it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DiscoveryConfig {
     /// The issuer's key document: its `publish_keys` path as a full URL. `https://`, or
-    /// `http://` to a loopback host (`localhost`, `127.0.0.1`, `[::1]`) only.
+    /// `http://` to a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`) only.
     ///
     /// _Default:_ none (required).
     pub url: String,

@@ -32,7 +32,7 @@ const KEY_FETCH_LAST_SUCCESS: &str = "rocket_paseto_key_fetch_last_success_times
 
 impl PasetoStats {
     /// Records these figures with the installed [`metrics`] recorder, as counters that only
-    /// grow (and gauges for the cache sizes). The crate does this once a second on its own;
+    /// grow (and gauges for the cache sizes and the last good key fetch). The crate does this once a second on its own;
     /// call it yourself just before rendering a scrape to serve figures of that moment.
     ///
     /// | metric | labels |

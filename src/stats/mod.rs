@@ -17,7 +17,7 @@ mod export;
 pub(crate) use self::export::spawn_publisher;
 
 /// A snapshot of the crate's counters, all counted since launch (the `*_entries` fields are
-/// sizes now).
+/// sizes now, and `key_fetch_last_success` a time).
 ///
 /// The token counters count the checks made by the [`Paseto`](crate::Paseto) guards (once per
 /// kind per request, however many guards ask), the [`RememberMe`](crate::RememberMe) guard and
