@@ -102,34 +102,39 @@ pub(super) fn resolve(
             ),
         ));
     }
-    let mut authority = Authority::new(local, secret, public, rules)
+    let authority = Authority::new(local, secret, public, rules)
         .with_previous_local_keys(previous)
         .with_cache(config.cache_size)
         .with_sealed_cache(config.cookies.cache_size);
-    // With `issuer` set every token must name it, so each key vouches for it alone. Binding
-    // the unbound ones too (the signing key's public half first) keeps one key bound to it
-    // from making the others' tokens refused, as when the next signing key is announced.
-    let unbound: Vec<KeyId> = match &config.issuer {
-        Some(_) => authority
-            .public_keys()
-            .iter()
-            .map(|key| key.id().clone())
-            .filter(|id| !key_issuers.iter().any(|(bound, _)| bound == id))
-            .collect(),
-        None => Vec::new(),
-    };
-    for (id, issuer) in key_issuers {
-        authority = authority.with_key_issuer(&id, issuer);
-    }
-    if let Some(issuer) = &config.issuer {
-        for id in unbound {
-            authority = authority.with_key_issuer(&id, issuer.clone());
-        }
-    }
     Ok(Keyring {
-        authority,
+        authority: bind_issuers(authority, key_issuers, config.issuer.as_deref()),
         ephemeral_local_key,
     })
+}
+
+/// Binds the public keys given an issuer, and with `issuer` set, every other one to it: every
+/// token must name it then, so each key vouches for it alone, and binding them all keeps one
+/// key bound to it (the next signing key, announced) from making the others' tokens refused.
+fn bind_issuers(
+    mut authority: Authority,
+    key_issuers: BoundIssuers,
+    issuer: Option<&str>,
+) -> Authority {
+    let unbound: Vec<KeyId> = authority
+        .public_keys()
+        .iter()
+        .map(|key| key.id().clone())
+        .filter(|id| !key_issuers.iter().any(|(bound, _)| bound == id))
+        .collect();
+    for (id, bound) in key_issuers {
+        authority = authority.with_key_issuer(&id, bound);
+    }
+    if let Some(issuer) = issuer {
+        for id in unbound {
+            authority = authority.with_key_issuer(&id, issuer);
+        }
+    }
+    authority
 }
 
 fn key_error(field: String) -> impl FnOnce(KeyError) -> ConfigError {
