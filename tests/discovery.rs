@@ -247,6 +247,25 @@ async fn launch_fails_without_keys_unless_public_keys_are_configured() {
     assert_eq!(status(&client, &good).await, Status::Ok);
 }
 
+/// A verifier of its own issuer's tokens (`issuer` set) whose `public_keys` fall back to a key
+/// the issuer has since withdrawn: once the document is fetched, that key no longer vouches
+/// for the issuer, though `issuer` binds configured keys to it on services without discovery.
+#[rocket::async_test]
+async fn a_configured_key_the_document_does_not_list_stops_vouching_for_the_issuer() {
+    let publisher = publisher(ISSUER).await;
+    let withdrawn = rocket_paseto::token::SecretKey::parse(OTHER_SECRET)
+        .unwrap()
+        .public_key()
+        .to_paserk();
+    let discovery = json!({ "url": publisher.url(), "issuer": ISSUER });
+    let extra = json!({ "issuer": ISSUER, "public_keys": [withdrawn] });
+    let client = Client::tracked(verifier(discovery, extra)).await.unwrap();
+    let listed = signed(SECRET, ISSUER, &pid(SECRET));
+    assert_eq!(status(&client, &listed).await, Status::Ok);
+    let by_withdrawn = signed(OTHER_SECRET, ISSUER, &pid(OTHER_SECRET));
+    assert_eq!(status(&client, &by_withdrawn).await, Status::Unauthorized);
+}
+
 #[rocket::async_test]
 async fn a_document_naming_another_issuer_is_refused() {
     let publisher = publisher("https://impostor.example").await;

@@ -107,18 +107,28 @@ pub(super) fn resolve(
         .with_cache(config.cache_size)
         .with_sealed_cache(config.cookies.cache_size);
     Ok(Keyring {
-        authority: bind_issuers(authority, key_issuers, config.issuer.as_deref()),
+        authority: bind_issuers(authority, key_issuers, implied_issuer(config)),
         ephemeral_local_key,
     })
 }
 
-/// Binds the public keys given an issuer, and with `issuer` set, every other one to it: every
-/// token must name it then, so each key vouches for it alone, and binding them all keeps one
-/// key bound to it (the next signing key, announced) from making the others' tokens refused.
+/// The issuer every configured public key vouches for, when the configuration says it alone:
+/// with `issuer` set every token must name it, so binding each key to it changes nothing but
+/// keeps one key bound to it (the next signing key, announced) from making the others' tokens
+/// refused. With discovery, the issuer's document says which keys are its own instead, and a
+/// configured key it does not list must stop vouching for it.
+fn implied_issuer(config: &Config) -> Option<&str> {
+    config
+        .issuer
+        .as_deref()
+        .filter(|_| config.discovery.is_none())
+}
+
+/// Binds the public keys given an issuer, and every other one to `implied` when it is set.
 fn bind_issuers(
     mut authority: Authority,
     key_issuers: BoundIssuers,
-    issuer: Option<&str>,
+    implied: Option<&str>,
 ) -> Authority {
     let unbound: Vec<KeyId> = authority
         .public_keys()
@@ -129,7 +139,7 @@ fn bind_issuers(
     for (id, bound) in key_issuers {
         authority = authority.with_key_issuer(&id, bound);
     }
-    if let Some(issuer) = issuer {
+    if let Some(issuer) = implied {
         for id in unbound {
             authority = authority.with_key_issuer(&id, issuer);
         }
