@@ -44,6 +44,8 @@ impl PasetoStats {
     /// | `rocket_paseto_key_fetches_total`, `rocket_paseto_key_fetch_errors_total` | — |
     /// | `rocket_paseto_key_fetch_last_success_timestamp_seconds` (gauge) | — |
     ///
+    /// The `key_fetch` metrics appear only on services with key discovery.
+    ///
     /// Labels are fixed names: no token, subject or key ever reaches a metric.
     ///
     /// With Prometheus (`metrics-exporter-prometheus`), render the recorder from a route:
@@ -91,9 +93,13 @@ impl PasetoStats {
         counter!(STORE_CALLS).absolute(self.store_calls);
         counter!(STORE_ERRORS).absolute(self.store_errors);
         counter!(STORE_TIME).absolute(self.store_micros);
-        counter!(KEY_FETCHES).absolute(self.key_fetches);
-        counter!(KEY_FETCH_ERRORS).absolute(self.key_fetch_errors);
-        gauge!(KEY_FETCH_LAST_SUCCESS).set(self.key_fetch_last_success as f64);
+        // Only with discovery (which fetches at launch): a service without it has no last good
+        // fetch to alert on.
+        if self.key_fetches > 0 {
+            counter!(KEY_FETCHES).absolute(self.key_fetches);
+            counter!(KEY_FETCH_ERRORS).absolute(self.key_fetch_errors);
+            gauge!(KEY_FETCH_LAST_SUCCESS).set(self.key_fetch_last_success as f64);
+        }
     }
 
     fn tokens_by_outcome(&self) -> [(&'static str, u64); 9] {
