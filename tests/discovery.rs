@@ -326,8 +326,8 @@ fn discovery_settings_are_checked_at_launch() {
 
 // --- Over HTTPS: the publisher behind a TLS terminator, its certificate from a private root --
 
-/// `tests/tls/terminate.py` in front of a publisher: TLS on a loopback port with the
-/// certificate of `localhost` that `tests/tls/ca.pem` signs, piped to the publisher's port.
+/// `tests/tls/terminate.py` in front of a publisher: HTTPS on a loopback port with the
+/// certificate of `localhost` that `tests/tls/ca.pem` signs, each GET passed to the publisher.
 struct Terminator {
     child: std::process::Child,
     port: u16,
@@ -337,7 +337,7 @@ impl Terminator {
     fn start(upstream: u16) -> Self {
         use std::io::BufRead;
         let tls = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
-        let mut child = std::process::Command::new("python3")
+        let child = std::process::Command::new("python3")
             .arg(format!("{tls}/terminate.py"))
             .arg(format!("{tls}/localhost.pem"))
             .arg(format!("{tls}/localhost.key"))
@@ -345,12 +345,15 @@ impl Terminator {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("python3 runs tests/tls/terminate.py");
+        // Held from here, so that the process is stopped should reading its port fail.
+        let mut terminator = Terminator { child, port: 0 };
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
+        let stdout = terminator.child.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
             .read_line(&mut line)
             .unwrap();
-        let port = line.trim().parse().expect("the terminator prints its port");
-        Terminator { child, port }
+        terminator.port = line.trim().parse().expect("the terminator prints its port");
+        terminator
     }
 
     fn url(&self) -> String {
