@@ -59,8 +59,12 @@ async fn read(
     connection: &ClusterConnection,
     timeout: Duration,
 ) -> Result<Vec<(String, Persistence)>, String> {
-    let appendonly = setting(connection, timeout, "appendonly").await?;
-    let save = setting(connection, timeout, "save").await?;
+    // Together, so that a master that does not answer costs the first request one timeout.
+    let (appendonly, save) = rocket::tokio::join!(
+        setting(connection, timeout, "appendonly"),
+        setting(connection, timeout, "save")
+    );
+    let (appendonly, save) = (appendonly?, save?);
     let mut masters: Vec<(String, Persistence)> = appendonly
         .into_iter()
         .map(|(master, appendonly)| {
