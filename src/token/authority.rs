@@ -337,6 +337,32 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "discovery")]
+    fn a_document_listing_the_signing_key_does_not_bind_it() {
+        let signer = SecretKey::generate().unwrap();
+        let public = signer.public_key().clone();
+        let service = Authority::new(None, Some(signer), vec![], rules());
+        let ours = service
+            .mint("signed", "alice", None::<&()>, MintOptions::new())
+            .unwrap();
+        let other = SecretKey::generate().unwrap().public_key().clone();
+        let listed = [public.clone(), other];
+        assert_eq!(
+            service.own_key_claimed_by("https://a.example", &listed),
+            Some(public.id().clone())
+        );
+        service.replace_discovered_keys("https://a.example", listed.to_vec());
+        assert!(
+            service
+                .verify("signed", &ours, now(), VerifyOptions::new())
+                .is_ok()
+        );
+        // Bound to that issuer by the configuration, the key is its own: nothing to warn of.
+        let bound = service.with_key_issuer(public.id(), "https://a.example");
+        assert_eq!(bound.own_key_claimed_by("https://a.example", &listed), None);
+    }
+
+    #[test]
     fn the_token_cache_counts_hits_misses_and_evictions() {
         let a = authority().with_cache(16);
         let cached = VerifyOptions::new().cached();
