@@ -229,11 +229,15 @@ impl PasetoFairing {
                     .map_err(|e| ConfigError::new("paseto.revocation.url", e))?,
             ),
             #[cfg(feature = "redis")]
-            (None, Some(StoreSetup::RedisCluster(cluster))) => Arc::new(
-                cluster
-                    .build()
-                    .map_err(|e| ConfigError::new("paseto.revocation.urls", e))?,
-            ),
+            (None, Some(StoreSetup::RedisCluster(cluster))) => {
+                let store = Arc::new(
+                    cluster
+                        .build()
+                        .map_err(|e| ConfigError::new("paseto.revocation.urls", e))?,
+                );
+                store.connect_soon();
+                store
+            }
             (None, None) if setup.kinds_set => {
                 return Err(ConfigError::new(
                     "paseto.revocation.kinds",

@@ -18,6 +18,7 @@ use super::{RevocationStore, StoreError, is_replicated};
 mod cluster;
 mod commands;
 mod feed;
+mod persistence;
 
 pub use self::cluster::RedisClusterStore;
 
