@@ -195,6 +195,7 @@ impl PasetoFairing {
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,
+            reload_claims: settings.reload_claims,
             counters,
             #[cfg(feature = "discovery")]
             discovery: settings

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use crate::csrf;
 use crate::error::AuthError;
-use crate::hooks::Hooks;
+use crate::hooks::{self, Hooks};
 use crate::implicit;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::origin;
@@ -378,6 +378,11 @@ async fn verify_in<K: TokenKind>(
         && let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref())
     {
         users.check(&verified.claims().sub, request).await?;
+    }
+    if K::NAME == Refresh::NAME
+        && let Some(reloaded) = hooks::reload(request, state, &verified).await?
+    {
+        return Ok((Arc::new(reloaded), source));
     }
     Ok((verified, source))
 }

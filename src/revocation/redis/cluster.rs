@@ -22,7 +22,7 @@ use super::persistence;
 ///
 /// Each write names one key, so it runs whole on the master holding that key's slot: an
 /// insert, and the compare-and-set of a rotation, are as atomic as on one server. The reads of
-/// a check (a token's `jti:`, `fam:`, `rot:` and `cut:` entries, which land in different
+/// a check (a token's `jti:`, `fam:`, `rot:`, `cut:` and `old:` entries, which land in different
 /// slots) are split by slot into one `MGET` per slot, sent together.
 ///
 /// There is no replica: every check is a round trip, and a logout is refused everywhere from
