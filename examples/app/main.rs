@@ -32,7 +32,7 @@
 //! Password hashing (argon2id, 19 MiB and tens of milliseconds each) runs at most once per
 //! core at a time, in working memory allocated once, and no database connection is held
 //! meanwhile: a flood of logins waits its turn instead of growing memory with the flood. On 2
-//! cores, bursts of 24 concurrent wrong-password logins peak at 58 MB of RSS, against 1.7 GB
+//! cores, bursts of 24 concurrent wrong-password logins peak at 58 MB of RSS, against 1.16 GB
 //! after three bursts before (`bench/login-memory.sh`, `docs/performance.md`).
 //!
 //! | route | token | answer |
