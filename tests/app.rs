@@ -775,6 +775,14 @@ async fn openapi_document_requires_the_paseto_scheme() {
             "{method} {path} needs no token"
         );
     }
+    let set_roles = operation("/admin/users/{username}/roles", "put");
+    assert!(set_roles["requestBody"].is_object(), "{set_roles}");
+    for status in ["200", "404", "422", "403"] {
+        assert!(
+            set_roles["responses"][status].is_object(),
+            "{status}: {set_roles}"
+        );
+    }
     // Guard failures are documented with the crate's JSON error body.
     let unauthorized = &operation("/me", "get")["responses"]["401"];
     let schema = &unauthorized["content"]["application/json"]["schema"];
