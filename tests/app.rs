@@ -475,6 +475,7 @@ async fn refresh_rotates_and_a_reused_token_ends_its_login() {
 async fn an_admin_demoted_in_the_database_loses_admin_at_the_next_refresh() {
     let (client, _file) = client("demoted").await;
     register(&client, "admin", "password123").await;
+    make_admin(&client, "admin").await;
     let admin = signed_in(&client, "admin", "password123").await;
     expect(&client, "GET", "/admin", &admin.access, Status::Ok).await;
 
