@@ -87,7 +87,8 @@ def main():
             if set(statuses) != {401}:
                 sys.exit(f"burst {round_}: statuses {sorted(set(statuses))}, expected 401 only")
             rss, peak = memory(server.pid)
-            print(f"after burst {round_} of {ACCOUNTS}: RSS {rss:4d} MB, peak {peak:4d} MB ({took:.2f} s)")
+            print(f"after burst {round_} of {ACCOUNTS}: RSS {rss:4d} MB, peak {peak:4d} MB"
+                  f" ({took:.2f} s)")
     finally:
         server.terminate()
         server.wait()

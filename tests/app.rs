@@ -1,7 +1,7 @@
 //! The `app` example's contract over HTTP, each test against a fresh SQLite file: accounts,
-//! password hashes, logins and their roles, roles set by admins only, rotation, logouts, sessions, password change,
-//! account deletion, bad bodies and database failures; and `/ws` with a real WebSocket client
-//! against the app served on a loopback port.
+//! password hashes, logins and their roles, roles set by admins only, rotation, logouts,
+//! sessions, password change, account deletion, bad bodies and database failures; and `/ws`
+//! with a real WebSocket client against the app served on a loopback port.
 
 #[allow(dead_code)]
 #[path = "../examples/app/main.rs"]

@@ -74,7 +74,8 @@ async fn grant_or_create(pool: &SqlitePool, username: &str) -> Result<User, Stri
         }),
         // Someone registered the name while the password was hashed: never grant to them.
         None => Err(format!(
-            "{username} was registered meanwhile, and not made admin: check who holds it, then run again"
+            "{username} was registered meanwhile, and not made admin: \
+             check who holds it, then run again"
         )),
     }
 }
