@@ -353,7 +353,7 @@ async fn authenticate_checks_the_store_as_guards_do() {
 
     // After a logout: refused by `authenticate` and by a guard reading the query string,
     // still accepted by `verify`, which skips the store.
-    let user = format!("/user?access_token={}", pair.access_token);
+    let user = format!("/user/query?access_token={}", pair.access_token);
     assert_eq!(
         client.get(user.clone()).dispatch().await.status(),
         Status::Ok

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
 use rocket_paseto::{
-    Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe, Revoked,
-    Session, Sessions, TokenPair, catchers,
+    Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, QueryToken, Refresh,
+    RememberMe, Revoked, Session, Sessions, TokenPair, catchers,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -69,6 +69,12 @@ async fn token_endpoint(
 fn user(token: Paseto<Access>) -> Json<Value> {
     let claims = token.registered();
     Json(json!({ "sub": token.subject(), "jti": token.jti(), "fam": claims.fam }))
+}
+
+/// `/user` for a WebSocket-like client, which sends its token in the query string.
+#[get("/user/query")]
+fn user_from_query(token: QueryToken<Paseto<Access>>) -> Json<Value> {
+    Json(json!({ "sub": token.subject() }))
 }
 
 /// Checks a refresh token without exchanging it: its `jti` and family.
@@ -159,6 +165,7 @@ pub fn app_routes() -> Vec<Route> {
         access_from,
         token_endpoint,
         user,
+        user_from_query,
         refresh_check,
         refresh,
         logout,
