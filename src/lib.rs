@@ -255,6 +255,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+mod address;
 pub mod config;
 mod cookies;
 mod counters;
@@ -280,6 +281,7 @@ pub mod revocation;
 mod sessions;
 mod state;
 mod stats;
+mod throttle;
 pub mod token;
 mod user;
 
@@ -287,7 +289,7 @@ pub use config::{Config, ConfigError};
 pub use cookies::{CsrfInput, PasetoCookies};
 pub use error::{AuthError, AuthFailure, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
-pub use guard::{Paseto, from_authorization};
+pub use guard::{LoginAttempt, LoginThrottle, Paseto, from_authorization};
 pub use hooks::LoginClaims;
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenCookies, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};

@@ -21,8 +21,10 @@ use crate::stats;
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 
 mod source;
+mod throttle;
 
 use self::source::{Source, find_token};
+pub use self::throttle::{LoginAttempt, LoginThrottle};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
 /// `C`: the request guard at the centre of this crate.
