@@ -821,3 +821,24 @@ fn app_registers_logs_in_and_out_over_http() {
     drop(server);
     let _ = std::fs::remove_file(&db);
 }
+
+#[test]
+fn cookies_throttles_logins_after_five_failures() {
+    let client = Client::tracked(cookies_app::rocket()).unwrap();
+    let attempt = |password: &str| {
+        client
+            .post("/login")
+            .header(ContentType::Form)
+            .body(format!("username=test&password={password}"))
+            .dispatch()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("nope").status(), Status::Unauthorized);
+    }
+    let right = attempt("test");
+    assert_eq!(right.status(), Status::TooManyRequests);
+    assert!(right.headers().get_one("Retry-After").is_some());
+    let body: Value = right.into_json().unwrap();
+    assert_eq!(body["error"], "too_many_attempts");
+    assert!(client.cookies().get("access_token").is_none());
+}
