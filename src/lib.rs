@@ -199,6 +199,15 @@
 //! }
 //! ```
 //!
+//! # Login throttling
+//!
+//! Take [`LoginThrottle`] in login routes: [`check`](LoginThrottle::check) the account before the
+//! password (429 with `Retry-After` once the account or the client address failed too often,
+//! even with the right password), then record the [`LoginAttempt`] as
+//! [`failed`](LoginAttempt::failed) or [`succeeded`](LoginAttempt::succeeded). The counts live in
+//! the revocation store, so every instance counts together. Limits: `[paseto.throttle]`;
+//! proxies whose `X-Forwarded-For` counts: `trusted_proxies`. `docs/security.md` has the pattern.
+//!
 //! # Counters
 //!
 //! [`PasetoStats`] counts what the guards accepted and refused, by cause, how often the token
