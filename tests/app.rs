@@ -577,6 +577,9 @@ async fn openapi_document_requires_the_paseto_scheme() {
     let unauthorized = &operation("/me", "get")["responses"]["401"];
     let schema = &unauthorized["content"]["application/json"]["schema"];
     assert!(schema["properties"]["error"].is_object(), "{unauthorized}");
+    // The throttled login is documented too.
+    let throttled = &operation("/login", "post")["responses"]["429"];
+    assert!(throttled["description"].is_string(), "{throttled}");
 }
 
 /// The app served on a free loopback port (a WebSocket needs a real connection), with its own
