@@ -86,8 +86,11 @@ fn parse(value: &str) -> Option<Count> {
 /// ends soonest gives way, as it holds the least.
 pub(super) struct Tally {
     hasher: RandomState,
-    shards: Box<[Mutex<IndexMap<Box<str>, Count>>]>,
+    shards: Box<[Mutex<Counts>]>,
 }
+
+/// One shard of a [`Tally`]: counts by key.
+type Counts = IndexMap<Box<str>, Count>;
 
 impl Default for Tally {
     fn default() -> Self {
@@ -126,14 +129,14 @@ impl Tally {
         self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
-    fn shard(&self, key: &str) -> MutexGuard<'_, IndexMap<Box<str>, Count>> {
+    fn shard(&self, key: &str) -> MutexGuard<'_, Counts> {
         let index = self.hasher.hash_one(key) as usize % SHARDS;
         lock(&self.shards[index])
     }
 }
 
 /// Drops the ended counters of a full shard or, when every one is live, the one ending first.
-fn make_room(shard: &mut IndexMap<Box<str>, Count>, now: OffsetDateTime) {
+fn make_room(shard: &mut Counts, now: OffsetDateTime) {
     shard.retain(|_, (_, end)| *end > now);
     if shard.len() < MAX_COUNTERS / SHARDS {
         return;
