@@ -25,8 +25,14 @@ pub(crate) const FORM_PEEK: usize = 512;
 struct FormCsrf(Option<String>);
 
 /// Whether the request's method needs the CSRF check (when the check is on).
+///
+/// A form body on an exempt method is a `POST` that Rocket turned into that method because of
+/// its `_method` field (browsers send `GET` forms in the URL, with no body): any site's page
+/// can send it, so it is checked as the `POST` it was.
 pub(crate) fn needed(request: &Request<'_>, http: &HttpSettings) -> bool {
-    http.csrf_header.is_some() && !http.csrf_exempt.contains(&request.method())
+    http.csrf_header.is_some()
+        && (!http.csrf_exempt.contains(&request.method())
+            || request.content_type().is_some_and(|t| t.is_form()))
 }
 
 /// For the fairing: on a method that needs the check, with a URL-encoded form body, reads the

@@ -198,6 +198,7 @@ impl PasetoFairing {
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,
+            reload_claims: settings.reload_claims,
             counters,
             #[cfg(feature = "discovery")]
             discovery: settings
@@ -232,11 +233,15 @@ impl PasetoFairing {
                     .map_err(|e| ConfigError::new("paseto.revocation.url", e))?,
             ),
             #[cfg(feature = "redis")]
-            (None, Some(StoreSetup::RedisCluster(cluster))) => Arc::new(
-                cluster
-                    .build()
-                    .map_err(|e| ConfigError::new("paseto.revocation.urls", e))?,
-            ),
+            (None, Some(StoreSetup::RedisCluster(cluster))) => {
+                let store = Arc::new(
+                    cluster
+                        .build()
+                        .map_err(|e| ConfigError::new("paseto.revocation.urls", e))?,
+                );
+                store.connect_soon();
+                store
+            }
             (None, None) if setup.kinds_set => {
                 return Err(ConfigError::new(
                     "paseto.revocation.kinds",
@@ -309,13 +314,16 @@ impl Fairing for PasetoFairing {
         crate::stats::spawn_publisher(_rocket);
     }
 
-    /// Reads the CSRF form field of plain HTML form posts for the guards, which cannot read
-    /// the body (see `paseto.csrf_field`).
+    /// Takes tokens out of the query string before Rocket logs the request line (see
+    /// [`QueryToken`](crate::QueryToken)), and reads the CSRF form field of plain HTML form
+    /// posts for the guards, which cannot read the body (see `paseto.csrf_field`).
     async fn on_request(&self, request: &mut Request<'_>, data: &mut Data<'_>) {
-        let request = &*request;
-        if let Some(state) = AuthState::of(request) {
-            csrf::read_form_field(request, data, &state.http).await;
-        }
+        // The state lives as long as Rocket, not the request: no borrow of `request` holds it.
+        let Some(state) = AuthState::fetch(request.rocket()) else {
+            return;
+        };
+        crate::guard::redact_query_tokens(request, state);
+        csrf::read_form_field(request, data, &state.http).await;
     }
 
     /// Responses that set token cookies must not be kept by any cache (RFC 6749, section 5.1,

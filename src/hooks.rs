@@ -4,17 +4,32 @@
 use std::any::TypeId;
 use std::sync::Arc;
 
+use rocket::http::Status;
 use rocket::request::Request;
 use rocket::{Phase, Rocket};
 use serde_json::{Map, Value};
 
 use crate::error::AuthError;
+use crate::state::AuthState;
+use crate::token::{Rejection, Verified};
 
 /// Claims added to the tokens of every login, e.g. roles read from a database: register one
 /// with [`PasetoFairing::login_claims`](crate::PasetoFairing::login_claims).
 ///
-/// It runs once per login ([`Login::issue`](crate::Login::issue)), with the request, so it can reach managed state
-/// or a database pool. Refreshes and rotations copy the claims, so it does not run again then.
+/// It runs at each login ([`Login::issue`](crate::Login::issue)), with the request, so it can
+/// reach managed state or a database pool, and again whenever the login is renewed: at each
+/// refresh, with or without rotation, through the [`Paseto<Refresh>`](crate::Paseto) guard,
+/// [`PasetoCookies`](crate::PasetoCookies) or implicit refresh. A change of roles thus reaches
+/// the user's next access token, within one access-token lifetime. The claims it gives then
+/// replace the same-named claims of the refresh token; other claims (those given to the
+/// [`Login`](crate::Login) builder) are copied. So return every claim you manage, an empty
+/// list rather than none. `paseto.reload_claims = false` copies all claims instead, and saves
+/// one call per refresh.
+///
+/// Return `Err(AuthError::BadCredentials)` when `subject` names no user (any more): a login
+/// then fails with a 401, and a refresh ends the login, revoking its tokens (with a revocation
+/// store), and fails with a 401. A remember-me token carries no claims: the login it resumes
+/// loads them as any login does.
 ///
 /// ```
 /// use rocket::request::Request;
@@ -35,9 +50,11 @@ use crate::error::AuthError;
 /// ```
 #[rocket::async_trait]
 pub trait LoginClaims: Send + Sync + 'static {
-    /// The claims to add to both tokens of `subject`'s new login. Registered claims (`sub`,
-    /// `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`, `type`, …) cannot be set: the login then fails
-    /// with a 500. An error ends the login with that error's response.
+    /// The claims to add to both tokens of `subject`'s new or renewed login. Registered claims
+    /// (`sub`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`, `type`, …) cannot be set: the login
+    /// then fails with a 500. An error answered with a 401 refuses the user (see above); any
+    /// other error fails the login or the refresh with that error's response, e.g.
+    /// `AuthError::Unavailable` (a 503) while the database is down.
     async fn claims(
         &self,
         subject: &str,
@@ -71,5 +88,33 @@ impl Hooks {
     /// The hooks of the request's Rocket instance.
     pub(crate) fn of<'r>(request: &'r Request<'_>) -> Option<&'r Hooks> {
         Self::fetch(request.rocket())
+    }
+}
+
+/// `refresh` with the claims the [`LoginClaims`] loader gives its subject now, to renew its
+/// login with; `None` when there is no loader, `paseto.reload_claims` is off, or `refresh`
+/// has them already. A loader that refuses the subject (an error answered with a 401) ends the
+/// login: its family is revoked, so the refresh token stays refused.
+pub(crate) async fn reload(
+    request: &Request<'_>,
+    state: &AuthState,
+    refresh: &Verified,
+) -> Result<Option<Verified>, AuthError> {
+    let loader = match Hooks::of(request).and_then(|hooks| hooks.login_claims.as_ref()) {
+        Some(loader) if state.reload_claims && refresh.reloaded_claims().is_none() => loader,
+        _ => return Ok(None),
+    };
+    match loader.claims(&refresh.claims().sub, request).await {
+        Ok(claims) => Ok(Some(refresh.clone().reloaded(claims))),
+        Err(error) if error.status() == Status::Unauthorized => {
+            rocket::debug!("rocket_paseto: a login's subject is no longer accepted; ending it");
+            if let Some(revocation) = &state.revocation
+                && let Err(e) = revocation.revoke(refresh.claims()).await
+            {
+                rocket::error!("rocket_paseto: {e}; a login whose user is gone was not revoked");
+            }
+            Err(AuthError::Invalid(Rejection::SubjectRefused))
+        }
+        Err(error) => Err(error),
     }
 }

@@ -89,9 +89,10 @@
 //! [`Sentinel`](rocket::Sentinel): a route that uses them without the fairing aborts launch.
 //!
 //! For WebSocket upgrades, where browsers cannot set headers, a kind's `query` setting (e.g.
-//! `[default.paseto.access] query = "access_token"`, off by default) lets its guard read the
-//! token from that query parameter when there is neither header nor cookie. URLs end up in
-//! logs and `Referer` headers: keep it to short-lived kinds on WebSocket routes
+//! `[default.paseto.access] query = "access_token"`, off by default) names a query parameter
+//! that the routes wrapping their guard in [`QueryToken`] read when there is neither header nor
+//! cookie; the fairing takes its value out of the URI before Rocket logs the request. URLs end
+//! up in logs and `Referer` headers: keep it to short-lived kinds on WebSocket routes
 //! (`docs/security.md` has the details). A token in a body or a message is checked as a
 //! guard would, revocation included, by [`Issuer::authenticate`].
 //!
@@ -298,7 +299,8 @@ pub use config::{Config, ConfigError};
 pub use cookies::{CsrfInput, PasetoCookies};
 pub use error::{AuthError, AuthFailure, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
-pub use guard::{LoginAttempt, LoginThrottle, Paseto, from_authorization};
+pub use guard::throttle::{LoginAttempt, LoginThrottle};
+pub use guard::{Paseto, QueryToken, from_authorization};
 pub use hooks::LoginClaims;
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenCookies, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};

@@ -11,6 +11,7 @@ use crate::cookies::PasetoCookies;
 use crate::error::AuthError;
 use crate::hooks::Hooks;
 use crate::issuer::{ExtraClaims, Family, Issuer, TokenPair};
+use crate::revocation::login_family;
 use crate::token::random_id;
 
 /// A login being started: an access and a refresh token in a new family, with claims from the
@@ -86,7 +87,8 @@ impl<'a> Login<'a> {
             None => Map::new(),
         };
         claims.extend(self.extra.into_map().map_err(AuthError::Issue)?);
-        let (family, end) = self.issuer.new_family()?;
+        // A listed login's id carries its start, so ending the oldest logins takes one entry.
+        let (family, end) = (login_family()?, self.issuer.session_end());
         let csrf = match self.cookies {
             Some(_) => Some(random_id()?),
             None => None,

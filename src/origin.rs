@@ -56,22 +56,27 @@ impl<'r> FromRequest<'r> for SameOrigin {
         let Some(state) = AuthState::of(request) else {
             return AuthError::NotConfigured.fail(request);
         };
-        let headers = request.headers();
-        let claimed = match (headers.get_one("Origin"), headers.get_one("Referer")) {
-            (Some(origin), _) => WebOrigin::parse(origin),
-            (None, Some(referer)) => WebOrigin::of_url(referer),
-            (None, None) => return Outcome::Success(SameOrigin(())),
-        };
-        let trusted = claimed.is_some_and(|origin| {
-            own_origin(request).as_ref() == Some(&origin)
-                || state.http.allowed_origins.contains(&origin)
-        });
-        if trusted {
+        if is_same_origin(request, state) {
             Outcome::Success(SameOrigin(()))
         } else {
             AuthError::Csrf.fail(request)
         }
     }
+}
+
+/// The check of [`SameOrigin`], which the token guards also make on WebSocket upgrades that
+/// carry a token cookie.
+pub(crate) fn is_same_origin(request: &Request<'_>, state: &AuthState) -> bool {
+    let headers = request.headers();
+    let claimed = match (headers.get_one("Origin"), headers.get_one("Referer")) {
+        (Some(origin), _) => WebOrigin::parse(origin),
+        (None, Some(referer)) => WebOrigin::of_url(referer),
+        (None, None) => return true,
+    };
+    claimed.is_some_and(|origin| {
+        own_origin(request).as_ref() == Some(&origin)
+            || state.http.allowed_origins.contains(&origin)
+    })
 }
 
 impl Sentinel for SameOrigin {

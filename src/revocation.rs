@@ -20,22 +20,28 @@
 //! | key | written by | value | kept until |
 //! |---|---|---|---|
 //! | `jti:<jti>` | a logout | `1` | the token's `exp`, plus twice the leeway |
-//! | `fam:<fam>` | a logout, a detected reuse | `1` | the family's end (`fam_exp`), plus twice the leeway |
+//! | `fam:<fam>` | a logout, a detected reuse, a session ended | `1` | the family's end (`fam_exp`), plus twice the leeway |
 //! | `rot:<fam>` | each rotation, replacing the last | the current and previous refresh `jti`, and when | the family's end, plus twice the leeway |
+//! | `ses:<hash>` | each login of [`Sessions`](crate::Sessions), replacing the last | the subject's logins, at most `max_sessions` | the last login's end, plus twice the leeway |
+//! | `old:<hash>` | a login beyond `max_sessions`, raising it | when the newest login ended as the oldest started: the subject's logins that started no later are refused | 366 days, plus twice the leeway |
+//! | `cut:<hash>` | a logout everywhere, raising it | the time before which the subject's tokens are refused | 366 days, plus twice the leeway |
 //!
-//! A login writes nothing; each login that rotates holds one `rot:` entry, whatever the number
-//! of rotations; a logout adds two entries. Twice the leeway: once because tokens are accepted
-//! that long after `exp`, once because the instance writing the entry may have a clock that
-//! runs ahead by as much.
+//! `<hash>` is a keyed hash of the subject. A login from [`Issuer::pair`](crate::Issuer::pair)
+//! writes nothing; one from [`Sessions::login`](crate::Sessions::login) rewrites its subject's
+//! list, and beyond `max_sessions` raises the subject's `old:` entry to end the oldest (a
+//! listed login's family id carries its start), so logging in alone leaves at most two entries
+//! per subject, however often. Each login that rotates holds one `rot:` entry, whatever the
+//! number of rotations; a logout adds two entries. Twice the leeway: once because tokens are
+//! accepted that long after `exp`, once because the instance writing the entry may have a
+//! clock that runs ahead by as much.
 //!
 //! The login throttle ([`LoginThrottle`](crate::LoginThrottle)) keeps its failure counts in the
 //! same store, as counters ([`RevocationStore::count`]) under `thr:a:<hash>` (an account) and
 //! `thr:i:<hash>` (a client address), each kept until its window ends. The hashes are keyed, so
 //! the store sees neither account names nor addresses.
 //!
-//! A "log out everywhere" adds a `cut:<hash>` entry per subject (the time before which its
-//! tokens are refused). The `jti:`, `fam:` and `cut:` entries are all a guard reads for a
-//! token that does not rotate, and they are only ever added or extended, so a copy of them can
+//! The `jti:`, `fam:`, `cut:` and `old:` entries are all a guard reads for a token that does
+//! not rotate, in one call, and they are only ever added or raised, so a copy of them can
 //! be kept in memory and followed ([`RevocationStore::get_replicated`]).
 
 use std::time::Duration;
@@ -55,7 +61,7 @@ mod sessions;
 
 pub(crate) use self::check::Revocation;
 pub use self::memory::MemoryStore;
-pub(crate) use self::sessions::{LoginRecord, Subjects};
+pub(crate) use self::sessions::{LoginRecord, Subjects, login_family};
 
 #[cfg(feature = "redis")]
 mod redis;
@@ -120,7 +126,7 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// they need the store's present value, so it should be a single round trip.
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError>;
 
-    /// The values of `keys`, every one a `jti:`, `fam:` or `cut:` key, for a guard's check of a
+    /// The values of `keys`, every one a `jti:`, `fam:`, `cut:` or `old:` key, for a guard's check of a
     /// token that does not rotate: called once per request.
     ///
     /// Unlike [`get`](Self::get), the answer may come from a copy in memory that follows the
@@ -272,7 +278,7 @@ pub(crate) fn add_saturating(time: OffsetDateTime, by: Duration) -> OffsetDateTi
 /// The namespaces of the entries a guard reads for a token that does not rotate: those a
 /// replica copies.
 #[cfg(feature = "redis")]
-const REPLICATED: [&str; 3] = ["jti:", "fam:", "cut:"];
+const REPLICATED: [&str; 4] = ["jti:", "fam:", "cut:", "old:"];
 
 /// Whether `key` is one of the entries a replica copies.
 #[cfg(feature = "redis")]

@@ -18,8 +18,8 @@ use crate::token::Claims;
 ///
 /// A login is a token family: the pair minted by [`login`](Self::login) and every token later
 /// obtained with its refresh token. With a revocation store, each subject's logins are listed
-/// (at most `revocation.max_sessions`; a new login beyond it ends the one least recently
-/// refreshed), and the store sees a keyed hash of the subject, never the subject itself.
+/// (at most `revocation.max_sessions`; a new login beyond it ends the oldest, the one that
+/// started first), and the store sees a keyed hash of the subject, never the subject itself.
 ///
 /// ```
 /// use rocket::serde::json::Json;

@@ -29,6 +29,8 @@ pub(crate) struct AuthState {
     pub throttle: Throttle,
     /// How long a login (a token family) lasts: `paseto.session_ttl`.
     pub session_ttl: Duration,
+    /// Whether renewing a login runs the `LoginClaims` loader again: `paseto.reload_claims`.
+    pub reload_claims: bool,
     /// What the guards and the store have done, for [`PasetoStats`](crate::PasetoStats); shared
     /// with the store, which counts its own calls.
     pub counters: Arc<Counters>,

@@ -291,6 +291,26 @@ async fn refresh_rotates_and_a_reused_token_ends_its_login() {
 }
 
 #[rocket::async_test]
+async fn an_admin_demoted_in_the_database_loses_admin_at_the_next_refresh() {
+    let (client, _file) = client("demoted").await;
+    register(&client, "admin", "password123").await;
+    let admin = signed_in(&client, "admin", "password123").await;
+    expect(&client, "GET", "/admin", &admin.access, Status::Ok).await;
+
+    let db = app::Db::fetch(client.rocket()).unwrap();
+    let demote = sqlx::query("UPDATE users SET roles = '' WHERE username = 'admin'");
+    demote.execute(&**db).await.unwrap();
+    let (status, body) = refresh(&client, &admin.refresh).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let renewed = Pair::from(&body);
+    expect(&client, "GET", "/admin", &renewed.access, Status::Forbidden).await;
+    assert_eq!(
+        get(&client, "/me", &renewed.access).await.1["roles"],
+        json!([])
+    );
+}
+
+#[rocket::async_test]
 async fn logout_ends_one_login_with_either_token() {
     let (client, _file) = client("logout").await;
     let by_access = user(&client, "alice").await;

@@ -411,3 +411,124 @@ async fn a_stopped_master_fails_its_checks_by_on_error_and_recovers_when_back() 
         Status::Unauthorized
     );
 }
+
+// --- The masters' persistence, checked at launch and read from the log ----------------------
+
+/// Set in the child process that [`logged`] starts.
+const LOG_CHILD: &str = "ROCKET_PASETO_LOG_CHILD";
+
+/// Runs the test `name` of this binary again in a child process, where Rocket's log is on (it
+/// is one logger per process), and returns what the child printed once it passed.
+fn logged(name: &str) -> String {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(LOG_CHILD, "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    text
+}
+
+/// An instance on the cluster at `urls` that logs warnings, and a request that reaches the
+/// store: it waits for the store's connection, and so for the check made when it opens.
+async fn launch_logged(urls: &[String]) {
+    let figment = common::figment(cluster_config(urls, &prefix()))
+        .merge(("log_level", "critical"))
+        .merge(("cli_colors", false));
+    let rocket = rocket::custom(figment)
+        .attach(rocket_paseto::PasetoFairing::default())
+        .register("/", rocket_paseto::catchers())
+        .mount("/", common::revocation::app_routes());
+    let client = Client::tracked(rocket).await.expect("the app ignites");
+    let pair = login_pair(&client).await;
+    assert_eq!(user_claims(&client, &pair.access_token).await.0, Status::Ok);
+}
+
+/// The port of a node URL, `redis://[user:password@]host:port/`.
+fn port_of(url: &str) -> u16 {
+    let address = url.trim_end_matches('/').rsplit('@').next().unwrap();
+    address.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+const RISK: &str = "A master restarted empty forgets the revocations it held, so revoked \
+    tokens are accepted again until they expire: run every master with `appendonly yes`";
+
+/// `.ci/run` starts the shared cluster's masters with `--save '' --appendonly no`: each is
+/// named at launch, with the risk and the fix.
+#[test]
+fn masters_that_persist_nothing_are_named_at_launch() {
+    let Some(urls) = cluster_urls() else { return };
+    if std::env::var_os(LOG_CHILD).is_some() {
+        return rocket::execute(launch_logged(&urls));
+    }
+    let log = logged("masters_that_persist_nothing_are_named_at_launch");
+    for url in &urls {
+        let named = format!(
+            ":{} persists nothing (appendonly no, save \"\")",
+            port_of(url)
+        );
+        assert!(log.contains(&named), "{log}");
+    }
+    assert!(log.contains(RISK), "{log}");
+}
+
+/// On a cluster of its own: a master with `appendonly yes` is not named, and one where the
+/// store's user may not run `CONFIG` is named as unchecked. The password never shows.
+#[test]
+fn a_master_that_cannot_be_asked_is_named_and_a_persistent_one_is_not() {
+    if cluster_urls().is_none() {
+        return;
+    }
+    if std::env::var_os(LOG_CHILD).is_none() {
+        let log = logged("a_master_that_cannot_be_asked_is_named_and_a_persistent_one_is_not");
+        let (_, printed) = log
+            .split_once("ports: ")
+            .expect("the child prints its ports");
+        let ports: Vec<u16> = printed
+            .lines()
+            .next()
+            .unwrap()
+            .split(' ')
+            .map(|port| port.parse().unwrap())
+            .collect();
+        let [persistent, unasked, bare] = ports[..] else {
+            panic!("{ports:?}")
+        };
+        assert!(!log.contains(&format!(":{persistent} ")), "{log}");
+        let unchecked = format!(":{unasked} could not be checked (CONFIG GET is renamed");
+        assert!(log.contains(&unchecked), "{log}");
+        assert!(log.contains(&format!(":{bare} persists nothing")), "{log}");
+        assert!(!log.contains("hunter2"), "{log}");
+        return;
+    }
+    rocket::execute(async {
+        let cluster = OwnCluster::start().await;
+        let ports = cluster.ports.clone();
+        println!("ports: {} {} {}", ports[0], ports[1], ports[2]);
+        for (i, url) in cluster.urls().iter().enumerate() {
+            let mut node = connect(url).await;
+            let mut user = redis::cmd("ACL");
+            user.arg("SETUSER").arg("app").arg("on").arg(">hunter2");
+            user.arg("~*").arg("&*").arg("+@all");
+            if i == 1 {
+                user.arg("-config");
+            }
+            let () = user.query_async(&mut node).await.unwrap();
+            if i == 0 {
+                let mut append = redis::cmd("CONFIG");
+                append.arg("SET").arg("appendonly").arg("yes");
+                let () = append.query_async(&mut node).await.unwrap();
+            }
+        }
+        let urls: Vec<String> = ports
+            .iter()
+            .map(|port| format!("redis://app:hunter2@127.0.0.1:{port}/"))
+            .collect();
+        launch_logged(&urls).await;
+    });
+}

@@ -14,6 +14,7 @@ use rocket::local::asynchronous::Client;
 use rocket::tokio::net::TcpStream;
 use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket, Shutdown, get, routes};
+use rocket_paseto::token::SecretKey;
 use rocket_paseto::{Access, Issuer, Paseto, PasetoFairing, catchers};
 use serde_json::{Value, json};
 
@@ -76,9 +77,15 @@ async fn serve(rocket: Rocket<Build>) -> (u16, Shutdown) {
 
 /// The issuer `issuer`, signing with `SECRET` and publishing its key.
 async fn publisher(issuer: &str) -> Publisher {
+    publisher_listing(issuer, &[]).await
+}
+
+/// The issuer `issuer`, signing with `SECRET` and publishing its key, then `previous`.
+async fn publisher_listing(issuer: &str, previous: &[&str]) -> Publisher {
     let paseto = json!({
         "local_key": LOCAL,
         "secret_key": SECRET,
+        "public_keys": previous,
         "issuer": issuer,
         "publish_keys": KEYS_PATH,
     });
@@ -245,6 +252,116 @@ async fn launch_fails_without_keys_unless_public_keys_are_configured() {
         .unwrap();
     let good = signed(SECRET, ISSUER, &pid(SECRET));
     assert_eq!(status(&client, &good).await, Status::Ok);
+}
+
+/// The public half of `secret`, as a PASERK.
+fn public_of(secret: &str) -> String {
+    SecretKey::parse(secret).unwrap().public_key().to_paserk()
+}
+
+/// Discovery's issuer is bound from launch: while its document cannot be fetched, a configured
+/// key bound to no issuer does not vouch for it (before, it did until the first good fetch),
+/// though it still verifies other issuers' tokens; a configured key bound to it does.
+#[rocket::async_test]
+async fn before_any_fetch_only_keys_bound_to_the_discovery_issuer_vouch_for_it() {
+    let nowhere = format!("http://127.0.0.1:{}{KEYS_PATH}", free_port());
+    let discovery = json!({ "url": nowhere, "issuer": ISSUER, "timeout_ms": 1000 });
+    let partner = "https://partner.example";
+    let unbound = json!({ "public_keys": [public_of(OTHER_SECRET)] });
+    let client = Client::tracked(verifier(discovery.clone(), unbound))
+        .await
+        .expect("the verifier launches on its configured key");
+    let stats = client.rocket().state::<Issuer>().unwrap().stats();
+    assert_eq!(
+        (stats.key_fetch_errors, stats.key_fetch_last_success),
+        (1, 0)
+    );
+    let claimed = signed(OTHER_SECRET, ISSUER, &pid(OTHER_SECRET));
+    assert_eq!(status(&client, &claimed).await, Status::Unauthorized);
+    let partners = signed(OTHER_SECRET, partner, &pid(OTHER_SECRET));
+    assert_eq!(status(&client, &partners).await, Status::Ok);
+
+    let both =
+        json!({ "public_keys": [public_of(OTHER_SECRET), { "key": PUBLIC, "issuer": ISSUER }] });
+    let client = Client::tracked(verifier(discovery, both)).await.unwrap();
+    let issuers = signed(SECRET, ISSUER, &pid(SECRET));
+    assert_eq!(status(&client, &issuers).await, Status::Ok);
+    assert_eq!(status(&client, &claimed).await, Status::Unauthorized);
+    assert_eq!(status(&client, &partners).await, Status::Ok);
+}
+
+/// Set in the child process that [`logged`] starts.
+const LOG_CHILD: &str = "ROCKET_PASETO_LOG_CHILD";
+
+/// Runs the test `name` of this binary again in a child process, where Rocket's log is on (it
+/// is one logger per process), and returns what the child printed once it passed.
+fn logged(name: &str) -> String {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(LOG_CHILD, "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    text
+}
+
+/// A service with a signing key of its own and no `issuer`, whose discovery document lists
+/// that key's public half: the document does not bind it to its issuer, so the service's own
+/// tokens (which name no issuer) still verify, and it says so at warn, by key id only.
+#[test]
+fn a_document_listing_the_services_own_key_does_not_bind_it() {
+    if std::env::var_os(LOG_CHILD).is_none() {
+        let log = logged("a_document_listing_the_services_own_key_does_not_bind_it");
+        let warning = format!(
+            "the key document of {ISSUER} lists this service's own signing key ({})",
+            pid(OTHER_SECRET)
+        );
+        assert!(log.contains(&warning), "{log}");
+        assert!(!log.contains(&public_of(OTHER_SECRET)), "{log}");
+        assert!(!log.contains("k4.secret."), "{log}");
+        return;
+    }
+    rocket::execute(async {
+        let publisher = publisher_listing(ISSUER, &[&public_of(OTHER_SECRET)]).await;
+        let discovery = json!({ "url": publisher.url(), "issuer": ISSUER });
+        let own = json!({ "secret_key": OTHER_SECRET });
+        let rocket = verifier(discovery, own);
+        let figment = rocket
+            .figment()
+            .clone()
+            .merge(("log_level", "critical"))
+            .merge(("cli_colors", false));
+        let client = Client::tracked(rocket.configure(figment)).await.unwrap();
+        assert_eq!(publisher.fetches(), 1);
+        let issuer = client.rocket().state::<Issuer>().unwrap();
+        let ours = issuer.access("alice").issue().unwrap();
+        assert_eq!(status(&client, &ours).await, Status::Ok);
+        // The issuer's own key vouches for it; this service's key still does not.
+        let issuers = signed(SECRET, ISSUER, &pid(SECRET));
+        assert_eq!(status(&client, &issuers).await, Status::Ok);
+        let claimed = signed(OTHER_SECRET, ISSUER, &pid(OTHER_SECRET));
+        assert_eq!(status(&client, &claimed).await, Status::Unauthorized);
+    });
+}
+
+/// A service signing for the issuer whose keys it discovers (`issuer` set to it): its own
+/// key signs for that issuer from launch, whether or not the document lists it.
+#[rocket::async_test]
+async fn a_service_signing_for_the_discovery_issuer_verifies_its_own_tokens() {
+    let publisher = publisher(ISSUER).await;
+    let discovery = json!({ "url": publisher.url(), "issuer": ISSUER });
+    let own = json!({ "secret_key": OTHER_SECRET, "issuer": ISSUER });
+    let client = Client::tracked(verifier(discovery, own)).await.unwrap();
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let ours = issuer.access("alice").issue().unwrap();
+    assert_eq!(status(&client, &ours).await, Status::Ok);
+    let listed = signed(SECRET, ISSUER, &pid(SECRET));
+    assert_eq!(status(&client, &listed).await, Status::Ok);
 }
 
 /// A verifier of its own issuer's tokens (`issuer` set) whose `public_keys` fall back to a key

@@ -842,3 +842,75 @@ fn cookies_throttles_logins_after_five_failures() {
     assert_eq!(body["error"], "too_many_attempts");
     assert!(client.cookies().get("access_token").is_none());
 }
+
+/// `app`'s WebSocket takes its access token in the query string, where Rocket's request log
+/// (at `normal`, the debug default) would print it: the fairing takes it out of the URI before
+/// that. Only `/ws` reads it: on `/me` the same query is ignored.
+#[test]
+fn app_keeps_query_tokens_out_of_its_log_and_off_other_routes() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join(format!("app-log-{}.db", std::process::id()));
+    let log = dir.join(format!("app-log-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_file(&log);
+    let databases = format!(r#"{{app={{url="sqlite://{}?mode=rwc"}}}}"#, db.display());
+    let env = [("ROCKET_DATABASES", databases.as_str())];
+    let server = serve_example_logging("app", free_port(), &env, Some(&log));
+    let port = server.port;
+    let account = r#"{"username":"alice","password":"correct horse"}"#;
+    assert_eq!(http(port, "POST", "/register", &[], account).0, 201);
+    let (status, body) = http(port, "POST", "/login", &[], account);
+    assert_eq!(status, 200, "{body}");
+    let tokens: Value = serde_json::from_str(&body).unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+
+    // An upgrade request with the token in its URL: accepted (101).
+    let upgrade = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let ws = format!("/ws?access_token={access}");
+    assert_eq!(upgrade_status(port, &ws, &upgrade), 101);
+    // Every other route ignores the parameter: the valid token opens nothing else.
+    let me = format!("/me?access_token={access}");
+    assert_eq!(http(port, "GET", &me, &[], "").0, 401);
+    assert_eq!(with_bearer(port, "GET", "/me", access).0, 200);
+    drop(server);
+
+    let output = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        output.contains("GET /ws?access_token=redacted"),
+        "the request line is logged, without the token:\n{output}"
+    );
+    assert!(output.contains("GET /me?access_token=redacted"), "{output}");
+    let signature = &access[access.len() - 40..];
+    assert!(
+        !output.contains(signature),
+        "a token reached the log:\n{output}"
+    );
+    let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_file(&log);
+}
+
+/// The status of a `GET` that may switch protocols, read without waiting for the connection to
+/// close (an accepted WebSocket stays open).
+fn upgrade_status(port: u16, path: &str, headers: &[(&str, &str)]) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    let head = String::from_utf8_lossy(&head);
+    head[9..12].parse().unwrap()
+}

@@ -4,10 +4,11 @@
 mod common;
 
 use common::*;
+use rocket::http::uri::Host;
 use rocket::http::{ContentType, Cookie, Header, Status};
 use rocket::local::blocking::{Client, LocalResponse};
 use rocket::{get, post, routes};
-use rocket_paseto::{Access, AuthError, Issuer, Paseto, Refresh};
+use rocket_paseto::{Access, AuthError, Issuer, Paseto, QueryToken, Refresh};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,6 +20,13 @@ fn access(token: Paseto<Access>) -> String {
 #[post("/access")]
 fn access_post(token: Paseto<Access>) -> String {
     token.subject().to_owned()
+}
+
+/// A route that opts in to tokens in the query string; it echoes the URI the route sees and
+/// whether the token is fresh.
+#[get("/socket")]
+fn socket(token: QueryToken<Paseto<Access>>, uri: &rocket::http::uri::Origin<'_>) -> String {
+    format!("{} {} {uri}", token.subject(), token.is_fresh())
 }
 
 #[get("/refresh")]
@@ -77,6 +85,7 @@ fn all_routes() -> Vec<rocket::Route> {
     routes![
         access,
         access_post,
+        socket,
         refresh,
         option,
         result,
@@ -492,10 +501,10 @@ fn cookies_are_read_only_without_a_header() {
 }
 
 #[test]
-fn query_tokens_are_opt_in_and_read_after_header_and_cookie() {
+fn query_tokens_are_read_only_by_routes_that_opt_in_and_after_header_and_cookie() {
     let good = local_token(&claims("access"));
-    let at = |query: &str| format!("/access?{query}");
-    // Off by default.
+    let at = |query: &str| format!("/socket?{query}");
+    // Off by default, even where the route opts in.
     let client = app(keys());
     let status = client.get(at(&format!("access_token={good}"))).dispatch();
     assert_eq!(status.status(), Status::Unauthorized);
@@ -505,10 +514,22 @@ fn query_tokens_are_opt_in_and_read_after_header_and_cookie() {
         .get(at(&format!("a=1&access_token={good}")))
         .dispatch();
     assert_eq!(response.status(), Status::Ok);
-    assert_eq!(response.into_string().unwrap(), "alice");
+    assert!(response.into_string().unwrap().starts_with("alice "));
+    // A route that does not wrap its guard in `QueryToken` never reads the query string.
+    let (status, _, body_text) = body(
+        client
+            .get(format!("/access?access_token={good}"))
+            .dispatch(),
+    );
+    assert_eq!(status, Status::Unauthorized);
+    assert!(body_text.contains("\"unauthorized\""), "{body_text}");
     // Read on GET only (WebSocket upgrades and links): a POST with a token in its URL is as
     // good as one without a token.
-    let (status, _, body_text) = body(client.post(at(&format!("access_token={good}"))).dispatch());
+    let (status, _, body_text) = body(
+        client
+            .post(format!("/access?access_token={good}"))
+            .dispatch(),
+    );
     assert_eq!(status, Status::Unauthorized);
     assert!(body_text.contains("\"unauthorized\""), "{body_text}");
     // Never from a browser that holds any of the crate's cookies (here a refresh or a CSRF
@@ -539,11 +560,14 @@ fn query_tokens_are_opt_in_and_read_after_header_and_cookie() {
     assert_eq!(response.status(), Status::Ok);
     // Bad values are the usual 401, never a 500; twice is as bad as two headers.
     let twice = format!("access_token={good}&access_token={good}");
+    let encoded_twice = format!("access_token={good}&%61ccess_token={good}");
     let bad = [
         "access_token=",
+        "access_token",
         "access_token=garbage",
         "access_token=%FF%FE",
         &twice,
+        &encoded_twice,
     ];
     for query in bad {
         let (status, _, body) = body(client.get(at(query)).dispatch());
@@ -563,6 +587,99 @@ fn query_tokens_are_opt_in_and_read_after_header_and_cookie() {
         .get(at(&format!("access_token={refresh}")))
         .dispatch();
     assert_eq!(response.status(), Status::Unauthorized);
+}
+
+#[test]
+fn query_tokens_leave_the_uri_before_any_route_or_log_sees_them() {
+    let client = app(with_keys(json!({ "access": { "query": "access_token" } })));
+    let good = local_token(&claims("access"));
+    // The route, like Rocket's request log, sees the parameter with its value replaced; the
+    // other parameters are untouched, in order, and a percent-encoded name is caught too.
+    for (query, seen) in [
+        (
+            format!("a=1&access_token={good}&b=%20x"),
+            "/socket?a=1&access_token=redacted&b=%20x",
+        ),
+        (
+            format!("%61ccess_token={good}"),
+            "/socket?access_token=redacted",
+        ),
+    ] {
+        let response = client.get(format!("/socket?{query}")).dispatch();
+        assert_eq!(response.status(), Status::Ok, "{query}");
+        let text = response.into_string().unwrap();
+        assert_eq!(text, format!("alice false {seen}"), "{query}");
+        assert!(!text.contains(&good));
+    }
+    // On every route, whether it reads query tokens or not, and whatever the outcome.
+    let response = client
+        .get(format!("/access?access_token={good}"))
+        .dispatch();
+    assert_eq!(response.status(), Status::Unauthorized);
+    let response = client
+        .get(format!("/nowhere?access_token={good}"))
+        .dispatch();
+    assert_eq!(response.status(), Status::NotFound);
+}
+
+#[test]
+fn a_query_token_is_never_fresh() {
+    let client = app(with_keys(json!({ "access": { "query": "access_token" } })));
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let fresh = issuer.fresh_pair("alice").unwrap().access_token;
+    // Fresh in the header of the same route, not in its query string.
+    let response = client.get("/socket").header(bearer(&fresh)).dispatch();
+    assert_eq!(response.into_string().unwrap(), "alice true /socket");
+    let response = client
+        .get(format!("/socket?access_token={fresh}"))
+        .dispatch();
+    assert_eq!(
+        response.into_string().unwrap(),
+        "alice false /socket?access_token=redacted"
+    );
+}
+
+#[test]
+fn cookie_websocket_upgrades_must_come_from_the_servers_own_pages() {
+    let client = app(keys());
+    let good = local_token(&claims("access"));
+    let upgrade = |origin: Option<&str>| {
+        let mut request = client
+            .get("/access")
+            .cookie(Cookie::new("access_token", good.clone()))
+            .header(Header::new("Connection", "Upgrade"))
+            .header(Header::new("Upgrade", "websocket"));
+        if let Some(origin) = origin {
+            request = request.header(Header::new("Origin", origin.to_owned()));
+        }
+        request.set_host(Host::parse("app.example").unwrap());
+        request.dispatch()
+    };
+    // Cross-site WebSocket hijacking: another site's page opens a socket with the victim's
+    // cookie. Refused as a forged request.
+    for origin in ["https://evil.example", "null", "http://app.example.evil"] {
+        let (status, _, body_text) = body(upgrade(Some(origin)));
+        assert_eq!(status, Status::Forbidden, "{origin}");
+        assert!(body_text.contains("csrf_failed"), "{body_text}");
+    }
+    // The server's own page, and a client that sends no origin (not a browser), pass.
+    assert_eq!(upgrade(Some("http://app.example")).status(), Status::Ok);
+    assert_eq!(upgrade(None).status(), Status::Ok);
+    // A plain GET with the cookie from another site is not an upgrade: the usual rules.
+    let response = client
+        .get("/access")
+        .cookie(Cookie::new("access_token", good.clone()))
+        .header(Header::new("Origin", "https://evil.example"))
+        .dispatch();
+    assert_eq!(response.status(), Status::Ok);
+    // A bearer token in an upgrade needs no origin check: no browser sends it on its own.
+    let response = client
+        .get("/access")
+        .header(bearer(&good))
+        .header(Header::new("Upgrade", "websocket"))
+        .header(Header::new("Origin", "https://evil.example"))
+        .dispatch();
+    assert_eq!(response.status(), Status::Ok);
 }
 
 #[test]
@@ -664,6 +781,36 @@ fn cookie_tokens_need_the_csrf_header_on_unsafe_methods() {
         .cookie(Cookie::new("access_token", without_csrf))
         .dispatch();
     assert_eq!(response.status(), Status::Ok);
+}
+
+#[test]
+fn a_form_post_turned_into_a_get_by_method_keeps_the_csrf_check() {
+    let client = app(keys());
+    let csrf = rocket_paseto::token::random_id().unwrap();
+    let mut c = claims("access");
+    c.insert("csrf".into(), csrf.clone().into());
+    let token = local_token(&c);
+    // Rocket reads `_method` from a form post's body and routes the request as that method:
+    // any site's page can send this form, so it is checked as the POST it was.
+    let form = |body: String| {
+        client
+            .post("/access")
+            .cookie(Cookie::new("access_token", token.clone()))
+            .header(ContentType::Form)
+            .body(body)
+            .dispatch()
+            .status()
+    };
+    assert_eq!(form("_method=get".into()), Status::Forbidden);
+    assert_eq!(form("_method=get&x=1".into()), Status::Forbidden);
+    // The server's own forms pass with their CSRF field, as any form post does.
+    assert_eq!(form(format!("_method=get&_csrf={csrf}")), Status::Ok);
+    // A plain GET, with no body, is still exempt.
+    let get = client
+        .get("/access")
+        .cookie(Cookie::new("access_token", token.clone()))
+        .dispatch();
+    assert_eq!(get.status(), Status::Ok);
 }
 
 #[test]

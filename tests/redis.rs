@@ -401,3 +401,46 @@ async fn logins_are_listed_and_ended_across_instances() {
     assert_eq!(user_claims(&b, &again.access_token).await.0, Status::Ok);
     assert_eq!(sessions_of(&b, &again.access_token).await.len(), 1);
 }
+
+#[rocket::async_test]
+async fn a_thousand_logins_leave_entries_bounded_by_max_sessions() {
+    if redis_url().is_none() {
+        return;
+    }
+    // A server of its own: another test here holds the shared one up with `DEBUG SLEEP`.
+    let server = OwnServer::start();
+    let url = server.url();
+    let prefix = prefix();
+    let mut config = direct_config(&url, &prefix);
+    config["revocation"]["max_sessions"] = json!(4);
+    let a = instance(config, None::<MemoryStore>).await;
+    let mut logins = Vec::new();
+    for _ in 0..1000 {
+        logins.push(common::revocation::login_listed(&a, "alice").await);
+    }
+    let redis = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = redis.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = connection.keys(format!("{prefix}*")).await.unwrap();
+    // The list and one entry ending the oldest logins, however many there were.
+    println!(
+        "1000 logins of one user in Redis: {} keys: {keys:?}",
+        keys.len()
+    );
+    assert!(keys.len() <= 4, "{keys:?}");
+
+    // Ended logins are refused, also by an instance that checks from its replica.
+    let mut replicated = common::redis_server::replica_config(&url, &prefix);
+    replicated["revocation"]["max_sessions"] = json!(4);
+    let b = instance(replicated, None::<MemoryStore>).await;
+    for client in [&a, &b] {
+        for ended in [&logins[0], &logins[995]] {
+            let access = get_with(client, "/user", &ended.access_token).await;
+            assert_eq!(access, Status::Unauthorized);
+        }
+        let newest = get_with(client, "/user", &logins[999].access_token).await;
+        assert_eq!(newest, Status::Ok);
+    }
+    let refreshed = post_with(&b, "/refresh", &logins[0].refresh_token).await;
+    assert_eq!(refreshed.status(), Status::Unauthorized);
+    rotate(&b, &logins[999].refresh_token).await;
+}

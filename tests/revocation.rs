@@ -438,7 +438,7 @@ async fn stores_see_ids_never_tokens() {
     let subject = claims["sub"].as_str().unwrap();
     for key in &keys {
         assert!(
-            ["jti:", "fam:", "rot:", "cut:", "ses:"]
+            ["jti:", "fam:", "rot:", "cut:", "old:", "ses:"]
                 .iter()
                 .any(|p| key.starts_with(p))
                 && key.len() <= 27,

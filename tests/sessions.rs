@@ -188,7 +188,7 @@ async fn logout_everywhere_refuses_every_earlier_token_of_the_subject_only() {
 }
 
 #[rocket::async_test]
-async fn logins_are_bounded_per_subject_ending_the_least_recently_used() {
+async fn logins_are_bounded_per_subject_ending_the_oldest() {
     let mut config = keys();
     config["revocation"] = json!({ "max_sessions": 2 });
     let client = store_client(config).await;
@@ -207,6 +207,46 @@ async fn logins_are_bounded_per_subject_ending_the_least_recently_used() {
     let sessions = list(&client, &newest.access_token).await;
     assert_eq!(sessions.len(), 2);
     assert_eq!(list(&client, &middle.access_token).await.len(), 2);
+}
+
+#[rocket::async_test]
+async fn a_thousand_logins_leave_entries_bounded_by_max_sessions() {
+    let store = MemoryStore::new();
+    let mut config = keys();
+    config["revocation"] = json!({ "max_sessions": 4 });
+    let client = instance(config, Some(store.clone())).await;
+    let mut logins = Vec::new();
+    for _ in 0..1000 {
+        logins.push(login_listed(&client, "alice").await);
+    }
+    // The list and one entry ending the oldest logins, however many there were.
+    println!("1000 logins of one user: {} entries", store.len());
+    assert!(store.len() <= 4, "{} entries", store.len());
+
+    // Every login but the newest four is ended, whichever token it shows.
+    for ended in [&logins[0], &logins[500], &logins[995]] {
+        let refreshed = post_with(&client, "/refresh", &ended.refresh_token).await;
+        assert_eq!(refreshed.status(), Status::Unauthorized);
+        let access = get_with(&client, "/user", &ended.access_token).await;
+        assert_eq!(access, Status::Unauthorized);
+    }
+    let newest = &logins[999];
+    assert_eq!(list(&client, &newest.access_token).await.len(), 4);
+    for kept in &logins[996..] {
+        assert_eq!(
+            get_with(&client, "/user", &kept.access_token).await,
+            Status::Ok
+        );
+    }
+    rotate(&client, &logins[996].refresh_token).await;
+    // The oldest of the four, refreshed, is still the oldest: the next login ends it.
+    login_listed(&client, "alice").await;
+    let ended = get_with(&client, "/user", &logins[996].access_token).await;
+    assert_eq!(ended, Status::Unauthorized);
+    assert_eq!(
+        get_with(&client, "/user", &logins[997].access_token).await,
+        Status::Ok
+    );
 }
 
 #[rocket::async_test]
@@ -235,7 +275,9 @@ async fn the_store_sees_keyed_hashes_of_subjects() {
     assert!(keys.iter().any(|k| k.starts_with("cut:")), "{keys:?}");
     for key in &keys {
         assert!(!key.contains("alice"), "{key}");
-        assert!(key.len() <= 27, "{key}");
+        // A subject's entries are named by a 128-bit hash; a login's by its family id.
+        let hashed = ["ses:", "cut:", "old:"].iter().any(|n| key.starts_with(n));
+        assert!(key.len() <= if hashed { 26 } else { 47 }, "{key}");
     }
     // An instance with other keys, on the same store, hashes the same subject differently.
     let other_keys = json!({

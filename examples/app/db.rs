@@ -166,7 +166,8 @@ impl AuthUser for User {
     }
 }
 
-/// Puts the user's roles from the database into the tokens of every login, as `roles`.
+/// Puts the user's roles from the database into the tokens of every login and refresh, as
+/// `roles`.
 pub struct Roles;
 
 #[rocket::async_trait]

@@ -35,10 +35,10 @@
 //! JSON bodies are capped at 16 KiB. Errors are JSON: `{"error","message"}`.
 //!
 //! `/ws` takes the access token from the query string because browsers cannot set headers on a
-//! WebSocket upgrade (`new WebSocket("ws://…/ws?access_token=" + token)`); the app turns this on
-//! with `paseto.access.query = "access_token"`. The other access-token routes would read it too
-//! (when a request has neither header nor cookie), but URLs end up in logs and `Referer`
-//! headers: clients should send it to `/ws` only.
+//! WebSocket upgrade (`new WebSocket("ws://…/ws?access_token=" + token)`); the app names the
+//! parameter with `paseto.access.query = "access_token"`, and `/ws` alone reads it (its guard
+//! is wrapped in `QueryToken`): `GET /me?access_token=…` is a 401. The fairing takes the value
+//! out of the URI before Rocket logs the request line, and such a token is never fresh.
 //!
 //! ```sh
 //! cargo run --example app

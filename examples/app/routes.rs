@@ -7,8 +7,8 @@ use rocket::serde::json::{Json, Value, json};
 use rocket::{Route, State, delete, get, post, routes};
 use rocket_db_pools::Connection;
 use rocket_paseto::{
-    Access, AuthError, CurrentUser, Issuer, LoginThrottle, Paseto, Refresh, Revoked, Session,
-    Sessions, TokenPair,
+    Access, AuthError, CurrentUser, Issuer, LoginThrottle, Paseto, QueryToken, Refresh, Revoked,
+    Session, Sessions, TokenPair,
 };
 use rocket_ws::{Channel, Message, WebSocket};
 
@@ -315,11 +315,12 @@ fn openapi() -> Json<utoipa::openapi::OpenApi> {
 
 /// `GET /ws?access_token=<token>` → a WebSocket: `{"hello": "<username>"}`, then each text
 /// message echoed back. Browsers cannot set headers on an upgrade, so the access token comes
-/// in the query string (`paseto.access.query`, set in `app()`); the user guard runs first, so
-/// a missing, bad or revoked token gets the usual 401 and no upgrade. The token is checked
-/// once, at the upgrade: a logout does not close a connection already open.
+/// in the query string (`paseto.access.query`, set in `app()`), which this route alone reads
+/// (`QueryToken`); the user guard runs first, so a missing, bad or revoked token gets the
+/// usual 401 and no upgrade. The token is checked once, at the upgrade: a logout does not
+/// close a connection already open.
 #[get("/ws")]
-fn ws(user: CurrentUser<User>, ws: WebSocket) -> Channel<'static> {
+fn ws(user: QueryToken<CurrentUser<User>>, ws: WebSocket) -> Channel<'static> {
     let hello = json!({ "hello": user.username }).to_string();
     ws.channel(move |mut stream| {
         Box::pin(async move {

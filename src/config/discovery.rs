@@ -31,7 +31,9 @@ pub struct DiscoveryConfig {
     /// _Default:_ none (required).
     pub url: String,
     /// The issuer the fetched keys are bound to: the document must name it, and tokens those
-    /// keys verify must carry it as `iss`. Must equal `paseto.issuer` when that is set.
+    /// keys verify must carry it as `iss`. Bound from launch: before the first good fetch, only
+    /// `public_keys` entries bound to it vouch for it. Must equal `paseto.issuer` when that is
+    /// set.
     ///
     /// _Default:_ none (required).
     pub issuer: String,

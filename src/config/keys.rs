@@ -106,10 +106,30 @@ pub(super) fn resolve(
         .with_previous_local_keys(previous)
         .with_cache(config.cache_size)
         .with_sealed_cache(config.cookies.cache_size);
+    let authority = bind_issuers(authority, key_issuers, implied_issuer(config));
     Ok(Keyring {
-        authority: bind_issuers(authority, key_issuers, implied_issuer(config)),
+        authority: bind_own_issuers(authority, config),
         ephemeral_local_key,
     })
+}
+
+/// Binds the issuers this configuration speaks for itself. Discovery's issuer is bound from
+/// launch: until its document is read, only configured keys bound to it vouch for it, not
+/// every configured key. The signing key is this service's own, so with `issuer` set it signs
+/// for that issuer, with discovery too (whose document then cannot bind it elsewhere).
+fn bind_own_issuers(mut authority: Authority, config: &Config) -> Authority {
+    if let Some(discovery) = &config.discovery {
+        authority = authority.with_bound_issuer(&discovery.issuer);
+    }
+    let own = authority
+        .secret_key()
+        .map(|key| key.public_key().id().clone());
+    match (own, config.issuer.as_deref()) {
+        (Some(id), Some(issuer)) if config.discovery.is_some() => {
+            authority.with_key_issuer(&id, issuer)
+        }
+        _ => authority,
+    }
 }
 
 /// The issuer every configured public key vouches for, when the configuration says it alone:

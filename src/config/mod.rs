@@ -154,6 +154,15 @@ pub struct Config {
     /// _Default:_ `7776000` (90 days).
     #[serde(default = "defaults::session_ttl")]
     pub session_ttl: u64,
+    /// Whether the [`LoginClaims`](crate::LoginClaims) loader runs again whenever a login is
+    /// renewed (a refresh with or without rotation, from a header or a cookie, and implicit
+    /// refresh), so a change of roles reaches the user's next access token. `false` copies the
+    /// login's claims instead, until the user logs in again (up to `session_ttl`); it saves one
+    /// loader call, usually a database query, per refresh.
+    ///
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::enabled")]
+    pub reload_claims: bool,
     /// Tokens longer than this many bytes are rejected before any decoding (256 to 65536).
     ///
     /// _Default:_ `4096`.

@@ -31,6 +31,8 @@ pub(crate) struct Settings {
     pub revocation: RevocationSetup,
     pub throttle: ThrottleSetup,
     pub session_ttl: Duration,
+    /// `paseto.reload_claims`.
+    pub reload_claims: bool,
     /// Whether the local key is an ephemeral stand-in (debug profile only).
     pub ephemeral_local_key: bool,
     /// The key document to publish, if `publish_keys` is set.
@@ -91,6 +93,7 @@ impl Config {
             http,
             revocation,
             session_ttl: Duration::from_secs(self.session_ttl),
+            reload_claims: self.reload_claims,
             ephemeral_local_key: keyring.ephemeral_local_key,
             warnings,
         })

@@ -79,7 +79,8 @@ pub struct RevocationConfig {
     pub rotation_grace: u64,
     /// How many logins (token families started by
     /// [`Sessions::login`](crate::Sessions::login)) each subject may hold at once, 1 to 1000.
-    /// A new login beyond it ends the one least recently refreshed.
+    /// A new login beyond it ends the oldest (the one that started first), with one entry per
+    /// subject in the store however many logins it ends.
     ///
     /// _Default:_ `32`.
     #[serde(default = "defaults::max_sessions")]

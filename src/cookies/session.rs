@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::{CsrfSent, PasetoCookies, binding};
 use crate::csrf;
 use crate::error::{AuthError, CookieError};
+use crate::hooks;
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{Revoked, merge_all};
@@ -69,7 +70,8 @@ impl PasetoCookies<'_> {
     /// a refresh token that had none, such as one sent in a header, starting a new CSRF value
     /// and cookie). Returns the new access token.
     pub async fn set_access(&self, refresh: impl AsRef<Verified>) -> Result<String, AuthError> {
-        let refresh = refresh.as_ref();
+        let reloaded = hooks::reload(self.request, self.issuer.state(), refresh.as_ref()).await?;
+        let refresh = reloaded.as_ref().unwrap_or(refresh.as_ref());
         let new_csrf = match refresh.claims().csrf {
             Some(_) => None,
             None => Some(random_id().map_err(CookieError::Issue)?),
@@ -91,7 +93,8 @@ impl PasetoCookies<'_> {
         &self,
         refresh: impl AsRef<Verified>,
     ) -> Result<TokenPair, AuthError> {
-        let refresh = refresh.as_ref();
+        let reloaded = hooks::reload(self.request, self.issuer.state(), refresh.as_ref()).await?;
+        let refresh = reloaded.as_ref().unwrap_or(refresh.as_ref());
         let new_csrf = match refresh.claims().csrf {
             Some(_) => None,
             None => Some(random_id().map_err(CookieError::Issue)?),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rocket::tokio::sync::Mutex;
 
 use crate::config::{ConfigError, DiscoverySetup};
-use crate::token::{Authority, KeyChange};
+use crate::token::{Authority, KeyChange, PublicKey};
 
 mod fetch;
 
@@ -145,6 +145,7 @@ impl Discovery {
         self.last_start.store(self.now_millis(), Ordering::Release);
         let fetched = self.fetcher.fetch().await;
         let result = fetched.map(|keys| {
+            self.warn_of_own_key(authority, &keys);
             let change = authority.replace_discovered_keys(&self.setup.issuer, keys);
             if change != KeyChange::default() {
                 rocket::info!(
@@ -168,6 +169,20 @@ impl Discovery {
         }
         self.finished.fetch_add(1, Ordering::AcqRel);
         result
+    }
+
+    /// A document that lists this service's own signing key, which it does not bind: the
+    /// service's own tokens would otherwise turn into the issuer's (and fail where they name
+    /// none). Only the key id is logged.
+    fn warn_of_own_key(&self, authority: &Authority, keys: &[PublicKey]) {
+        let issuer = &self.setup.issuer;
+        if let Some(own) = authority.own_key_claimed_by(issuer, keys) {
+            rocket::warn!(
+                "rocket_paseto: the key document of {issuer} lists this service's own signing \
+                 key ({own}); it stays this service's own and does not vouch for {issuer}. Give \
+                 this service a signing key of its own, or set `issuer` if it signs for {issuer}"
+            );
+        }
     }
 
     /// Fetches made, fetches that failed, and when the last good one ended (Unix seconds, 0

@@ -13,26 +13,29 @@ use time::OffsetDateTime;
 
 use crate::csrf;
 use crate::error::AuthError;
-use crate::hooks::Hooks;
+use crate::hooks::{self, Hooks};
 use crate::implicit;
 use crate::kind::{Access, Refresh, TokenKind};
+use crate::origin;
 use crate::state::AuthState;
 use crate::stats;
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 
+mod query;
 mod source;
-mod throttle;
+pub(crate) mod throttle;
 
+pub use self::query::QueryToken;
+pub(crate) use self::query::redact as redact_query_tokens;
 use self::source::{Source, find_token};
-pub use self::throttle::{LoginAttempt, LoginThrottle};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
 /// `C`: the request guard at the centre of this crate.
 ///
 /// The token is taken from the configured header (`Authorization: Bearer <token>` by default,
 /// scheme matched case-insensitively) or, only when that header is absent, from the kind's
-/// cookie, or, with neither, from the kind's query parameter when one is configured (`query`,
-/// off by default; no CSRF check). It must have the purpose configured for `K`, a key from the server's keyring, valid
+/// cookie; in a route that wraps the guard in [`QueryToken`], with neither, from the kind's
+/// query parameter (`query`, off by default; no CSRF check). It must have the purpose configured for `K`, a key from the server's keyring, valid
 /// times, the configured `iss` and `aud`, and `type` equal to `K::NAME`.
 ///
 /// | route argument | no token | no token, `missing_token = "forward"` | bad token | good token |
@@ -80,6 +83,8 @@ pub struct Paseto<K: TokenKind = Access, C = Claims> {
     verified: Arc<Verified>,
     /// `None` when `C` is [`Claims`]: they are read from `verified` instead of copied.
     claims: Option<C>,
+    /// Whether the token came from the query string, where anyone may have read it.
+    from_query: bool,
     kind: PhantomData<fn() -> K>,
 }
 
@@ -193,12 +198,16 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
     }
 
     /// Whether the token is fresh now: minted from a password login (see
-    /// [`TokenBuilder::fresh`](crate::TokenBuilder::fresh)) and within its fresh period.
+    /// [`TokenBuilder::fresh`](crate::TokenBuilder::fresh)) and within its fresh period. A
+    /// token read from the query string ([`QueryToken`]) never is: URLs reach logs and
+    /// `Referer` headers.
     pub fn is_fresh(&self) -> bool {
-        self.verified
-            .claims()
-            .fresh
-            .is_some_and(|until| OffsetDateTime::now_utc() <= until)
+        !self.from_query
+            && self
+                .verified
+                .claims()
+                .fresh
+                .is_some_and(|until| OffsetDateTime::now_utc() <= until)
     }
 
     /// Requires a fresh token, e.g. before changing a password or deleting an account. Fails
@@ -307,12 +316,19 @@ pub fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     (given.eq_ignore_ascii_case(scheme) && !token.is_empty()).then_some(token)
 }
 
-/// The per-request verification outcome of kind `K`, shared by every guard of that kind.
-struct Cached<K>(Result<Arc<Verified>, AuthError>, PhantomData<fn() -> K>);
+/// A verified token and where it came from.
+type Found = (Arc<Verified>, Source);
 
-async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verified>, AuthError> {
+/// The per-request verification outcome of kind `K`, shared by every guard of that kind; one
+/// for the guards that may read the query string (`QUERY`), one for the others.
+struct Cached<K, const QUERY: bool>(Result<Found, AuthError>, PhantomData<fn() -> K>);
+
+async fn verify_request<K: TokenKind>(
+    request: &Request<'_>,
+    with_query: bool,
+) -> Result<Found, AuthError> {
     let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
-    let result = verify_in::<K>(request, state).await;
+    let result = verify_in::<K>(request, state, with_query).await;
     stats::record(state, &result);
     result
 }
@@ -320,13 +336,15 @@ async fn verify_request<K: TokenKind>(request: &Request<'_>) -> Result<Arc<Verif
 async fn verify_in<K: TokenKind>(
     request: &Request<'_>,
     state: &AuthState,
-) -> Result<Arc<Verified>, AuthError> {
-    let (_, kind) = state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
+    with_query: bool,
+) -> Result<Found, AuthError> {
+    let kind = state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
     // Implicit refresh stands in for an absent or expired access cookie, never a header token.
     let implicit = K::NAME == Access::NAME && state.http.implicit_refresh;
-    let (token, source) = match find_token(request, state, kind) {
+    let (token, source) = match find_token(request, state, kind, with_query) {
         Err(AuthError::Missing) if implicit => {
-            return implicit::refresh(request, state, AuthError::Missing).await;
+            let refreshed = implicit::refresh(request, state, AuthError::Missing).await?;
+            return Ok((refreshed, Source::Cookie));
         }
         found => found?,
     };
@@ -336,17 +354,23 @@ async fn verify_in<K: TokenKind>(
     {
         Err(Rejection::Expired) if implicit && source == Source::Cookie => {
             let expired = AuthError::Invalid(Rejection::Expired);
-            return implicit::refresh(request, state, expired).await;
+            let refreshed = implicit::refresh(request, state, expired).await?;
+            return Ok((refreshed, Source::Cookie));
         }
         result => result.map_err(AuthError::Invalid)?,
     };
     if source == Source::Cookie {
         csrf::check(request, &state.http, &verified)?;
+        // A browser sends cookies on a WebSocket upgrade from any site's page, and the upgrade
+        // is a `GET`, which the CSRF check lets through: only the origin tells them apart.
+        if is_websocket_upgrade(request) && !origin::is_same_origin(request, state) {
+            return Err(AuthError::Csrf);
+        }
     }
     // Last, so only tokens that passed every local check cost a store lookup; and after the
     // verification cache, so a cached token is still checked on every request.
     if let Some(revocation) = &state.revocation
-        && kind.checked
+        && kind.1.checked
     {
         revocation.check(verified.claims()).await?;
     }
@@ -356,7 +380,21 @@ async fn verify_in<K: TokenKind>(
     {
         users.check(&verified.claims().sub, request).await?;
     }
-    Ok(verified)
+    if K::NAME == Refresh::NAME
+        && let Some(reloaded) = hooks::reload(request, state, &verified).await?
+    {
+        return Ok((Arc::new(reloaded), source));
+    }
+    Ok((verified, source))
+}
+
+/// Whether the request asks to become a WebSocket (RFC 6455: `Upgrade: websocket`).
+fn is_websocket_upgrade(request: &Request<'_>) -> bool {
+    request
+        .headers()
+        .get("Upgrade")
+        .flat_map(|value| value.split(','))
+        .any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"))
 }
 
 /// Reads the claims into `C`, or `None` when `C` is [`Claims`], which were parsed already.
@@ -395,17 +433,17 @@ where
     type Error = AuthError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let cached = request
-            .local_cache_async(async {
-                Cached::<K>(verify_request::<K>(request).await, PhantomData)
-            })
-            .await;
-        let error = match &cached.0 {
-            Ok(verified) => match claims_of::<C>(verified) {
+        let result = match query::query_allowed(request) {
+            true => &cached::<K, true>(request).await.0,
+            false => &cached::<K, false>(request).await.0,
+        };
+        let error = match result {
+            Ok((verified, source)) => match claims_of::<C>(verified) {
                 Ok(claims) => {
                     return Outcome::Success(Paseto {
                         verified: verified.clone(),
                         claims,
+                        from_query: *source == Source::Query,
                         kind: PhantomData,
                     });
                 }
@@ -429,6 +467,18 @@ where
         }
         error.outcome(request)
     }
+}
+
+/// The request's verification of kind `K`, done once per request (and once more for the
+/// guards that may read the query string).
+async fn cached<'r, K: TokenKind, const QUERY: bool>(
+    request: &'r Request<'_>,
+) -> &'r Cached<K, QUERY> {
+    request
+        .local_cache_async(async {
+            Cached::<K, QUERY>(verify_request::<K>(request, QUERY).await, PhantomData)
+        })
+        .await
 }
 
 impl<K: TokenKind, C> Sentinel for Paseto<K, C> {

@@ -2,7 +2,7 @@
 
 use rocket::request::Request;
 
-use super::from_authorization;
+use super::{from_authorization, query};
 use crate::error::AuthError;
 use crate::state::{AuthState, KindSettings};
 use crate::token::Rejection;
@@ -12,14 +12,18 @@ use crate::token::Rejection;
 pub(super) enum Source {
     Header,
     Cookie,
-    /// The kind's query parameter: never sent by a browser on its own, so no CSRF check.
+    /// The kind's query parameter, read only by guards wrapped in `QueryToken`: never sent by
+    /// a browser on its own, so no CSRF check.
     Query,
 }
 
+/// The request's token of `kind` (at `index` among the kinds), and where it was found; the
+/// query string only where the route allows it (`with_query`).
 pub(super) fn find_token<'r>(
     request: &'r Request<'_>,
     state: &AuthState,
-    kind: &KindSettings,
+    (index, kind): (usize, &KindSettings),
+    with_query: bool,
 ) -> Result<(&'r str, Source), AuthError> {
     let http = &state.http;
     let mut values = request.headers().get(&http.header);
@@ -36,7 +40,10 @@ pub(super) fn find_token<'r>(
             .and_then(|c| request.cookies().get(c))
         {
             Some(cookie) => Ok((cookie.value(), Source::Cookie)),
-            None => from_query(request, state, kind).map(|token| (token, Source::Query)),
+            None if with_query => {
+                from_query(request, state, index, kind).map(|token| (token, Source::Query))
+            }
+            None => Err(AuthError::Missing),
         },
     }
 }
@@ -49,19 +56,13 @@ pub(super) fn find_token<'r>(
 fn from_query<'r>(
     request: &'r Request<'_>,
     state: &AuthState,
+    index: usize,
     kind: &KindSettings,
 ) -> Result<&'r str, AuthError> {
-    let name = kind.query.as_deref().ok_or(AuthError::Missing)?;
     if request.method() != rocket::http::Method::Get || holds_session_cookie(request, state) {
         return Err(AuthError::Missing);
     }
-    let query = request.uri().query().ok_or(AuthError::Missing)?;
-    let mut values = query.segments().filter(|(k, _)| *k == name).map(|(_, v)| v);
-    match (values.next(), values.next()) {
-        (None, _) => Err(AuthError::Missing),
-        (Some(token), None) if !token.is_empty() => Ok(token),
-        _ => Err(AuthError::Invalid(Rejection::Malformed)),
-    }
+    query::sent(request, index, kind)
 }
 
 /// Whether the request carries any of the crate's token, CSRF or remember-me cookies.

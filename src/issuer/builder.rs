@@ -221,7 +221,8 @@ impl fmt::Debug for TokenCookies {
     }
 }
 
-/// The claims of `token` beyond the registered ones, plus `csrf` when it has none.
+/// The claims of `token` beyond the registered ones, those its login loaded afresh replacing
+/// the same-named ones, plus `csrf` when it has none.
 pub(super) fn extra_claims(
     token: &Verified,
     csrf: Option<&str>,
@@ -229,6 +230,11 @@ pub(super) fn extra_claims(
     let mut extra: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(token.payload()).map_err(|_| IssueError::Build)?;
     extra.retain(|name, _| !REGISTERED_CLAIMS.contains(&name.as_str()));
+    if let Some(reloaded) = token.reloaded_claims() {
+        // The CSRF value pairs the tokens with the browser's CSRF cookie: it is the login's.
+        let loaded = reloaded.iter().filter(|(name, _)| *name != "csrf");
+        extra.extend(loaded.map(|(name, value)| (name.clone(), value.clone())));
+    }
     if let Some(csrf) = csrf
         && !extra.contains_key("csrf")
     {

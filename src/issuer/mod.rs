@@ -196,7 +196,10 @@ impl Issuer {
     /// ```
     ///
     /// The new token carries the refresh token's extra claims (those beyond the registered
-    /// ones) and is never fresh. With a revocation store, the refresh token must be definitely
+    /// ones), with those the [`LoginClaims`](crate::LoginClaims) loader gives now in place of
+    /// the same-named ones when the refresh token comes from the
+    /// [`Paseto<Refresh>`](crate::Paseto) guard (see `paseto.reload_claims`), and is never
+    /// fresh. With a revocation store, the refresh token must be definitely
     /// not revoked, whatever `on_error` says ([`AuthError::Unavailable`] while the store
     /// cannot answer): a revoked login must not grow.
     pub async fn access_from(
@@ -286,8 +289,11 @@ impl Issuer {
     /// rotation with reuse detection, RFC 9700 section 4.14).
     ///
     /// The new tokens join the refresh token's family and carry its claims beyond the
-    /// registered ones (the extra claims the pair was minted with); the access token is not
-    /// fresh. A replaced refresh token presented again after the grace window (below), by its
+    /// registered ones (the extra claims the pair was minted with), with those the
+    /// [`LoginClaims`](crate::LoginClaims) loader gives now in place of the same-named ones
+    /// when the refresh token comes from the [`Paseto<Refresh>`](crate::Paseto) guard (see
+    /// `paseto.reload_claims`; a token from [`authenticate`](Self::authenticate) has no
+    /// request to load them with, and keeps its claims); the access token is not fresh. A replaced refresh token presented again after the grace window (below), by its
     /// owner or by a thief, here or to any guard of a checked refresh kind, revokes the whole
     /// family and fails with [`AuthError::Invalid`]: everyone holding a token of that login
     /// must sign in again.

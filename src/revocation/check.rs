@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::rotation::Generation;
-use super::sessions::{Subjects, cut_off};
+use super::sessions::{Subjects, cut_off, ended_as_oldest};
 use super::{OnError, Refusal, RevocationStore, Standing, StoreError, add_saturating, key};
 use crate::token::{Claims, Rejection};
 
@@ -110,18 +110,24 @@ impl Revocation {
         let rotation_key = key("rot:", family);
         let rotates = claims.kind == ROTATING;
         let cutoff_keys = self.subjects.cutoff_keys(&claims.sub);
+        let oldest_keys = self.subjects.oldest_keys(&claims.sub);
         let mut keys: Vec<&str> = vec![&token_key, &family_key, &rotation_key];
         if !rotates {
             keys.pop();
         }
         let fixed = keys.len();
         keys.extend(cutoff_keys.iter().map(String::as_str));
+        keys.extend(oldest_keys.iter().map(String::as_str));
         let lookup = if rotates { Lookup::Store } else { lookup };
         let mut values = self.lookup(&keys, lookup).await.map_err(|e| {
             rocket::error!("rocket_paseto: {e}");
             Refusal::Unavailable
         })?;
-        if values[..2].iter().any(Option::is_some) || cut_off(claims, &values[fixed..]) {
+        let (cutoffs, oldest) = values[fixed..].split_at(cutoff_keys.len());
+        if values[..2].iter().any(Option::is_some)
+            || cut_off(claims, cutoffs)
+            || ended_as_oldest(claims, oldest)
+        {
             return Err(Refusal::Revoked(Rejection::Revoked));
         }
         let record = if rotates { values[2].take() } else { None };

@@ -18,6 +18,7 @@ use super::{RevocationStore, StoreError, is_replicated};
 mod cluster;
 mod commands;
 mod feed;
+mod persistence;
 
 pub use self::cluster::RedisClusterStore;
 
@@ -34,7 +35,7 @@ pub use self::cluster::RedisClusterStore;
 ///
 /// Guards check every request, and a round trip to Redis costs more than the rest of a cached
 /// check together. So each store keeps a replica of the entries guards read for tokens that do
-/// not rotate (`jti:`, `fam:`, `cut:`) in memory, and answers those checks from it: every
+/// not rotate (`jti:`, `fam:`, `cut:`, `old:`) in memory, and answers those checks from it: every
 /// write of such an entry is published on the channel `<prefix>revoked:<db>` in the same
 /// script, the replica follows that channel on a connection of its own, and it reads all those
 /// entries again (a `SCAN`) whenever it (re)subscribes. It answers only while a heartbeat sent

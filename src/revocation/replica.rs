@@ -1,4 +1,4 @@
-//! A copy in this process's memory of a shared store's `jti:`, `fam:` and `cut:` entries, for
+//! A copy in this process's memory of a shared store's `jti:`, `fam:`, `cut:` and `old:` entries, for
 //! guards to read without a round trip, and the proof of how recent it is.
 //!
 //! The copy is fed by the store (see `RedisStore`): every write of such an entry is published

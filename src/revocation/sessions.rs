@@ -4,9 +4,15 @@
 //! | key | value | kept until |
 //! |---|---|---|
 //! | `cut:<hash>` | the unix time before which the subject's tokens are refused | 366 days (the longest token lifetime), plus twice the leeway |
+//! | `old:<hash>` | the start (unix nanoseconds) of the newest login ended to make room for a new one: the subject's logins that started no later are refused | 366 days, plus twice the leeway |
 //! | `ses:<hash>` | `s` and one `family,started,last_used,ends` per login | the last login's end, plus twice the leeway |
+//!
+//! A login's family id carries its start (`~<unix nanoseconds>.<random id>`), so one `old:`
+//! entry per subject refuses every login ended for being the oldest: logging in, however
+//! often, leaves at most `max_sessions` logins and two entries per subject.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
@@ -14,7 +20,7 @@ use orion::hazardous::mac::blake2b::{Blake2b, SecretKey as MacKey};
 use time::OffsetDateTime;
 
 use super::{Revocation, StoreError, add_saturating, key};
-use crate::token::Claims;
+use crate::token::{Claims, IssueError, random_id};
 
 /// How often a list update retries after losing a race with another instance.
 const ATTEMPTS: usize = 8;
@@ -67,8 +73,22 @@ impl Subjects {
 
     /// The keys `subject`'s cutoff may be under: one per configured local key.
     pub(super) fn cutoff_keys(&self, subject: &str) -> Vec<String> {
+        self.keys_of("cut:", subject)
+    }
+
+    /// The key of the start of `subject`'s newest login ended as the oldest, as written now.
+    fn oldest_key(&self, subject: &str) -> String {
+        key("old:", &self.subject(subject))
+    }
+
+    /// The keys that start may be under: one per configured local key.
+    pub(super) fn oldest_keys(&self, subject: &str) -> Vec<String> {
+        self.keys_of("old:", subject)
+    }
+
+    fn keys_of(&self, namespace: &str, subject: &str) -> Vec<String> {
         let hashes = self.keys.iter().map(|k| hash(k, b"subject", subject));
-        hashes.map(|h| key("cut:", &h)).collect()
+        hashes.map(|h| key(namespace, &h)).collect()
     }
 
     /// Hashing keys of this process alone, for counters that no other instance reads: a
@@ -123,6 +143,53 @@ pub(super) fn cut_off(claims: &Claims, cutoffs: &[Option<String>]) -> bool {
     })
 }
 
+/// Whether the token with `claims` belongs to a login that started no later than one of the
+/// subject's `old:` entries (their values, one per configured local key): a login ended to make
+/// room for a newer one, or one older still.
+pub(super) fn ended_as_oldest(claims: &Claims, oldest: &[Option<String>]) -> bool {
+    let start = claims.fam.as_deref().and_then(login_start);
+    start.is_some_and(|start| started_by(start, oldest))
+}
+
+/// Whether `start` is no later than one of the `old:` values; an unreadable one refuses all.
+fn started_by(start: i64, oldest: &[Option<String>]) -> bool {
+    let refuses = |value: &String| value.parse::<i64>().map_or(true, |ended| start <= ended);
+    oldest.iter().flatten().any(refuses)
+}
+
+/// The family id of a new listed login: `~<start, unix nanoseconds>.<random id>`.
+pub(crate) fn login_family() -> Result<String, IssueError> {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(i64::MAX);
+    // Strictly increasing in this process, so no two logins of it share a start.
+    let next = |last: i64| now.max(last.saturating_add(1));
+    let last = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(next(last)))
+        .unwrap_or(now);
+    Ok(format!("~{}.{}", next(last), random_id()?))
+}
+
+/// When the login of `family` started (unix nanoseconds), for ids from [`login_family`].
+fn login_start(family: &str) -> Option<i64> {
+    let (start, _) = family.strip_prefix('~')?.split_once('.')?;
+    start
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| start.parse().ok())?
+}
+
+/// The login a new one (`new`) ends when the list is full: one whose id does not carry its
+/// start (from before ids did), the least recently used first; then the one that started
+/// first. Never `new` itself.
+fn oldest(logins: &[LoginRecord], new: &str) -> Option<usize> {
+    let others = logins.iter().enumerate().filter(|(_, l)| l.family != new);
+    let order = |l: &LoginRecord| match login_start(&l.family) {
+        None => (false, l.last_used),
+        Some(start) => (true, start),
+    };
+    others.min_by_key(|(_, l)| order(l)).map(|(i, _)| i)
+}
+
 /// One login of a subject: a token family, when it started, was last refreshed, and ends (unix
 /// seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,9 +239,10 @@ fn unix(t: OffsetDateTime) -> i64 {
 }
 
 impl Revocation {
-    /// Lists a new login of `subject`: family `family`, ending at `ends`. Logins that ended or
-    /// were revoked are dropped; beyond the bound, the least recently used ones are revoked,
-    /// before the list without them is stored, so no login is ever unlisted while it works.
+    /// Lists a new login of `subject`: family `family` (from [`login_family`]), ending at
+    /// `ends`. Logins that ended or were revoked are dropped; beyond the bound, the oldest ones
+    /// are ended, before the list without them is stored, so no login is ever unlisted while
+    /// it works.
     pub(crate) async fn open_login(
         &self,
         subject: &str,
@@ -192,10 +260,11 @@ impl Revocation {
                 ends: unix(ends),
             });
             while logins.len() > self.subjects.max_logins {
-                let oldest = (0..logins.len()).min_by_key(|&i| logins[i].last_used);
-                if let Some(evicted) = oldest.map(|i| logins.remove(i)) {
-                    self.revoke_login(&evicted).await?;
-                }
+                let Some(ended) = oldest(&logins, family).map(|i| logins.remove(i)) else {
+                    break;
+                };
+                self.end_oldest(subject, &ended, login_start(family))
+                    .await?;
             }
             if self.store_logins(&list_key, stored, &logins).await? {
                 return Ok(());
@@ -282,17 +351,40 @@ impl Revocation {
     }
 
     async fn raise_cutoff(&self, subject: &str, cutoff: i64) -> Result<(), StoreError> {
-        let cutoff_key = self.subjects.cutoff_key(subject);
+        self.raise(&self.subjects.cutoff_key(subject), cutoff).await
+    }
+
+    /// Ends `login`, made room for by a login that started at `new_start`: with one entry per
+    /// subject when its id carries its start, since every listed login that started earlier
+    /// has been ended already (unless the new login's clock is behind, when that entry would
+    /// end the new login too).
+    async fn end_oldest(
+        &self,
+        subject: &str,
+        login: &LoginRecord,
+        new_start: Option<i64>,
+    ) -> Result<(), StoreError> {
+        match login_start(&login.family) {
+            Some(start) if new_start.is_some_and(|new| start < new) => {
+                self.raise(&self.subjects.oldest_key(subject), start).await
+            }
+            _ => self.revoke_login(login).await,
+        }
+    }
+
+    /// Raises the number in `key` to `value`, kept longer than any token minted now can live:
+    /// such entries only ever grow, so a copy of them is never wrong for long.
+    async fn raise(&self, key: &str, value: i64) -> Result<(), StoreError> {
         let until = self.outlive(add_saturating(OffsetDateTime::now_utc(), LONGEST_TOKEN));
         for _ in 0..ATTEMPTS {
-            let current = self.get(&[&cutoff_key]).await?.pop().flatten();
-            if current.as_deref().and_then(|v| v.parse::<i64>().ok()) >= Some(cutoff) {
+            let current = self.get(&[key]).await?.pop().flatten();
+            if current.as_deref().and_then(|v| v.parse::<i64>().ok()) >= Some(value) {
                 return Ok(());
             }
-            let value = cutoff.to_string();
+            let new = value.to_string();
             if self
                 .store
-                .swap(&cutoff_key, current.as_deref(), &value, until)
+                .swap(key, current.as_deref(), &new, until)
                 .await?
             {
                 return Ok(());
@@ -310,19 +402,25 @@ impl Revocation {
     }
 
     /// The `ses:` entry of `subject` as stored, and its logins that are still active: not
-    /// ended, not revoked, not before the subject's cutoff.
+    /// ended, not revoked, not before the subject's cutoff, not ended as the oldest.
     async fn read_logins(
         &self,
         subject: &str,
     ) -> Result<(Option<String>, Vec<LoginRecord>), StoreError> {
         let list_key = key("ses:", &self.subjects.subject(subject));
         let cutoff_key = self.subjects.cutoff_key(subject);
-        let mut values = self.get(&[&list_key, &cutoff_key]).await?;
+        let oldest_keys = self.subjects.oldest_keys(subject);
+        let mut keys = vec![list_key.as_str(), cutoff_key.as_str()];
+        keys.extend(oldest_keys.iter().map(String::as_str));
+        let mut values = self.get(&keys).await?;
         let cutoff = values[1].as_deref().and_then(|v| v.parse::<i64>().ok());
+        let oldest = values.split_off(2);
         let stored = values.swap_remove(0);
         let now = unix(OffsetDateTime::now_utc());
         let mut logins = parse(stored.as_deref());
-        logins.retain(|l| l.ends > now && cutoff.is_none_or(|c| l.started >= c));
+        let ended =
+            |l: &LoginRecord| login_start(&l.family).is_some_and(|s| started_by(s, &oldest));
+        logins.retain(|l| l.ends > now && cutoff.is_none_or(|c| l.started >= c) && !ended(l));
         if !logins.is_empty() {
             let keys: Vec<String> = logins.iter().map(|l| key("fam:", &l.family)).collect();
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -405,6 +503,58 @@ mod tests {
         ] {
             assert_eq!(parse(Some(bad)), vec![], "{bad:?}");
         }
+    }
+
+    #[test]
+    fn login_ids_carry_increasing_starts_and_the_oldest_goes_first() {
+        let ids: Vec<String> = (0..100).map(|_| login_family().unwrap()).collect();
+        let starts: Vec<i64> = ids.iter().map(|id| login_start(id).unwrap()).collect();
+        assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+        for other in [
+            "AbC-_0123456789abcdefgh",
+            "~x.a",
+            "~-5.a",
+            "~+5.a",
+            "~5",
+            "",
+        ] {
+            assert_eq!(login_start(other), None, "{other:?}");
+        }
+        let record = |family: &str, last_used| LoginRecord {
+            family: family.into(),
+            started: 0,
+            last_used,
+            ends: 9,
+        };
+        let listed = [record("~20.a", 1), record("~10.b", 5), record("~30.new", 0)];
+        assert_eq!(oldest(&listed, "~30.new"), Some(1), "the first started");
+        let mixed = [record("~10.b", 1), record("legacy", 7), record("old", 6)];
+        assert_eq!(
+            oldest(&mixed, "~30.new"),
+            Some(2),
+            "ids without a start first"
+        );
+        assert_eq!(oldest(&[record("~30.new", 0)], "~30.new"), None);
+
+        let claims = |fam: &str| Claims {
+            sub: "alice".into(),
+            exp: OffsetDateTime::now_utc(),
+            iat: None,
+            nbf: None,
+            jti: None,
+            iss: None,
+            aud: vec![],
+            kind: "access".into(),
+            fresh: None,
+            csrf: None,
+            fam: Some(fam.into()),
+            fam_exp: None,
+        };
+        let ended = [None, Some("20".to_owned())];
+        assert!(ended_as_oldest(&claims("~20.a"), &ended));
+        assert!(!ended_as_oldest(&claims("~21.a"), &ended));
+        assert!(!ended_as_oldest(&claims("legacy"), &ended));
+        assert!(ended_as_oldest(&claims("~21.a"), &[Some("x".into())]));
     }
 
     #[test]

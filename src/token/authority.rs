@@ -69,6 +69,27 @@ impl Authority {
         self
     }
 
+    /// Binds `issuer` before any key is bound to it: its tokens are accepted only from keys
+    /// bound to it, as they are once its key document has been read. For discovery's issuer,
+    /// from launch.
+    #[must_use]
+    pub(crate) fn with_bound_issuer(mut self, issuer: &str) -> Self {
+        self.keyring.bind_issuer_alone(issuer.to_owned());
+        self.reset_cache();
+        self
+    }
+
+    /// The id of this service's own signing key when `keys`, read from `issuer`'s document,
+    /// list it though it is not bound to `issuer`: the document does not bind it (see
+    /// [`replace_discovered_keys`](Self::replace_discovered_keys)), and is worth a warning.
+    #[cfg(feature = "discovery")]
+    pub(crate) fn own_key_claimed_by(&self, issuer: &str, keys: &[PublicKey]) -> Option<KeyId> {
+        let own = self.keyring.own_public_id()?;
+        let listed = keys.iter().any(|key| key.id() == own);
+        let bound = self.keyring.trusted().bound(own) == Some(issuer);
+        (listed && !bound).then(|| own.clone())
+    }
+
     /// Keys that still decrypt local tokens (found by their `kid`) but never encrypt new ones.
     #[must_use]
     pub fn with_previous_local_keys(mut self, keys: Vec<LocalKey>) -> Self {
@@ -180,6 +201,10 @@ impl Authority {
     /// keys given here before: for keys fetched from an issuer's published
     /// [`KeyDocument`](super::KeyDocument). Safe while tokens are being verified: each
     /// verification uses the keys trusted when it began.
+    ///
+    /// The signing key's public half is never bound by this: it is this service's own, and
+    /// keeps the binding it has (to `issuer`, when the configuration sets one), so a document
+    /// that lists it cannot make this service's own tokens fail.
     ///
     /// When anything changes, the cache of verified tokens is emptied too: a key no longer
     /// trusted, and equally an issuer bound for the first time (whose tokens other keys no
@@ -309,6 +334,32 @@ mod tests {
                 .verify("signed", &token, now(), VerifyOptions::new())
                 .is_ok()
         );
+    }
+
+    #[test]
+    #[cfg(feature = "discovery")]
+    fn a_document_listing_the_signing_key_does_not_bind_it() {
+        let signer = SecretKey::generate().unwrap();
+        let public = signer.public_key().clone();
+        let service = Authority::new(None, Some(signer), vec![], rules());
+        let ours = service
+            .mint("signed", "alice", None::<&()>, MintOptions::new())
+            .unwrap();
+        let other = SecretKey::generate().unwrap().public_key().clone();
+        let listed = [public.clone(), other];
+        assert_eq!(
+            service.own_key_claimed_by("https://a.example", &listed),
+            Some(public.id().clone())
+        );
+        service.replace_discovered_keys("https://a.example", listed.to_vec());
+        assert!(
+            service
+                .verify("signed", &ours, now(), VerifyOptions::new())
+                .is_ok()
+        );
+        // Bound to that issuer by the configuration, the key is its own: nothing to warn of.
+        let bound = service.with_key_issuer(public.id(), "https://a.example");
+        assert_eq!(bound.own_key_claimed_by("https://a.example", &listed), None);
     }
 
     #[test]

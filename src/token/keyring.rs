@@ -50,6 +50,10 @@ pub(crate) struct TrustedKeys {
     /// Public keys bound to an issuer, by key id: their tokens must carry that `iss`, and no
     /// other key may vouch for that issuer.
     key_issuers: Vec<(KeyId, String)>,
+    /// Issuers bound whether or not a key is bound to them yet: only keys bound to them vouch
+    /// for them. Discovery's issuer, from launch, so that no configured key vouches for it
+    /// while its document cannot be fetched.
+    issuers: Vec<String>,
 }
 
 /// What [`Authority::replace_discovered_keys`](super::Authority::replace_discovered_keys)
@@ -95,6 +99,7 @@ impl Keyring {
         let configured = TrustedKeys {
             keys: trusted,
             key_issuers: Vec::new(),
+            issuers: Vec::new(),
         };
         Keyring {
             local: local.map(|k| {
@@ -118,13 +123,33 @@ impl Keyring {
         self.trusted.store(Arc::new(self.configured.clone()));
     }
 
+    /// Binds `issuer` before any key is bound to it: from now on only keys bound to it vouch
+    /// for it.
+    pub(crate) fn bind_issuer_alone(&mut self, issuer: String) {
+        if !self.configured.issuers.contains(&issuer) {
+            self.configured.issuers.push(issuer);
+        }
+        self.trusted.store(Arc::new(self.configured.clone()));
+    }
+
+    /// The id of the signing key's public half: this service's own key.
+    pub(crate) fn own_public_id(&self) -> Option<&KeyId> {
+        self.secret.as_ref().map(|k| k.key.public_key().id())
+    }
+
     /// Trusts the configured keys plus `discovered`, each of these bound to `issuer`, in place
     /// of the keys discovered before. A key that is also configured keeps its configured
     /// binding, or is bound to `issuer` if it had none: once `issuer` is bound, its tokens are
-    /// only accepted from keys bound to it.
+    /// only accepted from keys bound to it. The signing key's public half is left as it is:
+    /// it is this service's own, and a document listing it must not turn this service's tokens
+    /// into another issuer's.
     pub(crate) fn set_discovered(&self, issuer: &str, discovered: Vec<PublicKey>) -> KeyChange {
         let mut next = self.configured.clone();
+        let own = self.own_public_id();
         for key in discovered {
+            if Some(key.id()) == own {
+                continue;
+            }
             let known = next.keys.iter().any(|k| k.id() == key.id());
             if !known || next.bound(key.id()).is_none() {
                 next.key_issuers.push((key.id().clone(), issuer.to_owned()));
@@ -228,13 +253,15 @@ impl TrustedKeys {
         Ok((key, self.bound(key.id())))
     }
 
-    /// Whether `issuer` is bound to one of the public keys, and so vouched for by those only.
+    /// Whether `issuer` is bound (to one of the public keys, or alone), and so vouched for by
+    /// the keys bound to it only.
     pub(crate) fn is_bound_issuer(&self, issuer: &str) -> bool {
-        self.key_issuers.iter().any(|(_, bound)| bound == issuer)
+        self.issuers.iter().any(|bound| bound == issuer)
+            || self.key_issuers.iter().any(|(_, bound)| bound == issuer)
     }
 
     /// The issuer the key `id` is bound to, if any.
-    fn bound(&self, id: &KeyId) -> Option<&str> {
+    pub(crate) fn bound(&self, id: &KeyId) -> Option<&str> {
         self.key_issuers
             .iter()
             .find(|(bound, _)| bound == id)
@@ -265,6 +292,7 @@ impl fmt::Debug for TrustedKeys {
                 &self.keys.iter().map(PublicKey::id).collect::<Vec<_>>(),
             )
             .field("key_issuers", &self.key_issuers)
+            .field("issuers", &self.issuers)
             .finish()
     }
 }

@@ -19,6 +19,9 @@ pub struct Verified {
     token: String,
     payload: String,
     claims: Claims,
+    /// For a refresh token: the claims its login loads now, which replace the same-named ones
+    /// of the payload in the tokens it is renewed with.
+    reloaded: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Verified {
@@ -35,6 +38,17 @@ impl Verified {
     /// The registered claims.
     pub fn claims(&self) -> &Claims {
         &self.claims
+    }
+
+    /// This token with `claims` loaded afresh for its login, to renew it with.
+    pub(crate) fn reloaded(mut self, claims: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.reloaded = Some(claims);
+        self
+    }
+
+    /// The claims loaded afresh for this token's login, if they were.
+    pub(crate) fn reloaded_claims(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.reloaded.as_ref()
     }
 }
 
@@ -189,6 +203,7 @@ impl Authority {
             token: token.to_owned(),
             payload,
             claims,
+            reloaded: None,
         })
     }
 

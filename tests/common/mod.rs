@@ -169,15 +169,40 @@ pub fn serve_example(name: &str, env: &[(&str, &str)]) -> Server {
 /// Starts an example server on `port` (e.g. again where it ran before) and waits until it
 /// accepts connections.
 pub fn serve_example_on(name: &str, port: u16, env: &[(&str, &str)]) -> Server {
+    serve_example_logging(name, port, env, None)
+}
+
+/// Starts an example server as [`serve_example_on`] does, with Rocket's log at `normal` (the
+/// debug default) written to `log`, or with no log.
+pub fn serve_example_logging(
+    name: &str,
+    port: u16,
+    env: &[(&str, &str)],
+    log: Option<&std::path::Path>,
+) -> Server {
+    let output = || match log {
+        Some(path) => Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap(),
+        ),
+        None => Stdio::null(),
+    };
     let mut command = Command::new(example(name));
     command
         .env_remove("ROCKET_PROFILE")
         .env("ROCKET_ADDRESS", "127.0.0.1")
         .env("ROCKET_PORT", port.to_string())
-        .env("ROCKET_LOG_LEVEL", "off")
+        .env(
+            "ROCKET_LOG_LEVEL",
+            if log.is_some() { "normal" } else { "off" },
+        )
+        .env("ROCKET_CLI_COLORS", "false")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(output())
+        .stderr(output());
     for (k, v) in env {
         command.env(k, v);
     }

@@ -1,25 +1,28 @@
 //! The revocation store on a Redis Cluster.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ::redis::cluster::{ClusterClient, ClusterClientBuilder};
 use ::redis::cluster_async::ClusterConnection;
 use ::redis::{Cmd, ConnectionInfo, FromRedisValue, IntoConnectionInfo};
+use rocket::tokio::runtime::Handle;
 use rocket::tokio::sync::{Mutex, OnceCell};
 use time::OffsetDateTime;
 
 use super::super::{RevocationStore, StoreError};
 use super::RedisStore;
 use super::commands::{self, fail, prefixed};
+use super::persistence;
 
 /// A [`RevocationStore`] on a Redis Cluster: [`RedisStore`]'s entries, commands and scripts,
 /// spread over the cluster's masters by hash slot, for a service that outgrew one Redis.
 ///
 /// Each write names one key, so it runs whole on the master holding that key's slot: an
 /// insert, and the compare-and-set of a rotation, are as atomic as on one server. The reads of
-/// a check (a token's `jti:`, `fam:`, `rot:` and `cut:` entries, which land in different
+/// a check (a token's `jti:`, `fam:`, `rot:`, `cut:` and `old:` entries, which land in different
 /// slots) are split by slot into one `MGET` per slot, sent together.
 ///
 /// There is no replica: every check is a round trip, and a logout is refused everywhere from
@@ -27,6 +30,12 @@ use super::commands::{self, fail, prefixed};
 /// timeout (guards then follow `on_error`), and once it is back, or its slots have moved to
 /// another master, commands reach it again without a restart. The key layout, what is atomic
 /// and the ACL commands needed: "Redis Cluster" in `docs/revocation-and-scaling.md`.
+///
+/// A master restarted empty (without persistence) has forgotten the revocations it held, and
+/// with no replica in memory, every instance accepts those tokens again until they expire. So
+/// when the store connects (at launch, for a store from the configuration; otherwise at its
+/// first use), it reads `appendonly` and `save` on every master (`CONFIG GET`) and logs a
+/// warning naming each master that persists nothing, or that it may not ask.
 ///
 /// Configured with `store = "redis-cluster"` and `urls` under `[default.paseto.revocation]`,
 /// or built here:
@@ -135,14 +144,27 @@ impl RedisClusterStore {
         }
     }
 
-    /// Reads the slot map from the first node that answers, within the timeout.
+    /// Reads the slot map from the first node that answers, within the timeout, then checks
+    /// (and warns about) the masters' persistence before anything is read or written.
     async fn open(&self) -> Result<ClusterConnection, StoreError> {
         let client = ClusterClientBuilder::new(self.nodes.clone())
             .connection_timeout(self.timeout)
             .response_timeout(self.timeout)
             .build()
             .map_err(fail)?;
-        commands::bounded(self.timeout, client.get_async_connection()).await
+        let connection = commands::bounded(self.timeout, client.get_async_connection()).await?;
+        persistence::check(&connection, self.timeout).await;
+        Ok(connection)
+    }
+
+    /// Opens the connection in the background, when a runtime runs, so that the masters'
+    /// persistence is checked at launch rather than at the first request that needs the store.
+    /// A failure is left to that request, which tries again.
+    pub(crate) fn connect_soon(self: &Arc<Self>) {
+        if let Ok(runtime) = Handle::try_current() {
+            let store = self.clone();
+            runtime.spawn(async move { store.connection().await.map(drop) });
+        }
     }
 
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
