@@ -1,13 +1,15 @@
 //! The `app` example's contract over HTTP, each test against a fresh SQLite file: accounts,
-//! password hashes, logins and their roles, rotation, logouts, sessions, password change,
-//! account deletion, bad bodies and database failures; and `/ws` with a real WebSocket client
-//! against the app served on a loopback port.
+//! password hashes, logins and their roles, roles set by admins only, rotation, logouts,
+//! sessions, password change, account deletion, bad bodies and database failures; and `/ws`
+//! with a real WebSocket client against the app served on a loopback port.
 
 #[allow(dead_code)]
 #[path = "../examples/app/main.rs"]
 mod app;
 
 use std::path::PathBuf;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 use rocket::futures::{SinkExt, StreamExt};
 use rocket::http::{ContentType, Header, Status};
@@ -45,8 +47,8 @@ impl Drop for DbFile {
     }
 }
 
-/// The app with the repository's configuration (demo keys, `admins = ["admin"]`) and its own
-/// database file, which lives as long as the returned `DbFile`.
+/// The app with the repository's configuration (demo keys) and its own database file, which
+/// lives as long as the returned `DbFile`.
 async fn client(test: &str) -> (Client, DbFile) {
     let file = DbFile::new(test);
     let url = format!("sqlite://{}?mode=rwc", file.0.display());
@@ -84,6 +86,7 @@ async fn call(
     let mut request = match method {
         "GET" => client.get(path.to_owned()),
         "POST" => client.post(path.to_owned()),
+        "PUT" => client.put(path.to_owned()),
         "DELETE" => client.delete(path.to_owned()),
         _ => unreachable!("{method}"),
     };
@@ -157,6 +160,22 @@ async fn row(client: &Client, username: &str) -> (i64, String, String) {
     row.unwrap()
 }
 
+/// Makes `username` an admin in the database, as `app add-admin` does from the shell (tested
+/// as a process in tests/examples.rs).
+async fn make_admin(client: &Client, username: &str) {
+    let db = app::Db::fetch(client.rocket()).unwrap();
+    let query = "UPDATE users SET roles = 'admin' WHERE username = ?";
+    let done = sqlx::query(query).bind(username).execute(&**db).await;
+    assert_eq!(done.unwrap().rows_affected(), 1, "{username} exists");
+}
+
+/// The roles in an access token's claims.
+fn token_roles(client: &Client, token: &str) -> Value {
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let verified = issuer.verify::<Access>(token).unwrap();
+    serde_json::from_str::<Value>(verified.payload()).unwrap()["roles"].clone()
+}
+
 #[rocket::async_test]
 async fn register_validates_and_stores_only_an_argon2id_hash() {
     let (client, _file) = client("register").await;
@@ -193,6 +212,22 @@ async fn register_validates_and_stores_only_an_argon2id_hash() {
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains("correct horse"));
     assert_eq!(roles, "");
+    // The PHC string argon2's own verifier reads, with its default parameters.
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    let verifier = argon2::Argon2::default();
+    assert!(
+        verifier
+            .verify_password(b"correct horse", hash.as_str())
+            .is_ok()
+    );
+    assert!(
+        verifier
+            .verify_password(b"correct horsf", hash.as_str())
+            .is_err()
+    );
     // Random salts: the same password never hashes the same way twice.
     register(&client, "carol", "correct horse").await;
     assert_ne!(row(&client, "carol").await.1, hash);
@@ -203,6 +238,7 @@ async fn login_answers_a_fresh_pair_with_the_users_roles() {
     let (client, _file) = client("login").await;
     register(&client, "admin", "password123").await;
     register(&client, "bob", "password123").await;
+    make_admin(&client, "admin").await;
 
     let response = client
         .post("/login")
@@ -258,6 +294,151 @@ async fn login_answers_a_fresh_pair_with_the_users_roles() {
 }
 
 #[rocket::async_test]
+async fn hashes_from_argon2s_own_hasher_and_other_parameters_log_in() {
+    let (client, _file) = client("hashers").await;
+    register(&client, "alice", "password123").await;
+    let db = app::Db::fetch(client.rocket()).unwrap();
+    let lighter = argon2::Params::new(8192, 3, 1, None).unwrap();
+    let heavier = argon2::Params::new(32768, 1, 1, Some(48)).unwrap();
+    for params in [argon2::Params::default(), lighter, heavier] {
+        let hasher = argon2::Argon2::new(Default::default(), Default::default(), params);
+        let hash = hasher.hash_password(b"other password").unwrap().to_string();
+        let query = "UPDATE users SET password_hash = ? WHERE username = 'alice'";
+        sqlx::query(query).bind(&hash).execute(&**db).await.unwrap();
+        signed_in(&client, "alice", "other password").await;
+        let (status, _) = login(&client, "alice", "password123").await;
+        assert_eq!(status, Status::Unauthorized, "{hash}");
+    }
+}
+
+#[rocket::async_test]
+async fn registering_grants_no_role_whatever_the_name() {
+    // `admin` was the name the configuration once made admin at registration, to whoever
+    // registered it first.
+    let (client, _file) = client("no_roles").await;
+    for name in ["admin", "root", "administrator"] {
+        let pair = user(&client, name).await;
+        assert_eq!(token_roles(&client, &pair.access), json!([]), "{name}");
+        let (status, me) = get(&client, "/me", &pair.access).await;
+        assert_eq!((status, &me["roles"]), (Status::Ok, &json!([])), "{name}");
+        expect(&client, "GET", "/admin", &pair.access, Status::Forbidden).await;
+        assert_eq!(row(&client, name).await.2, "", "{name}");
+    }
+    // Extra fields are no way in either.
+    let body = json!({ "username": "carol", "password": "password123", "roles": ["admin"] });
+    assert_eq!(
+        post(&client, "/register", None, body).await.0,
+        Status::Created
+    );
+    assert_eq!(row(&client, "carol").await.2, "");
+}
+
+async fn put_roles(client: &Client, token: &str, username: &str, body: &str) -> (Status, Value) {
+    let path = format!("/admin/users/{username}/roles");
+    call(client, "PUT", &path, Some(token), Some(body.to_owned())).await
+}
+
+#[rocket::async_test]
+async fn admins_set_roles_and_nobody_else_does() {
+    let (client, _file) = client("set_roles").await;
+    register(&client, "alice", "password123").await;
+    make_admin(&client, "alice").await;
+    let alice = signed_in(&client, "alice", "password123").await;
+    let bob = user(&client, "bob").await;
+    user(&client, "carol").await;
+
+    // Not an admin: 403, and carol's roles are as they were.
+    let (status, body) = put_roles(&client, &bob.access, "carol", r#"{"roles":["admin"]}"#).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (Status::Forbidden, &json!("insufficient_scope"))
+    );
+    let (status, _) = put_roles(&client, &bob.access, "bob", r#"{"roles":["admin"]}"#).await;
+    assert_eq!(status, Status::Forbidden);
+    assert_eq!(row(&client, "carol").await.2, "");
+    assert_eq!(row(&client, "bob").await.2, "");
+    let anonymous = call(&client, "PUT", "/admin/users/bob/roles", None, None).await;
+    assert_eq!(anonymous.0, Status::Unauthorized);
+
+    let roles = r#"{"roles":["support","billing:read","support"]}"#;
+    let (status, body) = put_roles(&client, &alice.access, "carol", roles).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(
+        body,
+        json!({ "username": "carol", "roles": ["support", "billing:read"] })
+    );
+    assert_eq!(row(&client, "carol").await.2, "support billing:read");
+    // The new roles are in carol's next tokens.
+    let carol = signed_in(&client, "carol", "password123").await;
+    let carol_roles = json!(["support", "billing:read"]);
+    assert_eq!(token_roles(&client, &carol.access), carol_roles);
+
+    let (status, body) = put_roles(&client, &alice.access, "nobody", r#"{"roles":[]}"#).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (Status::NotFound, &json!("not_found"))
+    );
+
+    // An admin demoted a moment ago is refused at once, though the token still says admin.
+    let (status, _) = put_roles(&client, &alice.access, "bob", r#"{"roles":["admin"]}"#).await;
+    assert_eq!(status, Status::Ok);
+    let bob = signed_in(&client, "bob", "password123").await;
+    let (status, body) = put_roles(&client, &bob.access, "alice", r#"{"roles":[]}"#).await;
+    assert_eq!(
+        (status, body),
+        (Status::Ok, json!({ "username": "alice", "roles": [] }))
+    );
+    assert_eq!(token_roles(&client, &alice.access), json!(["admin"]));
+    let (status, _) = put_roles(&client, &alice.access, "bob", r#"{"roles":[]}"#).await;
+    assert_eq!(status, Status::Forbidden);
+    assert_eq!(row(&client, "bob").await.2, "admin");
+}
+
+#[rocket::async_test]
+async fn setting_roles_refuses_bad_bodies_and_bad_roles() {
+    let (client, _file) = client("bad_roles").await;
+    register(&client, "alice", "password123").await;
+    make_admin(&client, "alice").await;
+    let alice = signed_in(&client, "alice", "password123").await;
+    user(&client, "bob").await;
+
+    let too_many = json!({ "roles": (0..17).map(|n| format!("r{n}")).collect::<Vec<_>>() });
+    let too_long = json!({ "roles": ["r".repeat(33)] });
+    let invalid = [
+        r#"{"roles":["Admin"]}"#.to_owned(),
+        r#"{"roles":[""]}"#.to_owned(),
+        r#"{"roles":["two words"]}"#.to_owned(),
+        r#"{"roles":["admin\u0000"]}"#.to_owned(),
+        r#"{"roles":["rôle"]}"#.to_owned(),
+        too_many.to_string(),
+        too_long.to_string(),
+    ];
+    for body in &invalid {
+        let (status, json) = put_roles(&client, &alice.access, "bob", body).await;
+        assert_eq!(status, Status::UnprocessableEntity, "{body}");
+        assert_eq!(json["error"], "invalid_roles", "{body}");
+    }
+    for (body, expected) in [
+        (r#"{"roles":"admin"}"#, Status::UnprocessableEntity),
+        (r#"{"roles":[1]}"#, Status::UnprocessableEntity),
+        ("{}", Status::UnprocessableEntity),
+        ("not json", Status::BadRequest),
+    ] {
+        let (status, json) = put_roles(&client, &alice.access, "bob", body).await;
+        assert_eq!(status, expected, "{body}");
+        assert!(json["error"].is_string(), "{body}: {json}");
+    }
+    assert_eq!(row(&client, "bob").await.2, "");
+    // The limits themselves are fine.
+    let most = json!({ "roles": (0..16).map(|n| format!("r{n}")).collect::<Vec<_>>() });
+    let longest = json!({ "roles": ["a:b-c_".repeat(5) + "d9"] });
+    for body in [most, longest] {
+        let (status, json) = put_roles(&client, &alice.access, "bob", &body.to_string()).await;
+        assert_eq!((status, &json["roles"]), (Status::Ok, &body["roles"]));
+    }
+}
+
+#[rocket::async_test]
 async fn refresh_rotates_and_a_reused_token_ends_its_login() {
     let (client, _file) = client("refresh").await;
     let first = user(&client, "alice").await;
@@ -294,6 +475,7 @@ async fn refresh_rotates_and_a_reused_token_ends_its_login() {
 async fn an_admin_demoted_in_the_database_loses_admin_at_the_next_refresh() {
     let (client, _file) = client("demoted").await;
     register(&client, "admin", "password123").await;
+    make_admin(&client, "admin").await;
     let admin = signed_in(&client, "admin", "password123").await;
     expect(&client, "GET", "/admin", &admin.access, Status::Ok).await;
 
@@ -579,6 +761,7 @@ async fn openapi_document_requires_the_paseto_scheme() {
     for (path, method) in [
         ("/me", "get"),
         ("/admin", "get"),
+        ("/admin/users/{username}/roles", "put"),
         ("/logout-all", "post"),
         ("/me", "delete"),
     ] {
@@ -591,6 +774,14 @@ async fn openapi_document_requires_the_paseto_scheme() {
         assert!(
             op.get("security").is_none(),
             "{method} {path} needs no token"
+        );
+    }
+    let set_roles = operation("/admin/users/{username}/roles", "put");
+    assert!(set_roles["requestBody"].is_object(), "{set_roles}");
+    for status in ["200", "404", "422", "403"] {
+        assert!(
+            set_roles["responses"][status].is_object(),
+            "{status}: {set_roles}"
         );
     }
     // Guard failures are documented with the crate's JSON error body.

@@ -5,12 +5,10 @@ use rocket::fairing::{self, AdHoc};
 use rocket::request::Request;
 use rocket::serde::Serialize;
 use rocket::{Build, Rocket};
+use rocket_db_pools::Database;
 use rocket_db_pools::sqlx::{self, Row, SqlitePool, sqlite::SqliteRow};
-use rocket_db_pools::{Connection, Database};
 use rocket_paseto::{AuthError, AuthUser, LoginClaims};
 use serde_json::{Map, Value};
-
-use super::error::ApiError;
 
 /// The pool of `[<profile>.databases.app]`.
 #[derive(Database)]
@@ -36,13 +34,18 @@ async fn create_schema(rocket: Rocket<Build>) -> fairing::Result {
         rocket::error!("the `app` database is not initialised: attach `Db::init()` first");
         return Err(rocket);
     };
-    match sqlx::query(SCHEMA).execute(&**db).await {
-        Ok(_) => Ok(rocket),
+    match create(db).await {
+        Ok(()) => Ok(rocket),
         Err(e) => {
             rocket::error!("creating the database schema failed: {e}");
             Err(rocket)
         }
     }
+}
+
+/// Creates the users table unless it exists: at ignite, and by `app add-admin`.
+pub async fn create(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query(SCHEMA).execute(pool).await.map(drop)
 }
 
 /// A user, as `/me` shows it. Roles are stored space-separated.
@@ -75,11 +78,11 @@ pub struct Credentials {
 /// Adds a user; `Ok(None)` when the name is taken (the `UNIQUE` constraint decides, so two
 /// concurrent registrations cannot both win).
 pub async fn insert(
-    db: &mut Connection<Db>,
+    db: &SqlitePool,
     username: &str,
     password_hash: &str,
     roles: &[&str],
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, sqlx::Error> {
     // `execute`, not `RETURNING` with `fetch_one`: with SQLite, sqlx 0.7 answers that after the
     // first row, before the statement completes, so the insert may not be committed yet when
     // the next request (on another connection) looks for the user.
@@ -88,22 +91,24 @@ pub async fn insert(
             .bind(username)
             .bind(password_hash)
             .bind(roles.join(" "))
-            .execute(&mut ***db)
+            .execute(db)
             .await;
     match inserted {
         Ok(done) => Ok(Some(done.last_insert_rowid())),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
+/// The id and password hash of `username`. The pool lends a connection for the query alone:
+/// none is held while the password is verified.
 pub async fn credentials(
-    db: &mut Connection<Db>,
+    db: &SqlitePool,
     username: &str,
-) -> Result<Option<Credentials>, ApiError> {
+) -> Result<Option<Credentials>, sqlx::Error> {
     let row = sqlx::query("SELECT id, password_hash FROM users WHERE username = ?")
         .bind(username)
-        .fetch_optional(&mut ***db)
+        .fetch_optional(db)
         .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Credentials {
@@ -114,25 +119,65 @@ pub async fn credentials(
 
 /// Replaces a user's password hash; `false` when the user is gone.
 pub async fn set_password(
-    db: &mut Connection<Db>,
+    db: &SqlitePool,
     id: i64,
     password_hash: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
         .bind(password_hash)
         .bind(id)
-        .execute(&mut ***db)
+        .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Deletes a user; `false` when the user was already gone.
-pub async fn delete(db: &mut Connection<Db>, id: i64) -> Result<bool, ApiError> {
+pub async fn delete(db: &SqlitePool, id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM users WHERE id = ?")
         .bind(id)
-        .execute(&mut ***db)
+        .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Replaces the roles of `username`; the user as stored now, `None` when there is none.
+pub async fn set_roles(
+    db: &SqlitePool,
+    username: &str,
+    roles: &[String],
+) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query("UPDATE users SET roles = ? WHERE username = ?")
+        .bind(roles.join(" "))
+        .bind(username)
+        .execute(db)
+        .await?;
+    by_username(db, username).await
+}
+
+/// Adds `role` to the roles of `username` (one statement, so a concurrent change of its roles
+/// is not lost); the user as stored now, `None` when there is none.
+pub async fn grant(
+    db: &SqlitePool,
+    username: &str,
+    role: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    let query = "UPDATE users SET roles = ltrim(roles || ' ' || ?) \
+                 WHERE username = ? AND instr(' ' || roles || ' ', ' ' || ? || ' ') = 0";
+    sqlx::query(query)
+        .bind(role)
+        .bind(username)
+        .bind(role)
+        .execute(db)
+        .await?;
+    by_username(db, username).await
+}
+
+async fn by_username(db: &SqlitePool, username: &str) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, username, roles FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(User::from_row).transpose()
 }
 
 /// The user a token subject names: subjects are user ids in decimal.

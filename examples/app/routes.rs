@@ -4,8 +4,7 @@ use rocket::futures::{SinkExt, StreamExt};
 use rocket::http::Status;
 use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
-use rocket::{Route, State, delete, get, post, routes};
-use rocket_db_pools::Connection;
+use rocket::{Route, State, delete, get, post, put, routes};
 use rocket_paseto::{
     Access, AuthError, CurrentUser, Issuer, LoginThrottle, Paseto, QueryToken, Refresh, Revoked,
     Session, Sessions, TokenPair,
@@ -15,10 +14,9 @@ use rocket_ws::{Channel, Message, WebSocket};
 #[cfg(feature = "openapi")]
 use rocket_paseto::openapi::PasetoSecurity;
 
-use super::AppConfig;
 use super::db::{self, Db, User};
 use super::error::ApiError;
-use super::password;
+use super::{checks, password};
 
 pub fn routes() -> Vec<Route> {
     #[allow(unused_mut)] // without the `openapi` feature
@@ -30,6 +28,7 @@ pub fn routes() -> Vec<Route> {
         logout,
         logout_all,
         admin,
+        set_roles,
         sessions,
         end_session,
         change_password,
@@ -56,32 +55,18 @@ struct NewPassword {
     new_password: String,
 }
 
-/// 3 to 32 of `[a-z0-9_]`.
-fn check_username(username: &str) -> Result<(), ApiError> {
-    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
-    if (3..=32).contains(&username.len()) && username.bytes().all(allowed) {
-        Ok(())
-    } else {
-        Err(ApiError::Invalid(
-            "invalid_username",
-            "A username is 3 to 32 of a-z, 0-9 and _.",
-        ))
-    }
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(crate = "rocket::serde")]
+struct RoleList {
+    roles: Vec<String>,
 }
 
-/// At least 8 characters; at most 1024, which is plenty and bounds the hashing work.
-fn check_password(password: &str) -> Result<(), ApiError> {
-    if (8..=1024).contains(&password.chars().count()) {
-        Ok(())
-    } else {
-        Err(ApiError::Invalid(
-            "invalid_password",
-            "A password has 8 to 1024 characters.",
-        ))
-    }
-}
-
-/// `POST /register {"username", "password"}` → 201 `{"id", "username"}`.
+/// `POST /register {"username", "password"}` → 201 `{"id", "username"}`, with no roles: roles
+/// never come from a public route (`app add-admin` and `PUT /admin/users/<name>/roles` grant
+/// them). A taken name is a 409, which tells anyone that the name exists: people registering
+/// must learn that their name is taken, and logins answer the same for unknown names and
+/// wrong passwords, so this is the one place names show.
 #[cfg_attr(feature = "openapi", utoipa::path(
     post, path = "/register", request_body = Account,
     responses((status = 201, body = User), (status = 409), (status = 422)),
@@ -89,18 +74,13 @@ fn check_password(password: &str) -> Result<(), ApiError> {
 #[post("/register", data = "<account>")]
 async fn register(
     account: Json<Account>,
-    mut db: Connection<Db>,
-    config: &State<AppConfig>,
+    db: &State<Db>,
 ) -> Result<(Status, Json<Value>), ApiError> {
     let Account { username, password } = account.into_inner();
-    check_username(&username)?;
-    check_password(&password)?;
+    checks::username(&username)?;
+    checks::password(&password)?;
     let hash = password::hash(password).await.ok_or(ApiError::Internal)?;
-    let roles: &[&str] = match config.admins.contains(&username) {
-        true => &["admin"],
-        false => &[],
-    };
-    let id = db::insert(&mut db, &username, &hash, roles)
+    let id = db::insert(db, &username, &hash, &[])
         .await?
         .ok_or(ApiError::Taken)?;
     let user = json!({ "id": id, "username": username });
@@ -108,9 +88,10 @@ async fn register(
 }
 
 /// `POST /login {"username", "password"}` → a token pair of a new login, its access token
-/// fresh. A wrong password and an unknown user get the same answer, after the same work. After
-/// 5 failures of one username (or 20 from one address) the throttle answers 429 instead,
-/// before any password work.
+/// fresh. A wrong password and an unknown user get the same answer, after the same work. No
+/// database connection is held while the password is verified. After 5 failures of one
+/// username (or 20 from one address) the throttle answers 429 instead, before any password
+/// work.
 #[cfg_attr(feature = "openapi", utoipa::path(
     post, path = "/login", request_body = Account,
     responses((status = 200, body = TokenPair), AuthError),
@@ -119,12 +100,12 @@ async fn register(
 async fn login(
     account: Json<Account>,
     throttle: LoginThrottle<'_>,
-    mut db: Connection<Db>,
+    db: &State<Db>,
     sessions: Sessions<'_>,
 ) -> Result<TokenPair, ApiError> {
     let Account { username, password } = account.into_inner();
     let attempt = throttle.check(&username).await?;
-    let found = db::credentials(&mut db, &username).await?;
+    let found = db::credentials(db, &username).await?;
     let (id, hash) = match found {
         Some(user) => (Some(user.id), Some(user.password_hash)),
         None => (None, None),
@@ -205,6 +186,34 @@ fn admin(user: CurrentUser<User>) -> Result<Json<Value>, AuthError> {
     Ok(Json(json!({ "admin": true, "username": user.username })))
 }
 
+/// `PUT /admin/users/<username>/roles {"roles"}` → 200 `{"username", "roles"}`: replaces the
+/// user's roles, which reach its tokens when they are next issued. For admins only, by the
+/// token's `roles` claim and by the database both, so an admin demoted a moment ago is refused
+/// at once, not when the token expires.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    put, path = "/admin/users/{username}/roles", security(("paseto" = [])),
+    params(("username" = String, Path, description = "The user whose roles are set.")),
+    request_body = RoleList,
+    responses((status = 200, body = Value), (status = 404), (status = 422), AuthError),
+))]
+#[put("/admin/users/<username>/roles", data = "<body>")]
+async fn set_roles(
+    username: &str,
+    user: CurrentUser<User>,
+    body: Json<RoleList>,
+    db: &State<Db>,
+) -> Result<Json<Value>, ApiError> {
+    user.token().require_role("admin")?;
+    if !user.roles.iter().any(|role| role == "admin") {
+        return Err(AuthError::InsufficientScope.into());
+    }
+    let roles = checks::roles(body.into_inner().roles)?;
+    let updated = db::set_roles(db, username, &roles).await?;
+    let updated = updated.ok_or(ApiError::NotFound)?;
+    let body = json!({ "username": updated.username, "roles": updated.roles });
+    Ok(Json(body))
+}
+
 /// `GET /sessions` → the caller's active logins; `current` marks the one asking.
 #[cfg_attr(feature = "openapi", utoipa::path(
     get, path = "/sessions", security(("paseto" = [])),
@@ -247,16 +256,16 @@ async fn end_session(
 async fn change_password(
     user: CurrentUser<User>,
     body: Json<NewPassword>,
-    mut db: Connection<Db>,
+    db: &State<Db>,
     sessions: Sessions<'_>,
 ) -> Result<TokenPair, ApiError> {
     user.token().require_fresh()?;
     let new_password = body.into_inner().new_password;
-    check_password(&new_password)?;
+    checks::password(&new_password)?;
     let hash = password::hash(new_password)
         .await
         .ok_or(ApiError::Internal)?;
-    if !db::set_password(&mut db, user.id, &hash).await? {
+    if !db::set_password(db, user.id, &hash).await? {
         return Err(ApiError::NotFound);
     }
     // After the update, not before: a login with the old password in between is ended too.
@@ -274,11 +283,11 @@ async fn change_password(
 #[delete("/me")]
 async fn delete_me(
     user: CurrentUser<User>,
-    mut db: Connection<Db>,
+    db: &State<Db>,
     sessions: Sessions<'_>,
 ) -> Result<Json<Value>, ApiError> {
     user.token().require_fresh()?;
-    if !db::delete(&mut db, user.id).await? {
+    if !db::delete(db, user.id).await? {
         return Err(ApiError::NotFound);
     }
     sessions.end_all(user.token().subject()).await?;
@@ -297,6 +306,7 @@ async fn delete_me(
         logout,
         logout_all,
         admin,
+        set_roles,
         sessions,
         end_session,
         change_password,

@@ -146,6 +146,13 @@ pub struct Server {
     pub port: u16,
 }
 
+impl Server {
+    /// The server's process id, e.g. to read `/proc/<pid>/status`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
