@@ -15,7 +15,8 @@ use rocket::serde::json::{Json, Value, json};
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{Build, Rocket, get, launch, post, routes};
 use rocket_paseto::{
-    Access, AuthError, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe, SameOrigin,
+    Access, AuthError, LoginThrottle, Paseto, PasetoCookies, PasetoFairing, Refresh, RememberMe,
+    SameOrigin,
 };
 use subtle::ConstantTimeEq;
 
@@ -62,18 +63,23 @@ fn page() -> RawHtml<&'static str> {
 
 /// `POST /login` (form or JSON `username`, `password`, `remember`): sets the token cookies.
 /// `SameOrigin` refuses logins posted by other sites' pages (login CSRF), before the body is read.
+/// The throttle answers 429 after 5 failures of one account (or 20 from one address).
 #[post("/login", data = "<credentials>")]
-fn login(
+async fn login(
     _origin: SameOrigin,
     credentials: Option<Credentials>,
+    throttle: LoginThrottle<'_>,
     cookies: PasetoCookies<'_>,
 ) -> Result<Json<Value>, AuthError> {
     let Some(Credentials(login)) = credentials else {
         return Err(AuthError::BadCredentials);
     };
+    let attempt = throttle.check(&login.username).await?;
     if !check_password(&login.username, &login.password) {
+        attempt.failed().await?;
         return Err(AuthError::BadCredentials);
     }
+    attempt.succeeded().await?;
     cookies.set_fresh_tokens(&login.username)?;
     if login.remember {
         cookies.remember(&login.username)?;

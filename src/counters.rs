@@ -50,6 +50,7 @@ pub(crate) struct Counters {
     store_calls: AtomicU64,
     store_errors: AtomicU64,
     store_nanos: AtomicU64,
+    throttled: AtomicU64,
 }
 
 /// The revocation store's figures at one moment.
@@ -68,6 +69,15 @@ impl Counters {
     /// How many checks ended with each verdict, in the order of [`Verdict::ALL`].
     pub(crate) fn verdicts(&self) -> [u64; Verdict::ALL.len()] {
         std::array::from_fn(|at| self.verdicts[at].load(Relaxed))
+    }
+
+    /// A login attempt refused by the throttle.
+    pub(crate) fn throttle(&self) {
+        self.throttled.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn throttled(&self) -> u64 {
+        self.throttled.load(Relaxed)
     }
 
     fn store_call(&self, elapsed: Duration, failed: bool) {
@@ -100,7 +110,7 @@ impl CountedStore {
         CountedStore { store, counters }
     }
 
-    fn count<T>(&self, started: Instant, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    fn timed<T>(&self, started: Instant, result: Result<T, StoreError>) -> Result<T, StoreError> {
         self.counters.store_call(started.elapsed(), result.is_err());
         result
     }
@@ -110,18 +120,18 @@ impl CountedStore {
 impl RevocationStore for CountedStore {
     async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError> {
         let started = Instant::now();
-        self.count(started, self.store.insert(key, until).await)
+        self.timed(started, self.store.insert(key, until).await)
     }
 
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
         let started = Instant::now();
-        self.count(started, self.store.get(keys).await)
+        self.timed(started, self.store.get(keys).await)
     }
 
     /// Forwarded, so a store's replica keeps answering; its answers count as calls too.
     async fn get_replicated(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
         let started = Instant::now();
-        self.count(started, self.store.get_replicated(keys).await)
+        self.timed(started, self.store.get_replicated(keys).await)
     }
 
     async fn swap(
@@ -132,6 +142,21 @@ impl RevocationStore for CountedStore {
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let started = Instant::now();
-        self.count(started, self.store.swap(key, expected, value, until).await)
+        self.timed(started, self.store.swap(key, expected, value, until).await)
+    }
+
+    async fn count(
+        &self,
+        key: &str,
+        by: u64,
+        window: Duration,
+    ) -> Result<(u64, OffsetDateTime), StoreError> {
+        let started = Instant::now();
+        self.timed(started, self.store.count(key, by, window).await)
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        let started = Instant::now();
+        self.timed(started, self.store.reset(key).await)
     }
 }

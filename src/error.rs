@@ -59,10 +59,12 @@ pub enum CookieError {
 /// | `Csrf` | 403 | `csrf_failed` | — |
 /// | `InsufficientScope` | 403 | `insufficient_scope` | `Bearer error="insufficient_scope"` |
 /// | `Cookie(CookieError::TooLarge(_))` | 413 | `too_large` | — |
+/// | `Throttled(_)` | 429 | `too_many_attempts` | — |
 /// | `Unavailable`, `Revocation(_)` | 503 | `temporarily_unavailable` | — |
 /// | `Issue(_)`, `Cookie(_)`, `NotConfigured` | 500 | `server_error` | — |
 ///
-/// `Unavailable` and `Revocation(_)` also set `Retry-After: 1`. To answer with bodies of your own while keeping
+/// `Unavailable` and `Revocation(_)` also set `Retry-After: 1`, and `Throttled(wait)` sets it to
+/// `wait` in whole seconds, rounded up. To answer with bodies of your own while keeping
 /// the status and these headers, see [`with_body`](Self::with_body); for your own catchers,
 /// [`AuthError::of`] tells what a guard failed with.
 ///
@@ -110,6 +112,11 @@ pub enum AuthError {
     /// again once the store is back succeeds. The store's error is logged, never sent.
     #[error(transparent)]
     Revocation(#[from] StoreError),
+    /// For login routes: the [`LoginThrottle`](crate::LoginThrottle) refuses this attempt, after
+    /// too many failed ones for its account or client address, until the wait given here is
+    /// over (sent as `Retry-After`). The body is the same whether the account exists or not.
+    #[error("too many failed logins; try again later")]
+    Throttled(std::time::Duration),
     /// The fairing is not attached (a route's sentinel normally prevents this), or a feature
     /// used here needs configuration it lacks (e.g. revocation without a store).
     #[error("PasetoFairing is not attached, or not configured for this")]
@@ -226,6 +233,9 @@ impl AuthError {
             AuthError::Unavailable | AuthError::Revocation(_) => Body::Unavailable,
             // The client sent more than fits in a cookie: its request, not our fault.
             AuthError::Cookie(CookieError::TooLarge(_)) => Body::TooLarge,
+            AuthError::Throttled(wait) => {
+                Body::Throttled(wait.as_secs_f64().ceil().max(1.0) as u64)
+            }
             AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::NotConfigured => {
                 Body::ServerError
             }
@@ -293,6 +303,8 @@ enum Body {
     FreshRequired,
     Unavailable,
     TooLarge,
+    /// With the seconds for `Retry-After`.
+    Throttled(u64),
 }
 
 /// RFC 9470's challenge for a token that is not fresh enough.
@@ -303,6 +315,10 @@ const FRESH_CHALLENGE: &str =
 const EXPIRED_CHALLENGE: &str =
     r#" error="invalid_token", error_description="The access token expired""#;
 const EXPIRED_JSON: &str = r#"{"error":"invalid_token","error_description":"The access token expired","message":"The token is invalid or has expired."}"#;
+
+/// The body of a throttled login attempt: the same whether the account exists or not.
+const THROTTLED_JSON: &str =
+    r#"{"error":"too_many_attempts","message":"Too many failed attempts. Try again later."}"#;
 
 /// One row of the failure table: status, JSON body, and what follows the scheme in the
 /// `WWW-Authenticate` challenge (`Some("")` for the bare scheme).
@@ -371,6 +387,7 @@ impl Body {
                 r#"{"error":"too_large","message":"The value is too large to store."}"#,
                 None,
             ),
+            Body::Throttled(_) => row(S::TooManyRequests, THROTTLED_JSON, None),
             Body::ServerError => row(
                 S::InternalServerError,
                 r#"{"error":"server_error","message":"The request could not be completed."}"#,
@@ -402,8 +419,13 @@ impl Body {
             let scheme = AuthState::of(request).map_or("Bearer", |s| s.http.scheme.as_str());
             response.set_header(Header::new("WWW-Authenticate", format!("{scheme}{rest}")));
         }
-        if self == Body::Unavailable {
-            response.set_header(Header::new("Retry-After", "1"));
+        let retry_after = match self {
+            Body::Unavailable => Some(1),
+            Body::Throttled(seconds) => Some(seconds),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.set_header(Header::new("Retry-After", seconds.to_string()));
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, TokenKind};
 use crate::response::protect_token_cookies;
 use crate::revocation::{MemoryStore, Revocation, RevocationStore, Subjects};
 use crate::state::{AuthState, KindSettings};
+use crate::throttle::Throttle;
 use crate::user::{AuthUser, Check};
 
 /// Loads `[<profile>.paseto]` at ignite, validates it and every key, and manages an [`Issuer`].
@@ -182,6 +183,7 @@ impl PasetoFairing {
                  implicit refresh rotates refresh tokens, with reuse detection",
             ));
         }
+        let throttle = throttle_of(&settings, &revocation, &counters)?;
         let checked = &settings.revocation.checked;
         let kinds = settings
             .kinds
@@ -190,6 +192,7 @@ impl PasetoFairing {
             .map(|(kind, checked)| KindSettings::new(kind, *checked && revocation.is_some()))
             .collect();
         let state = AuthState {
+            throttle,
             authority: settings.authority,
             kinds,
             http: settings.http,
@@ -352,6 +355,39 @@ fn spawn_key_refresh(rocket: &Rocket<Orbit>) {
             discovery.refresh(&state.authority).await;
         }
     });
+}
+
+/// The login throttle: counting in the revocation store if there is one, else in this
+/// process, and hashing as the store's subjects are (with keys of its own without keys).
+fn throttle_of(
+    settings: &Settings,
+    revocation: &Option<Revocation>,
+    counters: &Arc<Counters>,
+) -> Result<Throttle, ConfigError> {
+    let (store, on_error, hashes) = match revocation {
+        Some(revocation) => {
+            let (store, on_error) = revocation.store_and_policy();
+            (store, on_error, subjects_of(settings)?)
+        }
+        None => {
+            let hashes = match subjects_of(settings) {
+                Ok(hashes) => hashes,
+                Err(_) => {
+                    Subjects::ephemeral().map_err(|e| ConfigError::new("paseto.throttle", e))?
+                }
+            };
+            let store: Arc<dyn RevocationStore> = Arc::new(MemoryStore::new());
+            (store, Default::default(), hashes)
+        }
+    };
+    let setup = settings.throttle.clone();
+    Ok(Throttle::new(
+        store,
+        on_error,
+        setup,
+        hashes,
+        counters.clone(),
+    ))
 }
 
 /// The keys that hash subjects in the store: the current local key first, then the replaced

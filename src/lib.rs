@@ -200,6 +200,15 @@
 //! }
 //! ```
 //!
+//! # Login throttling
+//!
+//! Take [`LoginThrottle`] in login routes: [`check`](LoginThrottle::check) the account before the
+//! password (429 with `Retry-After` once the account or the client address failed too often,
+//! even with the right password), then record the [`LoginAttempt`] as
+//! [`failed`](LoginAttempt::failed) or [`succeeded`](LoginAttempt::succeeded). The counts live in
+//! the revocation store, so every instance counts together. Limits: `[paseto.throttle]`;
+//! proxies whose `X-Forwarded-For` counts: `trusted_proxies`. `docs/security.md` has the pattern.
+//!
 //! # Counters
 //!
 //! [`PasetoStats`] counts what the guards accepted and refused, by cause, how often the token
@@ -256,6 +265,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+mod address;
 pub mod config;
 mod cookies;
 mod counters;
@@ -281,6 +291,7 @@ pub mod revocation;
 mod sessions;
 mod state;
 mod stats;
+mod throttle;
 pub mod token;
 mod user;
 
@@ -288,6 +299,7 @@ pub use config::{Config, ConfigError};
 pub use cookies::{CsrfInput, PasetoCookies};
 pub use error::{AuthError, AuthFailure, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
+pub use guard::throttle::{LoginAttempt, LoginThrottle};
 pub use guard::{Paseto, QueryToken, from_authorization};
 pub use hooks::LoginClaims;
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenCookies, TokenPair};

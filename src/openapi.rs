@@ -203,7 +203,7 @@ struct AuthErrorBody {
 }
 
 /// The responses a guard can fail with: 401 (no token, a bad one), 403 (CSRF, missing
-/// grants) and 503 (the revocation store or the user loader is unavailable). The table on
+/// grants), 429 (the login throttle) and 503 (the revocation store or the user loader is unavailable). The table on
 /// [`AuthError`] has every body.
 impl IntoResponses for AuthError {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
@@ -218,6 +218,10 @@ impl IntoResponses for AuthError {
             .response(
                 "403",
                 response("A CSRF check failed, or the token lacks a grant."),
+            )
+            .response(
+                "429",
+                response("Too many failed logins: wait `Retry-After` seconds (login routes)."),
             )
             .response(
                 "503",

@@ -35,6 +35,11 @@
 //! accepted that long after `exp`, once because the instance writing the entry may have a
 //! clock that runs ahead by as much.
 //!
+//! The login throttle ([`LoginThrottle`](crate::LoginThrottle)) keeps its failure counts in the
+//! same store, as counters ([`RevocationStore::count`]) under `thr:a:<hash>` (an account) and
+//! `thr:i:<hash>` (a client address), each kept until its window ends. The hashes are keyed, so
+//! the store sees neither account names nor addresses.
+//!
 //! The `jti:`, `fam:`, `cut:` and `old:` entries are all a guard reads for a token that does
 //! not rotate, in one call, and they are only ever added or raised, so a copy of them can
 //! be kept in memory and followed ([`RevocationStore::get_replicated`]).
@@ -47,6 +52,7 @@ use time::OffsetDateTime;
 use crate::token::Rejection;
 
 mod check;
+mod counter;
 mod memory;
 #[cfg(feature = "redis")]
 mod replica;
@@ -144,6 +150,29 @@ pub trait RevocationStore: Send + Sync + 'static {
         value: &str,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+
+    /// Adds `by` to the counter `key` (`0`: only reads it), and returns its count and when it
+    /// ends. An absent or ended counter counts 0; the addition that starts it sets its end,
+    /// `window` later, and later ones leave that end alone. Must be atomic across every
+    /// instance sharing the store: of `n` concurrent additions of 1, each sees another count.
+    ///
+    /// The login throttle's failure counts. By default, built on [`get`](Self::get) and
+    /// [`swap`](Self::swap) (values `<count>:<end in unix milliseconds>`); this crate's stores
+    /// count natively.
+    async fn count(
+        &self,
+        key: &str,
+        by: u64,
+        window: Duration,
+    ) -> Result<(u64, OffsetDateTime), StoreError> {
+        counter::count_by_swap(self, key, by, window).await
+    }
+
+    /// Ends the counter `key` now; nothing when it is absent. By default, with
+    /// [`swap`](Self::swap).
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        counter::reset_by_swap(self, key).await
+    }
 }
 
 /// What guards do when the store cannot answer.

@@ -11,6 +11,7 @@ use rocket::{Ignite, Phase, Rocket};
 use crate::config::{HttpSettings, ResolvedKind};
 use crate::counters::Counters;
 use crate::revocation::{Revocation, Revoked};
+use crate::throttle::Throttle;
 use time::OffsetDateTime;
 
 use crate::token::{Authority, Claims, Rejection, Verified, VerifyOptions};
@@ -24,6 +25,8 @@ pub(crate) struct AuthState {
     pub kinds: Vec<KindSettings>,
     pub http: HttpSettings,
     pub revocation: Option<Revocation>,
+    /// The login throttle: its limits and where it counts.
+    pub throttle: Throttle,
     /// How long a login (a token family) lasts: `paseto.session_ttl`.
     pub session_ttl: Duration,
     /// Whether renewing a login runs the `LoginClaims` loader again: `paseto.reload_claims`.

@@ -788,6 +788,9 @@ async fn openapi_document_requires_the_paseto_scheme() {
     let unauthorized = &operation("/me", "get")["responses"]["401"];
     let schema = &unauthorized["content"]["application/json"]["schema"];
     assert!(schema["properties"]["error"].is_object(), "{unauthorized}");
+    // The throttled login is documented too.
+    let throttled = &operation("/login", "post")["responses"]["429"];
+    assert!(throttled["description"].is_string(), "{throttled}");
 }
 
 /// The app served on a free loopback port (a WebSocket needs a real connection), with its own
@@ -891,4 +894,29 @@ async fn the_websocket_greets_the_user_echoes_and_refuses_bad_tokens() {
     let (status, body) = refused_upgrade(port, &format!("?access_token={}", pair.access)).await;
     assert_eq!((status, &body["error"]), (401, &json!("invalid_token")));
     shutdown.notify();
+}
+
+/// Password guessing: after 5 failures of one username, even the right password is answered
+/// 429 with `Retry-After`, before any password work; other users sign in as before.
+#[rocket::async_test]
+async fn login_is_throttled_after_five_failures_of_one_username() {
+    let (client, _file) = client("throttle").await;
+    let (status, _) = register(&client, "alice", "password123").await;
+    assert_eq!(status, Status::Created);
+    for _ in 0..5 {
+        let (status, body) = login(&client, "alice", "password124").await;
+        assert_eq!(status, Status::Unauthorized, "{body}");
+    }
+    let account = json!({ "username": "alice", "password": "password123" });
+    let response = client
+        .post("/login")
+        .header(ContentType::JSON)
+        .body(account.to_string())
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::TooManyRequests);
+    assert!(response.headers().get_one("Retry-After").is_some());
+    let body: Value = response.into_json().await.unwrap();
+    assert_eq!(body["error"], "too_many_attempts");
+    user(&client, "bob").await;
 }

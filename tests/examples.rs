@@ -822,6 +822,27 @@ fn app_registers_logs_in_and_out_over_http() {
     let _ = std::fs::remove_file(&db);
 }
 
+#[test]
+fn cookies_throttles_logins_after_five_failures() {
+    let client = Client::tracked(cookies_app::rocket()).unwrap();
+    let attempt = |password: &str| {
+        client
+            .post("/login")
+            .header(ContentType::Form)
+            .body(format!("username=test&password={password}"))
+            .dispatch()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("nope").status(), Status::Unauthorized);
+    }
+    let right = attempt("test");
+    assert_eq!(right.status(), Status::TooManyRequests);
+    assert!(right.headers().get_one("Retry-After").is_some());
+    let body: Value = right.into_json().unwrap();
+    assert_eq!(body["error"], "too_many_attempts");
+    assert!(client.cookies().get("access_token").is_none());
+}
+
 /// `app`'s WebSocket takes its access token in the query string, where Rocket's request log
 /// (at `normal`, the debug default) would print it: the fairing takes it out of the URI before
 /// that. Only `/ws` reads it: on `/me` the same query is ignored.

@@ -9,7 +9,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use rocket::http::{Cookie, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{State, get, post, routes};
-use rocket_paseto::{Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoStats};
+use rocket_paseto::{Access, AuthError, Issuer, LoginThrottle, Paseto, PasetoCookies, PasetoStats};
 
 use common::{bearer, keys};
 
@@ -34,6 +34,13 @@ fn note_get(cookies: PasetoCookies<'_>) -> Option<String> {
     cookies.get("note")
 }
 
+/// A login that always fails, through the throttle.
+#[post("/login")]
+async fn login(throttle: LoginThrottle<'_>) -> Result<(), AuthError> {
+    throttle.check("alice").await?.failed().await?;
+    Err(AuthError::BadCredentials)
+}
+
 /// The usual Prometheus route: publish the figures of this moment, then render.
 #[get("/metrics")]
 fn scrape(stats: PasetoStats, handle: &State<PrometheusHandle>) -> String {
@@ -55,8 +62,10 @@ async fn the_counters_reach_a_prometheus_recorder() {
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).expect("no other recorder in this test binary");
-    let rocket = common::rocket(keys(), routes![user, token, note_put, note_get, scrape])
-        .manage(handle.clone());
+    let mut paseto = keys();
+    paseto["throttle"] = serde_json::json!({ "account_failures": 1 });
+    let routes = routes![user, token, note_put, note_get, login, scrape];
+    let rocket = common::rocket(paseto, routes).manage(handle.clone());
     let client = Client::untracked(rocket).await.unwrap();
 
     let token = client
@@ -86,6 +95,12 @@ async fn the_counters_reach_a_prometheus_recorder() {
             .cookie(Cookie::new("note", sealed.clone()));
         assert_eq!(read.dispatch().await.into_string().await.unwrap(), "hello");
     }
+
+    let statuses = [
+        client.post("/login").dispatch().await.status(),
+        client.post("/login").dispatch().await.status(),
+    ];
+    assert_eq!(statuses, [Status::Unauthorized, Status::TooManyRequests]);
 
     // Published on their own, without a scrape route: wait for the next tick.
     let accepted = r#"rocket_paseto_tokens_total{outcome="accepted"}"#;
@@ -118,6 +133,7 @@ async fn the_counters_reach_a_prometheus_recorder() {
         (r#"rocket_paseto_cache_misses_total{cache="jar"}"#, 1),
         (r#"rocket_paseto_cache_entries{cache="jar"}"#, 1),
         ("rocket_paseto_revocation_store_calls_total", 0),
+        ("rocket_paseto_logins_throttled_total", 1),
     ];
     for (metric, count) in expected {
         assert_eq!(value(&scrape, metric), Some(count), "{metric}\n{scrape}");

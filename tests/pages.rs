@@ -369,3 +369,24 @@ fn a_custom_field_name_and_a_form_without_a_body() {
         assert_eq!(post(body.into()), Status::Forbidden, "{body}");
     }
 }
+
+/// After 5 wrong passwords for one username, the form answers 429 with `Retry-After` even for
+/// the right one, and sets no cookie.
+#[test]
+fn the_login_form_is_throttled_after_five_failures() {
+    let client = pages_client(json!({}));
+    for _ in 0..5 {
+        let wrong = form(&client, "/login", "username=test&password=nope").dispatch();
+        assert_eq!(wrong.status(), Status::Unauthorized);
+    }
+    let right = form(&client, "/login", "username=test&password=test").dispatch();
+    assert_eq!(right.status(), Status::TooManyRequests);
+    assert!(right.headers().get_one("Retry-After").is_some());
+    assert!(set_cookies(&right).is_empty());
+    assert!(
+        right
+            .into_string()
+            .unwrap()
+            .contains("Too many failed attempts")
+    );
+}

@@ -38,7 +38,7 @@
 //! | route | token | answer |
 //! |---|---|---|
 //! | `POST /register {"username","password"}` | — | 201 `{"id","username"}`, no roles; 409 taken; 422 invalid |
-//! | `POST /login {"username","password"}` | — | a token pair (fresh access token); 401 |
+//! | `POST /login {"username","password"}` | — | a token pair (fresh access token); 401; 429 (with `Retry-After`) after 5 failures of the username or 20 from the address |
 //! | `GET /me` | access | `{"id","username","roles"}` |
 //! | `POST /refresh` | refresh | a new pair; a reused refresh token ends its login (401) |
 //! | `POST /logout` | access or refresh | ends this login |

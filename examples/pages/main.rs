@@ -40,7 +40,9 @@ use rocket::form::{Form, FromForm};
 use rocket::response::Redirect;
 use rocket::{Build, Responder, Rocket, get, launch, post, routes, uri};
 use rocket_dyn_templates::{Template, context};
-use rocket_paseto::{Access, AuthError, Paseto, PasetoCookies, PasetoFairing, SameOrigin};
+use rocket_paseto::{
+    Access, AuthError, AuthFailure, LoginThrottle, Paseto, PasetoCookies, PasetoFairing, SameOrigin,
+};
 use subtle::ConstantTimeEq;
 
 /// The demo's only user: `test` / `test`. A real app checks a password hash instead.
@@ -67,6 +69,8 @@ enum Page {
     Redirect(Redirect),
     #[response(status = 401)]
     Refused(Template),
+    /// The login form again, with a throttled attempt's 429 and `Retry-After`.
+    Throttled(AuthFailure<Template>),
 }
 
 /// `GET /`: the signed-in user's page; everyone else is sent to the login form. An expired
@@ -93,18 +97,36 @@ fn login_page() -> Template {
 }
 
 /// `POST /login`: checks the password and sets the token cookies. `SameOrigin` refuses logins
-/// posted by other sites' pages (login CSRF); there is no token yet to carry a CSRF value.
+/// posted by other sites' pages (login CSRF); there is no token yet to carry a CSRF value. The
+/// throttle answers 429 after 5 failures of one account (or 20 from one address).
 #[post("/login", data = "<form>")]
 async fn login(
     _origin: SameOrigin,
     form: Option<Form<Login>>,
+    throttle: LoginThrottle<'_>,
     cookies: PasetoCookies<'_>,
 ) -> Result<Page, AuthError> {
-    let valid = form.filter(|f| check_password(&f.username, &f.password));
-    let Some(form) = valid else {
+    let refused = || {
         let error = "Wrong username or password";
-        return Ok(Page::Refused(Template::render("login", context! { error })));
+        Ok(Page::Refused(Template::render("login", context! { error })))
     };
+    let Some(form) = form else {
+        return refused();
+    };
+    let attempt = match throttle.check(&form.username).await {
+        Ok(attempt) => attempt,
+        Err(e @ AuthError::Throttled(_)) => {
+            let error = "Too many failed attempts: try again later";
+            let page = Template::render("login", context! { error });
+            return Ok(Page::Throttled(e.with_body(page)));
+        }
+        Err(e) => return Err(e),
+    };
+    if !check_password(&form.username, &form.password) {
+        attempt.failed().await?;
+        return refused();
+    }
+    attempt.succeeded().await?;
     cookies
         .login(form.username.as_str())
         .fresh()

@@ -5,7 +5,6 @@
 //! its field without echoing the value.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +20,8 @@ mod kinds;
 mod origin;
 mod resolve;
 mod revocation;
+mod secret;
+mod throttle;
 
 pub use self::attributes::{SameSite, Secure};
 pub use self::cookies::MissingToken;
@@ -34,6 +35,9 @@ pub(crate) use self::origin::WebOrigin;
 pub(crate) use self::resolve::{ResolvedKind, Settings};
 pub use self::revocation::{RevocationConfig, StoreKind};
 pub(crate) use self::revocation::{RevocationSetup, StoreSetup};
+pub use self::secret::Secret;
+pub use self::throttle::ThrottleConfig;
+pub(crate) use self::throttle::ThrottleSetup;
 
 /// The `[<profile>.paseto]` table of `Rocket.toml` (or `ROCKET_PASETO` in the environment).
 ///
@@ -252,6 +256,20 @@ pub struct Config {
     /// _Default:_ see [`RevocationConfig`] (no store: nothing is revoked).
     #[serde(default)]
     pub revocation: RevocationConfig,
+    /// The login throttle: how many failed logins per account and per client address refuse
+    /// further ones for a while. See [`ThrottleConfig`].
+    ///
+    /// _Default:_ 5 per account in 5 minutes, 20 per address in 1 minute.
+    #[serde(default)]
+    pub throttle: ThrottleConfig,
+    /// Reverse proxies (addresses, or CIDR ranges such as `"10.0.0.0/8"`) whose
+    /// `X-Forwarded-For` names the client: the login throttle counts by the rightmost address
+    /// in it that is not such a proxy. From any other peer the header is ignored and the
+    /// connection's address counts; Rocket's `ip_header` (`X-Real-IP`) is never used.
+    ///
+    /// _Default:_ `[]` (the header is never believed).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The settings of one token kind, e.g. `[default.paseto.access]`.
@@ -440,31 +458,6 @@ mod defaults {
     }
     pub fn replica_max_entries() -> usize {
         1_000_000
-    }
-}
-
-/// A secret setting (a key, a key file's path, a URL with a password): read like a string,
-/// never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(secret: &str) -> Self {
-        Secret(secret.to_owned())
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
     }
 }
 

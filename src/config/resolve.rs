@@ -5,9 +5,9 @@ use std::time::Duration;
 use rocket::figment::{Figment, Profile};
 
 use super::error::describe;
-use super::{Config, ConfigError, HttpSettings, RevocationSetup, SameSite, Secure};
+use super::{Config, ConfigError, HttpSettings, RevocationSetup, SameSite, Secure, ThrottleSetup};
 use super::{DiscoverySetup, PublishSetup};
-use super::{cookies, discovery, keys, kinds};
+use super::{cookies, discovery, keys, kinds, throttle};
 use crate::kind::KindSpec;
 use crate::token::{Authority, KindRules, MAX_LEEWAY, Rules};
 
@@ -29,6 +29,7 @@ pub(crate) struct Settings {
     pub kinds: Vec<ResolvedKind>,
     pub http: HttpSettings,
     pub revocation: RevocationSetup,
+    pub throttle: ThrottleSetup,
     pub session_ttl: Duration,
     /// `paseto.reload_claims`.
     pub reload_claims: bool,
@@ -82,7 +83,9 @@ impl Config {
         let revocation = self.revocation.resolve(keyring.authority.rules().kinds())?;
         let publish = discovery::resolve_publish(self, &keyring.authority)?;
         let discovery = discovery::resolve_discovery(self)?;
+        let throttle = throttle::resolve(self)?;
         Ok(Settings {
+            throttle,
             publish,
             discovery,
             authority: keyring.authority,

@@ -23,6 +23,7 @@ use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 
 mod query;
 mod source;
+pub(crate) mod throttle;
 
 pub use self::query::QueryToken;
 pub(crate) use self::query::redact as redact_query_tokens;

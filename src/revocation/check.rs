@@ -58,6 +58,11 @@ impl Revocation {
         }
     }
 
+    /// The (counted) store and what to do when it fails, for the login throttle's counters.
+    pub(crate) fn store_and_policy(&self) -> (Arc<dyn RevocationStore>, OnError) {
+        (self.store.clone(), self.on_error)
+    }
+
     /// Whether guards accept tokens unchecked while the store cannot answer.
     pub(crate) fn fails_open(&self) -> bool {
         self.on_error == OnError::Allow

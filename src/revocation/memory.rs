@@ -6,9 +6,12 @@ use std::hash::{BuildHasher, RandomState};
 use std::mem;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::time::Duration;
+
 use indexmap::IndexMap;
 use time::OffsetDateTime;
 
+use super::counter::Tally;
 use super::{RevocationStore, StoreError};
 
 /// A call locks only the shard of its key, so calls on other keys go on meanwhile, and each
@@ -31,6 +34,10 @@ const MIN_REPLACED: usize = 32;
 /// full table at once: when its table fills up, a table twice the size takes over and each
 /// later write moves 8 entries across. No call holds a lock for longer than a few lookups,
 /// 8 entries checked or moved, and the allocation or release of one table.
+///
+/// The login throttle's counters ([`count`](RevocationStore::count)) live in a table of their
+/// own, bounded at 100,000 counters (about 10 MB): when that many are live, the one ending
+/// soonest gives way.
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     inner: Arc<Entries>,
@@ -40,6 +47,7 @@ struct Entries {
     // Keyed with per-process random keys, so ids cannot be chosen to land in one shard.
     hasher: RandomState,
     shards: Box<[Mutex<Shard>]>,
+    tally: Tally,
 }
 
 impl Default for Entries {
@@ -47,6 +55,7 @@ impl Default for Entries {
         Entries {
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            tally: Tally::default(),
         }
     }
 }
@@ -138,6 +147,21 @@ impl RevocationStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         let now = OffsetDateTime::now_utc();
         Ok(self.shard(key).swap(key, expected, value, until, now))
+    }
+
+    async fn count(
+        &self,
+        key: &str,
+        by: u64,
+        window: Duration,
+    ) -> Result<(u64, OffsetDateTime), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        Ok(self.inner.tally.count(key, by, window, now))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.tally.reset(key);
+        Ok(())
     }
 }
 

@@ -276,6 +276,22 @@ impl RevocationStore for RedisStore {
         Ok(self.compare_and_set(key, expected, value, until).await?
             || self.swap_over_lost(key, expected, value, until).await?)
     }
+
+    async fn count(
+        &self,
+        key: &str,
+        by: u64,
+        window: Duration,
+    ) -> Result<(u64, OffsetDateTime), StoreError> {
+        let cmd = commands::count(&self.key(key), by, window);
+        Ok(commands::counted(self.query(&cmd).await?))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        self.query::<i64>(&commands::reset(&self.key(key)))
+            .await
+            .map(drop)
+    }
 }
 
 impl RedisStore {

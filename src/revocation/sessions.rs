@@ -91,6 +91,19 @@ impl Subjects {
         hashes.map(|h| key(namespace, &h)).collect()
     }
 
+    /// Hashing keys of this process alone, for counters that no other instance reads: a
+    /// service without key material has nothing to derive shared ones from.
+    pub(crate) fn ephemeral() -> Result<Self, StoreError> {
+        let mut material = [0u8; 32];
+        getrandom::fill(&mut material).map_err(|_| StoreError::new("no random bytes"))?;
+        Self::derive(&[&material], 1)
+    }
+
+    /// The store key of the counter of `value` (an account or an address) in `namespace`.
+    pub(crate) fn counter_key(&self, namespace: &str, value: &str) -> String {
+        key(namespace, &hash(&self.keys[0], namespace.as_bytes(), value))
+    }
+
     /// The opaque id shown to users for the login (family) `family`.
     pub(crate) fn login_id(&self, family: &str) -> String {
         hash(&self.keys[0], b"login", family)

@@ -26,6 +26,7 @@ const CACHE_ENTRIES: &str = "rocket_paseto_cache_entries";
 const STORE_CALLS: &str = "rocket_paseto_revocation_store_calls_total";
 const STORE_ERRORS: &str = "rocket_paseto_revocation_store_errors_total";
 const STORE_TIME: &str = "rocket_paseto_revocation_store_microseconds_total";
+const LOGINS_THROTTLED: &str = "rocket_paseto_logins_throttled_total";
 const KEY_FETCHES: &str = "rocket_paseto_key_fetches_total";
 const KEY_FETCH_ERRORS: &str = "rocket_paseto_key_fetch_errors_total";
 const KEY_FETCH_LAST_SUCCESS: &str = "rocket_paseto_key_fetch_last_success_timestamp_seconds";
@@ -41,6 +42,7 @@ impl PasetoStats {
     /// | `rocket_paseto_cache_hits_total`, `_misses_total`, `_evictions_total` | `cache`: `token`, `jar` |
     /// | `rocket_paseto_cache_entries` (gauge) | `cache`: `token`, `jar` |
     /// | `rocket_paseto_revocation_store_calls_total`, `_errors_total`, `_microseconds_total` | — |
+    /// | `rocket_paseto_logins_throttled_total` | — |
     /// | `rocket_paseto_key_fetches_total`, `rocket_paseto_key_fetch_errors_total` | — |
     /// | `rocket_paseto_key_fetch_last_success_timestamp_seconds` (gauge) | — |
     ///
@@ -93,6 +95,7 @@ impl PasetoStats {
         counter!(STORE_CALLS).absolute(self.store_calls);
         counter!(STORE_ERRORS).absolute(self.store_errors);
         counter!(STORE_TIME).absolute(self.store_micros);
+        counter!(LOGINS_THROTTLED).absolute(self.logins_throttled);
         // Only with discovery (which fetches at launch): a service without it has no last good
         // fetch to alert on.
         if self.key_fetches > 0 {
@@ -146,6 +149,11 @@ fn describe() {
         STORE_TIME,
         Unit::Microseconds,
         "Time spent in revocation store calls"
+    );
+    describe_counter!(
+        LOGINS_THROTTLED,
+        Unit::Count,
+        "Login attempts refused by the login throttle"
     );
     describe_counter!(
         KEY_FETCHES,

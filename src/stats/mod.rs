@@ -88,6 +88,9 @@ pub struct PasetoStats {
     pub store_errors: u64,
     /// Time spent in store calls, in microseconds: divided by `store_calls`, the mean latency.
     pub store_micros: u64,
+    /// Login attempts the [`LoginThrottle`](crate::LoginThrottle) refused (429): a sudden rise
+    /// means someone is guessing passwords.
+    pub logins_throttled: u64,
     /// Key discovery (`[paseto.discovery]`): fetches of the issuer's key document, at launch,
     /// in the background and for unknown key ids, successful or not.
     pub key_fetches: u64,
@@ -145,6 +148,7 @@ impl PasetoStats {
             store_calls: store.calls,
             store_errors: store.errors,
             store_micros: u64::try_from(store.time.as_micros()).unwrap_or(u64::MAX),
+            logins_throttled: state.counters.throttled(),
             key_fetches,
             key_fetch_errors,
             key_fetch_last_success,

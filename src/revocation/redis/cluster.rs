@@ -208,4 +208,20 @@ impl RevocationStore for RedisClusterStore {
         let cmd = commands::swap(&key, expected, value, until, None);
         Ok(self.query::<i64>(&cmd).await? == 1)
     }
+
+    async fn count(
+        &self,
+        key: &str,
+        by: u64,
+        window: Duration,
+    ) -> Result<(u64, OffsetDateTime), StoreError> {
+        let cmd = commands::count(&prefixed(&self.prefix, key), by, window);
+        Ok(commands::counted(self.query(&cmd).await?))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        self.query::<i64>(&commands::reset(&prefixed(&self.prefix, key)))
+            .await
+            .map(drop)
+    }
 }

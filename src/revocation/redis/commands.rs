@@ -34,6 +34,17 @@ const SWAP: &str = "local v = redis.call('GET', KEYS[1]) \
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end \
     return 0";
 
+/// A counter: adds `ARGV[1]` to `KEYS[1]` (`0`: only reads it), giving it an expiry of
+/// `ARGV[2]` milliseconds when it has none (the addition that starts it), and returns the count
+/// and the milliseconds left. Never published: replicas copy revocations only.
+const COUNT: &str = "local n = 0 \
+    if tonumber(ARGV[1]) > 0 then n = redis.call('INCRBY', KEYS[1], ARGV[1]) \
+    else n = tonumber(redis.call('GET', KEYS[1]) or '0') end \
+    local left = redis.call('PTTL', KEYS[1]) \
+    if n > 0 and left < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) left = tonumber(ARGV[2]) end \
+    if left < 0 then left = 0 end \
+    return {n, left}";
+
 /// Where a write is announced: the channel and the message, or `None` for a write that is not.
 pub(super) type Announcement<'a> = Option<(&'a str, &'a str)>;
 
@@ -76,6 +87,28 @@ pub(super) fn swap(
         .arg(seconds_until(until))
         .arg(channel)
         .arg(message);
+    cmd
+}
+
+/// Adds `by` to the counter `key` (prefixed), which ends `window` after it starts ([`COUNT`]).
+pub(super) fn count(key: &str, by: u64, window: Duration) -> Cmd {
+    let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+    let mut cmd = ::redis::cmd("EVAL");
+    cmd.arg(COUNT).arg(1).arg(key).arg(by).arg(millis);
+    cmd
+}
+
+/// What [`COUNT`] answers, as a count and when it ends.
+pub(super) fn counted((count, left): (u64, u64)) -> (u64, OffsetDateTime) {
+    let left = time::Duration::milliseconds(i64::try_from(left).unwrap_or(i64::MAX));
+    let now = OffsetDateTime::now_utc();
+    (count, now.checked_add(left).unwrap_or(now))
+}
+
+/// Ends the counter `key` (prefixed).
+pub(super) fn reset(key: &str) -> Cmd {
+    let mut cmd = ::redis::cmd("DEL");
+    cmd.arg(key);
     cmd
 }
 
