@@ -256,6 +256,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod __private;
 pub mod config;
 mod cookies;
 mod counters;
@@ -288,7 +290,7 @@ pub use config::{Config, ConfigError};
 pub use cookies::{CsrfInput, PasetoCookies};
 pub use error::{AuthError, AuthFailure, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
-pub use guard::{Paseto, QueryToken, from_authorization};
+pub use guard::{Paseto, QueryToken};
 pub use hooks::LoginClaims;
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenCookies, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};

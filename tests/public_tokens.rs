@@ -1,4 +1,4 @@
-//! `v4.public` verification (`PublicKey::verify_token`, and `Authority::verify` above it) against
+//! `v4.public` verification (`__private::verify_token`, and `Authority::verify` above it) against
 //! the reference, pasetors' `PublicToken::verify` (ed25519-compact): the Ed25519 edge cases
 //! where implementations differ, built by hand after "Taming the many EdDSAs" (small-order and
 //! mixed-order keys and nonces, non-canonical encodings, unreduced `s`, the identity), then
