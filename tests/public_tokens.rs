@@ -13,8 +13,9 @@ use std::time::Duration;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
 use proptest::prelude::*;
+use rocket_paseto::Purpose;
 use rocket_paseto::token::{
-    Authority, KeyError, KindRules, PublicKey, Purpose, Rejection, Rules, VerifyOptions,
+    Authority, KeyError, KindRules, PublicKey, Rejection, Rules, VerifyOptions,
 };
 use signatures::{
     L, NON_CANONICAL_SMALL_ORDER, SMALL_ORDER, Signer, assemble, b64, compare, hex32,

@@ -18,9 +18,9 @@ use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
 use pasetors::token::{Local, Public, UntrustedToken};
 use pasetors::version4::{LocalToken, PublicToken, V4};
 use rocket_paseto::__private::{decrypt, verify_token};
+use rocket_paseto::Purpose;
 use rocket_paseto::token::{
-    Authority, KeyError, KindRules, LocalKey, PublicKey, Purpose, Rejection, Rules, SecretKey,
-    VerifyOptions,
+    Authority, KeyError, KindRules, LocalKey, PublicKey, Rejection, Rules, SecretKey, VerifyOptions,
 };
 use serde_json::Value;
 

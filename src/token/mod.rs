@@ -7,7 +7,8 @@
 //! on its own.
 //!
 //! ```
-//! use rocket_paseto::token::{Authority, KindRules, LocalKey, MintOptions, Purpose, Rules, VerifyOptions};
+//! use rocket_paseto::Purpose;
+//! use rocket_paseto::token::{Authority, KindRules, LocalKey, MintOptions, Rules, VerifyOptions};
 //! use std::time::Duration;
 //!
 //! let rules = Rules::new(vec![KindRules::new("access", Purpose::Local, Duration::from_secs(900))]);
@@ -30,7 +31,7 @@
 
 mod authority;
 mod cache;
-mod claims;
+pub(crate) mod claims;
 mod crypto;
 mod document;
 mod error;
@@ -39,14 +40,15 @@ mod keys;
 mod limits;
 mod mint;
 mod opened;
-mod purpose;
+pub(crate) mod purpose;
 mod rules;
 mod seal;
 mod timestamp;
 mod verify;
 
 pub use authority::Authority;
-pub use claims::{Claims, REGISTERED_CLAIMS};
+pub(crate) use claims::Claims;
+pub use claims::REGISTERED_CLAIMS;
 pub use document::{DocumentError, KeyDocument, KeyStatus, MAX_DOCUMENT_KEYS, PublishedKey};
 pub use error::{IssueError, Rejection};
 #[cfg(feature = "discovery")]
@@ -56,7 +58,7 @@ pub use limits::{DEFAULT_MAX_TOKEN_LENGTH, MAX_LEEWAY, MAX_TTL};
 pub use mint::MintOptions;
 pub(crate) use mint::random_id;
 pub use opened::Verified;
-pub use purpose::Purpose;
+pub(crate) use purpose::Purpose;
 pub use rules::{KindRules, Rules};
 pub use verify::VerifyOptions;
 

@@ -16,10 +16,10 @@ use std::time::Duration;
 use rocket::figment::Figment;
 use rocket::figment::providers::{Format, Toml};
 use rocket_paseto::__private::{decrypt, from_authorization};
-use rocket_paseto::PasetoFairing;
 use rocket_paseto::token::{
-    Authority, KindRules, LocalKey, PublicKey, Purpose, Rules, SecretKey, VerifyOptions,
+    Authority, KindRules, LocalKey, PublicKey, Rules, SecretKey, VerifyOptions,
 };
+use rocket_paseto::{PasetoFairing, Purpose};
 
 /// Fixed keys: the fuzzer never learns them, so no input it makes may verify.
 pub const LOCAL: &str = "k4.local.5KEyzOJPPj-C2-27f61GaL45GEspp1Z-XbWG1UiWu0Q";
