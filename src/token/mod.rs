@@ -21,6 +21,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Why each item is public: [`Authority`], [`Rules`], [`KindRules`], [`MintOptions`],
+//! [`VerifyOptions`], [`Verified`], [`Rejection`] and [`IssueError`] mint and verify tokens
+//! outside a request; the key types ([`LocalKey`], [`SecretKey`], [`PublicKey`], [`KeyId`],
+//! [`KeyError`]) load, generate and name keys, for key tools and for `Authority`; the key
+//! document types ([`KeyDocument`], [`PublishedKey`], [`KeyStatus`], [`DocumentError`],
+//! [`MAX_DOCUMENT_KEYS`]) let a verifier or a tool read what an issuer publishes; and the
+//! limits ([`REGISTERED_CLAIMS`], [`DEFAULT_MAX_TOKEN_LENGTH`], [`MAX_TTL`], [`MAX_LEEWAY`])
+//! are the bounds the configuration is checked against.
+//!
 //! The module is cut along its jobs: `keys` (typed keys, PASERK and PEM), `keyring` (the keys in
 //! use and the lookup by `kid`), `document` (the public keys an issuer publishes), `purpose`,
 //! `limits` and `rules` (kinds and claim rules), `claims` (strict parsing), `mint`, `verify`

@@ -15,9 +15,10 @@
 //! and `tests/vectors.rs` runs the PASETO test vectors through them. A change here is only
 //! correct if those still pass.
 //!
-//! Nothing here knows the rest of the token core: keys come in as bytes and leave as the small
-//! types below; tokens come in as the segments the shape checks (in `verify`) have already bounded.
-//! What a token means (its key, claims and kind) is decided elsewhere.
+//! Nothing here knows the rest of the token core, and nothing here imports it: keys come in as
+//! bytes and are kept as the small types of this module (`LocalOpener`, `VerifyingKey`), tokens
+//! come in as the segments the shape checks (in `verify`) have already bounded, and failures go
+//! out as [`Failure`]. Which key opens a token, and what its claims mean, is decided elsewhere.
 
 mod base64;
 mod local;
