@@ -2,7 +2,7 @@
 //!
 //! - verify and mint, local and public, through `Authority` (with and without the cache);
 //! - raw pasetors (`local::decrypt` / `public::verify` with `ClaimsValidationRules`), and for
-//!   public tokens the signature check alone, pasetors' and ours (`PublicKey::verify_token`);
+//!   public tokens the signature check alone, pasetors' and ours (`__private::verify_token`);
 //! - jsonwebtoken HS256 and EdDSA with the same claims;
 //! - rejecting garbage, oversized, wrong-purpose and tampered tokens;
 //! - the private-cookie jar (with and without its cache) next to the `cookie` crate's private
@@ -23,8 +23,10 @@ use pasetors::claims::{Claims as PasetorsClaims, ClaimsValidationRules};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
 use pasetors::token::{Public, UntrustedToken};
 use pasetors::version4::{PublicToken, V4};
+use rocket_paseto::__private::{self, decrypt, verify_token, with_cache, with_sealed_cache};
+use rocket_paseto::Purpose;
 use rocket_paseto::token::{
-    Authority, KindRules, LocalKey, MintOptions, Purpose, Rules, SecretKey, VerifyOptions,
+    Authority, KindRules, LocalKey, MintOptions, Rules, SecretKey, VerifyOptions,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -37,13 +39,13 @@ fn authority(cache: usize) -> Authority {
         KindRules::new("access", Purpose::Local, Duration::from_secs(900)),
         KindRules::new("signed", Purpose::Public, Duration::from_secs(900)),
     ]);
-    Authority::new(
+    let authority = Authority::new(
         Some(LocalKey::from_paserk(LOCAL).unwrap()),
         Some(SecretKey::parse(SECRET).unwrap()),
         vec![],
         rules,
-    )
-    .with_cache(cache)
+    );
+    with_cache(authority, cache)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -95,18 +97,13 @@ fn verify(c: &mut Criterion) {
     g.bench_function("rocket_paseto local cached", |b| {
         b.iter(|| {
             cached
-                .verify(
-                    "access",
-                    black_box(&local),
-                    now,
-                    VerifyOptions::new().cached(),
-                )
+                .verify("access", black_box(&local), now, __private::cached())
                 .unwrap()
         })
     });
     let key = LocalKey::from_paserk(LOCAL).unwrap();
     g.bench_function("rocket_paseto LocalKey::decrypt (no claims)", |b| {
-        b.iter(|| key.decrypt(black_box(&local), None).unwrap())
+        b.iter(|| decrypt(&key, black_box(&local), None).unwrap())
     });
 
     let sk = SymmetricKey::<V4>::try_from(LOCAL).unwrap();
@@ -162,7 +159,7 @@ fn verify_public(c: &mut Criterion) {
     });
     g.bench_function("rocket_paseto Authority::verify cached", |b| {
         b.iter(|| {
-            let options = VerifyOptions::new().cached();
+            let options = __private::cached();
             cached
                 .verify("signed", black_box(&token), now, options)
                 .unwrap()
@@ -170,7 +167,7 @@ fn verify_public(c: &mut Criterion) {
     });
     g.bench_function(
         "rocket_paseto PublicKey::verify_token (signature only)",
-        |b| b.iter(|| key.verify_token(black_box(&token), None).unwrap()),
+        |b| b.iter(|| verify_token(&key, black_box(&token), None).unwrap()),
     );
     g.bench_function("pasetors PublicToken::verify (signature only)", |b| {
         b.iter(|| {
@@ -256,24 +253,14 @@ fn reject(c: &mut Criterion) {
     });
     g.bench_function("garbage", |b| {
         b.iter(|| {
-            ours.verify(
-                "access",
-                black_box(&garbage),
-                now,
-                VerifyOptions::new().cached(),
-            )
-            .unwrap_err()
+            ours.verify("access", black_box(&garbage), now, __private::cached())
+                .unwrap_err()
         })
     });
     g.bench_function("oversized (100 kB)", |b| {
         b.iter(|| {
-            ours.verify(
-                "access",
-                black_box(&oversized),
-                now,
-                VerifyOptions::new().cached(),
-            )
-            .unwrap_err()
+            ours.verify("access", black_box(&oversized), now, __private::cached())
+                .unwrap_err()
         })
     });
     g.bench_function("wrong purpose", |b| {
@@ -282,20 +269,15 @@ fn reject(c: &mut Criterion) {
                 "access",
                 black_box(&other_purpose),
                 now,
-                VerifyOptions::new().cached(),
+                __private::cached(),
             )
             .unwrap_err()
         })
     });
     g.bench_function("tampered", |b| {
         b.iter(|| {
-            ours.verify(
-                "access",
-                black_box(&tampered),
-                now,
-                VerifyOptions::new().cached(),
-            )
-            .unwrap_err()
+            ours.verify("access", black_box(&tampered), now, __private::cached())
+                .unwrap_err()
         })
     });
     g.finish();
@@ -313,7 +295,7 @@ fn jar(c: &mut Criterion) {
     };
     let now = OffsetDateTime::now_utc();
     let ours = authority(0);
-    let cached = authority(0).with_sealed_cache(1024);
+    let cached = with_sealed_cache(authority(0), 1024);
     let binding = b"rocket_paseto cookie session";
     let sealed = ours
         .seal(binding, &value, Duration::from_secs(3600))

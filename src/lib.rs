@@ -46,7 +46,7 @@
 //! Settings are read through Figment at ignite from the `paseto` table of the selected profile,
 //! so `Rocket.toml`, `ROCKET_CONFIG` and `ROCKET_PASETO` all work the usual Rocket way. Every
 //! field and key is checked then; a mistake refuses launch with a message naming the field,
-//! never printing key material. See [`Config`] for every field and its default.
+//! never printing key material. See [`Config`](config::Config) for every field and its default.
 //!
 //! ```toml
 //! [default.paseto]
@@ -265,6 +265,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod __private;
 mod address;
 pub mod config;
 mod cookies;
@@ -295,22 +297,22 @@ mod throttle;
 pub mod token;
 mod user;
 
-pub use config::{Config, ConfigError};
 pub use cookies::{CsrfInput, PasetoCookies};
 pub use error::{AuthError, AuthFailure, CookieError, MAX_COOKIE_SIZE, catchers};
 pub use fairing::PasetoFairing;
 pub use guard::throttle::{LoginAttempt, LoginThrottle};
-pub use guard::{Paseto, QueryToken, from_authorization};
+pub use guard::{Paseto, QueryToken};
 pub use hooks::LoginClaims;
 pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenCookies, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};
 pub use login::Login;
 pub use origin::SameOrigin;
 pub use remember::RememberMe;
-pub use revocation::Revoked;
+pub use revocation::report::Revoked;
 pub use sessions::{Session, Sessions};
 pub use stats::PasetoStats;
-pub use token::{Claims, Purpose};
+pub use token::claims::Claims;
+pub use token::purpose::Purpose;
 pub use user::{AuthUser, CurrentUser};
 
 /// The guides in `docs/` and the README, compiled and run as doctests so their snippets stay

@@ -56,11 +56,13 @@ mod counter;
 mod memory;
 #[cfg(feature = "redis")]
 mod replica;
+pub(crate) mod report;
 mod rotation;
 mod sessions;
 
 pub(crate) use self::check::Revocation;
 pub use self::memory::MemoryStore;
+pub(crate) use self::report::{Revoked, merge_all};
 pub(crate) use self::sessions::{LoginRecord, Subjects, login_family};
 
 #[cfg(feature = "redis")]
@@ -188,55 +190,6 @@ pub enum OnError {
     Allow,
 }
 
-/// What a logout took back: returned by [`Issuer::revoke`](crate::Issuer::revoke) and
-/// [`PasetoCookies::logout`](crate::PasetoCookies::logout).
-///
-/// Revoking always records the token and its whole family, but only the guards of the kinds
-/// listed in `paseto.revocation.kinds` consult the store: tokens of other kinds keep working
-/// until they expire. This says which.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[non_exhaustive]
-pub struct Revoked {
-    /// How many tokens were presented and revoked with their families.
-    pub tokens: usize,
-    /// The kinds whose tokens of those families are refused from now on (the checked kinds),
-    /// e.g. `["access", "refresh"]`. Empty when nothing was revoked.
-    pub refused: Vec<String>,
-    /// The kinds of the presented tokens that still work until they expire, because their
-    /// guards do not check the store.
-    pub still_valid: Vec<String>,
-}
-
-impl Revoked {
-    pub(crate) fn new(tokens: usize, refused: Vec<String>, still_valid: Vec<String>) -> Self {
-        Revoked {
-            tokens,
-            refused,
-            still_valid,
-        }
-    }
-
-    /// Whether every presented token, and its family's checked kinds, is refused from now on.
-    pub fn is_complete(&self) -> bool {
-        self.tokens > 0 && self.still_valid.is_empty()
-    }
-
-    fn merge(&mut self, other: Revoked) {
-        self.tokens += other.tokens;
-        for kind in other.refused {
-            if !self.refused.contains(&kind) {
-                self.refused.push(kind);
-            }
-        }
-        for kind in other.still_valid {
-            if !self.still_valid.contains(&kind) {
-                self.still_valid.push(kind);
-            }
-        }
-    }
-}
-
 /// Why a revocation check did not pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -255,15 +208,6 @@ pub(crate) enum Standing {
     Superseded { successor: String },
     /// The store could not be asked, and the configuration says to go on.
     Unchecked,
-}
-
-/// Merges the results of several revocations (a logout with several cookies).
-pub(crate) fn merge_all(results: impl IntoIterator<Item = Revoked>) -> Revoked {
-    let mut all = Revoked::default();
-    for result in results {
-        all.merge(result);
-    }
-    all
 }
 
 /// `time + by`, or `time` itself where that would pass the year 9999 (a token's `exp` may be

@@ -441,10 +441,9 @@ fn assert_redacted(text: &str, secrets: &[&str]) {
 #[test]
 fn no_public_type_shows_keys_or_tokens() {
     use rocket_paseto::token::{
-        Authority, KindRules, LocalKey, MintOptions, PublicKey, Purpose, Rules, SecretKey,
-        VerifyOptions,
+        Authority, KindRules, LocalKey, MintOptions, PublicKey, Rules, SecretKey, VerifyOptions,
     };
-    use rocket_paseto::{AuthError, PasetoFairing};
+    use rocket_paseto::{AuthError, PasetoFairing, Purpose};
 
     let local_data = &LOCAL["k4.local.".len()..];
     let secret_data = &SECRET["k4.secret.".len()..];

@@ -9,7 +9,8 @@ use rocket::figment::Figment;
 use rocket::http::Status;
 use rocket::local::blocking::Client;
 use rocket::{get, routes};
-use rocket_paseto::{Access, Config, Issuer, Paseto, PasetoFairing, Purpose, TokenKind};
+use rocket_paseto::config::Config;
+use rocket_paseto::{Access, Issuer, Paseto, PasetoFairing, Purpose, TokenKind};
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use rocket::figment::Figment;
 use rocket::figment::providers::{Format, Serialized, Toml};
-use rocket_paseto::{Config, PasetoFairing};
+use rocket_paseto::PasetoFairing;
+use rocket_paseto::config::Config;
 
 /// Every ```toml block of the guide at `path` (relative to the crate).
 fn toml_blocks(path: &str) -> Vec<String> {

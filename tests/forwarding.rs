@@ -7,7 +7,8 @@ use common::*;
 use rocket::http::{Cookie, Status};
 use rocket::local::blocking::Client;
 use rocket::{get, routes};
-use rocket_paseto::{Access, AuthError, Config, Paseto, Refresh, RememberMe};
+use rocket_paseto::config::Config;
+use rocket_paseto::{Access, AuthError, Paseto, Refresh, RememberMe};
 use serde_json::{Value, json};
 
 #[get("/page")]

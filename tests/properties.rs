@@ -4,9 +4,9 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
+use rocket_paseto::Purpose;
 use rocket_paseto::token::{
-    Authority, KindRules, LocalKey, MintOptions, Purpose, REGISTERED_CLAIMS, Rules, SecretKey,
-    VerifyOptions,
+    Authority, KindRules, LocalKey, MintOptions, REGISTERED_CLAIMS, Rules, SecretKey, VerifyOptions,
 };
 use serde_json::{Map, Value};
 use std::time::Duration;

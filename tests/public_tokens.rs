@@ -1,4 +1,4 @@
-//! `v4.public` verification (`PublicKey::verify_token`, and `Authority::verify` above it) against
+//! `v4.public` verification (`__private::verify_token`, and `Authority::verify` above it) against
 //! the reference, pasetors' `PublicToken::verify` (ed25519-compact): the Ed25519 edge cases
 //! where implementations differ, built by hand after "Taming the many EdDSAs" (small-order and
 //! mixed-order keys and nonces, non-canonical encodings, unreduced `s`, the identity), then
@@ -13,8 +13,9 @@ use std::time::Duration;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
 use proptest::prelude::*;
+use rocket_paseto::Purpose;
 use rocket_paseto::token::{
-    Authority, KeyError, KindRules, PublicKey, Purpose, Rejection, Rules, VerifyOptions,
+    Authority, KeyError, KindRules, PublicKey, Rejection, Rules, VerifyOptions,
 };
 use signatures::{
     L, NON_CANONICAL_SMALL_ORDER, SMALL_ORDER, Signer, assemble, b64, compare, hex32,

@@ -280,7 +280,7 @@ fn a_key_pasted_into_a_file_setting_is_not_echoed() {
         .unwrap_err();
     assert_eq!(err.field(), "paseto.local_key_file");
     assert!(!err.to_string().contains(&LOCAL[9..]), "{err}");
-    let config: rocket_paseto::Config = figment(paseto).extract_inner("paseto").unwrap();
+    let config: rocket_paseto::config::Config = figment(paseto).extract_inner("paseto").unwrap();
     assert!(!format!("{config:?}").contains(&LOCAL[9..]));
 }
 

@@ -124,7 +124,7 @@ fn checked(client: &Client) -> u64 {
 
 /// A prefix of a scenario's own, so runs on a shared Redis do not meet.
 fn account(name: &str) -> String {
-    format!("{name}-{}", rocket_paseto::token::random_id().unwrap())
+    format!("{name}-{}", common::random_id())
 }
 
 async fn five_failures_throttle_the_account_even_with_the_right_password(store: Store) {

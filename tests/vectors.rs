@@ -2,7 +2,7 @@
 //!
 //! v4.json runs at the crypto layer: every token decrypts or verifies to its payload with keys
 //! parsed by this crate (hex as PASERK, and PEM), and every `expect-fail` vector is rejected;
-//! the public ones both by pasetors and by `PublicKey::verify_token`.
+//! the public ones both by pasetors and by `__private::verify_token`.
 //! The PASERK files run in both directions: parse and format, and key ids (lid, pid, sid).
 //!
 //! One deliberate deviation: vectors whose key protects nothing are rejected as keys, with an
@@ -17,9 +17,10 @@ use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
 use pasetors::token::{Local, Public, UntrustedToken};
 use pasetors::version4::{LocalToken, PublicToken, V4};
+use rocket_paseto::__private::{decrypt, verify_token};
+use rocket_paseto::Purpose;
 use rocket_paseto::token::{
-    Authority, KeyError, KindRules, LocalKey, PublicKey, Purpose, Rejection, Rules, SecretKey,
-    VerifyOptions,
+    Authority, KeyError, KindRules, LocalKey, PublicKey, Rejection, Rules, SecretKey, VerifyOptions,
 };
 use serde_json::Value;
 
@@ -125,8 +126,7 @@ fn v4_tokens() {
                 .map_err(|e| format!("{e:?}"));
             // This crate's own signature check reaches the same verdict and payload (it leaves
             // the footer to the caller, so the footer is compared here).
-            let ours = public
-                .verify_token(token, Some(implicit))
+            let ours = verify_token(&public, token, Some(implicit))
                 .map_err(|e| format!("{e:?}"))
                 .and_then(|payload| {
                     let sent = token.splitn(4, '.').nth(3).unwrap_or("");
@@ -166,7 +166,7 @@ fn v4_local_tokens_through_our_decryption() {
         let key = LocalKey::from_paserk(&format!("k4.local.{}", b64(&hex(str_of(v, "key")))));
         let key = key.expect(name);
         let implicit = str_of(v, "implicit-assertion").as_bytes();
-        let opened = key.decrypt(token, Some(implicit));
+        let opened = decrypt(&key, token, Some(implicit));
         let footer_matches = token
             .strip_prefix("v4.local.")
             .and_then(|body| body.split('.').nth(1))

@@ -6,9 +6,9 @@ use std::time::Duration;
 use rocket::http::Method;
 use serde::{Deserialize, Serialize};
 
-use super::kinds::lifetime;
 use super::{Config, ConfigError, ResolvedKind, SameSite, Secure, WebOrigin};
 use crate::kind::REMEMBER_ME_COOKIE;
+use crate::token::MAX_TTL;
 
 /// What the guards do with a request that carries no token: `paseto.missing_token`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -392,6 +392,17 @@ pub(crate) fn is_http_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A lifetime in seconds, from 1 to [`MAX_TTL`]: the cookie jar's, and each kind's (`kinds`).
+pub(super) fn lifetime(seconds: u64, field: &str) -> Result<Duration, ConfigError> {
+    if seconds == 0 || seconds > MAX_TTL.as_secs() {
+        return Err(ConfigError::new(
+            field,
+            format_args!("must be between 1 and {} seconds", MAX_TTL.as_secs()),
+        ));
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use super::cookies::check_prefix;
+use super::cookies::{check_prefix, lifetime};
 use super::{Config, ConfigError, KindConfig, ResolvedKind, is_http_token};
 use crate::kind::{KindSpec, REMEMBER_ME, REMEMBER_ME_COOKIE, REMEMBER_ME_TTL};
-use crate::token::{KindRules, MAX_TTL, Purpose};
+use crate::token::{KindRules, Purpose};
 
 /// Every registered kind, in registration order, then the remember-me kind.
 pub(super) fn resolve(
@@ -187,17 +187,6 @@ fn remember_me(config: &Config, always_secure: bool) -> Result<ResolvedKind, Con
         cookie_path: "/".into(),
         query: None,
     })
-}
-
-/// A lifetime in seconds, from 1 to [`MAX_TTL`].
-pub(super) fn lifetime(seconds: u64, field: &str) -> Result<Duration, ConfigError> {
-    if seconds == 0 || seconds > MAX_TTL.as_secs() {
-        return Err(ConfigError::new(
-            field,
-            format_args!("must be between 1 and {} seconds", MAX_TTL.as_secs()),
-        ));
-    }
-    Ok(Duration::from_secs(seconds))
 }
 
 /// A login must last at least as long as the tokens it starts with.

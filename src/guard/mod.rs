@@ -27,6 +27,7 @@ pub(crate) mod throttle;
 
 pub use self::query::QueryToken;
 pub(crate) use self::query::redact as redact_query_tokens;
+pub(crate) use self::source::from_authorization;
 use self::source::{Source, find_token};
 
 /// A verified token of kind `K` (such as [`Access`] or [`Refresh`](crate::Refresh)), with its claims read into
@@ -298,22 +299,6 @@ impl<'de> Deserialize<'de> for Words {
             Form::List(list) => list,
         }))
     }
-}
-
-/// The token in an `Authorization`-style header value `"<scheme> <token>"`, with the scheme
-/// matched case-insensitively (RFC 9110) and surrounding spaces ignored. `None` when the scheme
-/// differs or no token follows. The guards read tokens with it; it is public for your own
-/// guards (e.g. a token sent another way) and for the fuzz targets.
-///
-/// ```
-/// use rocket_paseto::from_authorization;
-/// assert_eq!(from_authorization("bearer v4.local.x", "Bearer"), Some("v4.local.x"));
-/// assert_eq!(from_authorization("Basic dXNlcg==", "Bearer"), None);
-/// ```
-pub fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
-    let (given, token) = value.split_once(' ')?;
-    let token = token.trim_matches(' ');
-    (given.eq_ignore_ascii_case(scheme) && !token.is_empty()).then_some(token)
 }
 
 /// A verified token and where it came from.

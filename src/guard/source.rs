@@ -2,7 +2,7 @@
 
 use rocket::request::Request;
 
-use super::{from_authorization, query};
+use super::query;
 use crate::error::AuthError;
 use crate::state::{AuthState, KindSettings};
 use crate::token::Rejection;
@@ -75,4 +75,27 @@ fn holds_session_cookie(request: &Request<'_>, state: &AuthState) -> bool {
         .filter_map(|kind| kind.cookie.as_deref())
         .chain([http.csrf_cookie.as_str(), http.remember_cookie.as_str()])
         .any(|name| jar.get(name).is_some())
+}
+
+/// The token in an `Authorization`-style header value `"<scheme> <token>"`, with the scheme
+/// matched case-insensitively (RFC 9110) and surrounding spaces ignored. `None` when the scheme
+/// differs or no token follows.
+pub(crate) fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, token) = value.split_once(' ')?;
+    let token = token.trim_matches(' ');
+    (given.eq_ignore_ascii_case(scheme) && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_authorization;
+
+    #[test]
+    fn the_scheme_is_matched_case_insensitively() {
+        assert_eq!(
+            from_authorization("bearer v4.local.x", "Bearer"),
+            Some("v4.local.x")
+        );
+        assert_eq!(from_authorization("Basic dXNlcg==", "Bearer"), None);
+    }
 }

@@ -4,11 +4,12 @@
 use std::fmt;
 
 use super::cache::{Cache, CacheStats};
-use super::keyring::{KeyChange, Keyring};
+#[cfg(any(feature = "discovery", test))]
+use super::keyring::KeyChange;
+use super::keyring::Keyring;
 use super::keys::{KeyId, LocalKey, PublicKey, SecretKey};
+use super::opened::{Opened, Verified};
 use super::rules::Rules;
-use super::seal::Opened;
-use super::verify::Verified;
 
 /// Verified tokens by the index of their kind in the rules.
 pub(super) type VerifiedCache = Cache<usize, Verified>;
@@ -105,7 +106,7 @@ impl Authority {
     /// parsing; the time claims, kind, issuer and audience are still checked on every call, so
     /// a hit gives exactly the answer a miss would.
     #[must_use]
-    pub fn with_cache(mut self, capacity: usize) -> Self {
+    pub(crate) fn with_cache(mut self, capacity: usize) -> Self {
         self.cache_capacity = capacity;
         self.reset_cache();
         self
@@ -118,7 +119,7 @@ impl Authority {
     /// without repeating the decryption; its expiry is checked on every call and the value is
     /// read into the caller's type each time, so a hit gives exactly the answer a miss would.
     #[must_use]
-    pub fn with_sealed_cache(mut self, capacity: usize) -> Self {
+    pub(crate) fn with_sealed_cache(mut self, capacity: usize) -> Self {
         self.sealed_cache_capacity = capacity;
         self.reset_cache();
         self
@@ -141,25 +142,25 @@ impl Authority {
     }
 
     /// How many verified tokens are cached now.
-    pub fn cached_tokens(&self) -> usize {
+    pub(crate) fn cached_tokens(&self) -> usize {
         self.cache.as_ref().map_or(0, VerifiedCache::len)
     }
 
     /// How many opened sealed values are cached now.
-    pub fn cached_sealed_values(&self) -> usize {
+    pub(crate) fn cached_sealed_values(&self) -> usize {
         self.sealed_cache.as_ref().map_or(0, SealedCache::len)
     }
 
     /// Hits, misses and evictions of the verified-token cache since it was made (all zero when
     /// it is off), and its entries now.
-    pub fn cache_stats(&self) -> CacheStats {
+    pub(crate) fn cache_stats(&self) -> CacheStats {
         self.cache
             .as_ref()
             .map_or_else(CacheStats::default, VerifiedCache::stats)
     }
 
     /// The same figures for the sealed-value cache.
-    pub fn sealed_cache_stats(&self) -> CacheStats {
+    pub(crate) fn sealed_cache_stats(&self) -> CacheStats {
         self.sealed_cache
             .as_ref()
             .map_or_else(CacheStats::default, SealedCache::stats)
@@ -186,13 +187,14 @@ impl Authority {
     }
 
     /// The configured public keys: the signing key's own first, then `public_keys`. Keys
-    /// discovered at runtime come on top (see [`trusted_key_ids`](Self::trusted_key_ids)).
+    /// discovered at runtime (feature `discovery`) are trusted on top of these.
     pub fn public_keys(&self) -> &[PublicKey] {
         self.keyring.configured_public()
     }
 
     /// The ids of every public key trusted now: the configured ones and those discovered.
-    pub fn trusted_key_ids(&self) -> Vec<KeyId> {
+    #[cfg(test)]
+    pub(crate) fn trusted_key_ids(&self) -> Vec<KeyId> {
         let trusted = self.keyring.trusted();
         trusted.keys().iter().map(|k| k.id().clone()).collect()
     }
@@ -210,7 +212,8 @@ impl Authority {
     /// trusted, and equally an issuer bound for the first time (whose tokens other keys no
     /// longer verify), must refuse from the cache what they refuse otherwise. Returns what
     /// changed.
-    pub fn replace_discovered_keys(&self, issuer: &str, keys: Vec<PublicKey>) -> KeyChange {
+    #[cfg(any(feature = "discovery", test))]
+    pub(crate) fn replace_discovered_keys(&self, issuer: &str, keys: Vec<PublicKey>) -> KeyChange {
         let change = self.keyring.set_discovered(issuer, keys);
         if change != KeyChange::default()
             && let Some(cache) = self.cache()

@@ -19,8 +19,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::Verified;
-
 /// Shards keep lock contention low when several workers verify at once.
 const SHARDS: usize = 16;
 
@@ -47,27 +45,16 @@ pub(crate) trait Cacheable {
 /// [`Authority::cache_stats`]: super::Authority::cache_stats
 /// [`Authority::sealed_cache_stats`]: super::Authority::sealed_cache_stats
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CacheStats {
+pub(crate) struct CacheStats {
     /// Lookups that found their token: the cryptography was skipped.
-    pub hits: u64,
+    pub(crate) hits: u64,
     /// Lookups that did not: the token was opened in full (and cached if it passed).
-    pub misses: u64,
+    pub(crate) misses: u64,
     /// Entries dropped to make room for new ones (expired ones first). Many evictions with
     /// many misses mean the cache is too small for the tokens in use.
-    pub evictions: u64,
+    pub(crate) evictions: u64,
     /// Entries held now.
-    pub entries: u64,
-}
-
-impl Cacheable for Verified {
-    fn token(&self) -> &str {
-        Verified::token(self)
-    }
-
-    fn expires(&self) -> OffsetDateTime {
-        self.claims().exp
-    }
+    pub(crate) entries: u64,
 }
 
 struct Entry<S, V> {
@@ -317,6 +304,7 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
     }
 
     /// Forgets every entry (not the counts): what they were opened with is no longer trusted.
+    #[cfg(any(feature = "discovery", test))]
     pub(crate) fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         for shard in &self.shards {

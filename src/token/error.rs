@@ -1,7 +1,9 @@
 //! Why a token was rejected or could not be minted.
 
 use super::claims::ClaimsError;
-use super::rules::{MAX_TTL, Purpose};
+use super::crypto::Failure;
+use super::limits::MAX_TTL;
+use super::purpose::Purpose;
 
 /// Why a token was rejected. For logs and tests only: clients are never told which check failed.
 ///
@@ -75,6 +77,16 @@ impl From<ClaimsError> for Rejection {
             ClaimsError::Malformed => Rejection::Payload,
             ClaimsError::Missing(name) => Rejection::MissingClaim(name),
             ClaimsError::Time(name) => Rejection::BadTime(name),
+        }
+    }
+}
+
+impl From<Failure> for Rejection {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Malformed => Rejection::Malformed,
+            Failure::Crypto => Rejection::Crypto,
+            Failure::Payload => Rejection::Payload,
         }
     }
 }

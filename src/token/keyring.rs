@@ -58,13 +58,13 @@ pub(crate) struct TrustedKeys {
 
 /// What [`Authority::replace_discovered_keys`](super::Authority::replace_discovered_keys)
 /// changed.
+#[cfg(any(feature = "discovery", test))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct KeyChange {
+pub(crate) struct KeyChange {
     /// Keys trusted now that were not before (or bound to another issuer before).
-    pub added: usize,
+    pub(crate) added: usize,
     /// Keys no longer trusted (or no longer bound to the same issuer).
-    pub removed: usize,
+    pub(crate) removed: usize,
 }
 
 /// The current local key and its predecessors, the signing key, and the trusted public keys:
@@ -133,6 +133,7 @@ impl Keyring {
     }
 
     /// The id of the signing key's public half: this service's own key.
+    #[cfg(any(feature = "discovery", test))]
     pub(crate) fn own_public_id(&self) -> Option<&KeyId> {
         self.secret.as_ref().map(|k| k.key.public_key().id())
     }
@@ -143,6 +144,7 @@ impl Keyring {
     /// only accepted from keys bound to it. The signing key's public half is left as it is:
     /// it is this service's own, and a document listing it must not turn this service's tokens
     /// into another issuer's.
+    #[cfg(any(feature = "discovery", test))]
     pub(crate) fn set_discovered(&self, issuer: &str, discovered: Vec<PublicKey>) -> KeyChange {
         let mut next = self.configured.clone();
         let own = self.own_public_id();
@@ -269,6 +271,7 @@ impl TrustedKeys {
     }
 
     /// Every key in the set.
+    #[cfg(test)]
     pub(crate) fn keys(&self) -> &[PublicKey] {
         &self.keys
     }

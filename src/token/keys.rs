@@ -11,8 +11,7 @@ use pasetors::paserk::{FormatAsPaserk, Id};
 use pasetors::version4::V4;
 use zeroize::Zeroizing;
 
-use super::local::LocalOpener;
-use super::public::VerifyingKey;
+use super::crypto::{LocalOpener, VerifyingKey};
 
 /// Why a key could not be parsed. The message names the problem, never the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -397,7 +396,7 @@ impl PublicKey {
     fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
         // Bytes that are not a point, or a small-order one, verify nothing: refuse them at load
         // time instead of silently rejecting every token.
-        let verifying = VerifyingKey::new(bytes)?;
+        let verifying = VerifyingKey::new(bytes).ok_or(KeyError::WeakPublicKey)?;
         let key = AsymmetricPublicKey::<V4>::from(bytes).map_err(|_| KeyError::Length {
             expected: PUBLIC,
             len: 32,

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use pasetors::version4::{LocalToken, PublicToken};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -10,8 +11,8 @@ use time::OffsetDateTime;
 use super::authority::Authority;
 use super::claims::{REGISTERED_CLAIMS, format_time};
 use super::error::IssueError;
-use super::random_id;
-use super::rules::{KindRules, Purpose, check_ttl};
+use super::purpose::Purpose;
+use super::rules::{KindRules, check_ttl};
 
 /// How a token is minted, beyond its kind, subject and extra claims.
 ///
@@ -196,11 +197,29 @@ fn extra_claims<T: Serialize + ?Sized>(
     Ok(claims)
 }
 
+/// 128 random bits from the operating system's CSPRNG, as 22 characters of unpadded base64url:
+/// what issued tokens use as `jti`, and a good `csrf` claim value.
+pub(crate) fn random_id() -> Result<String, IssueError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| IssueError::Build)?;
+    let mut out = [0u8; 22];
+    Base64UrlSafeNoPadding::encode_to_str(&mut out, bytes)
+        .map(str::to_owned)
+        .map_err(|_| IssueError::Build)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{authority, now};
     use super::super::{Rejection, VerifyOptions};
     use super::*;
+
+    #[test]
+    fn random_ids_are_22_characters_and_differ() {
+        let (one, two) = (random_id().unwrap(), random_id().unwrap());
+        assert_eq!(one.len(), 22);
+        assert_ne!(one, two);
+    }
 
     #[test]
     fn mint_and_verify_both_purposes() {

@@ -7,7 +7,8 @@
 //! on its own.
 //!
 //! ```
-//! use rocket_paseto::token::{Authority, KindRules, LocalKey, MintOptions, Purpose, Rules, VerifyOptions};
+//! use rocket_paseto::Purpose;
+//! use rocket_paseto::token::{Authority, KindRules, LocalKey, MintOptions, Rules, VerifyOptions};
 //! use std::time::Duration;
 //!
 //! let rules = Rules::new(vec![KindRules::new("access", Purpose::Local, Duration::from_secs(900))]);
@@ -20,50 +21,55 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Why each item is public: [`Authority`], [`Rules`], [`KindRules`], [`MintOptions`],
+//! [`VerifyOptions`], [`Verified`], [`Rejection`] and [`IssueError`] mint and verify tokens
+//! outside a request; the key types ([`LocalKey`], [`SecretKey`], [`PublicKey`], [`KeyId`],
+//! [`KeyError`]) load, generate and name keys, for key tools and for `Authority`; the key
+//! document types ([`KeyDocument`], [`PublishedKey`], [`KeyStatus`], [`DocumentError`],
+//! [`MAX_DOCUMENT_KEYS`]) let a verifier or a tool read what an issuer publishes; and the
+//! limits ([`REGISTERED_CLAIMS`], [`DEFAULT_MAX_TOKEN_LENGTH`], [`MAX_TTL`], [`MAX_LEEWAY`])
+//! are the bounds the configuration is checked against.
+//!
 //! The module is cut along its jobs: `keys` (typed keys, PASERK and PEM), `keyring` (the keys in
-//! use and the lookup by `kid`), `document` (the public keys an issuer publishes), `rules`
-//! (kinds and claim rules), `claims` (strict parsing), `mint`, `verify` (with `cache`, and
-//! `public` for the signatures of `v4.public` tokens), `seal` (the private-cookie format) and
-//! `error`.
+//! use and the lookup by `kid`), `document` (the public keys an issuer publishes), `purpose`,
+//! `limits` and `rules` (kinds and claim rules), `claims` (strict parsing), `mint`, `verify`
+//! (the shape checks and the key lookup, with `cache`), `opened` (what verifying and unsealing
+//! give), `seal` (the private-cookie format) and `error`. `crypto` holds this crate's own
+//! `v4.local` decryption and `v4.public` verification, with the contract that they accept
+//! exactly what pasetors accepts; it depends on nothing else here, so it can be reviewed alone.
 
 mod authority;
 mod cache;
-mod claims;
+pub(crate) mod claims;
+mod crypto;
 mod document;
 mod error;
 mod keyring;
 mod keys;
-mod local;
+mod limits;
 mod mint;
-mod public;
+mod opened;
+pub(crate) mod purpose;
 mod rules;
 mod seal;
 mod timestamp;
 mod verify;
 
-use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
-
 pub use authority::Authority;
-pub use cache::CacheStats;
-pub use claims::{Claims, REGISTERED_CLAIMS};
+pub(crate) use claims::Claims;
+pub use claims::REGISTERED_CLAIMS;
 pub use document::{DocumentError, KeyDocument, KeyStatus, MAX_DOCUMENT_KEYS, PublishedKey};
 pub use error::{IssueError, Rejection};
-pub use keyring::KeyChange;
+#[cfg(feature = "discovery")]
+pub(crate) use keyring::KeyChange;
 pub use keys::{KeyError, KeyId, LocalKey, PublicKey, SecretKey};
+pub use limits::{DEFAULT_MAX_TOKEN_LENGTH, MAX_LEEWAY, MAX_TTL};
 pub use mint::MintOptions;
-pub use rules::{DEFAULT_MAX_TOKEN_LENGTH, KindRules, MAX_LEEWAY, MAX_TTL, Purpose, Rules};
-pub use verify::{Verified, VerifyOptions};
-
-/// 128 random bits from the operating system's CSPRNG, as 22 characters of unpadded base64url:
-/// what issued tokens use as `jti`, and a good `csrf` claim value.
-pub fn random_id() -> Result<String, IssueError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| IssueError::Build)?;
-    let mut out = [0u8; 22];
-    Base64UrlSafeNoPadding::encode_to_str(&mut out, bytes)
-        .map(str::to_owned)
-        .map_err(|_| IssueError::Build)
-}
+pub(crate) use mint::random_id;
+pub use opened::Verified;
+pub(crate) use purpose::Purpose;
+pub use rules::{KindRules, Rules};
+pub use verify::VerifyOptions;
 
 /// Rules and authorities shared by the unit tests of the token modules.
 #[cfg(test)]

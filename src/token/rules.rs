@@ -1,23 +1,13 @@
 //! What tokens of each kind look like and which claims they must satisfy.
 
-use std::fmt;
 use std::time::Duration;
 
-use pasetors::version4::{LocalToken, PublicToken};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::claims::Claims;
 use super::error::{IssueError, Rejection};
-
-/// The default cap on a token's length, in bytes, checked before anything is decoded.
-pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 4096;
-
-/// The longest lifetime a token may be given: a year and a day.
-pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
-
-/// The most clock skew [`Rules::leeway`] accepts: ten minutes.
-pub const MAX_LEEWAY: Duration = Duration::from_secs(600);
+use super::limits::{DEFAULT_MAX_TOKEN_LENGTH, MAX_LEEWAY, MAX_TTL};
+use super::purpose::Purpose;
 
 /// Refuses a lifetime of zero or longer than [`MAX_TTL`].
 pub(crate) fn check_ttl(ttl: Duration) -> Result<Duration, IssueError> {
@@ -25,35 +15,6 @@ pub(crate) fn check_ttl(ttl: Duration) -> Result<Duration, IssueError> {
         return Err(IssueError::Ttl);
     }
     Ok(ttl)
-}
-
-/// A token purpose: `v4.local` (encrypted with a shared key) or `v4.public` (signed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Purpose {
-    /// `v4.local`: authenticated encryption with the shared `local_key`. Claims are private.
-    Local,
-    /// `v4.public`: Ed25519 signatures. Anyone with the public key can verify; claims are readable.
-    Public,
-}
-
-impl Purpose {
-    /// The header tokens of this purpose start with, e.g. `v4.local.`.
-    pub(crate) fn header(self) -> &'static str {
-        match self {
-            Purpose::Local => LocalToken::HEADER,
-            Purpose::Public => PublicToken::HEADER,
-        }
-    }
-}
-
-impl fmt::Display for Purpose {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Purpose::Local => "local",
-            Purpose::Public => "public",
-        })
-    }
 }
 
 /// How tokens of one kind are minted and verified.

@@ -10,10 +10,11 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use super::authority::Authority;
-use super::cache::Cacheable;
 use super::claims;
 use super::error::{IssueError, Rejection};
-use super::rules::{Purpose, check_ttl};
+use super::opened::Opened;
+use super::purpose::Purpose;
+use super::rules::check_ttl;
 
 /// The payload of a sealed value.
 #[derive(Serialize)]
@@ -116,28 +117,11 @@ impl Authority {
     }
 }
 
-/// A sealed value that decrypted with its binding and has a well-formed payload: what the
-/// sealed-value cache keeps. Its expiry is checked, and its value read, on every use.
-pub(crate) struct Opened {
-    token: String,
-    payload: String,
-    expires: OffsetDateTime,
-}
-
-impl Cacheable for Opened {
-    fn token(&self) -> &str {
-        &self.token
-    }
-
-    fn expires(&self) -> OffsetDateTime {
-        self.expires
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::LocalKey;
+    use super::super::cache::CacheStats;
     use super::super::test_support::{authority, authority_with, now, rules};
-    use super::super::{CacheStats, LocalKey};
     use super::*;
 
     /// The same key twice: without and with the sealed-value cache.

@@ -1,83 +1,27 @@
-//! Verifying: [`Authority::verify`], its [`VerifyOptions`], and the [`Verified`] token.
+//! Verifying: [`Authority::verify`] and its [`VerifyOptions`], the shape checks made before
+//! anything is decoded, and the key lookup around the cryptography of `crypto`.
 
-use std::fmt;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 
 use super::authority::Authority;
-use super::claims::{self, Claims};
+use super::claims;
+use super::crypto::{SignedToken, decode_base64};
 use super::error::Rejection;
 use super::keyring::{MAX_FOOTER, TrustedKeys};
-use super::local::decode_base64;
-use super::public::SignedToken;
-use super::rules::{KindRules, Purpose};
-
-/// A token that passed every check.
-#[derive(Clone)]
-pub struct Verified {
-    token: String,
-    payload: String,
-    claims: Claims,
-    /// For a refresh token: the claims its login loads now, which replace the same-named ones
-    /// of the payload in the tokens it is renewed with.
-    reloaded: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl Verified {
-    /// The token as it was presented.
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
-    /// The decrypted or verified JSON payload.
-    pub fn payload(&self) -> &str {
-        &self.payload
-    }
-
-    /// The registered claims.
-    pub fn claims(&self) -> &Claims {
-        &self.claims
-    }
-
-    /// This token with `claims` loaded afresh for its login, to renew it with.
-    pub(crate) fn reloaded(mut self, claims: serde_json::Map<String, serde_json::Value>) -> Self {
-        self.reloaded = Some(claims);
-        self
-    }
-
-    /// The claims loaded afresh for this token's login, if they were.
-    pub(crate) fn reloaded_claims(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
-        self.reloaded.as_ref()
-    }
-}
-
-impl AsRef<Verified> for Verified {
-    fn as_ref(&self) -> &Verified {
-        self
-    }
-}
-
-impl AsRef<Claims> for Verified {
-    fn as_ref(&self) -> &Claims {
-        &self.claims
-    }
-}
-
-impl fmt::Debug for Verified {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verified")
-            .field("claims", &self.claims)
-            .finish_non_exhaustive()
-    }
-}
+use super::keys::{LocalKey, PublicKey};
+use super::limits::DEFAULT_MAX_TOKEN_LENGTH;
+use super::opened::Verified;
+use super::purpose::Purpose;
+use super::rules::KindRules;
 
 /// How a token is verified, beyond its kind and the time.
 ///
 /// ```
 /// use rocket_paseto::token::VerifyOptions;
 ///
-/// let bearer = VerifyOptions::new().cached();
+/// let bearer = VerifyOptions::new();
 /// let cookie = VerifyOptions::new().implicit(b"session");
 /// # let _ = (bearer, cookie);
 /// ```
@@ -103,7 +47,7 @@ impl<'a> VerifyOptions<'a> {
 
     /// Goes through the cache set up by [`Authority::with_cache`], if any: a token verified
     /// recently skips the cryptography and parsing, never the claim checks.
-    pub fn cached(mut self) -> Self {
+    pub(crate) fn cached(mut self) -> Self {
         self.cached = true;
         self
     }
@@ -199,12 +143,7 @@ impl Authority {
             _ => {}
         }
         self.rules.check(rules, &claims, now)?;
-        Ok(Verified {
-            token: token.to_owned(),
-            payload,
-            claims,
-            reloaded: None,
-        })
+        Ok(Verified::new(token, payload, claims))
     }
 
     /// Checks a local token's shape, finds its key, and returns the decrypted payload.
@@ -218,12 +157,12 @@ impl Authority {
         let implicit = implicit.unwrap_or_default();
         // Our own tokens name the current key with the footer it was given at launch.
         if let Some((key, footer)) = self.keyring.current_local_for(footer) {
-            return key.opener().open(message, footer, implicit);
+            return Ok(key.opener().open(message, footer, implicit)?);
         }
         let mut footer_bytes = Vec::new();
         decode_base64(footer.as_bytes(), &mut footer_bytes).ok_or(Rejection::Malformed)?;
         let key = self.keyring.local_for(&footer_bytes)?;
-        key.opener().open(message, &footer_bytes, implicit)
+        Ok(key.opener().open(message, &footer_bytes, implicit)?)
     }
 
     /// Checks a public token's shape, finds its key among `trusted`, and returns the verified
@@ -234,10 +173,12 @@ impl Authority {
         token: &str,
         implicit: Option<&[u8]>,
     ) -> Result<(String, Option<&'k str>), Rejection> {
-        check_shape(token, Purpose::Public, self.rules.max_token_length_limit())?;
-        let signed = SignedToken::decode(token)?;
+        let limit = self.rules.max_token_length_limit();
+        let (message, footer) = check_shape(token, Purpose::Public, limit)?;
+        let signed = SignedToken::decode(message, footer)?;
         let (key, bound) = trusted.public_for(signed.untrusted_footer())?;
-        Ok((signed.verify(key, implicit)?, bound))
+        let payload = signed.verify(key.verifying_key(), implicit.unwrap_or_default())?;
+        Ok((payload, bound))
     }
 }
 
@@ -245,10 +186,9 @@ impl Authority {
 /// both non-empty (no trailing dot, no extra segments), the footer not too long: the message
 /// and footer segments (the footer empty when absent).
 ///
-/// The base64 itself is judged when it is decoded (`local::decode_base64`, or `ct-codecs` in
-/// `SignedToken::decode` for v4.public), which refuses padding, characters outside the alphabet and
-/// non-canonical encodings (stray low bits in the last character): see
-/// `non_canonical_base64_is_malformed` below.
+/// The base64 itself is judged when it is decoded (`crypto::decode_base64`), which refuses
+/// padding, characters outside the alphabet and non-canonical encodings (stray low bits in the
+/// last character): see `non_canonical_base64_is_malformed` below.
 pub(super) fn check_shape(
     token: &str,
     purpose: Purpose,
@@ -272,6 +212,42 @@ pub(super) fn check_shape(
         return Err(Rejection::Footer);
     }
     Ok((message, footer))
+}
+
+impl LocalKey {
+    /// Decrypts a `v4.local` token with this key alone, under the implicit assertion `implicit`
+    /// (none is the same as empty): the payload, unparsed. The same shape checks as
+    /// [`Authority::verify`] (with the default maximum length), but no key lookup by `kid` and
+    /// no claim checks: the cryptography as the differential tests and fuzz targets see it.
+    pub(crate) fn decrypt(
+        &self,
+        token: &str,
+        implicit: Option<&[u8]>,
+    ) -> Result<String, Rejection> {
+        let (message, footer) = check_shape(token, Purpose::Local, DEFAULT_MAX_TOKEN_LENGTH)?;
+        let mut footer_bytes = Vec::new();
+        decode_base64(footer.as_bytes(), &mut footer_bytes).ok_or(Rejection::Malformed)?;
+        let implicit = implicit.unwrap_or_default();
+        Ok(self.opener().open(message, &footer_bytes, implicit)?)
+    }
+}
+
+impl PublicKey {
+    /// Verifies the signature of a `v4.public` token with this key alone and returns its
+    /// payload, unparsed: the same shape checks as [`Authority::verify`] (with the default
+    /// maximum length), then the signature over the token, its footer and the implicit
+    /// assertion (none is the same as empty). The footer's `kid` is not compared with this
+    /// key's id and no claim is checked: the cryptography as the differential tests and fuzz
+    /// targets see it.
+    pub(crate) fn verify_token(
+        &self,
+        token: &str,
+        implicit: Option<&[u8]>,
+    ) -> Result<String, Rejection> {
+        let (message, footer) = check_shape(token, Purpose::Public, DEFAULT_MAX_TOKEN_LENGTH)?;
+        let signed = SignedToken::decode(message, footer)?;
+        Ok(signed.verify(self.verifying_key(), implicit.unwrap_or_default())?)
+    }
 }
 
 #[cfg(test)]

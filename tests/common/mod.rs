@@ -168,6 +168,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// 128 random bits as 22 characters of unpadded base64url: a CSRF value, or a key prefix of a
+/// test's own.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).unwrap();
+    <ct_codecs::Base64UrlSafeNoPadding as ct_codecs::Encoder>::encode_to_string(bytes).unwrap()
+}
+
 /// Starts an example server on a free loopback port and waits until it accepts connections.
 pub fn serve_example(name: &str, env: &[(&str, &str)]) -> Server {
     serve_example_on(name, free_port(), env)

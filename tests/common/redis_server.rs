@@ -4,10 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use rocket_paseto::token::random_id;
 use serde_json::{Value, json};
 
-use super::{free_port, keys};
+use super::{free_port, keys, random_id};
 
 /// The shared server's URL, or `None` (with a note) when it is not set outside CI.
 pub fn redis_url() -> Option<String> {
@@ -46,7 +45,7 @@ pub fn direct_config(url: &str, prefix: &str) -> Value {
 
 /// A key prefix of a test's own, so tests sharing a server do not meet.
 pub fn prefix() -> String {
-    format!("test:{}:", random_id().unwrap())
+    format!("test:{}:", random_id())
 }
 
 /// A `redis-server` of a test's own, stopped on drop.

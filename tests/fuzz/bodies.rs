@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket::figment::providers::{Format, Toml};
+use rocket_paseto::__private::{decrypt, from_authorization};
 use rocket_paseto::token::{
-    Authority, KindRules, LocalKey, PublicKey, Purpose, Rules, SecretKey, VerifyOptions,
+    Authority, KindRules, LocalKey, PublicKey, Rules, SecretKey, VerifyOptions,
 };
-use rocket_paseto::{PasetoFairing, from_authorization};
+use rocket_paseto::{PasetoFairing, Purpose};
 
 /// Fixed keys: the fuzzer never learns them, so no input it makes may verify.
 pub const LOCAL: &str = "k4.local.5KEyzOJPPj-C2-27f61GaL45GEspp1Z-XbWG1UiWu0Q";
@@ -156,7 +157,7 @@ pub fn local(data: &[u8]) {
     if mode % 2 == 0 {
         let token = format!("v4.local.{}", String::from_utf8_lossy(rest));
         assert_eq!(
-            ours.decrypt(&token, None),
+            decrypt(&ours, &token, None),
             reference_local_decrypt(&theirs, &token, b"")
         );
         return;
@@ -189,7 +190,7 @@ pub fn local(data: &[u8]) {
         token[at] = *replacement;
     }
     let token = String::from_utf8_lossy(&token);
-    let opened = ours.decrypt(&token, Some(implicit));
+    let opened = decrypt(&ours, &token, Some(implicit));
     assert_eq!(opened, reference_local_decrypt(&theirs, &token, implicit));
     if *replacement == 0 {
         assert_eq!(
@@ -200,7 +201,7 @@ pub fn local(data: &[u8]) {
 }
 
 /// pasetors' `LocalToken::decrypt` behind the shape rules `Authority::verify` applies first, with
-/// its errors mapped to this crate's rejections: the reference for `LocalKey::decrypt`.
+/// its errors mapped to this crate's rejections: the reference for `__private::decrypt`.
 pub fn reference_local_decrypt(
     key: &pasetors::keys::SymmetricKey<pasetors::version4::V4>,
     token: &str,
@@ -235,7 +236,7 @@ pub fn reference_local_decrypt(
 }
 
 /// `v4.public` tokens from fuzzer input, under a key of prime order and one of mixed order:
-/// `PublicKey::verify_token` must accept exactly the well-shaped tokens pasetors accepts, with
+/// `__private::verify_token` must accept exactly the well-shaped tokens pasetors accepts, with
 /// the same payload (`signatures::compare` panics otherwise).
 ///
 /// The first byte chooses the key (bit 0), the torsion part of the signing nonce (bits 1-3)

@@ -1,5 +1,5 @@
-//! Verifying `v4.public` tokens: Ed25519 on curve25519-dalek, accepting exactly what pasetors
-//! accepts.
+//! `v4.public` signature verification: Ed25519 on curve25519-dalek, accepting exactly what
+//! pasetors accepts.
 //!
 //! pasetors verifies with `ed25519-compact`; the same checks on curve25519-dalek's arithmetic
 //! (vectorised where the CPU allows, with the key decoded once at load) take about half the
@@ -35,11 +35,11 @@
 //! orion for SHA-512:
 //!
 //! 1. `s` through `Scalar::from_canonical_bytes` (no `legacy_compatibility` path involved);
-//! 2. `A` when the key is loaded ([`VerifyingKey::new`]): the bytes must pass
+//! 2. `A` when the key is loaded (`VerifyingKey::new`): the bytes must pass
 //!    `ed25519-compact`'s own `PublicKey::validate`, which runs the decoding its `verify`
 //!    runs, so every loaded key passes that step on every token, and a key that would fail it
-//!    is refused with [`KeyError::WeakPublicKey`] (pasetors takes such bytes as a key and then
-//!    rejects every token). `-A` is then decompressed once;
+//!    is refused (pasetors takes such bytes as a key and then rejects every token). `-A` is
+//!    then decompressed once;
 //! 3. `R`: `y >= p` is refused on the bytes, since curve25519-dalek would reduce it; then
 //!    decompressed (refused off the curve) and refused if of small order. The only points with
 //!    `x = 0` are the identity and the point of order 2, so a sign bit on `x = 0`, which
@@ -48,15 +48,12 @@
 //!    encoding in memory;
 //! 5. `[h](-A) + [s]B - R` has small order: the expression `ed25519-compact` evaluates.
 
-use ct_codecs::{Base64UrlSafeNoPadding, Decoder};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use orion::hazardous::hash::sha2::sha512::Sha512;
 
-use super::error::Rejection;
-use super::keys::{KeyError, PublicKey};
-use super::rules::{DEFAULT_MAX_TOKEN_LENGTH, Purpose};
-use super::verify::check_shape;
+use super::base64::decode_base64;
+use super::{Failure, PUBLIC_HEADER, le64};
 
 /// The length of an Ed25519 signature, at the end of a `v4.public` token's message.
 const SIGNATURE: usize = 64;
@@ -72,14 +69,10 @@ pub(crate) struct VerifyingKey {
 impl VerifyingKey {
     /// Decodes a public key, refusing what `ed25519-compact` would refuse on every signature:
     /// a non-canonical encoding, bytes that are not a point, and points of small order.
-    pub(crate) fn new(bytes: &[u8; 32]) -> Result<Self, KeyError> {
-        ed25519_compact::PublicKey::new(*bytes)
-            .validate()
-            .map_err(|_| KeyError::WeakPublicKey)?;
-        let point = CompressedEdwardsY(*bytes)
-            .decompress()
-            .ok_or(KeyError::WeakPublicKey)?;
-        Ok(VerifyingKey {
+    pub(crate) fn new(bytes: &[u8; 32]) -> Option<Self> {
+        ed25519_compact::PublicKey::new(*bytes).validate().ok()?;
+        let point = CompressedEdwardsY(*bytes).decompress()?;
+        Some(VerifyingKey {
             encoded: *bytes,
             negated: -point,
         })
@@ -140,30 +133,23 @@ fn challenge(r: &[u8; 32], a: &[u8; 32], pieces: &[&[u8]]) -> Option<Scalar> {
     Some(Scalar::from_bytes_mod_order_wide(wide))
 }
 
-/// PAE's length encoding: 64-bit little-endian with the top bit cleared.
-fn le64(n: usize) -> [u8; 8] {
-    (n as u64 & (u64::MAX >> 1)).to_le_bytes()
-}
-
 /// A `v4.public` token decoded, not yet verified: the payload, the signature and the footer,
 /// which names the key that should verify it.
-pub(super) struct SignedToken {
+pub(crate) struct SignedToken {
     payload: Vec<u8>,
     signature: Signature,
     footer: Vec<u8>,
 }
 
 impl SignedToken {
-    /// Decodes a token that passed [`check_shape`] for [`Purpose::Public`]. Refuses, as
-    /// pasetors does, base64 that `ct-codecs` refuses and messages no longer than a signature.
-    pub(super) fn decode(token: &str) -> Result<Self, Rejection> {
-        let body = token
-            .strip_prefix(Purpose::Public.header())
-            .ok_or(Rejection::WrongPurpose)?;
-        let (message, footer) = body.split_once('.').unwrap_or((body, ""));
-        let mut payload = decode_base64(message)?;
+    /// Decodes the message and footer segments of a token (the footer empty when absent).
+    /// Refuses, as pasetors does, base64 that `ct-codecs` refuses and messages no longer than a
+    /// signature.
+    pub(crate) fn decode(message: &str, footer: &str) -> Result<Self, Failure> {
+        let mut payload = Vec::new();
+        decode_base64(message.as_bytes(), &mut payload).ok_or(Failure::Malformed)?;
         if payload.len() <= SIGNATURE {
-            return Err(Rejection::Malformed);
+            return Err(Failure::Malformed);
         }
         let split = payload.len() - SIGNATURE;
         let mut signature = Signature {
@@ -173,78 +159,33 @@ impl SignedToken {
         signature.r.copy_from_slice(&payload[split..split + 32]);
         signature.s.copy_from_slice(&payload[split + 32..]);
         payload.truncate(split);
+        let mut footer_bytes = Vec::new();
+        decode_base64(footer.as_bytes(), &mut footer_bytes).ok_or(Failure::Malformed)?;
         Ok(SignedToken {
             payload,
             signature,
-            footer: decode_base64(footer)?,
+            footer: footer_bytes,
         })
     }
 
     /// The footer as sent: untrusted until the signature is verified.
-    pub(super) fn untrusted_footer(&self) -> &[u8] {
+    pub(crate) fn untrusted_footer(&self) -> &[u8] {
         &self.footer
     }
 
     /// Verifies the signature with `key` over header, payload, footer and `implicit`, and
     /// returns the payload, which must be UTF-8.
-    pub(super) fn verify(
-        self,
-        key: &PublicKey,
-        implicit: Option<&[u8]>,
-    ) -> Result<String, Rejection> {
+    pub(crate) fn verify(self, key: &VerifyingKey, implicit: &[u8]) -> Result<String, Failure> {
         let pieces: [&[u8]; 4] = [
-            Purpose::Public.header().as_bytes(),
+            PUBLIC_HEADER.as_bytes(),
             &self.payload,
             &self.footer,
-            implicit.unwrap_or_default(),
+            implicit,
         ];
-        if !key.verifying_key().verifies(&self.signature, &pieces) {
-            return Err(Rejection::Crypto);
+        if !key.verifies(&self.signature, &pieces) {
+            return Err(Failure::Crypto);
         }
-        String::from_utf8(self.payload).map_err(|_| Rejection::Payload)
-    }
-}
-
-/// Decodes unpadded base64url into a buffer of exactly the decoded length.
-fn decode_base64(encoded: &str) -> Result<Vec<u8>, Rejection> {
-    // Every four characters carry three bytes; the remainder carries what fits in whole bytes.
-    let mut out = vec![0u8; encoded.len() / 4 * 3 + (encoded.len() % 4 * 3) / 4];
-    let len = Base64UrlSafeNoPadding::decode(&mut out, encoded, None)
-        .map_err(|_| Rejection::Malformed)?
-        .len();
-    out.truncate(len);
-    Ok(out)
-}
-
-impl PublicKey {
-    /// Verifies the signature of a `v4.public` token with this key and returns its payload,
-    /// without any of the claim checks of [`Authority::verify`](super::Authority::verify).
-    ///
-    /// The low-level step under `Authority::verify`, for tools and tests: the same checks of
-    /// the token's shape (at most [`DEFAULT_MAX_TOKEN_LENGTH`] bytes, a non-empty message, no
-    /// footer or a non-empty one of at most 512 bytes, so no trailing dot), then the signature
-    /// over the token, its footer and the implicit assertion (none is the same as an empty
-    /// one). The footer is authenticated but not read: its `kid` is not compared with this
-    /// key's id. The payload is not parsed.
-    ///
-    /// ```
-    /// use rocket_paseto::token::{Authority, KindRules, MintOptions, PublicKey, Purpose, Rejection, Rules, SecretKey};
-    /// use std::time::Duration;
-    ///
-    /// let secret = SecretKey::generate()?;
-    /// let public = PublicKey::parse(&secret.public_key().to_paserk())?;
-    /// let rules = Rules::new(vec![KindRules::new("signed", Purpose::Public, Duration::from_secs(60))]);
-    /// let authority = Authority::new(None, Some(secret), vec![], rules);
-    /// let token = authority.mint("signed", "alice", None::<&()>, MintOptions::new())?;
-    ///
-    /// let payload = public.verify_token(&token, None)?;
-    /// assert!(payload.contains(r#""sub":"alice""#));
-    /// assert_eq!(public.verify_token(&token, Some(b"other context")), Err(Rejection::Crypto));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn verify_token(&self, token: &str, implicit: Option<&[u8]>) -> Result<String, Rejection> {
-        check_shape(token, Purpose::Public, DEFAULT_MAX_TOKEN_LENGTH)?;
-        SignedToken::decode(token)?.verify(self, implicit)
+        String::from_utf8(self.payload).map_err(|_| Failure::Payload)
     }
 }
 
@@ -283,19 +224,16 @@ mod tests {
     #[test]
     fn keys_refused_at_load_are_those_ed25519_compact_refuses() {
         for bytes in non_canonical() {
-            assert_eq!(
-                VerifyingKey::new(&bytes).err(),
-                Some(KeyError::WeakPublicKey)
-            );
+            assert!(VerifyingKey::new(&bytes).is_none());
         }
         let identity = {
             let mut b = [0u8; 32];
             b[0] = 1;
             b
         };
-        assert!(VerifyingKey::new(&identity).is_err());
+        assert!(VerifyingKey::new(&identity).is_none());
         let base = curve25519_dalek::constants::ED25519_BASEPOINT_COMPRESSED.0;
-        assert!(VerifyingKey::new(&base).is_ok());
+        assert!(VerifyingKey::new(&base).is_some());
     }
 
     #[test]
@@ -303,8 +241,11 @@ mod tests {
         for len in 0..40 {
             let bytes: Vec<u8> = (0..len as u8).collect();
             let encoded =
-                <Base64UrlSafeNoPadding as ct_codecs::Encoder>::encode_to_string(&bytes).unwrap();
-            assert_eq!(decode_base64(&encoded).unwrap(), bytes);
+                <ct_codecs::Base64UrlSafeNoPadding as ct_codecs::Encoder>::encode_to_string(&bytes)
+                    .unwrap();
+            let mut decoded = Vec::new();
+            assert!(decode_base64(encoded.as_bytes(), &mut decoded).is_some());
+            assert_eq!(decoded, bytes);
         }
     }
 }

@@ -1,0 +1,144 @@
+//! `v4.local` decryption, built directly on the primitives pasetors uses (orion's keyed BLAKE2b
+//! and XChaCha20), without pasetors' intermediate token types.
+//!
+//! It is faster than pasetors' `LocalToken::decrypt` because:
+//! - the keyed BLAKE2b states that derive the encryption and authentication keys are set up once
+//!   per key, with the key block and the domain-separation prefix already absorbed;
+//! - the pre-authentication encoding is fed to the MAC piece by piece instead of being assembled;
+//! - the message is decoded once into the buffer that is decrypted in place and becomes the
+//!   payload `String`, with no other copy.
+
+use std::fmt;
+
+use orion::hazardous::mac::blake2b::{Blake2b, SecretKey as MacKey, Tag};
+use orion::hazardous::stream::xchacha20::{Nonce, SecretKey as StreamKey, XChaCha20};
+
+use super::base64::decode_base64;
+use super::{Failure, LOCAL_HEADER, le64};
+
+const NONCE: usize = 32;
+const TAG: usize = 32;
+const ENCRYPTION_KEY_DOMAIN: &[u8] = b"paseto-encryption-key";
+const AUTHENTICATION_KEY_DOMAIN: &[u8] = b"paseto-auth-key-for-aead";
+
+/// One key's precomputed key-derivation states.
+#[derive(Clone)]
+pub(crate) struct LocalOpener {
+    /// Keyed BLAKE2b-448 that has absorbed the key block and `paseto-encryption-key`.
+    encryption: Blake2b,
+    /// Keyed BLAKE2b-256 that has absorbed the key block and `paseto-auth-key-for-aead`.
+    authentication: Blake2b,
+}
+
+impl fmt::Debug for LocalOpener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LocalOpener")
+    }
+}
+
+impl LocalOpener {
+    /// Sets up the key-derivation states for `key` (32 bytes).
+    pub(crate) fn new(key: &[u8]) -> Option<Self> {
+        let key = MacKey::try_from(key).ok()?;
+        let state = |size: usize, domain: &[u8]| {
+            let mut state = Blake2b::new(&key, size).ok()?;
+            state.update(domain).ok()?;
+            Some(state)
+        };
+        Some(LocalOpener {
+            encryption: state(56, ENCRYPTION_KEY_DOMAIN)?,
+            authentication: state(32, AUTHENTICATION_KEY_DOMAIN)?,
+        })
+    }
+
+    /// Authenticates and decrypts the base64 `message` segment of a token whose footer (decoded)
+    /// is `footer`, under the implicit assertion `implicit`: the payload.
+    ///
+    /// Errors: [`Failure::Malformed`] for bad base64 or a message with no ciphertext,
+    /// [`Failure::Crypto`] when the tag does not match, [`Failure::Payload`] when the
+    /// plaintext is not UTF-8.
+    pub(crate) fn open(
+        &self,
+        message: &str,
+        footer: &[u8],
+        implicit: &[u8],
+    ) -> Result<String, Failure> {
+        let mut buffer = Vec::new();
+        decode_base64(message.as_bytes(), &mut buffer).ok_or(Failure::Malformed)?;
+        if buffer.len() <= NONCE + TAG {
+            return Err(Failure::Malformed);
+        }
+        let (nonce, rest) = buffer.split_at(NONCE);
+        let (ciphertext, tag) = rest.split_at(rest.len() - TAG);
+        let nonce: &[u8; NONCE] = nonce.try_into().map_err(|_| Failure::Malformed)?;
+        let (stream_key, stream_nonce) = self.derive_stream(nonce)?;
+        let expected = Tag::try_from(tag).map_err(|_| Failure::Malformed)?;
+        let mut mac = self.derive_mac(nonce)?;
+        for piece in pre_auth_lengths_and_pieces(nonce, ciphertext, footer, implicit) {
+            mac.update(piece.as_ref()).map_err(|_| Failure::Crypto)?;
+        }
+        // `Tag`'s equality is constant-time.
+        if mac.finalize().map_err(|_| Failure::Crypto)? != expected {
+            return Err(Failure::Crypto);
+        }
+        let length = ciphertext.len();
+        buffer.copy_within(NONCE..NONCE + length, 0);
+        buffer.truncate(length);
+        XChaCha20::new(&stream_key, &stream_nonce)
+            .xor_keystream_into(&mut buffer)
+            .map_err(|_| Failure::Crypto)?;
+        String::from_utf8(buffer).map_err(|_| Failure::Payload)
+    }
+
+    /// `Ek` and `n2`: BLAKE2b-448 of the domain and the nonce, split 32 / 24.
+    fn derive_stream(&self, nonce: &[u8; NONCE]) -> Result<(StreamKey, Nonce), Failure> {
+        let mut state = self.encryption.clone();
+        state.update(nonce).map_err(|_| Failure::Crypto)?;
+        let derived = state.finalize().map_err(|_| Failure::Crypto)?;
+        let derived = derived.unprotected_as_ref();
+        let key = StreamKey::try_from(&derived[..32]).map_err(|_| Failure::Crypto)?;
+        let nonce = Nonce::try_from(&derived[32..]).map_err(|_| Failure::Crypto)?;
+        Ok((key, nonce))
+    }
+
+    /// A MAC keyed with `Ak`, the BLAKE2b-256 of the domain and the nonce.
+    fn derive_mac(&self, nonce: &[u8; NONCE]) -> Result<Blake2b, Failure> {
+        let mut state = self.authentication.clone();
+        state.update(nonce).map_err(|_| Failure::Crypto)?;
+        let derived = state.finalize().map_err(|_| Failure::Crypto)?;
+        let key = MacKey::try_from(derived.unprotected_as_ref()).map_err(|_| Failure::Crypto)?;
+        Blake2b::new(&key, 32).map_err(|_| Failure::Crypto)
+    }
+}
+
+/// A PAE piece: a little-endian length or the bytes it measures.
+enum Piece<'a> {
+    Length([u8; 8]),
+    Bytes(&'a [u8]),
+}
+
+impl AsRef<[u8]> for Piece<'_> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Piece::Length(bytes) => bytes,
+            Piece::Bytes(bytes) => bytes,
+        }
+    }
+}
+
+/// PASETO's pre-authentication encoding of `[header, nonce, ciphertext, footer, implicit]`, as
+/// the sequence of pieces that, concatenated, make it: `LE64(5)`, then `LE64(len) || bytes` for
+/// each part.
+fn pre_auth_lengths_and_pieces<'a>(
+    nonce: &'a [u8],
+    ciphertext: &'a [u8],
+    footer: &'a [u8],
+    implicit: &'a [u8],
+) -> impl Iterator<Item = Piece<'a>> {
+    let parts: [&'a [u8]; 5] = [LOCAL_HEADER.as_bytes(), nonce, ciphertext, footer, implicit];
+    std::iter::once(Piece::Length(le64(parts.len()))).chain(
+        parts
+            .into_iter()
+            .flat_map(|part| [Piece::Length(le64(part.len())), Piece::Bytes(part)]),
+    )
+}
