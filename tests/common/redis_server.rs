@@ -64,7 +64,14 @@ impl OwnServer {
     pub fn start_on(port: u16) -> OwnServer {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--enable-debug-command", "local"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--enable-debug-command",
+                "local",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
