@@ -59,9 +59,9 @@ impl Authority {
     /// Decrypts a value made by [`seal`](Self::seal) with the same `binding`, if it has not
     /// expired at `now` (no leeway: the server wrote it with its own clock).
     ///
-    /// With [`with_sealed_cache`](Self::with_sealed_cache), a value opened recently with the
-    /// same binding skips the decryption; the expiry and the reading into `T` are the same
-    /// either way.
+    /// In the authority the fairing builds (with `cookies.cache_size`), a value opened recently
+    /// with the same binding skips the decryption; the expiry and the reading into `T` are the
+    /// same either way.
     pub fn unseal<T: DeserializeOwned>(
         &self,
         binding: &[u8],
