@@ -16,7 +16,7 @@ use crate::issuer::Issuer;
 use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, TokenKind};
 use crate::response::protect_token_cookies;
 use crate::revocation::{MemoryStore, Revocation, RevocationStore, Subjects};
-use crate::state::{AuthState, KindSettings};
+use crate::state::AuthState;
 use crate::throttle::Throttle;
 use crate::user::{AuthUser, Check};
 
@@ -163,7 +163,7 @@ impl PasetoFairing {
             return Err(e.clone());
         }
         let config = Config::from_figment(figment)?;
-        let settings = config.resolve(&self.kinds, figment.profile())?;
+        let settings = config.resolve(&self.kinds, figment.profile(), self.store.is_some())?;
         for warning in &settings.warnings {
             rocket::warn!("{warning}");
         }
@@ -184,17 +184,10 @@ impl PasetoFairing {
             ));
         }
         let throttle = throttle_of(&settings, &revocation, &counters)?;
-        let checked = &settings.revocation.checked;
-        let kinds = settings
-            .kinds
-            .into_iter()
-            .zip(checked)
-            .map(|(kind, checked)| KindSettings::new(kind, *checked && revocation.is_some()))
-            .collect();
         let state = AuthState {
             throttle,
             authority: settings.authority,
-            kinds,
+            kinds: settings.kinds,
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rocket::request::Request;
 use rocket::{Ignite, Phase, Rocket};
 
-use crate::config::{HttpSettings, ResolvedKind};
+use crate::config::{HttpSettings, KindSettings};
 use crate::counters::Counters;
 use crate::revocation::{Revocation, Revoked};
 use crate::throttle::Throttle;
@@ -20,8 +20,7 @@ use crate::token::{Authority, Claims, Rejection, Verified, VerifyOptions};
 /// the revocation store. Managed by the fairing as `Arc<AuthState>`.
 pub(crate) struct AuthState {
     pub authority: Authority,
-    /// One entry per kind, in the order of the rules' kinds (so a kind's index is the same in
-    /// both).
+    /// Each kind at run time, as the configuration resolved it.
     pub kinds: Vec<KindSettings>,
     pub http: HttpSettings,
     pub revocation: Option<Revocation>,
@@ -37,32 +36,6 @@ pub(crate) struct AuthState {
     /// Where public keys are fetched from, with `[paseto.discovery]`.
     #[cfg(feature = "discovery")]
     pub discovery: Option<Arc<crate::discovery::Discovery>>,
-}
-
-/// One kind's settings beyond its token rules.
-#[derive(Debug, Clone)]
-pub(crate) struct KindSettings {
-    pub name: String,
-    /// The cookie its guard reads when a request has no token header.
-    pub cookie: Option<String>,
-    /// The `Path` of that cookie when the jar sets it.
-    pub cookie_path: String,
-    /// The query parameter its guard reads when a request has neither header nor cookie.
-    pub query: Option<String>,
-    /// Whether its guard checks the revocation store.
-    pub checked: bool,
-}
-
-impl KindSettings {
-    pub(crate) fn new(kind: ResolvedKind, checked: bool) -> Self {
-        KindSettings {
-            name: kind.rules.name().to_owned(),
-            cookie: kind.cookie,
-            cookie_path: kind.cookie_path,
-            query: kind.query,
-            checked,
-        }
-    }
 }
 
 impl AuthState {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rocket::http::Method;
 use serde::{Deserialize, Serialize};
 
-use super::{Config, ConfigError, ResolvedKind, SameSite, Secure, WebOrigin};
+use super::{Config, ConfigError, KindSettings, SameSite, Secure, WebOrigin};
 use crate::kind::REMEMBER_ME_COOKIE;
 use crate::token::MAX_TTL;
 
@@ -50,7 +50,7 @@ pub(crate) struct HttpSettings {
 /// clash with the other cookies. Returns warnings about settings that are allowed but risky.
 pub(super) fn resolve(
     config: &Config,
-    kinds: &[ResolvedKind],
+    kinds: &[KindSettings],
     always_secure: bool,
 ) -> Result<(HttpSettings, Vec<String>), ConfigError> {
     let jar = &config.cookies;
@@ -99,7 +99,7 @@ pub(super) fn resolve(
 /// their prefixes' promises and do not clash, `domain` and `implicit_refresh` fit them.
 fn check_cookies(
     config: &Config,
-    kinds: &[ResolvedKind],
+    kinds: &[KindSettings],
     remember_cookie: &str,
     always_secure: bool,
 ) -> Result<(), ConfigError> {
@@ -211,7 +211,7 @@ fn is_form_field(name: &str) -> bool {
 /// `__Host-` cookie, which browsers refuse with any `Domain`.
 fn check_domain(
     domain: Option<&str>,
-    kinds: &[ResolvedKind],
+    kinds: &[KindSettings],
     remember_cookie: &str,
     csrf_cookie: &str,
 ) -> Result<(), ConfigError> {
@@ -251,8 +251,8 @@ fn check_domain(
 
 /// Implicit refresh reads the refresh cookie on every page: it needs both token cookies, and
 /// the refresh cookie on `Path=/`.
-fn check_implicit_refresh(kinds: &[ResolvedKind]) -> Result<(), ConfigError> {
-    let kind = |name: &str| kinds.iter().find(|k| k.rules.name() == name);
+fn check_implicit_refresh(kinds: &[KindSettings]) -> Result<(), ConfigError> {
+    let kind = |name: &str| kinds.iter().find(|k| k.name == name);
     for name in ["access", "refresh"] {
         if kind(name).is_some_and(|k| k.cookie.is_none()) {
             return Err(ConfigError::new(
@@ -273,14 +273,14 @@ fn check_implicit_refresh(kinds: &[ResolvedKind]) -> Result<(), ConfigError> {
 /// Two settings naming one cookie would overwrite each other (e.g. a readable CSRF cookie
 /// replacing the access token).
 fn unique_cookie_names(
-    kinds: &[ResolvedKind],
+    kinds: &[KindSettings],
     remember_cookie: &str,
     csrf_cookie: &str,
 ) -> Result<(), ConfigError> {
     let mut names: Vec<(&str, String)> = kinds
         .iter()
         .filter_map(|k| {
-            let owner = format!("the {} cookie", k.rules.name());
+            let owner = format!("the {} cookie", k.name);
             k.cookie.as_deref().map(|c| (c, owner))
         })
         .collect();

@@ -4,16 +4,34 @@
 use std::time::Duration;
 
 use super::cookies::{check_prefix, lifetime};
-use super::{Config, ConfigError, KindConfig, ResolvedKind, is_http_token};
+use super::{Config, ConfigError, KindConfig, is_http_token};
 use crate::kind::{KindSpec, REMEMBER_ME, REMEMBER_ME_COOKIE, REMEMBER_ME_TTL};
 use crate::token::{KindRules, Purpose};
 
-/// Every registered kind, in registration order, then the remember-me kind.
+/// A token kind at run time, built here once: what its guard, the cookie jar and the issuer
+/// read. Its token rules (lifetime, purpose, freshness) go to the token core's `Rules`, which
+/// finds them by the same name.
+#[derive(Debug, Clone)]
+pub(crate) struct KindSettings {
+    pub name: String,
+    /// The cookie its guard reads when a request has no token header.
+    pub cookie: Option<String>,
+    /// The `Path` of that cookie when the jar sets it.
+    pub cookie_path: String,
+    /// The query parameter a `QueryToken` guard reads when there is neither.
+    pub query: Option<String>,
+    /// Whether its guard checks the revocation store: listed in `revocation.kinds`, with a
+    /// store to check (set by the revocation section).
+    pub checked: bool,
+}
+
+/// Every registered kind, in registration order, then the remember-me kind: the token rules of
+/// each, for the token core, and its run-time settings.
 pub(super) fn resolve(
     config: &Config,
     specs: &[KindSpec],
     always_secure: bool,
-) -> Result<Vec<ResolvedKind>, ConfigError> {
+) -> Result<(Vec<KindRules>, Vec<KindSettings>), ConfigError> {
     for name in config.kinds.keys() {
         if !specs.iter().any(|s| s.name == name.as_str() && s.custom) {
             return Err(ConfigError::new(
@@ -26,17 +44,18 @@ pub(super) fn resolve(
         .iter()
         .map(|spec| resolve_kind(config, spec, always_secure))
         .collect::<Result<Vec<_>, _>>()?;
-    unique_query_parameters(config, specs, &kinds)?;
     kinds.push(remember_me(config, always_secure)?);
-    check_session_ttl(config, &kinds)?;
-    Ok(kinds)
+    let (rules, settings): (Vec<_>, Vec<_>) = kinds.into_iter().unzip();
+    unique_query_parameters(config, specs, &settings)?;
+    check_session_ttl(config, &rules)?;
+    Ok((rules, settings))
 }
 
 fn resolve_kind(
     config: &Config,
     spec: &KindSpec,
     always_secure: bool,
-) -> Result<ResolvedKind, ConfigError> {
+) -> Result<(KindRules, KindSettings), ConfigError> {
     let (table, path) = table_of(config, spec);
     let table = table.cloned().unwrap_or_default();
     let ttl = lifetime(
@@ -74,12 +93,14 @@ fn resolve_kind(
         }
         rules = rules.fresh_for(Duration::from_secs(fresh_for));
     }
-    Ok(ResolvedKind {
-        rules,
+    let settings = KindSettings {
+        name: spec.name.to_owned(),
         cookie,
         cookie_path,
         query,
-    })
+        checked: false,
+    };
+    Ok((rules, settings))
 }
 
 /// The kind's query parameter: off unless named, and a name that needs no percent-encoding,
@@ -116,20 +137,19 @@ fn query_parameter(
 fn unique_query_parameters(
     config: &Config,
     specs: &[KindSpec],
-    kinds: &[ResolvedKind],
+    kinds: &[KindSettings],
 ) -> Result<(), ConfigError> {
+    let path = |kind: &KindSettings| {
+        let spec = specs.iter().find(|s| s.name == kind.name);
+        spec.map(|spec| table_of(config, spec).1)
+            .unwrap_or_default()
+    };
     for (i, kind) in kinds.iter().enumerate() {
         let Some(name) = &kind.query else { continue };
-        if let Some(other) = kinds[..i]
-            .iter()
-            .position(|k| k.query.as_ref() == Some(name))
-        {
+        if let Some(other) = kinds[..i].iter().find(|k| k.query.as_ref() == Some(name)) {
             return Err(ConfigError::new(
-                format!("{}.query", table_of(config, &specs[i]).1),
-                format_args!(
-                    "is also the query parameter of `{}`",
-                    table_of(config, &specs[other]).1
-                ),
+                format!("{}.query", path(kind)),
+                format_args!("is also the query parameter of `{}`", path(other)),
             ));
         }
     }
@@ -157,7 +177,10 @@ fn cookie_path(table: &KindConfig, path: &str) -> Result<String, ConfigError> {
 }
 
 /// The remember-me kind: local purpose, read only from its own cookie by `RememberMe`.
-fn remember_me(config: &Config, always_secure: bool) -> Result<ResolvedKind, ConfigError> {
+fn remember_me(
+    config: &Config,
+    always_secure: bool,
+) -> Result<(KindRules, KindSettings), ConfigError> {
     let remember = &config.remember_me;
     let ttl = lifetime(
         remember.ttl.unwrap_or(REMEMBER_ME_TTL.as_secs()),
@@ -180,21 +203,22 @@ fn remember_me(config: &Config, always_secure: bool) -> Result<ResolvedKind, Con
             "must be a fraction between 0 and 1",
         ));
     }
-    Ok(ResolvedKind {
-        rules: KindRules::new(REMEMBER_ME, Purpose::Local, ttl),
+    let settings = KindSettings {
+        name: REMEMBER_ME.to_owned(),
         // Guards of other kinds never read it: `RememberMe` does, by the name in `HttpSettings`.
         cookie: None,
         cookie_path: "/".into(),
         query: None,
-    })
+        checked: false,
+    };
+    Ok((KindRules::new(REMEMBER_ME, Purpose::Local, ttl), settings))
 }
 
 /// A login must last at least as long as the tokens it starts with.
-fn check_session_ttl(config: &Config, kinds: &[ResolvedKind]) -> Result<(), ConfigError> {
+fn check_session_ttl(config: &Config, kinds: &[KindRules]) -> Result<(), ConfigError> {
     lifetime(config.session_ttl, "paseto.session_ttl")?;
     let longest = kinds
         .iter()
-        .map(|k| &k.rules)
         .filter(|k| matches!(k.name(), "access" | "refresh" | REMEMBER_ME))
         .max_by_key(|k| k.ttl());
     match longest {
@@ -224,8 +248,10 @@ mod tests {
 
     #[test]
     fn defaults_resolve_to_three_kinds() {
-        let kinds = resolve(&Config::default(), &specs(), false).unwrap();
-        let names: Vec<&str> = kinds.iter().map(|k| k.rules.name()).collect();
+        let (rules, kinds) = resolve(&Config::default(), &specs(), false).unwrap();
+        let names: Vec<&str> = rules.iter().map(|k| k.name()).collect();
+        assert_eq!(names, ["access", "refresh", "remember_me"]);
+        let names: Vec<&str> = kinds.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(names, ["access", "refresh", "remember_me"]);
         assert_eq!(kinds[0].cookie.as_deref(), Some("access_token"));
         assert_eq!(kinds[2].cookie, None);
@@ -276,12 +302,12 @@ mod tests {
             specs.push(KindSpec::of::<Socket>(true));
             specs
         };
-        let kinds = resolve(&Config::default(), &specs(), false).unwrap();
+        let (_, kinds) = resolve(&Config::default(), &specs(), false).unwrap();
         assert!(kinds.iter().all(|k| k.query.is_none()));
         let mut config = Config::default();
         config.access.query = Some("access_token".into());
         config.refresh.query = Some(String::new());
-        let kinds = resolve(&config, &specs(), false).unwrap();
+        let (_, kinds) = resolve(&config, &specs(), false).unwrap();
         assert_eq!(kinds[0].query.as_deref(), Some("access_token"));
         assert_eq!(kinds[1].query, None);
         config.refresh.query = Some("refresh_token".into());

@@ -4,29 +4,19 @@ use std::time::Duration;
 
 use rocket::figment::{Figment, Profile};
 
+use super::ThrottleSetup;
 use super::error::describe;
-use super::{Config, ConfigError, HttpSettings, RevocationSetup, SameSite, Secure, ThrottleSetup};
+use super::{Config, ConfigError, HttpSettings, KindSettings, RevocationSetup, SameSite, Secure};
 use super::{DiscoverySetup, PublishSetup};
 use super::{cookies, discovery, keys, kinds, throttle};
 use crate::kind::KindSpec;
 use crate::token::{Authority, KindRules, MAX_LEEWAY, Rules};
 
-/// A token kind as resolved at ignite: its rules for the token core, the cookie its guard
-/// reads when a request has no token header, and the query parameter it reads when there is
-/// neither.
-#[derive(Debug, Clone)]
-pub(crate) struct ResolvedKind {
-    pub rules: KindRules,
-    pub cookie: Option<String>,
-    pub cookie_path: String,
-    pub query: Option<String>,
-}
-
 /// Everything a valid configuration resolves to; the fairing turns it into the runtime state.
 pub(crate) struct Settings {
     pub authority: Authority,
-    /// Each kind's cookie, in the order of the rules' kinds.
-    pub kinds: Vec<ResolvedKind>,
+    /// Each kind at run time; its token rules are in `authority`, under the same name.
+    pub kinds: Vec<KindSettings>,
     pub http: HttpSettings,
     pub revocation: RevocationSetup,
     pub throttle: ThrottleSetup,
@@ -67,20 +57,22 @@ impl Config {
         })
     }
 
-    /// Validates every section and key, and resolves them for the kinds in `specs`.
+    /// Validates every section and key, and resolves them for the kinds in `specs`;
+    /// `store_attached`: whether a revocation store is attached in code.
     pub(crate) fn resolve(
         &self,
         specs: &[KindSpec],
         profile: &Profile,
+        store_attached: bool,
     ) -> Result<Settings, ConfigError> {
         // `"auto"` leaves `Secure` out without TLS, so only these promise it on every cookie.
         let always_secure =
             self.cookies.secure == Secure::Always || self.cookies.same_site == SameSite::None;
-        let kinds = kinds::resolve(self, specs, always_secure)?;
+        let (rules, mut kinds) = kinds::resolve(self, specs, always_secure)?;
         let (http, warnings) = cookies::resolve(self, &kinds, always_secure)?;
-        let rules = self.rules(&kinds)?;
+        let rules = self.rules(rules)?;
         let keyring = keys::resolve(self, rules, profile)?;
-        let revocation = self.revocation.resolve(keyring.authority.rules().kinds())?;
+        let revocation = self.revocation.resolve(&mut kinds, store_attached)?;
         let publish = discovery::resolve_publish(self, &keyring.authority)?;
         let discovery = discovery::resolve_discovery(self)?;
         let throttle = throttle::resolve(self)?;
@@ -100,7 +92,7 @@ impl Config {
     }
 
     /// The verification rules: kinds, leeway, size limit, issuer and audience.
-    fn rules(&self, kinds: &[ResolvedKind]) -> Result<Rules, ConfigError> {
+    fn rules(&self, kinds: Vec<KindRules>) -> Result<Rules, ConfigError> {
         if self.leeway > MAX_LEEWAY.as_secs() {
             return Err(ConfigError::new(
                 "paseto.leeway",
@@ -121,7 +113,7 @@ impl Config {
                 return Err(ConfigError::new(field, "must be at most 1000000"));
             }
         }
-        let mut rules = Rules::new(kinds.iter().map(|k| k.rules.clone()).collect())
+        let mut rules = Rules::new(kinds)
             .leeway(Duration::from_secs(self.leeway))
             .max_token_length(self.max_token_length);
         for (field, value) in [

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::KindSettings;
 use super::{ConfigError, Secret, defaults};
 use crate::revocation::OnError;
-use crate::token::KindRules;
 
 /// Revocation settings: `[default.paseto.revocation]`. See [`revocation`](crate::revocation).
 ///
@@ -130,8 +130,6 @@ pub(crate) struct RevocationSetup {
     pub store: Option<StoreSetup>,
     /// Whether `kinds` was set explicitly (it then needs a store).
     pub kinds_set: bool,
-    /// Whether each kind, by index in the rules, is checked.
-    pub checked: Vec<bool>,
     pub on_error: OnError,
     /// See `RevocationConfig::rotation_grace`.
     pub grace: Duration,
@@ -195,26 +193,32 @@ impl RedisClusterSetup {
 }
 
 impl RevocationConfig {
-    pub(crate) fn resolve(&self, kinds: &[KindRules]) -> Result<RevocationSetup, ConfigError> {
-        let mut checked = vec![false; kinds.len()];
-        for (i, name) in self.kinds.iter().enumerate() {
-            let index = kinds
-                .iter()
-                .position(|k| k.name() == name.as_str())
-                .ok_or_else(|| {
+    /// The store's settings; marks the listed `kinds` as checked when there is a store
+    /// (configured here or, `store_attached`, in code).
+    pub(crate) fn resolve(
+        &self,
+        kinds: &mut [KindSettings],
+        store_attached: bool,
+    ) -> Result<RevocationSetup, ConfigError> {
+        let listed = (self.kinds.iter().enumerate())
+            .map(|(i, name)| {
+                let index = kinds.iter().position(|k| k.name == *name);
+                index.ok_or_else(|| {
                     ConfigError::new(
                         format!("paseto.revocation.kinds[{i}]"),
                         "names no registered token kind",
                     )
-                })?;
-            checked[index] = true;
-        }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.check_ranges()?;
         let store = self.store_setup()?;
+        for index in listed {
+            kinds[index].checked = store.is_some() || store_attached;
+        }
         Ok(RevocationSetup {
             store,
             kinds_set: self.kinds != defaults::revocation_kinds(),
-            checked,
             on_error: self.on_error,
             grace: Duration::from_secs(self.rotation_grace),
             max_sessions: self.max_sessions,

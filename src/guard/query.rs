@@ -10,8 +10,9 @@ use rocket::http::RawStr;
 use rocket::http::uri::Origin;
 use rocket::request::{FromRequest, Outcome, Request};
 
+use crate::config::KindSettings;
 use crate::error::AuthError;
-use crate::state::{AuthState, KindSettings};
+use crate::state::AuthState;
 use crate::token::Rejection;
 
 /// What stands in the URI for a token the fairing took out of it.

@@ -3,8 +3,9 @@
 use rocket::request::Request;
 
 use super::query;
+use crate::config::KindSettings;
 use crate::error::AuthError;
-use crate::state::{AuthState, KindSettings};
+use crate::state::AuthState;
 use crate::token::Rejection;
 
 /// Where a token was found.
