@@ -162,17 +162,16 @@ impl PasetoFairing {
         if let Some(e) = &self.invalid {
             return Err(e.clone());
         }
+        for warning in crate::config::unread_tables(figment) {
+            rocket::warn!("{warning}");
+        }
         let config = Config::from_figment(figment)?;
         let settings = config.resolve(&self.kinds, figment.profile(), self.store.is_some())?;
         for warning in &settings.warnings {
             rocket::warn!("{warning}");
         }
         if settings.ephemeral_local_key {
-            rocket::warn!(
-                "paseto.local_key is not set: using an ephemeral key for this run only. Tokens \
-                 will not survive a restart. Set it (see `cargo run --example keygen`) before \
-                 leaving the debug profile."
-            );
+            warn_ephemeral_key();
         }
         let counters = Arc::new(Counters::default());
         let revocation = self.revocation_of(&settings, &counters)?;
@@ -254,6 +253,23 @@ impl PasetoFairing {
             setup.grace,
             subjects,
         )))
+    }
+}
+
+/// The debug profile's warning without `local_key`, with a block of fresh keys to paste: new
+/// each run and never the key in use, so what the log shows guards nothing yet. Keys that have
+/// been in a log are for development, so the block is for the debug profile.
+fn warn_ephemeral_key() {
+    rocket::warn!(
+        "paseto.local_key is not set: using an ephemeral key for this run only. Tokens will not \
+         survive a restart."
+    );
+    match crate::config::generate_keys("debug") {
+        Ok(block) => rocket::warn_!(
+            "For development, add these fresh keys to Rocket.toml (production keys must never \
+             have been in a log: see `rocket_paseto::config::generate_keys`):\n{block}"
+        ),
+        Err(e) => rocket::warn_!("no keys to suggest: {e}"),
     }
 }
 

@@ -676,3 +676,97 @@ fn prefixed_cookie_names_need_what_their_prefix_promises() {
             .unwrap_or_else(|e| panic!("{settings}: {e}"));
     }
 }
+
+#[test]
+fn misspelled_settings_name_the_one_probably_meant() {
+    let text = rejects(
+        figment(json!({ "lcoal_key": LOCAL })),
+        "paseto.lcoal_key",
+        &[LOCAL],
+    );
+    assert!(text.contains("did you mean `local_key`?"), "{text}");
+    let text = rejects(
+        figment(json!({ "access": { "fresh_fro": 60 } })),
+        "paseto.access.fresh_fro",
+        &[],
+    );
+    assert!(text.contains("did you mean `fresh_for`?"), "{text}");
+    // Nothing close: no guess.
+    let text = rejects(figment(json!({ "port": 80 })), "paseto.port", &[]);
+    assert!(!text.contains("did you mean"), "{text}");
+}
+
+#[test]
+fn durations_say_their_unit() {
+    for (paseto, field, unit) in [
+        (
+            json!({ "access": { "ttl": "15m" } }),
+            "paseto.access.ttl",
+            "seconds",
+        ),
+        (
+            json!({ "session_ttl": -1 }),
+            "paseto.session_ttl",
+            "seconds",
+        ),
+        (json!({ "leeway": 1.5 }), "paseto.leeway", "seconds"),
+        (
+            json!({ "revocation": { "timeout_ms": "1s" } }),
+            "paseto.revocation.timeout_ms",
+            "milliseconds",
+        ),
+    ] {
+        let text = rejects(figment(paseto), field, &[]);
+        assert!(
+            text.contains(&format!("a whole number of {unit}")),
+            "{text}"
+        );
+    }
+}
+
+/// `ROCKET_PASETO=local_key=…` (no braces) reaches the fairing as a string.
+#[test]
+fn a_paseto_string_shows_how_to_write_the_table() {
+    let figment = Figment::from(rocket::Config::debug_default())
+        .merge(("paseto", format!("local_key={LOCAL}")));
+    let text = rejects(figment, "paseto", &[LOCAL]);
+    assert!(text.contains("ROCKET_PASETO='{local_key="), "{text}");
+}
+
+/// No other fix helps until the feature is on, so it is named first, before the missing URL and
+/// the missing keys of the release profile.
+#[cfg(not(feature = "redis"))]
+#[test]
+fn a_redis_store_without_its_feature_says_so_first() {
+    let text = rejects(
+        release(json!({ "revocation": { "store": "redis" } })),
+        "paseto.revocation.store",
+        &[],
+    );
+    assert!(text.contains("features = [\"redis\"]"), "{text}");
+}
+
+/// docs/keys.md's one-line local key, run as written there.
+#[test]
+fn the_shell_one_liner_makes_a_local_key() {
+    let docs = include_str!("../docs/keys.md");
+    let line = docs
+        .lines()
+        .find(|l| l.starts_with("echo \"local_key = "))
+        .expect("docs/keys.md shows the one-liner");
+    let out = std::process::Command::new("sh")
+        .args(["-c", line])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let key = line.trim().strip_prefix("local_key = \"").unwrap();
+    let key = key.strip_suffix('"').unwrap();
+    let issuer = PasetoFairing::default()
+        .load(&release(
+            json!({ "local_key": key, "access": { "purpose": "local" } }),
+        ))
+        .unwrap();
+    let token = issuer.access("alice").issue().unwrap();
+    assert!(issuer.verify::<Access>(&token).is_ok());
+}

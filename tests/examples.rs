@@ -895,6 +895,52 @@ fn app_keeps_query_tokens_out_of_its_log_and_off_other_routes() {
     let _ = std::fs::remove_file(&log);
 }
 
+/// What `basic` prints at launch when its settings are off: a table whose name is close to
+/// `paseto`, a `ROCKET_PASETO_<KEY>` variable (never its value), and, with no `local_key` in the
+/// debug profile, a block of fresh keys to paste, never the repository's demo keys.
+#[test]
+fn basic_names_the_fix_for_unread_settings_at_launch() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join(format!("launch-{}.toml", std::process::id()));
+    let log = dir.join(format!("launch-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    std::fs::write(&config, "[default.pasteo]\nleeway = 5\n").unwrap();
+    let secret_env = "k4.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let env = [
+        ("ROCKET_CONFIG", config.to_str().unwrap()),
+        ("ROCKET_PASETO_LOCAL_KEY", secret_env),
+    ];
+    let server = serve_example_logging("basic", free_port(), &env, Some(&log));
+    drop(server);
+    let output = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        output.contains("the table `pasteo` is not read: did you mean `paseto`?"),
+        "{output}"
+    );
+    assert!(
+        output.contains("`paseto_local_key` is not read: to set `paseto.local_key` from the environment, write ROCKET_PASETO='{local_key=…}'"),
+        "{output}"
+    );
+    assert!(output.contains("using an ephemeral key"), "{output}");
+    assert!(output.contains("[debug.paseto]"), "{output}");
+    let suggested = output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("local_key = \"k4.local."))
+        .expect("a fresh local key in the warning");
+    let demo = include_str!("../Rocket.toml");
+    assert!(
+        !demo.contains(&suggested[..20]),
+        "the demo key was suggested"
+    );
+    assert!(
+        !output.contains(&secret_env[9..]),
+        "a variable's value reached the log"
+    );
+    let _ = std::fs::remove_file(&config);
+    let _ = std::fs::remove_file(&log);
+}
+
 /// The status of a `GET` that may switch protocols, read without waiting for the connection to
 /// close (an accepted WebSocket stays open).
 fn upgrade_status(port: u16, path: &str, headers: &[(&str, &str)]) -> u16 {

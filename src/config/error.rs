@@ -4,6 +4,8 @@ use std::fmt;
 
 use rocket::figment::error::{Actual, Kind};
 
+use super::hints::{TABLE_EXPECTED, nearest, unit_of};
+
 /// A configuration problem: which field, and what is wrong with it. Never contains key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -38,8 +40,9 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Describes a Figment error without the offending value.
-pub(super) fn describe(kind: &Kind) -> String {
+/// Describes a Figment error about setting `name` without the offending value, naming the
+/// fix where it can: the setting a misspelled name probably meant, or a duration's unit.
+pub(super) fn describe(name: &str, kind: &Kind) -> String {
     fn actual(a: &Actual) -> String {
         match a {
             Actual::Str(_) => "a string".into(),
@@ -49,13 +52,20 @@ pub(super) fn describe(kind: &Kind) -> String {
             other => other.to_string(),
         }
     }
+    if let (Kind::InvalidType(..) | Kind::InvalidValue(..), Some(unit)) = (kind, unit_of(name)) {
+        return format!("must be {unit}");
+    }
     match kind {
+        Kind::InvalidType(Actual::Str(_), _) if name == "paseto" => TABLE_EXPECTED.into(),
         Kind::InvalidType(a, expected) => format!("found {}, expected {expected}", actual(a)),
         Kind::InvalidValue(a, expected) => {
             format!("invalid value {}, expected {expected}", actual(a))
         }
         Kind::UnknownVariant(_, expected) => format!("unknown value, expected one of {expected:?}"),
-        Kind::UnknownField(field, _) => format!("unknown setting `{field}`"),
+        Kind::UnknownField(field, known) => match nearest(field, known) {
+            Some(known) => format!("unknown setting `{field}`: did you mean `{known}`?"),
+            None => format!("unknown setting `{field}`"),
+        },
         Kind::Message(_) => "invalid value".into(),
         other => other.to_string(),
     }

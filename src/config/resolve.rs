@@ -49,11 +49,12 @@ impl Config {
             if path.last() == Some(&"paseto") {
                 path.pop();
             }
+            let name = path.last().copied().unwrap_or("paseto");
             let field = std::iter::once("paseto")
-                .chain(path)
+                .chain(path.iter().copied())
                 .collect::<Vec<_>>()
                 .join(".");
-            ConfigError::new(field, describe(&e.kind))
+            ConfigError::new(field, describe(name, &e.kind))
         })
     }
 
@@ -65,6 +66,7 @@ impl Config {
         profile: &Profile,
         store_attached: bool,
     ) -> Result<Settings, ConfigError> {
+        self.revocation.check_feature()?;
         // `"auto"` leaves `Secure` out without TLS, so only these promise it on every cookie.
         let always_secure =
             self.cookies.secure == Secure::Always || self.cookies.same_site == SameSite::None;

@@ -277,12 +277,7 @@ impl RevocationConfig {
         Ok(Some(match kind {
             StoreKind::Memory => StoreSetup::Memory,
             #[cfg(not(feature = "redis"))]
-            StoreKind::Redis | StoreKind::RedisCluster => {
-                return Err(ConfigError::new(
-                    "paseto.revocation.store",
-                    "Redis stores need the cargo feature `redis` of rocket_paseto",
-                ));
-            }
+            StoreKind::Redis | StoreKind::RedisCluster => return Err(needs_redis_feature()),
             #[cfg(feature = "redis")]
             StoreKind::Redis => StoreSetup::Redis(RedisSetup {
                 url: self.url.as_ref().map_or("", Secret::expose).to_owned(),
@@ -301,6 +296,16 @@ impl RevocationConfig {
         }))
     }
 
+    /// A Redis store without the `redis` feature: said before any other setting is checked,
+    /// since no other fix helps until the feature is on.
+    pub(crate) fn check_feature(&self) -> Result<(), ConfigError> {
+        #[cfg(not(feature = "redis"))]
+        if matches!(self.store, Some(StoreKind::Redis | StoreKind::RedisCluster)) {
+            return Err(needs_redis_feature());
+        }
+        Ok(())
+    }
+
     /// `url` set exactly with `store = "redis"`, `urls` exactly with `"redis-cluster"`.
     fn check_urls(&self) -> Result<(), ConfigError> {
         let (url, urls) = ("paseto.revocation.url", "paseto.revocation.urls");
@@ -315,4 +320,12 @@ impl RevocationConfig {
         };
         Err(ConfigError::new(field, message))
     }
+}
+#[cfg(not(feature = "redis"))]
+fn needs_redis_feature() -> ConfigError {
+    ConfigError::new(
+        "paseto.revocation.store",
+        "Redis stores need the cargo feature `redis`: \
+         rocket_paseto = { version = \"…\", features = [\"redis\"] } in Cargo.toml",
+    )
 }
