@@ -80,7 +80,7 @@ LUA
 
 redis_url="redis://127.0.0.1:$REDIS_PORT/"
 declare -A configs=(
-  [none]='{}'
+  [none]='{revocation={store="none"}}'
   [memory]='{revocation={store="memory"}}'
   [redis]="{revocation={store=\"redis\",url=\"$redis_url\",replica=false}}"
   [replica]="{revocation={store=\"redis\",url=\"$redis_url\"}}"

@@ -175,6 +175,7 @@ impl PasetoFairing {
         }
         let counters = Arc::new(Counters::default());
         let revocation = self.revocation_of(&settings, &counters)?;
+        self.log_store(&settings);
         if settings.http.implicit_refresh && revocation.is_none() {
             return Err(ConfigError::new(
                 "paseto.cookies.implicit_refresh",
@@ -202,6 +203,40 @@ impl PasetoFairing {
         Ok((Arc::new(state), settings.publish))
     }
 
+    /// Says at launch which store keeps revocations, and warns where a store in this process's
+    /// memory meets settings that suggest more than one service or instance.
+    fn log_store(&self, settings: &Settings) {
+        let setup = &settings.revocation;
+        let memory = self.store.is_none() && matches!(setup.store, StoreSetup::Memory);
+        let store = match &setup.store {
+            _ if self.store.is_some() => "the one attached with `PasetoFairing::revocation`",
+            StoreSetup::None => "none (tokens cannot be revoked)",
+            StoreSetup::Memory if setup.explicit => "memory (this process only)",
+            StoreSetup::Memory => "memory, the default (this process only)",
+            #[cfg(feature = "redis")]
+            StoreSetup::Redis(_) => "redis",
+            #[cfg(feature = "redis")]
+            StoreSetup::RedisCluster(_) => "redis-cluster",
+        };
+        rocket::info!("rocket_paseto: revocation store: {store}");
+        let shared: Vec<&str> = [
+            ("`paseto.discovery`", settings.discovery.is_some()),
+            ("`paseto.publish_keys`", settings.publish.is_some()),
+            ("`paseto.cookies.domain`", settings.http.domain.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        if memory && !shared.is_empty() {
+            rocket::warn!(
+                "rocket_paseto: revocations are kept in this process's memory, but {} suggests \
+                 more than one service or instance, which would not see each other's logouts. \
+                 Share one store: `revocation.store = \"redis\"` (cargo feature `redis`).",
+                shared.join(" and ")
+            );
+        }
+    }
+
     /// The revocation store, from the configuration or attached in code, with its policy.
     fn revocation_of(
         &self,
@@ -210,22 +245,29 @@ impl PasetoFairing {
     ) -> Result<Option<Revocation>, ConfigError> {
         let setup = &settings.revocation;
         let store: Arc<dyn RevocationStore> = match (&self.store, &setup.store) {
-            (Some(_), Some(_)) => {
+            (Some(_), _) if setup.explicit => {
                 return Err(ConfigError::new(
                     "paseto.revocation.store",
                     "a store is already attached with `PasetoFairing::revocation`: set only one",
                 ));
             }
-            (Some(store), None) => store.clone(),
-            (None, Some(StoreSetup::Memory)) => Arc::new(MemoryStore::new()),
+            (Some(store), _) => store.clone(),
+            (None, StoreSetup::None) if setup.kinds_set => {
+                return Err(ConfigError::new(
+                    "paseto.revocation.kinds",
+                    "no revocation store is configured: set `store`",
+                ));
+            }
+            (None, StoreSetup::None) => return Ok(None),
+            (None, StoreSetup::Memory) => Arc::new(MemoryStore::new()),
             #[cfg(feature = "redis")]
-            (None, Some(StoreSetup::Redis(redis))) => Arc::new(
+            (None, StoreSetup::Redis(redis)) => Arc::new(
                 redis
                     .build()
                     .map_err(|e| ConfigError::new("paseto.revocation.url", e))?,
             ),
             #[cfg(feature = "redis")]
-            (None, Some(StoreSetup::RedisCluster(cluster))) => {
+            (None, StoreSetup::RedisCluster(cluster)) => {
                 let store = Arc::new(
                     cluster
                         .build()
@@ -234,13 +276,6 @@ impl PasetoFairing {
                 store.connect_soon();
                 store
             }
-            (None, None) if setup.kinds_set => {
-                return Err(ConfigError::new(
-                    "paseto.revocation.kinds",
-                    "no revocation store is configured: set `store`",
-                ));
-            }
-            (None, None) => return Ok(None),
         };
         let subjects = subjects_of(settings)?;
         let rules = settings.authority.rules();

@@ -73,8 +73,8 @@
 //! same_site = "lax"
 //!
 //! [default.paseto.revocation]
-//! store = "memory"             # "memory", "redis" or "redis-cluster" (feature `redis`);
-//!                              # unset: no revocation
+//! store = "memory"             # the default; "redis" or "redis-cluster" (feature `redis`)
+//!                              # to share it; "none": no revocation
 //! ```
 //!
 //! In the `debug` profile a missing `local_key` is replaced by an ephemeral key with a warning;
@@ -123,7 +123,8 @@
 //!
 //! # Revocation
 //!
-//! With a revocation store, tokens can be taken back before they expire. Pairs share a family
+//! With a revocation store (by default, in the process's memory), tokens can be taken back
+//! before they expire. Pairs share a family
 //! (`fam` claim), a login that ends at `fam_exp` (`session_ttl` after it started):
 //! [`Issuer::revoke`] revokes a token and its family (a logout of access and refresh together)
 //! and returns [`Revoked`], which says which kinds are now refused;

@@ -937,7 +937,25 @@ fn basic_names_the_fix_for_unread_settings_at_launch() {
         !output.contains(&secret_env[9..]),
         "a variable's value reached the log"
     );
+    // No store configured: the default, named at launch.
+    assert!(
+        output.contains("revocation store: memory, the default (this process only)"),
+        "{output}"
+    );
     let _ = std::fs::remove_file(&config);
+    let _ = std::fs::remove_file(&log);
+
+    // The repository's Rocket.toml publishes keys for other services, which cannot see
+    // logouts kept in basic's memory.
+    let server = serve_example_logging("basic", free_port(), &[], Some(&log));
+    drop(server);
+    let output = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        output.contains(
+            "revocations are kept in this process's memory, but `paseto.publish_keys` suggests"
+        ),
+        "{output}"
+    );
     let _ = std::fs::remove_file(&log);
 }
 

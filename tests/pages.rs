@@ -331,10 +331,13 @@ fn new_settings_are_checked_at_ignite() {
     assert!(load(json!({ "csrf_field": "" })).is_ok());
 
     let implicit = json!({ "implicit_refresh": true });
+    let none = json!({ "store": "none" });
     assert_eq!(
-        field(json!({ "cookies": implicit })),
+        field(json!({ "cookies": implicit, "revocation": none })),
         "paseto.cookies.implicit_refresh"
     );
+    // The default store serves.
+    assert!(load(json!({ "cookies": implicit })).is_ok());
     let store = json!({ "store": "memory" });
     assert!(load(json!({ "cookies": implicit, "revocation": store })).is_ok());
     let narrow =

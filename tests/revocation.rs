@@ -451,8 +451,25 @@ async fn stores_see_ids_never_tokens() {
 }
 
 #[rocket::async_test]
-async fn revoking_and_rotating_need_a_store() {
+async fn with_no_store_set_a_single_instance_revokes_in_memory() {
     let client = instance(keys(), None::<MemoryStore>).await;
+    let pair = login_pair(&client).await;
+    let rotated = rotate(&client, &pair.refresh_token).await;
+    let response = post_with(&client, "/logout", &rotated.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    // The whole login ends: the tokens before the rotation and after it.
+    for token in [&pair.access_token, &rotated.access_token] {
+        assert_eq!(user_claims(&client, token).await.0, Status::Unauthorized);
+    }
+    let refreshed = post_with(&client, "/refresh", &rotated.refresh_token).await;
+    assert_eq!(refreshed.status(), Status::Unauthorized);
+}
+
+#[rocket::async_test]
+async fn with_store_none_tokens_cannot_be_revoked() {
+    let mut config = keys();
+    config["revocation"] = json!({ "store": "none" });
+    let client = instance(config, None::<MemoryStore>).await;
     let pair = login_pair(&client).await;
     let response = post_with(&client, "/logout", &pair.access_token).await;
     assert_eq!(response.status(), Status::InternalServerError);
@@ -479,7 +496,7 @@ fn load_error(revocation: Value, store: Option<MemoryStore>) -> (String, String)
 fn bad_revocation_settings_are_refused_at_ignite() {
     let (field, _) = load_error(json!({ "store": "memory", "kinds": ["acess"] }), None);
     assert_eq!(field, "paseto.revocation.kinds[0]");
-    let (field, _) = load_error(json!({ "kinds": ["refresh"] }), None);
+    let (field, _) = load_error(json!({ "store": "none", "kinds": ["refresh"] }), None);
     assert_eq!(field, "paseto.revocation.kinds");
     let (field, _) = load_error(json!({ "store": "disk" }), None);
     assert_eq!(field, "paseto.revocation.store");
@@ -491,10 +508,14 @@ fn bad_revocation_settings_are_refused_at_ignite() {
     let (field, message) = load_error(json!({ "store": "memory", "url": secret_url }), None);
     assert_eq!(field, "paseto.revocation.url");
     assert!(!message.contains("hunter2"));
-    let (field, _) = load_error(json!({ "store": "redis" }), None);
-    assert_eq!(field, "paseto.revocation.url");
-    let (field, _) = load_error(json!({ "store": "redis-cluster" }), None);
-    assert_eq!(field, "paseto.revocation.urls");
+    // Without the `redis` feature, that is said first (`tests/config.rs`).
+    #[cfg(feature = "redis")]
+    {
+        let (field, _) = load_error(json!({ "store": "redis" }), None);
+        assert_eq!(field, "paseto.revocation.url");
+        let (field, _) = load_error(json!({ "store": "redis-cluster" }), None);
+        assert_eq!(field, "paseto.revocation.urls");
+    }
     let (field, message) = load_error(json!({ "store": "memory", "urls": [secret_url] }), None);
     assert_eq!(field, "paseto.revocation.urls");
     assert!(!message.contains("hunter2"));

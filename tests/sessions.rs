@@ -294,7 +294,9 @@ async fn the_store_sees_keyed_hashes_of_subjects() {
 
 #[rocket::async_test]
 async fn sessions_need_a_store() {
-    let client = instance(keys(), None::<MemoryStore>).await;
+    let mut config = keys();
+    config["revocation"] = json!({ "store": "none" });
+    let client = instance(config, None::<MemoryStore>).await;
     let pair = login_listed(&client, "alice").await;
     let response = client
         .get("/sessions")

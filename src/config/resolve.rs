@@ -74,7 +74,11 @@ impl Config {
         let (http, warnings) = cookies::resolve(self, &kinds, always_secure)?;
         let rules = self.rules(rules)?;
         let keyring = keys::resolve(self, rules, profile)?;
-        let revocation = self.revocation.resolve(&mut kinds, store_attached)?;
+        let authority = &keyring.authority;
+        let can_mint = authority.local_key().is_some() || authority.secret_key().is_some();
+        let revocation = self
+            .revocation
+            .resolve(&mut kinds, store_attached, can_mint)?;
         let publish = discovery::resolve_publish(self, &keyring.authority)?;
         let discovery = discovery::resolve_discovery(self)?;
         let throttle = throttle::resolve(self)?;

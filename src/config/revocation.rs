@@ -26,11 +26,14 @@ use crate::revocation::OnError;
 #[non_exhaustive]
 pub struct RevocationConfig {
     /// Where revocations are kept: `"memory"` (this process only), `"redis"` (shared by every
-    /// instance; needs the cargo feature `redis`) or `"redis-cluster"` (the same on a Redis
-    /// Cluster, without the replica; feature `redis`). Leave it unset when a store is attached
-    /// in code with [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
+    /// instance; needs the cargo feature `redis`), `"redis-cluster"` (the same on a Redis
+    /// Cluster, without the replica; feature `redis`) or `"none"` (tokens cannot be revoked,
+    /// and no request waits for a store). Leave it unset when a store is attached in code with
+    /// [`PasetoFairing::revocation`](crate::PasetoFairing::revocation).
     ///
-    /// _Default:_ none: tokens cannot be revoked, and no request waits for a store.
+    /// _Default:_ `"memory"` when the service has a key to mint tokens with (`local_key` or
+    /// `secret_key`), so logouts and refreshes work on a single instance with no
+    /// configuration; `"none"` for services that only verify.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<StoreKind>,
     /// The Redis URL, `redis://[[user]:password@]host[:port][/db]`; required with
@@ -114,6 +117,8 @@ pub struct RevocationConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
+    /// No store: tokens cannot be revoked, and sessions cannot be listed or ended.
+    None,
     /// [`MemoryStore`](crate::revocation::MemoryStore): this process only.
     Memory,
     /// `RedisStore` (cargo feature `redis`): shared by every instance.
@@ -126,8 +131,10 @@ pub enum StoreKind {
 
 /// The validated revocation settings; the fairing builds the store from them.
 pub(crate) struct RevocationSetup {
-    /// The store chosen in the configuration, if any.
-    pub store: Option<StoreSetup>,
+    /// The store the configuration chose, or its default; unused when one is attached in code.
+    pub store: StoreSetup,
+    /// Whether `store` was set, which a store attached in code forbids.
+    pub explicit: bool,
     /// Whether `kinds` was set explicitly (it then needs a store).
     pub kinds_set: bool,
     pub on_error: OnError,
@@ -138,6 +145,7 @@ pub(crate) struct RevocationSetup {
 }
 
 pub(crate) enum StoreSetup {
+    None,
     Memory,
     #[cfg(feature = "redis")]
     Redis(RedisSetup),
@@ -194,11 +202,13 @@ impl RedisClusterSetup {
 
 impl RevocationConfig {
     /// The store's settings; marks the listed `kinds` as checked when there is a store
-    /// (configured here or, `store_attached`, in code).
+    /// (configured here, by default, or, `store_attached`, in code). The default is the memory
+    /// store for a service that `can_mint` tokens, and none for one that only verifies.
     pub(crate) fn resolve(
         &self,
         kinds: &mut [KindSettings],
         store_attached: bool,
+        can_mint: bool,
     ) -> Result<RevocationSetup, ConfigError> {
         let listed = (self.kinds.iter().enumerate())
             .map(|(i, name)| {
@@ -212,11 +222,18 @@ impl RevocationConfig {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.check_ranges()?;
-        let store = self.store_setup()?;
+        let explicit = self.store_setup()?;
+        let store = match explicit {
+            Some(store) => store,
+            None if can_mint => StoreSetup::Memory,
+            None => StoreSetup::None,
+        };
+        let has_store = store_attached || !matches!(store, StoreSetup::None);
         for index in listed {
-            kinds[index].checked = store.is_some() || store_attached;
+            kinds[index].checked = has_store;
         }
         Ok(RevocationSetup {
+            explicit: self.store.is_some(),
             store,
             kinds_set: self.kinds != defaults::revocation_kinds(),
             on_error: self.on_error,
@@ -275,6 +292,7 @@ impl RevocationConfig {
             return Ok(None);
         };
         Ok(Some(match kind {
+            StoreKind::None => StoreSetup::None,
             StoreKind::Memory => StoreSetup::Memory,
             #[cfg(not(feature = "redis"))]
             StoreKind::Redis | StoreKind::RedisCluster => return Err(needs_redis_feature()),
