@@ -198,6 +198,7 @@ impl PasetoFairing {
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,
+            rotate: settings.revocation.rotate,
             reload_claims: settings.reload_claims,
             counters,
             #[cfg(feature = "discovery")]

@@ -62,7 +62,7 @@ mod sessions;
 
 pub(crate) use self::check::Revocation;
 pub use self::memory::MemoryStore;
-pub(crate) use self::report::{Revoked, merge_all};
+pub(crate) use self::report::{LoggedOut, merge_all};
 pub(crate) use self::sessions::{LoginRecord, Subjects, login_family};
 
 #[cfg(feature = "redis")]
@@ -245,12 +245,12 @@ mod tests {
 
     #[test]
     fn results_merge_without_repeating_kinds() {
-        let one = Revoked {
+        let one = LoggedOut {
             tokens: 1,
             refused: vec!["access".into(), "refresh".into()],
             still_valid: vec![],
         };
-        let two = Revoked {
+        let two = LoggedOut {
             tokens: 1,
             refused: vec!["access".into(), "refresh".into()],
             still_valid: vec!["remember_me".into()],
@@ -260,6 +260,6 @@ mod tests {
         assert_eq!(all.refused, ["access", "refresh"]);
         assert_eq!(all.still_valid, ["remember_me"]);
         assert!(!all.is_complete());
-        assert!(!Revoked::default().is_complete());
+        assert!(!LoggedOut::default().is_complete());
     }
 }

@@ -10,7 +10,7 @@ use rocket::{Ignite, Phase, Rocket};
 
 use crate::config::{HttpSettings, ResolvedKind};
 use crate::counters::Counters;
-use crate::revocation::{Revocation, Revoked};
+use crate::revocation::{LoggedOut, Revocation};
 use crate::throttle::Throttle;
 use time::OffsetDateTime;
 
@@ -29,6 +29,9 @@ pub(crate) struct AuthState {
     pub throttle: Throttle,
     /// How long a login (a token family) lasts: `paseto.session_ttl`.
     pub session_ttl: Duration,
+    /// Whether a session's refresh rotates its refresh token (with a store):
+    /// `paseto.revocation.rotate`.
+    pub rotate: bool,
     /// Whether renewing a login runs the `LoginClaims` loader again: `paseto.reload_claims`.
     pub reload_claims: bool,
     /// What the guards and the store have done, for [`PasetoStats`](crate::PasetoStats); shared
@@ -142,7 +145,7 @@ impl AuthState {
 
     /// What revoking a token with these claims takes back: the checked kinds of its family, and
     /// not the token itself if its kind is not checked.
-    pub(crate) fn revoked(&self, claims: &Claims) -> Revoked {
+    pub(crate) fn revoked(&self, claims: &Claims) -> LoggedOut {
         let refused = self
             .kinds
             .iter()
@@ -160,7 +163,7 @@ impl AuthState {
             );
             vec![claims.kind.clone()]
         };
-        Revoked::new(1, refused, still_valid)
+        LoggedOut::new(1, refused, still_valid)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::error::AuthError;
 use crate::guard::Paseto;
 use crate::hooks::{Hooks, UserCheck};
 use crate::kind::{Access, TokenKind};
-use crate::token::{Claims, Rejection, Verified};
+use crate::token::{Rejection, Verified};
 
 /// Your user type, as the [`CurrentUser`] guard loads it from a token's subject.
 ///
@@ -108,12 +108,6 @@ impl<U, K: TokenKind> Deref for CurrentUser<U, K> {
 
     fn deref(&self) -> &U {
         &self.user
-    }
-}
-
-impl<U, K: TokenKind> AsRef<Claims> for CurrentUser<U, K> {
-    fn as_ref(&self) -> &Claims {
-        self.token.as_ref()
     }
 }
 

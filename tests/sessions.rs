@@ -7,10 +7,12 @@ use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use rocket_paseto::Session;
 use rocket_paseto::revocation::MemoryStore;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use common::keys;
-use common::revocation::{TestStore, bearer, get_with, instance, login_listed, post_with, rotate};
+use common::revocation::{
+    TestStore, bearer, get_with, instance, login_listed, post_with, rotate, user_claims,
+};
 
 async fn list(client: &Client, access: &str) -> Vec<Session> {
     let response = client
@@ -404,4 +406,62 @@ async fn a_login_that_fails_to_mint_takes_no_place_in_the_list() {
         Status::Ok
     );
     assert_eq!(list(&client, &first.access_token).await.len(), 1);
+}
+
+#[rocket::async_test]
+async fn logout_ends_the_session_of_the_access_or_the_refresh_token_sent() {
+    let client = store_client(keys()).await;
+    let [first, second, third] = [
+        login_listed(&client, "alice").await,
+        login_listed(&client, "alice").await,
+        login_listed(&client, "alice").await,
+    ];
+    // The refresh token alone (the access token lost or expired) ends its session…
+    let response = post_with(&client, "/logout", &first.refresh_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    let logged_out: Value = response.into_json().await.unwrap();
+    assert_eq!(logged_out["refused"], json!(["access", "refresh"]));
+    assert_eq!(
+        user_claims(&client, &first.access_token).await.0,
+        Status::Unauthorized
+    );
+    // …and so does the access token, its refresh token included.
+    let response = post_with(&client, "/logout", &second.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        get_with(&client, "/refresh/check", &second.refresh_token).await,
+        Status::Unauthorized
+    );
+    // Other sessions go on; the ended one's tokens, no token or a bad one get the guard's 401.
+    assert_eq!(
+        user_claims(&client, &third.access_token).await.0,
+        Status::Ok
+    );
+    for token in [first.refresh_token.as_str(), "v4.local.nope"] {
+        let response = post_with(&client, "/logout", token).await;
+        assert_eq!(response.status(), Status::Unauthorized, "{token}");
+    }
+    let response = client.post("/logout").dispatch().await;
+    assert_eq!(response.status(), Status::Unauthorized);
+    assert_eq!(list(&client, &third.access_token).await.len(), 1);
+}
+
+#[rocket::async_test]
+async fn a_logout_the_store_cannot_record_is_unavailable_and_can_be_retried() {
+    let store = TestStore::default();
+    let client = instance(keys(), Some(store.clone())).await;
+    let pair = login_listed(&client, "alice").await;
+    store
+        .writes_fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let response = post_with(&client, "/logout/or-retry", &pair.refresh_token).await;
+    assert_eq!(response.into_string().await.unwrap(), "retry later");
+    let response = post_with(&client, "/logout", &pair.access_token).await;
+    assert_eq!(response.status(), Status::ServiceUnavailable);
+    assert_eq!(response.headers().get_one("Retry-After"), Some("1"));
+    store
+        .writes_fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let response = post_with(&client, "/logout/or-retry", &pair.access_token).await;
+    assert_eq!(response.into_string().await.unwrap(), "logged out");
 }

@@ -351,16 +351,17 @@ pub struct CookieConfig {
     /// _Default:_ none (host-only cookies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
-    /// Session cookies: the access, refresh and CSRF cookies and jar values get no `Max-Age`,
-    /// so browsers drop them when they close (the remember-me cookie keeps its own). The tokens
-    /// inside still expire on their own `exp`.
+    /// Whether the access, refresh and CSRF cookies and jar values outlive the browser: with
+    /// `true` they get a `Max-Age` (their lifetime); with `false` they get none, so browsers
+    /// drop them when they close (the remember-me cookie keeps its own). The tokens inside
+    /// expire on their own `exp` either way.
     ///
-    /// _Default:_ `false`.
-    #[serde(default)]
-    pub session: bool,
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::enabled")]
+    pub persistent: bool,
     /// Implicit refresh: when a request's access cookie has expired or is absent and a valid
-    /// refresh cookie is there, the `Paseto<Access>` guard rotates the refresh token (as
-    /// [`PasetoCookies::rotate_tokens`](crate::PasetoCookies::rotate_tokens) does), serves the
+    /// refresh cookie is there, the `Paseto<Access>` guard refreshes the session (as
+    /// [`PasetoCookies::refresh`](crate::PasetoCookies::refresh) does), serves the
     /// request with the new access token and sets the new cookies. For server-rendered pages.
     /// Needs a revocation store and the refresh cookie on `Path=/`.
     ///

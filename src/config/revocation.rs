@@ -69,6 +69,16 @@ pub struct RevocationConfig {
     /// _Default:_ `500`.
     #[serde(default = "defaults::revocation_timeout_ms")]
     pub timeout_ms: u64,
+    /// Whether a session's refresh ([`Sessions::refresh`](crate::Sessions::refresh),
+    /// [`PasetoCookies::refresh`](crate::PasetoCookies::refresh), implicit refresh) rotates
+    /// the refresh token: a new pair each time, each refresh token used once, and a replaced one
+    /// presented again ends its session (reuse detection). `false`: a refresh gives a new
+    /// access token only, and the refresh token serves until it expires. Without a store,
+    /// refreshes never rotate.
+    ///
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::enabled")]
+    pub rotate: bool,
     /// Seconds during which a refresh token that was just rotated still obtains the same new
     /// generation instead of counting as reuse: parallel refreshes from two tabs, or a retry
     /// after a timeout, then share one new refresh token. `0` treats every second use as
@@ -133,6 +143,8 @@ pub(crate) struct RevocationSetup {
     /// Whether each kind, by index in the rules, is checked.
     pub checked: Vec<bool>,
     pub on_error: OnError,
+    /// See `RevocationConfig::rotate`.
+    pub rotate: bool,
     /// See `RevocationConfig::rotation_grace`.
     pub grace: Duration,
     /// See `RevocationConfig::max_sessions`.
@@ -216,6 +228,7 @@ impl RevocationConfig {
             kinds_set: self.kinds != defaults::revocation_kinds(),
             checked,
             on_error: self.on_error,
+            rotate: self.rotate,
             grace: Duration::from_secs(self.rotation_grace),
             max_sessions: self.max_sessions,
         })
