@@ -68,11 +68,12 @@ async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
 
 #[launch]
 pub fn rocket() -> Rocket<Build> {
-    // Revocations in memory unless the configuration says otherwise, and refresh tokens that
-    // serve until they expire: `join` fills gaps only.
+    // Revocations in memory unless the configuration says otherwise, refresh tokens that serve
+    // until they expire, and sessions not listed (logins write nothing): `join` fills gaps only.
     let figment = rocket::Config::figment()
         .join(("paseto.revocation.store", "memory"))
-        .join(("paseto.revocation.rotate", false));
+        .join(("paseto.revocation.rotate", false))
+        .join(("paseto.revocation.max_sessions", 0));
     rocket::custom(figment)
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())

@@ -82,8 +82,11 @@ async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
 
 #[launch]
 pub fn rocket() -> Rocket<Build> {
-    // A default the configuration can override (e.g. with Redis): `join` fills gaps only.
-    let figment = rocket::Config::figment().join(("paseto.revocation.store", "memory"));
+    // Defaults the configuration can override (e.g. with Redis): `join` fills gaps only.
+    // Sessions are not listed, so logins write nothing and go on while Redis is down.
+    let figment = rocket::Config::figment()
+        .join(("paseto.revocation.store", "memory"))
+        .join(("paseto.revocation.max_sessions", 0));
     rocket::custom(figment)
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())

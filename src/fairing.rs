@@ -199,6 +199,7 @@ impl PasetoFairing {
             revocation,
             session_ttl: settings.session_ttl,
             rotate: settings.revocation.rotate,
+            list_sessions: settings.revocation.max_sessions > 0,
             reload_claims: settings.reload_claims,
             counters,
             #[cfg(feature = "discovery")]

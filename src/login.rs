@@ -113,7 +113,7 @@ impl<'a> Login<'a> {
             (Some(jar), Some(csrf)) => Some((jar, jar.pair_cookies(&pair, csrf)?)),
             _ => None,
         };
-        if let Some(revocation) = &state.revocation
+        if let Some(revocation) = state.revocation.as_ref().filter(|_| state.list_sessions)
             && let Err(e) = revocation.open_login(&self.subject, &family, end).await
         {
             if !revocation.fails_open() {

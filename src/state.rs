@@ -29,6 +29,8 @@ pub(crate) struct AuthState {
     pub throttle: Throttle,
     /// How long a login (a token family) lasts: `paseto.session_ttl`.
     pub session_ttl: Duration,
+    /// Whether sessions are listed (`paseto.revocation.max_sessions` above 0, with a store).
+    pub list_sessions: bool,
     /// Whether a session's refresh rotates its refresh token (with a store):
     /// `paseto.revocation.rotate`.
     pub rotate: bool,

@@ -253,7 +253,7 @@ async fn a_thousand_logins_leave_entries_bounded_by_max_sessions() {
 
 #[rocket::async_test]
 async fn an_out_of_range_bound_refuses_launch() {
-    for bad in [0, 1001] {
+    for bad in [1001, 100_000] {
         let mut config = keys();
         config["revocation"] = json!({ "store": "memory", "max_sessions": bad });
         let error = rocket_paseto::PasetoFairing::default()
@@ -328,6 +328,27 @@ async fn a_store_outage_refuses_logins_unless_configured_to_allow() {
         .writes_fail
         .store(true, std::sync::atomic::Ordering::SeqCst);
     login_listed(&client, "alice").await;
+}
+
+#[rocket::async_test]
+async fn unlisted_sessions_start_while_the_store_is_down_and_still_log_out() {
+    let mut config = keys();
+    config["revocation"] = json!({ "max_sessions": 0 });
+    let store = TestStore::down();
+    let client = instance(config, Some(store.clone())).await;
+    // A login writes nothing: the store's outage does not reach it.
+    let pair = login_listed(&client, "alice").await;
+    assert!(store.keys.lock().unwrap().is_empty());
+    for fails in [&store.reads_fail, &store.writes_fail] {
+        fails.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+    assert!(list(&client, &pair.access_token).await.is_empty());
+    let response = post_with(&client, "/logout", &pair.refresh_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        user_claims(&client, &pair.access_token).await.0,
+        Status::Unauthorized
+    );
 }
 
 #[rocket::async_test]

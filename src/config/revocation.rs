@@ -87,10 +87,13 @@ pub struct RevocationConfig {
     /// _Default:_ `15`.
     #[serde(default = "defaults::rotation_grace")]
     pub rotation_grace: u64,
-    /// How many logins (token families started by
-    /// [`Sessions::login`](crate::Sessions::login)) each subject may hold at once, 1 to 1000.
-    /// A new login beyond it ends the oldest (the one that started first), with one entry per
-    /// subject in the store however many logins it ends.
+    /// How many sessions (started by [`Sessions::login`](crate::Sessions::login) or
+    /// [`PasetoCookies::login`](crate::PasetoCookies::login)) each subject may hold at once, 0
+    /// to 1000. A new session beyond it ends the oldest (the one that started first), with one
+    /// entry per subject in the store however many sessions it ends. `0` lists no sessions: a
+    /// login writes nothing to the store (so logins go on while it is down),
+    /// [`Sessions::list`](crate::Sessions::list) is empty, and `end_all` still refuses every
+    /// earlier token of the subject.
     ///
     /// _Default:_ `32`.
     #[serde(default = "defaults::max_sessions")]
@@ -241,7 +244,7 @@ impl RevocationConfig {
             (
                 "max_sessions",
                 u64::try_from(self.max_sessions).unwrap_or(u64::MAX),
-                1,
+                0,
                 1000,
                 "",
             ),

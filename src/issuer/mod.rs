@@ -203,13 +203,14 @@ impl Issuer {
         Ok(token)
     }
 
-    /// Records in the subject's list of logins that `refresh`'s login was just refreshed.
+    /// Records in the subject's list of sessions that `refresh`'s session was just refreshed.
     /// Only bookkeeping: a failure is logged, and the refresh goes on.
     async fn touch(&self, refresh: &Claims) {
         if let (Some(revocation), Some(family)) = (&self.state.revocation, refresh.family())
+            && self.state.list_sessions
             && let Err(e) = revocation.touch_login(&refresh.sub, family).await
         {
-            rocket::warn!("rocket_paseto: {e}; a login's last use was not recorded");
+            rocket::warn!("rocket_paseto: {e}; a session's last use was not recorded");
         }
     }
 
