@@ -124,7 +124,7 @@ impl PasetoFairing {
     }
 
     /// Registers your user type for the [`CurrentUser<U>`](crate::CurrentUser) guard, and
-    /// checks it whenever a login is renewed: the guards of refresh tokens and of the
+    /// checks it whenever a session is refreshed: the guards of refresh tokens and of the
     /// remember-me cookie refuse (401) a token whose subject [`AuthUser::from_subject`] no
     /// longer accepts, so a deleted or disabled user cannot refresh or rotate.
     ///

@@ -1,5 +1,5 @@
 //! The application's hooks, registered on the fairing: claims for every login, and the user
-//! type checked when logins renew. Managed apart from the rest of the state, which they build on.
+//! type checked when sessions are refreshed. Managed apart from the rest of the state, which they build on.
 
 use std::any::TypeId;
 use std::sync::Arc;
@@ -62,7 +62,7 @@ pub trait LoginClaims: Send + Sync + 'static {
     ) -> Result<Map<String, Value>, AuthError>;
 }
 
-/// The registered user type, type-erased: checks subjects when logins renew.
+/// The registered user type, type-erased: checks subjects when sessions are refreshed.
 #[rocket::async_trait]
 pub(crate) trait UserCheck: Send + Sync + 'static {
     /// Refuses `subject` unless it names a user the application accepts.

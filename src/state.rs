@@ -27,14 +27,14 @@ pub(crate) struct AuthState {
     pub revocation: Option<Revocation>,
     /// The login throttle: its limits and where it counts.
     pub throttle: Throttle,
-    /// How long a login (a token family) lasts: `paseto.session_ttl`.
+    /// How long a session (a token family) lasts: `paseto.session_ttl`.
     pub session_ttl: Duration,
     /// Whether sessions are listed (`paseto.revocation.max_sessions` above 0, with a store).
     pub list_sessions: bool,
     /// Whether a session's refresh rotates its refresh token (with a store):
     /// `paseto.revocation.rotate`.
     pub rotate: bool,
-    /// Whether renewing a login runs the `LoginClaims` loader again: `paseto.reload_claims`.
+    /// Whether refreshing a session runs the `LoginClaims` loader again: `paseto.reload_claims`.
     pub reload_claims: bool,
     /// What the guards and the store have done, for [`PasetoStats`](crate::PasetoStats); shared
     /// with the store, which counts its own calls.

@@ -18,7 +18,7 @@ use crate::token::{Rejection, Verified};
 /// Your user type, as the [`CurrentUser`] guard loads it from a token's subject.
 ///
 /// Register it with [`PasetoFairing::user`](crate::PasetoFairing::user): it is then also
-/// checked whenever a login is renewed (by the guards of refresh tokens and of the remember-me
+/// checked whenever a session is refreshed (by the guards of refresh tokens and of the remember-me
 /// cookie), so a deleted or disabled user cannot refresh, whatever the route does.
 ///
 /// `from_subject` has the request, so it can reach managed state or a database pool:

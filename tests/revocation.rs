@@ -580,7 +580,7 @@ async fn family_members_never_outlive_their_family() {
     let year = Duration::from_secs(365 * 24 * 60 * 60);
     let joined = issuer
         .access("alice")
-        .family_of(&refresh)
+        .session_of(&refresh)
         .ttl(year)
         .issue()
         .unwrap();
@@ -595,7 +595,7 @@ async fn family_members_never_outlive_their_family() {
     // A member of a token outside any family ends with that token.
     let child = issuer
         .access("alice")
-        .family_of(&lone)
+        .session_of(&lone)
         .ttl(year)
         .issue()
         .unwrap();

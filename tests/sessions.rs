@@ -144,7 +144,7 @@ async fn logout_everywhere_refuses_every_earlier_token_of_the_subject_only() {
     let client = store_client(keys()).await;
     let one = login_listed(&client, "alice").await;
     let two = login_listed(&client, "alice").await;
-    // Tokens outside any listed login: a pair from `Issuer::pair` and a lone access token.
+    // Tokens outside any listed login: a lone access token (and another login of alice's).
     let unlisted = common::revocation::login_pair(&client).await;
     let lone = client.post("/login/lone-access").dispatch().await;
     let lone = lone.into_string().await.unwrap();

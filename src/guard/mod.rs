@@ -348,7 +348,7 @@ async fn verify_in<K: TokenKind>(
     {
         revocation.check(verified.claims()).await?;
     }
-    // A refresh renews a login: the application must still accept its user.
+    // A refresh renews a session: the application must still accept its user.
     if K::NAME == Refresh::NAME
         && let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref())
     {

@@ -72,7 +72,7 @@ impl TokenBuilder<'_> {
     /// session is remembered as long as any of its tokens lives. This does not consult the
     /// revocation store: to refresh a session, use [`Sessions::refresh`](crate::Sessions::refresh),
     /// which does.
-    pub fn family_of(mut self, token: impl AsRef<Verified>) -> Self {
+    pub fn session_of(mut self, token: impl AsRef<Verified>) -> Self {
         let claims = token.as_ref().claims();
         self.family = Family::of(claims).map(|f| (f.id.to_owned(), f.end));
         self

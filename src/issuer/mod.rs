@@ -196,7 +196,7 @@ impl Issuer {
         let extra = extra_claims(refresh, csrf)?;
         let token = self
             .access(&claims.sub)
-            .family_of(refresh)
+            .session_of(refresh)
             .claims(&extra)
             .issue()?;
         self.touch(claims).await;
