@@ -16,7 +16,7 @@ use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
 use rocket::{Build, Rocket, get, launch, post, routes};
 use rocket_paseto::{
-    Access, AccessToken, AuthError, Issuer, Paseto, PasetoFairing, Refresh, Revoked, TokenPair,
+    Access, AuthError, LoggedOut, Paseto, PasetoFairing, Refresh, Sessions, TokenPair,
 };
 use subtle::ConstantTimeEq;
 
@@ -36,11 +36,11 @@ fn check_password(username: &str, password: &str) -> bool {
 
 /// `POST /login {"username", "password"}` → an access and a refresh token.
 #[post("/login", data = "<login>")]
-fn login(login: Option<Json<Login>>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
+async fn login(login: Option<Json<Login>>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
     match login {
         Some(login) if check_password(&login.username, &login.password) => {
             // A password login: its access token is fresh.
-            Ok(issuer.fresh_pair(&login.username)?)
+            sessions.login(&login.username).fresh().issue().await
         }
         _ => Err(AuthError::BadCredentials),
     }
@@ -52,32 +52,28 @@ fn user(token: Paseto<Access>) -> Json<Value> {
     Json(json!({ "user": token.subject() }))
 }
 
-/// `POST /refresh` with a refresh token → a new access token, in the refresh token's family.
+/// `POST /refresh` with a refresh token → a new access token in the same session (this
+/// example does not rotate refresh tokens: see `examples/sessions.rs` for rotation).
 #[post("/refresh")]
-async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<AccessToken, AuthError> {
-    issuer.access_from(&token).await
+async fn refresh(token: Paseto<Refresh>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.refresh(&token).await
 }
 
-/// `POST /logout` with the access or the refresh token → revokes the whole login, and says
+/// `POST /logout` with the access or the refresh token → ends the whole session, and says
 /// which kinds of its tokens are refused from now on.
 #[post("/logout")]
-async fn logout(
-    access: Result<Paseto<Access>, AuthError>,
-    refresh: Result<Paseto<Refresh>, AuthError>,
-    issuer: &Issuer,
-) -> Result<Json<Revoked>, AuthError> {
-    let revoked = match (access, refresh) {
-        (Ok(token), _) => issuer.revoke(&token).await?,
-        (_, Ok(token)) => issuer.revoke(&token).await?,
-        (Err(error), _) => return Err(error),
-    };
-    Ok(Json(revoked))
+async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
+    Ok(Json(sessions.logout().await?))
 }
 
 #[launch]
 pub fn rocket() -> Rocket<Build> {
-    // Logouts and refreshes are kept in this process's memory: the default with no store set.
-    rocket::build()
+    // Revocations in memory (the default), refresh tokens that serve until they expire, and
+    // sessions not listed (logins write nothing): `join` fills gaps only.
+    let figment = rocket::Config::figment()
+        .join(("paseto.revocation.rotate", false))
+        .join(("paseto.revocation.max_sessions", 0));
+    rocket::custom(figment)
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())
         .mount("/", routes![login, user, refresh, logout])

@@ -80,7 +80,7 @@ async fn login(
         return Err(AuthError::BadCredentials);
     }
     attempt.succeeded().await?;
-    cookies.set_fresh_tokens(&login.username)?;
+    cookies.login(&login.username).fresh().issue().await?;
     if login.remember {
         cookies.remember(&login.username)?;
     }
@@ -118,7 +118,7 @@ async fn refresh(
     token: Paseto<Refresh>,
     cookies: PasetoCookies<'_>,
 ) -> Result<Json<Value>, AuthError> {
-    cookies.rotate_tokens(&token).await?;
+    cookies.refresh(&token).await?;
     Ok(Json(json!({ "user": token.subject() })))
 }
 
@@ -145,7 +145,7 @@ fn set_cart(
     Ok(cart)
 }
 
-/// `POST /logout`: revokes the session's tokens, from whichever cookie the browser still has
+/// `POST /logout`: ends the session, from whichever cookie the browser still has
 /// (access, refresh or remember-me: copies of the cookies stop working too), and removes every
 /// cookie this app sets. Forged cross-site logouts fail the CSRF check.
 #[post("/logout")]

@@ -7,7 +7,7 @@
 //! curl -s localhost:8000/user -H "Authorization: Bearer $ACCESS_TOKEN"
 //! curl -s -X POST localhost:8000/refresh -H "Authorization: Bearer $REFRESH_TOKEN"  # a new pair
 //! curl -s -X POST localhost:8000/refresh -H "Authorization: Bearer $REFRESH_TOKEN"  # reuse: 401,
-//! #   and every token of that login is revoked
+//! #   and every token of that session is refused
 //! curl -s localhost:8000/session -H "Authorization: Bearer $REFRESH_TOKEN"  # {"sub", "fam"}
 //! curl -s -X POST localhost:8000/logout -H "Authorization: Bearer $ACCESS_TOKEN"  # or refresh
 //! ```
@@ -24,7 +24,7 @@ use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
 use rocket::{Build, Rocket, get, launch, post, routes};
 use rocket_paseto::{
-    Access, AuthError, Issuer, Paseto, PasetoFairing, Refresh, Revoked, TokenPair,
+    Access, AuthError, LoggedOut, Paseto, PasetoFairing, Refresh, Sessions, TokenPair,
 };
 use subtle::ConstantTimeEq;
 
@@ -42,12 +42,12 @@ fn check_password(username: &str, password: &str) -> bool {
     bool::from(user_ok & password_ok)
 }
 
-/// `POST /login {"username", "password"}` → an access and a refresh token of a new family.
+/// `POST /login {"username", "password"}` → an access and a refresh token of a new session.
 #[post("/login", data = "<login>")]
-fn login(login: Option<Json<Login>>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
+async fn login(login: Option<Json<Login>>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
     match login {
         Some(login) if check_password(&login.username, &login.password) => {
-            Ok(issuer.fresh_pair(&login.username)?)
+            sessions.login(&login.username).fresh().issue().await
         }
         _ => Err(AuthError::BadCredentials),
     }
@@ -59,40 +59,34 @@ fn user(token: Paseto<Access>) -> Json<Value> {
     Json(json!({ "user": token.subject() }))
 }
 
-/// `GET /session` with a refresh token → the login it belongs to. A refresh token that was
-/// rotated is refused here too (and revokes its login, as reuse).
+/// `GET /session` with a refresh token → the session it belongs to. A refresh token that was
+/// rotated is refused here too (and ends its session, as reuse).
 #[get("/session")]
 fn session(token: Paseto<Refresh>) -> Json<Value> {
-    Json(json!({ "sub": token.subject(), "fam": token.registered().fam }))
+    Json(json!({ "sub": token.subject(), "fam": token.claims().fam }))
 }
 
 /// `POST /refresh` with a refresh token → a new pair; the old refresh token is used up (a
 /// second use within a few seconds, e.g. from another tab, gets the same generation).
 #[post("/refresh")]
-async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
-    issuer.rotate(&token).await
+async fn refresh(token: Paseto<Refresh>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.refresh(&token).await
 }
 
-/// `POST /logout` with the access or the refresh token → revokes the whole login, and says
+/// `POST /logout` with the access or the refresh token → ends the whole session, and says
 /// which kinds of its tokens are refused from now on.
 #[post("/logout")]
-async fn logout(
-    access: Result<Paseto<Access>, AuthError>,
-    refresh: Result<Paseto<Refresh>, AuthError>,
-    issuer: &Issuer,
-) -> Result<Json<Revoked>, AuthError> {
-    let revoked = match (access, refresh) {
-        (Ok(token), _) => issuer.revoke(&token).await?,
-        (_, Ok(token)) => issuer.revoke(&token).await?,
-        (Err(error), _) => return Err(error),
-    };
-    Ok(Json(revoked))
+async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
+    Ok(Json(sessions.logout().await?))
 }
 
 #[launch]
 pub fn rocket() -> Rocket<Build> {
-    // A default the configuration can override (e.g. with Redis): `join` fills gaps only.
-    let figment = rocket::Config::figment().join(("paseto.revocation.store", "memory"));
+    // Defaults the configuration can override (e.g. with Redis): `join` fills gaps only.
+    // Sessions are not listed, so logins write nothing and go on while Redis is down.
+    let figment = rocket::Config::figment()
+        .join(("paseto.revocation.store", "memory"))
+        .join(("paseto.revocation.max_sessions", 0));
     rocket::custom(figment)
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())

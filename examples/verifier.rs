@@ -29,7 +29,7 @@ use rocket_paseto::{Access, Paseto, PasetoFairing};
 /// `GET /user`: whom the (signed) access token is for, and who issued it.
 #[get("/user")]
 fn user(token: Paseto<Access>) -> Json<Value> {
-    Json(json!({ "user": token.subject(), "issuer": token.registered().iss }))
+    Json(json!({ "user": token.subject(), "issuer": token.claims().iss }))
 }
 
 #[launch]

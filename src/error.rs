@@ -60,10 +60,10 @@ pub enum CookieError {
 /// | `InsufficientScope` | 403 | `insufficient_scope` | `Bearer error="insufficient_scope"` |
 /// | `Cookie(CookieError::TooLarge(_))` | 413 | `too_large` | — |
 /// | `Throttled(_)` | 429 | `too_many_attempts` | — |
-/// | `Unavailable`, `Revocation(_)` | 503 | `temporarily_unavailable` | — |
+/// | `Unavailable` | 503 | `temporarily_unavailable` | — |
 /// | `Issue(_)`, `Cookie(_)`, `NotConfigured` | 500 | `server_error` | — |
 ///
-/// `Unavailable` and `Revocation(_)` also set `Retry-After: 1`, and `Throttled(wait)` sets it to
+/// `Unavailable` also sets `Retry-After: 1`, and `Throttled(wait)` sets it to
 /// `wait` in whole seconds, rounded up. To answer with bodies of your own while keeping
 /// the status and these headers, see [`with_body`](Self::with_body); for your own catchers,
 /// [`AuthError::of`] tells what a guard failed with.
@@ -103,15 +103,11 @@ pub enum AuthError {
     /// A value or token could not be put in a cookie.
     #[error(transparent)]
     Cookie(#[from] CookieError),
-    /// The revocation store could not answer and `on_error = "reject"`, so tokens of checked
-    /// kinds are refused for now: 503, never 401, so clients keep their tokens and retry.
-    #[error("the revocation store is unavailable")]
+    /// The revocation store (or, from your hooks, your database) cannot answer for now: 503
+    /// with `Retry-After`, never 401, so clients keep their tokens and retry. A store's error
+    /// is logged, never sent.
+    #[error("a service this request needs is unavailable")]
     Unavailable,
-    /// The revocation store failed while recording a logout or reading or writing a session
-    /// list: 503 with `Retry-After`, like [`Unavailable`](Self::Unavailable), since trying
-    /// again once the store is back succeeds. The store's error is logged, never sent.
-    #[error(transparent)]
-    Revocation(#[from] StoreError),
     /// For login routes: the [`LoginThrottle`](crate::LoginThrottle) refuses this attempt, after
     /// too many failed ones for its account or client address, until the wait given here is
     /// over (sent as `Retry-After`). The body is the same whether the account exists or not.
@@ -121,6 +117,13 @@ pub enum AuthError {
     /// used here needs configuration it lacks (e.g. revocation without a store).
     #[error("PasetoFairing is not attached, or not configured for this")]
     NotConfigured,
+}
+
+impl From<StoreError> for AuthError {
+    fn from(error: StoreError) -> Self {
+        rocket::error!("rocket_paseto: {error}");
+        AuthError::Unavailable
+    }
 }
 
 impl From<Refusal> for AuthError {
@@ -230,7 +233,7 @@ impl AuthError {
             AuthError::Csrf => Body::Csrf,
             AuthError::InsufficientScope => Body::InsufficientScope,
             // A store that failed is a transient outage, whichever call met it.
-            AuthError::Unavailable | AuthError::Revocation(_) => Body::Unavailable,
+            AuthError::Unavailable => Body::Unavailable,
             // The client sent more than fits in a cookie: its request, not our fault.
             AuthError::Cookie(CookieError::TooLarge(_)) => Body::TooLarge,
             AuthError::Throttled(wait) => {
@@ -253,7 +256,7 @@ impl AuthError {
     fn log(&self) {
         match self {
             AuthError::Cookie(CookieError::TooLarge(_)) => rocket::info!("rocket_paseto: {self}"),
-            AuthError::Issue(_) | AuthError::Cookie(_) | AuthError::Revocation(_) => {
+            AuthError::Issue(_) | AuthError::Cookie(_) => {
                 rocket::error!("rocket_paseto: {self}")
             }
             _ => {}

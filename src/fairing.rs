@@ -124,7 +124,7 @@ impl PasetoFairing {
     }
 
     /// Registers your user type for the [`CurrentUser<U>`](crate::CurrentUser) guard, and
-    /// checks it whenever a login is renewed: the guards of refresh tokens and of the
+    /// checks it whenever a session is refreshed: the guards of refresh tokens and of the
     /// remember-me cookie refuse (401) a token whose subject [`AuthUser::from_subject`] no
     /// longer accepts, so a deleted or disabled user cannot refresh or rotate.
     ///
@@ -191,6 +191,8 @@ impl PasetoFairing {
             http: settings.http,
             revocation,
             session_ttl: settings.session_ttl,
+            rotate: settings.revocation.rotate,
+            list_sessions: settings.revocation.max_sessions > 0,
             reload_claims: settings.reload_claims,
             counters,
             #[cfg(feature = "discovery")]

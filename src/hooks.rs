@@ -1,5 +1,5 @@
 //! The application's hooks, registered on the fairing: claims for every login, and the user
-//! type checked when logins renew. Managed apart from the rest of the state, which they build on.
+//! type checked when sessions are refreshed. Managed apart from the rest of the state, which they build on.
 
 use std::any::TypeId;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use crate::token::{Rejection, Verified};
 /// with [`PasetoFairing::login_claims`](crate::PasetoFairing::login_claims).
 ///
 /// It runs at each login ([`Login::issue`](crate::Login::issue)), with the request, so it can
-/// reach managed state or a database pool, and again whenever the login is renewed: at each
+/// reach managed state or a database pool, and again whenever the session is refreshed: at each
 /// refresh, with or without rotation, through the [`Paseto<Refresh>`](crate::Paseto) guard,
 /// [`PasetoCookies`](crate::PasetoCookies) or implicit refresh. A change of roles thus reaches
 /// the user's next access token, within one access-token lifetime. The claims it gives then
@@ -27,8 +27,8 @@ use crate::token::{Rejection, Verified};
 /// one call per refresh.
 ///
 /// Return `Err(AuthError::BadCredentials)` when `subject` names no user (any more): a login
-/// then fails with a 401, and a refresh ends the login, revoking its tokens (with a revocation
-/// store), and fails with a 401. A remember-me token carries no claims: the login it resumes
+/// then fails with a 401, and a refresh ends the session, revoking its tokens (with a revocation
+/// store), and fails with a 401. A remember-me token carries no claims: the session it starts
 /// loads them as any login does.
 ///
 /// ```
@@ -62,7 +62,7 @@ pub trait LoginClaims: Send + Sync + 'static {
     ) -> Result<Map<String, Value>, AuthError>;
 }
 
-/// The registered user type, type-erased: checks subjects when logins renew.
+/// The registered user type, type-erased: checks subjects when sessions are refreshed.
 #[rocket::async_trait]
 pub(crate) trait UserCheck: Send + Sync + 'static {
     /// Refuses `subject` unless it names a user the application accepts.
@@ -91,10 +91,10 @@ impl Hooks {
     }
 }
 
-/// `refresh` with the claims the [`LoginClaims`] loader gives its subject now, to renew its
-/// login with; `None` when there is no loader, `paseto.reload_claims` is off, or `refresh`
+/// `refresh` with the claims the [`LoginClaims`] loader gives its subject now, to refresh its
+/// session with; `None` when there is no loader, `paseto.reload_claims` is off, or `refresh`
 /// has them already. A loader that refuses the subject (an error answered with a 401) ends the
-/// login: its family is revoked, so the refresh token stays refused.
+/// session: it is revoked, so the refresh token stays refused.
 pub(crate) async fn reload(
     request: &Request<'_>,
     state: &AuthState,
@@ -107,11 +107,11 @@ pub(crate) async fn reload(
     match loader.claims(&refresh.claims().sub, request).await {
         Ok(claims) => Ok(Some(refresh.clone().reloaded(claims))),
         Err(error) if error.status() == Status::Unauthorized => {
-            rocket::debug!("rocket_paseto: a login's subject is no longer accepted; ending it");
+            rocket::debug!("rocket_paseto: a session's subject is no longer accepted; ending it");
             if let Some(revocation) = &state.revocation
                 && let Err(e) = revocation.revoke(refresh.claims()).await
             {
-                rocket::error!("rocket_paseto: {e}; a login whose user is gone was not revoked");
+                rocket::error!("rocket_paseto: {e}; a session whose user is gone was not ended");
             }
             Err(AuthError::Invalid(Rejection::SubjectRefused))
         }

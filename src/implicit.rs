@@ -14,10 +14,10 @@ use crate::kind::{Access, Refresh, TokenKind};
 use crate::state::AuthState;
 use crate::token::{IssueError, Verified, VerifyOptions};
 
-/// For a request whose access cookie is absent or expired: rotates the refresh cookie's token
-/// exactly as [`PasetoCookies::rotate_tokens`] does (one use per token, reuse revokes the
-/// login), sets the new cookies on the response, and returns the new access token for the
-/// guard to serve the request with.
+/// For a request whose access cookie is absent or expired: refreshes the session from the
+/// refresh cookie exactly as [`PasetoCookies::refresh`] does (with rotation, one use per
+/// token, and reuse ends the session), sets the new cookies on the response, and returns the
+/// new access token for the guard to serve the request with.
 ///
 /// Without a usable refresh cookie, fails with `fallback`, the access guard's own error. A
 /// state-changing request must carry the refresh token's CSRF value before anything changes.
@@ -51,7 +51,7 @@ pub(crate) async fn refresh(
     };
     let pair = match renew(request, &cookies, &refresh).await {
         Ok(pair) => pair,
-        // A login that has ended (revoked, logged out everywhere, its user gone): its cookies
+        // A session that has ended (revoked, logged out everywhere, its user gone): its cookies
         // are of no more use, so they go, and the guard answers as it would have without them.
         Err(AuthError::Invalid(_) | AuthError::Issue(IssueError::FamilyEnded)) => {
             cookies.remove_tokens();
@@ -70,8 +70,8 @@ pub(crate) async fn refresh(
         .map_err(AuthError::Invalid)
 }
 
-/// Checks the user (a refresh renews a login: the application must still accept it) and
-/// rotates the refresh token, setting the new cookies.
+/// Checks the user (a refresh renews a session: the application must still accept it) and
+/// refreshes the session, setting the new cookies.
 async fn renew(
     request: &Request<'_>,
     cookies: &PasetoCookies<'_>,
@@ -80,5 +80,5 @@ async fn renew(
     if let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref()) {
         users.check(&refresh.claims().sub, request).await?;
     }
-    cookies.rotate_tokens(refresh).await
+    cookies.refresh_with(refresh).await
 }

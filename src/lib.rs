@@ -6,7 +6,7 @@
 //! use rocket::serde::json::{Json, Value, json};
 //! use rocket::{get, launch, post, routes};
 //! use rocket_paseto::{
-//!     Access, AccessToken, AuthError, Issuer, Paseto, PasetoFairing, Refresh, TokenPair,
+//!     Access, AuthError, LoggedOut, Paseto, PasetoFairing, Refresh, Sessions, TokenPair,
 //! };
 //!
 //! #[derive(rocket::serde::Deserialize)]
@@ -14,11 +14,11 @@
 //! struct Login { username: String, password: String }
 //!
 //! #[post("/login", data = "<form>")]
-//! fn login(form: Json<Login>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
+//! async fn login(form: Json<Login>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
 //!     if (form.username.as_str(), form.password.as_str()) != ("test", "test") {
 //!         return Err(AuthError::BadCredentials);
 //!     }
-//!     Ok(issuer.pair(&form.username)?)
+//!     sessions.login(&form.username).fresh().issue().await
 //! }
 //!
 //! #[get("/user")]
@@ -26,10 +26,16 @@
 //!     Json(json!({ "user": token.subject() }))
 //! }
 //!
-//! // A new access token in the refresh token's login: a logout with either ends both.
+//! // New tokens in the same session (a new pair when a store is configured).
 //! #[post("/refresh")]
-//! async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<AccessToken, AuthError> {
-//!     issuer.access_from(&token).await
+//! async fn refresh(token: Paseto<Refresh>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+//!     sessions.refresh(&token).await
+//! }
+//!
+//! // Ends the session of the access or the refresh token sent (needs a store).
+//! #[post("/logout")]
+//! async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
+//!     Ok(Json(sessions.logout().await?))
 //! }
 //!
 //! #[launch]
@@ -37,7 +43,7 @@
 //!     rocket::build()
 //!         .attach(PasetoFairing::default())          // reads [<profile>.paseto]
 //!         .register("/", rocket_paseto::catchers())  // JSON 401/403 bodies
-//!         .mount("/", routes![login, user, refresh])
+//!         .mount("/", routes![login, user, refresh, logout])
 //! }
 //! ```
 //!
@@ -85,8 +91,9 @@
 //! [`Paseto<K, C>`](Paseto) is a verified token of kind `K` ([`Access`], [`Refresh`], or your
 //! own [`TokenKind`]) with claims read into `C` (by default the registered [`Claims`]). Its docs
 //! have the table of what `Paseto`, `Option<Paseto>` and `Result<Paseto, AuthError>` give for
-//! no token, a bad token and a good one. [`&Issuer`](Issuer) mints tokens. Both have a
-//! [`Sentinel`](rocket::Sentinel): a route that uses them without the fairing aborts launch.
+//! no token, a bad token and a good one. [`Sessions`] starts, refreshes and ends sessions, and
+//! [`&Issuer`](Issuer) mints one-off tokens. All have a [`Sentinel`](rocket::Sentinel): a route
+//! that uses them without the fairing aborts launch.
 //!
 //! For WebSocket upgrades, where browsers cannot set headers, a kind's `query` setting (e.g.
 //! `[default.paseto.access] query = "access_token"`, off by default) names a query parameter
@@ -99,11 +106,12 @@
 //! # Cookies
 //!
 //! [`PasetoCookies`] is a private-cookie jar whose values are `v4.local` tokens with their own
-//! expiry, bound to their cookie's name. It also logs browsers in and out:
-//! [`set_tokens`](PasetoCookies::set_tokens) sets `HttpOnly` access and refresh cookies plus a
-//! readable CSRF cookie, [`remember`](PasetoCookies::remember) sets the remember-me cookie that
-//! the [`RememberMe`] guard reads, and [`remove_tokens`](PasetoCookies::remove_tokens) clears
-//! them all. Tokens read from cookies on state-changing methods need the CSRF header, or in
+//! expiry, bound to their cookie's name. It also takes browsers through a session:
+//! [`login`](PasetoCookies::login) sets `HttpOnly` access and refresh cookies plus a readable
+//! CSRF cookie, [`refresh`](PasetoCookies::refresh) renews them,
+//! [`remember`](PasetoCookies::remember) sets the remember-me cookie that the [`RememberMe`]
+//! guard reads, and [`logout`](PasetoCookies::logout) ends the session and clears them all.
+//! Tokens read from cookies on state-changing methods need the CSRF header, or in
 //! plain HTML forms the field [`csrf_input`](PasetoCookies::csrf_input) renders. A login
 //! route has no token to check yet: take the [`SameOrigin`] guard there, which refuses requests
 //! whose `Origin` (or `Referer`) is another site (`allowed_origins` adds trusted ones). In
@@ -114,9 +122,9 @@
 //! use rocket_paseto::{AuthError, PasetoCookies, SameOrigin};
 //!
 //! #[rocket::post("/login")]
-//! fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+//! async fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
 //!     // … check the password first, then:
-//!     cookies.set_tokens("alice")?;
+//!     cookies.login("alice").fresh().issue().await?;
 //!     Ok(())
 //! }
 //! ```
@@ -124,16 +132,16 @@
 //! # Revocation
 //!
 //! With a revocation store (by default, in the process's memory), tokens can be taken back
-//! before they expire. Pairs share a family
-//! (`fam` claim), a login that ends at `fam_exp` (`session_ttl` after it started):
-//! [`Issuer::revoke`] revokes a token and its family (a logout of access and refresh together)
-//! and returns [`Revoked`], which says which kinds are now refused;
+//! before they expire. The tokens of one session share a `fam` claim, and the session ends at
+//! `fam_exp` (`session_ttl` after it started): [`Sessions::logout`] ends the session of the
+//! access or refresh token a request carries and returns [`LoggedOut`], which says which kinds
+//! are now refused;
 //! [`PasetoCookies::logout`] does it from whichever token cookie a browser still has; and
-//! [`Issuer::rotate`] exchanges a refresh token for a new pair, revoking the whole family if a
-//! replaced one comes back after the `rotation_grace` window (RFC 9700, section 4.14). Guards
+//! [`Sessions::refresh`] exchanges a refresh token for a new pair, ending the whole session if
+//! a replaced one comes back after the `rotation_grace` window (RFC 9700, section 4.14). Guards
 //! of the kinds in `revocation.kinds` check the store on every request (with Redis, from a
 //! replica in memory that follows it within `replica_max_lag_ms`); when it cannot answer
-//! they fail closed with a 503 unless `on_error = "allow"`. Minting into a family always needs
+//! they fail closed with a 503 unless `on_error = "allow"`. Minting into a session always needs
 //! a definite answer. See [`revocation`] for the stores:
 //! [`MemoryStore`](revocation::MemoryStore) for one instance, `RedisStore` (feature `redis`)
 //! for many, or your own.
@@ -146,29 +154,17 @@
 //! on_error = "reject"               # the default: 503 while the store is down
 //! ```
 //!
-//! ```
-//! use rocket::serde::json::Json;
-//! use rocket_paseto::{Access, AuthError, Issuer, Paseto, Refresh, Revoked, TokenPair};
-//!
-//! #[rocket::post("/refresh")]
-//! async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
-//!     issuer.rotate(&token).await
-//! }
-//!
-//! #[rocket::post("/logout")]
-//! async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<Json<Revoked>, AuthError> {
-//!     Ok(Json(issuer.revoke(&token).await?))
-//! }
-//! ```
+//! `docs/revocation-and-scaling.md` has a "which call do I use" table for each step of a
+//! session.
 //!
 //! # Users and sessions
 //!
 //! Implement [`AuthUser`] for your user type and register it with
 //! [`PasetoFairing::user`]: [`CurrentUser<User>`](CurrentUser) then gives routes the signed-in
 //! user, loaded once per request, and refresh and remember-me guards refuse users the
-//! application no longer accepts. [`Sessions`] starts logins whose tokens carry claims from the
-//! builder and from a [`LoginClaims`] loader on the fairing (e.g. roles from the database), and,
-//! with a revocation store, lists a user's logins and ends one or all of them (logout
+//! application no longer accepts. [`Sessions`] starts sessions whose tokens carry claims from
+//! the builder and from a [`LoginClaims`] loader on the fairing (e.g. roles from the database),
+//! and, with a revocation store, lists a user's sessions and ends one or all of them (logout
 //! everywhere).
 //!
 //! ```
@@ -255,7 +251,7 @@
 //! Tokens read from a cookie on any method but `GET`, `HEAD`, `OPTIONS` and `TRACE` must also
 //! carry a `csrf` claim equal to the `X-CSRF-Token` header or, in a URL-encoded form body,
 //! the `_csrf` field within its first 512 bytes (signed double submit), unless `csrf = false`. For kinds checked for revocation, the token must also have a `jti`, and
-//! neither it nor the token's family may be revoked.
+//! neither it nor the token's session may be revoked.
 //!
 //! # The token core
 //!
@@ -304,12 +300,12 @@ pub use fairing::PasetoFairing;
 pub use guard::throttle::{LoginAttempt, LoginThrottle};
 pub use guard::{Paseto, QueryToken};
 pub use hooks::LoginClaims;
-pub use issuer::{AccessToken, Issuer, TokenBuilder, TokenCookies, TokenPair};
+pub use issuer::{BrowserToken, Issuer, TokenBuilder, TokenPair};
 pub use kind::{Access, Refresh, TokenKind};
 pub use login::Login;
 pub use origin::SameOrigin;
 pub use remember::RememberMe;
-pub use revocation::report::Revoked;
+pub use revocation::report::LoggedOut;
 pub use sessions::{Session, Sessions};
 pub use stats::PasetoStats;
 pub use token::claims::Claims;

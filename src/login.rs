@@ -1,4 +1,4 @@
-//! Starting a login: [`Login`], the builder of a login's token pair, with claims from the
+//! Starting a session: [`Login`], the builder of a session's token pair, with claims from the
 //! application's [`LoginClaims`](crate::LoginClaims) loader.
 
 use std::fmt;
@@ -14,13 +14,13 @@ use crate::issuer::{ExtraClaims, Family, Issuer, TokenPair};
 use crate::revocation::login_family;
 use crate::token::random_id;
 
-/// A login being started: an access and a refresh token in a new family, with claims from the
-/// application's [`LoginClaims`](crate::LoginClaims) and from this builder.
+/// A session being started: an access and a refresh token in a new session, with claims from
+/// the application's [`LoginClaims`](crate::LoginClaims) and from this builder.
 ///
 /// Made by [`Sessions::login`](crate::Sessions::login) (tokens for the response body) or
-/// [`PasetoCookies::login`] (tokens in cookies). With a revocation store the login is listed
+/// [`PasetoCookies::login`] (tokens in cookies). With a revocation store the session is listed
 /// among its subject's sessions ([`Sessions::list`](crate::Sessions::list)).
-#[must_use = "a login is only started by `issue().await`"]
+#[must_use = "a session is only started by `issue().await`"]
 pub struct Login<'a> {
     issuer: &'a Issuer,
     request: &'a Request<'a>,
@@ -70,15 +70,20 @@ impl<'a> Login<'a> {
     }
 
     /// Marks the access token fresh: for a password login (see
-    /// [`TokenBuilder::fresh`](crate::TokenBuilder::fresh)). The refresh token never is.
+    /// [`Paseto::require_fresh`](crate::Paseto::require_fresh)); not when resuming a session
+    /// from a remember-me cookie. The refresh token never is.
     pub fn fresh(mut self) -> Self {
         self.fresh = true;
         self
     }
 
     /// Mints the pair (and, from [`PasetoCookies::login`], sets the access, refresh and CSRF
-    /// cookies). With a revocation store the login is listed first; when the store cannot
-    /// record it, the login fails with [`AuthError::Unavailable`] unless `on_error = "allow"`.
+    /// cookies, `Max-Age` their lifetimes, all or none). With a revocation store the session is
+    /// listed first; when the store cannot record it, the login fails with
+    /// [`AuthError::Unavailable`] unless `on_error = "allow"`.
+    ///
+    /// From [`PasetoCookies::login`], keep the returned pair on the server: sending its tokens
+    /// to the page would hand scripts what the `HttpOnly` cookies keep from them.
     pub async fn issue(self) -> Result<TokenPair, AuthError> {
         let state = self.issuer.state();
         let loader = Hooks::of(self.request).and_then(|hooks| hooks.login_claims.as_ref());
@@ -87,7 +92,7 @@ impl<'a> Login<'a> {
             None => Map::new(),
         };
         claims.extend(self.extra.into_map().map_err(AuthError::Issue)?);
-        // A listed login's id carries its start, so ending the oldest logins takes one entry.
+        // A listed session's id carries its start, so ending the oldest takes one entry.
         let (family, end) = (login_family()?, self.issuer.session_end());
         let csrf = match self.cookies {
             Some(_) => Some(random_id()?),
@@ -102,20 +107,20 @@ impl<'a> Login<'a> {
                 .pair_with(&self.subject, self.fresh, Some(in_family), None, |b| {
                     b.claims(&claims)
                 })?;
-        // Everything that can fail is done before the login is listed: a login that never got
-        // its tokens must not take a place (or end an older login) in the list.
+        // Everything that can fail is done before the session is listed: a session that never
+        // got its tokens must not take a place (or end an older session) in the list.
         let cookies = match (self.cookies, csrf) {
             (Some(jar), Some(csrf)) => Some((jar, jar.pair_cookies(&pair, csrf)?)),
             _ => None,
         };
-        if let Some(revocation) = &state.revocation
+        if let Some(revocation) = state.revocation.as_ref().filter(|_| state.list_sessions)
             && let Err(e) = revocation.open_login(&self.subject, &family, end).await
         {
             if !revocation.fails_open() {
-                rocket::error!("rocket_paseto: {e}; refusing a login that cannot be listed");
+                rocket::error!("rocket_paseto: {e}; refusing a session that cannot be listed");
                 return Err(AuthError::Unavailable);
             }
-            rocket::warn!("rocket_paseto: {e}; a login goes unlisted (on_error = \"allow\")");
+            rocket::warn!("rocket_paseto: {e}; a session goes unlisted (on_error = \"allow\")");
         }
         if let Some((jar, cookies)) = cookies {
             jar.add_tokens(cookies);
@@ -125,10 +130,10 @@ impl<'a> Login<'a> {
 }
 
 impl PasetoCookies<'_> {
-    /// Starts a browser login of `subject`: add claims, then [`issue`](Login::issue) it to set
-    /// the access, refresh and CSRF cookies. Unlike [`set_tokens`](Self::set_tokens), it runs
-    /// the application's [`LoginClaims`](crate::LoginClaims) and lists the login among the
-    /// subject's [`Sessions`](crate::Sessions).
+    /// Starts a browser session of `subject`: add claims, then [`issue`](Login::issue) it to
+    /// set the access, refresh and CSRF cookies. It runs the application's
+    /// [`LoginClaims`](crate::LoginClaims) and lists the session among the subject's
+    /// [`Sessions`](crate::Sessions).
     ///
     /// ```
     /// use rocket_paseto::{AuthError, PasetoCookies, SameOrigin};

@@ -12,8 +12,8 @@
 //!     of [`RememberMe`](crate::RememberMe).
 //! - [`AuthError`] implements [`IntoResponses`]: its 401, 403 and 503 JSON bodies, for
 //!   `responses(…, AuthError)`.
-//! - [`TokenPair`](crate::TokenPair), [`AccessToken`](crate::AccessToken),
-//!   [`Revoked`](crate::Revoked) and [`Session`](crate::Session) implement [`ToSchema`].
+//! - [`TokenPair`](crate::TokenPair), [`LoggedOut`](crate::LoggedOut) and
+//!   [`Session`](crate::Session) implement [`ToSchema`].
 //!
 //! Cookie names are configured at runtime and a document is built from code, so the cookie
 //! schemes carry the default names; add yours with [`PasetoSecurity::add_cookie`] when you
@@ -40,14 +40,14 @@
 //! ```
 //! use rocket::serde::json::{Json, Value, json};
 //! use rocket_paseto::openapi::PasetoSecurity;
-//! use rocket_paseto::{Access, AuthError, Issuer, Paseto, TokenPair};
+//! use rocket_paseto::{Access, AuthError, Paseto, Sessions, TokenPair};
 //! use utoipa::OpenApi;
 //!
 //! /// A token pair for `alice`.
 //! #[utoipa::path(post, path = "/login", responses((status = 200, body = TokenPair), AuthError))]
 //! #[rocket::post("/login")]
-//! fn login(issuer: &Issuer) -> Result<TokenPair, AuthError> {
-//!     Ok(issuer.pair("alice")?)
+//! async fn login(sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+//!     sessions.login("alice").issue().await
 //! }
 //!
 //! /// The caller, with a token in the header or the `access_token` cookie.

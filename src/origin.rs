@@ -16,9 +16,9 @@ use crate::state::AuthState;
 /// use rocket_paseto::{AuthError, PasetoCookies, SameOrigin};
 ///
 /// #[rocket::post("/login")]
-/// fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+/// async fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
 ///     // … check the password first, then:
-///     cookies.set_fresh_tokens("alice")?;
+///     cookies.login("alice").fresh().issue().await?;
 ///     Ok(())
 /// }
 /// ```

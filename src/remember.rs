@@ -29,8 +29,8 @@ use crate::token::{Claims, VerifyOptions};
 /// use rocket_paseto::{RememberMe, PasetoCookies, AuthError};
 ///
 /// #[rocket::post("/session/resume")]
-/// fn resume(user: RememberMe, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-///     cookies.set_tokens(user.subject())?; // a new session for the returning user
+/// async fn resume(user: RememberMe, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+///     cookies.login(user.subject()).issue().await?; // a new session, not fresh
 ///     Ok(())
 /// }
 /// ```
@@ -39,9 +39,9 @@ use crate::token::{Claims, VerifyOptions};
 /// `SameSite` stops it (`Lax`, the default, stops it on cross-site `POST`): keep routes that take
 /// `RememberMe` free of side effects beyond starting a session.
 ///
-/// With `"remember_me"` in `paseto.revocation.kinds`, a remember-me token can be revoked with
-/// [`Issuer::revoke`](crate::Issuer::revoke) at logout. Renewed tokens stay in the family of the one they replace, so
-/// revoking any of them revokes them all, including a copy taken before a renewal.
+/// With `"remember_me"` in `paseto.revocation.kinds`, [`PasetoCookies::logout`] refuses the
+/// remember-me token too. Renewed tokens stay in the session of the one they replace, so
+/// ending it refuses them all, including a copy taken before a renewal.
 #[derive(Clone)]
 pub struct RememberMe {
     claims: Claims,
@@ -115,7 +115,7 @@ async fn remembered(request: &Request<'_>) -> Result<Claims, AuthError> {
     {
         revocation.check(claims).await?;
     }
-    // Resuming a login from the cookie renews it: the application must still accept its user.
+    // Resuming a session from the cookie renews it: the application must still accept its user.
     if let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref()) {
         users.check(&claims.sub, request).await?;
     }

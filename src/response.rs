@@ -4,17 +4,11 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use rocket::serde::json::Json;
 
-use crate::issuer::{AccessToken, TokenPair};
+use crate::issuer::TokenPair;
 use crate::state::TokensSet;
 
 impl<'r> Responder<'r, 'static> for TokenPair {
     /// JSON with `Cache-Control: no-store`, as token responses must be (RFC 6749, section 5.1).
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        no_store(Json(self).respond_to(request)?)
-    }
-}
-
-impl<'r> Responder<'r, 'static> for AccessToken {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         no_store(Json(self).respond_to(request)?)
     }

@@ -20,17 +20,16 @@
 //! | key | written by | value | kept until |
 //! |---|---|---|---|
 //! | `jti:<jti>` | a logout | `1` | the token's `exp`, plus twice the leeway |
-//! | `fam:<fam>` | a logout, a detected reuse, a session ended | `1` | the family's end (`fam_exp`), plus twice the leeway |
-//! | `rot:<fam>` | each rotation, replacing the last | the current and previous refresh `jti`, and when | the family's end, plus twice the leeway |
-//! | `ses:<hash>` | each login of [`Sessions`](crate::Sessions), replacing the last | the subject's logins, at most `max_sessions` | the last login's end, plus twice the leeway |
-//! | `old:<hash>` | a login beyond `max_sessions`, raising it | when the newest login ended as the oldest started: the subject's logins that started no later are refused | 366 days, plus twice the leeway |
+//! | `fam:<fam>` | a logout, a detected reuse, a session ended | `1` | the session's end (`fam_exp`), plus twice the leeway |
+//! | `rot:<fam>` | each rotation, replacing the last | the current and previous refresh `jti`, and when | the session's end, plus twice the leeway |
+//! | `ses:<hash>` | each login ([`Sessions::login`](crate::Sessions::login), [`PasetoCookies::login`](crate::PasetoCookies::login)), replacing the last | the subject's sessions, at most `max_sessions` | the last session's end, plus twice the leeway |
+//! | `old:<hash>` | a login beyond `max_sessions`, raising it | when the newest session ended as the oldest started: the subject's sessions that started no later are refused | 366 days, plus twice the leeway |
 //! | `cut:<hash>` | a logout everywhere, raising it | the time before which the subject's tokens are refused | 366 days, plus twice the leeway |
 //!
-//! `<hash>` is a keyed hash of the subject. A login from [`Issuer::pair`](crate::Issuer::pair)
-//! writes nothing; one from [`Sessions::login`](crate::Sessions::login) rewrites its subject's
-//! list, and beyond `max_sessions` raises the subject's `old:` entry to end the oldest (a
-//! listed login's family id carries its start), so logging in alone leaves at most two entries
-//! per subject, however often. Each login that rotates holds one `rot:` entry, whatever the
+//! `<hash>` is a keyed hash of the subject. A login rewrites its subject's list (nothing with
+//! `max_sessions = 0`), and beyond `max_sessions` raises the subject's `old:` entry to end the
+//! oldest (a listed session's id carries its start), so logging in alone leaves at most two
+//! entries per subject, however often. Each session that rotates holds one `rot:` entry, whatever the
 //! number of rotations; a logout adds two entries. Twice the leeway: once because tokens are
 //! accepted that long after `exp`, once because the instance writing the entry may have a
 //! clock that runs ahead by as much.
@@ -62,7 +61,7 @@ mod sessions;
 
 pub(crate) use self::check::Revocation;
 pub use self::memory::MemoryStore;
-pub(crate) use self::report::{Revoked, merge_all};
+pub(crate) use self::report::{LoggedOut, merge_all};
 pub(crate) use self::sessions::{LoginRecord, Subjects, login_family};
 
 #[cfg(feature = "redis")]
@@ -245,12 +244,12 @@ mod tests {
 
     #[test]
     fn results_merge_without_repeating_kinds() {
-        let one = Revoked {
+        let one = LoggedOut {
             tokens: 1,
             refused: vec!["access".into(), "refresh".into()],
             still_valid: vec![],
         };
-        let two = Revoked {
+        let two = LoggedOut {
             tokens: 1,
             refused: vec!["access".into(), "refresh".into()],
             still_valid: vec!["remember_me".into()],
@@ -260,6 +259,6 @@ mod tests {
         assert_eq!(all.refused, ["access", "refresh"]);
         assert_eq!(all.still_valid, ["remember_me"]);
         assert!(!all.is_complete());
-        assert!(!Revoked::default().is_complete());
+        assert!(!LoggedOut::default().is_complete());
     }
 }

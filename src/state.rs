@@ -10,7 +10,7 @@ use rocket::{Ignite, Phase, Rocket};
 
 use crate::config::{HttpSettings, KindSettings};
 use crate::counters::Counters;
-use crate::revocation::{Revocation, Revoked};
+use crate::revocation::{LoggedOut, Revocation};
 use crate::throttle::Throttle;
 use time::OffsetDateTime;
 
@@ -26,9 +26,14 @@ pub(crate) struct AuthState {
     pub revocation: Option<Revocation>,
     /// The login throttle: its limits and where it counts.
     pub throttle: Throttle,
-    /// How long a login (a token family) lasts: `paseto.session_ttl`.
+    /// How long a session (a token family) lasts: `paseto.session_ttl`.
     pub session_ttl: Duration,
-    /// Whether renewing a login runs the `LoginClaims` loader again: `paseto.reload_claims`.
+    /// Whether sessions are listed (`paseto.revocation.max_sessions` above 0, with a store).
+    pub list_sessions: bool,
+    /// Whether a session's refresh rotates its refresh token (with a store):
+    /// `paseto.revocation.rotate`.
+    pub rotate: bool,
+    /// Whether refreshing a session runs the `LoginClaims` loader again: `paseto.reload_claims`.
     pub reload_claims: bool,
     /// What the guards and the store have done, for [`PasetoStats`](crate::PasetoStats); shared
     /// with the store, which counts its own calls.
@@ -115,7 +120,7 @@ impl AuthState {
 
     /// What revoking a token with these claims takes back: the checked kinds of its family, and
     /// not the token itself if its kind is not checked.
-    pub(crate) fn revoked(&self, claims: &Claims) -> Revoked {
+    pub(crate) fn revoked(&self, claims: &Claims) -> LoggedOut {
         let refused = self
             .kinds
             .iter()
@@ -133,7 +138,7 @@ impl AuthState {
             );
             vec![claims.kind.clone()]
         };
-        Revoked::new(1, refused, still_valid)
+        LoggedOut::new(1, refused, still_valid)
     }
 }
 

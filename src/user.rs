@@ -13,12 +13,12 @@ use crate::error::AuthError;
 use crate::guard::Paseto;
 use crate::hooks::{Hooks, UserCheck};
 use crate::kind::{Access, TokenKind};
-use crate::token::{Claims, Rejection, Verified};
+use crate::token::{Rejection, Verified};
 
 /// Your user type, as the [`CurrentUser`] guard loads it from a token's subject.
 ///
 /// Register it with [`PasetoFairing::user`](crate::PasetoFairing::user): it is then also
-/// checked whenever a login is renewed (by the guards of refresh tokens and of the remember-me
+/// checked whenever a session is refreshed (by the guards of refresh tokens and of the remember-me
 /// cookie), so a deleted or disabled user cannot refresh, whatever the route does.
 ///
 /// `from_subject` has the request, so it can reach managed state or a database pool:
@@ -108,12 +108,6 @@ impl<U, K: TokenKind> Deref for CurrentUser<U, K> {
 
     fn deref(&self) -> &U {
         &self.user
-    }
-}
-
-impl<U, K: TokenKind> AsRef<Claims> for CurrentUser<U, K> {
-    fn as_ref(&self) -> &Claims {
-        self.token.as_ref()
     }
 }
 

@@ -44,8 +44,8 @@ fn big(cookies: PasetoCookies<'_>) -> String {
 }
 
 #[post("/login?<remember>")]
-fn login(remember: bool, cookies: PasetoCookies<'_>) -> Result<Json<Value>, AuthError> {
-    let pair = cookies.set_tokens("alice")?;
+async fn login(remember: bool, cookies: PasetoCookies<'_>) -> Result<Json<Value>, AuthError> {
+    let pair = cookies.login("alice").issue().await?;
     if remember {
         cookies.remember("alice")?;
     }
@@ -54,13 +54,12 @@ fn login(remember: bool, cookies: PasetoCookies<'_>) -> Result<Json<Value>, Auth
 
 #[post("/refresh")]
 async fn refresh(token: Paseto<Refresh>, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-    cookies.set_access(&token).await?;
-    Ok(())
+    cookies.refresh(&token).await
 }
 
 #[post("/logout")]
-fn logout(cookies: PasetoCookies<'_>) {
-    cookies.remove_tokens();
+async fn logout(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    cookies.logout().await.map(drop)
 }
 
 #[get("/user")]
@@ -515,8 +514,7 @@ async fn refresh_by_header(
     token: Paseto<Refresh>,
     cookies: PasetoCookies<'_>,
 ) -> Result<(), AuthError> {
-    cookies.set_access(&token).await?;
-    Ok(())
+    cookies.refresh(&token).await
 }
 
 #[test]

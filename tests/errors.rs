@@ -10,7 +10,7 @@ use rocket::local::blocking::{Client, LocalResponse};
 use rocket::response::content::RawHtml;
 use rocket::serde::json::Json;
 use rocket::{Request, catch, catchers, get, post, routes};
-use rocket_paseto::{Access, AuthError, AuthFailure, Issuer, Paseto, PasetoFairing, Refresh};
+use rocket_paseto::{Access, AuthError, AuthFailure, Paseto, PasetoFairing, Refresh, Sessions};
 use serde_json::{Map, Value, json};
 
 const EXPIRED_CHALLENGE: &str =
@@ -33,13 +33,13 @@ fn result(auth: Result<Paseto<Access>, AuthError>) -> Result<String, AuthError> 
 }
 
 #[post("/login")]
-fn login(issuer: &Issuer) -> Result<String, AuthError> {
-    Ok(issuer.pair("alice")?.access_token)
+async fn login(sessions: Sessions<'_>) -> Result<String, AuthError> {
+    Ok(sessions.login("alice").issue().await?.access_token)
 }
 
 #[post("/logout")]
-async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<(), AuthError> {
-    issuer.revoke(&token).await.map(|_| ())
+async fn logout(sessions: Sessions<'_>) -> Result<(), AuthError> {
+    sessions.logout().await.map(|_| ())
 }
 
 /// Keys, an issuer and an audience, and the memory store so tokens can be revoked.

@@ -8,7 +8,9 @@ use rocket::http::{Cookie, Header, Status};
 use rocket::local::blocking::Client;
 use rocket::{get, post, routes};
 use rocket_paseto::token::IssueError;
-use rocket_paseto::{Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh};
+use rocket_paseto::{
+    Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, Sessions, TokenPair,
+};
 use serde_json::{Value, json};
 
 #[post("/password")]
@@ -18,21 +20,27 @@ fn change_password(token: Paseto<Access>) -> Result<&'static str, AuthError> {
 }
 
 #[post("/login")]
-fn login(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-    cookies.set_fresh_tokens("alice")?;
+async fn login(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    cookies.login("alice").fresh().issue().await?;
     Ok(())
 }
 
 #[post("/resume")]
-fn resume(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-    cookies.set_tokens("alice")?;
+async fn resume(cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    cookies.login("alice").issue().await?;
     Ok(())
 }
 
 #[post("/refresh")]
 async fn refresh(token: Paseto<Refresh>, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-    cookies.set_access(&token).await?;
-    Ok(())
+    cookies.refresh(&token).await
+}
+
+/// A bearer login, fresh (a password login) or not.
+#[post("/bearer/login?<fresh>")]
+async fn bearer_login(fresh: bool, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    let login = sessions.login("alice");
+    if fresh { login.fresh() } else { login }.issue().await
 }
 
 #[get("/fresh")]
@@ -43,7 +51,7 @@ fn fresh(token: Paseto<Access>) -> String {
 fn app(paseto: Value) -> Client {
     client(
         paseto,
-        routes![change_password, login, resume, refresh, fresh],
+        routes![change_password, login, resume, refresh, bearer_login, fresh],
     )
 }
 
@@ -61,11 +69,15 @@ fn post_with(client: &Client, token: &str) -> (Status, Option<String>, String) {
 fn only_password_logins_are_fresh() {
     let client = app(keys());
     let issuer = issuer(keys());
-    let login = issuer.fresh_pair("alice").unwrap();
+    let pair = |fresh: bool| -> TokenPair {
+        let path = format!("/bearer/login?fresh={fresh}");
+        client.post(path).dispatch().into_json().unwrap()
+    };
+    let login = pair(true);
     assert_eq!(post_with(&client, &login.access_token).0, Status::Ok);
     // The refresh token of a fresh pair is not fresh, nor is what it mints, nor a plain pair.
     let refreshed = issuer.access("alice").issue().unwrap();
-    let plain = issuer.pair("alice").unwrap().access_token;
+    let plain = pair(false).access_token;
     for token in [refreshed, plain] {
         let (status, challenge, body) = post_with(&client, &token);
         assert_eq!(status, Status::Unauthorized);
@@ -89,9 +101,10 @@ fn freshness_can_end_before_the_token_does() {
     let mut paseto = keys();
     paseto["access"] = json!({ "fresh_for": 60 });
     let token = issuer(paseto.clone())
-        .fresh_pair("alice")
-        .unwrap()
-        .access_token;
+        .access("alice")
+        .fresh()
+        .issue()
+        .unwrap();
     let claims = issuer(paseto.clone())
         .verify::<Access>(&token)
         .unwrap()

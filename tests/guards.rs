@@ -626,7 +626,7 @@ fn query_tokens_leave_the_uri_before_any_route_or_log_sees_them() {
 fn a_query_token_is_never_fresh() {
     let client = app(with_keys(json!({ "access": { "query": "access_token" } })));
     let issuer = client.rocket().state::<Issuer>().unwrap();
-    let fresh = issuer.fresh_pair("alice").unwrap().access_token;
+    let fresh = issuer.access("alice").fresh().issue().unwrap();
     // Fresh in the header of the same route, not in its query string.
     let response = client.get("/socket").header(bearer(&fresh)).dispatch();
     assert_eq!(response.into_string().unwrap(), "alice true /socket");

@@ -133,7 +133,7 @@ fn with_footer(token: &str, footer: &str) -> String {
 
 #[get("/claims")]
 fn registered(token: Paseto<Access>) -> String {
-    serde_json::to_string(token.registered()).unwrap()
+    serde_json::to_string(token.claims()).unwrap()
 }
 
 /// Our configuration for `purpose`, with an issuer (so `iss` is stamped and required).

@@ -1,10 +1,10 @@
-//! The `Issuer`: what it stamps on tokens, `pair()`, extra claims and lifetimes.
+//! The `Issuer`: what it stamps on tokens, a session's pair, extra claims and lifetimes.
 
 mod common;
 
 use common::*;
 use rocket_paseto::token::IssueError;
-use rocket_paseto::{Access, PasetoFairing, Refresh};
+use rocket_paseto::{Access, AuthError, Issuer, PasetoFairing, Refresh, Sessions, TokenPair};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -54,10 +54,16 @@ fn tokens_carry_every_registered_claim_and_a_kid_footer() {
     assert_eq!(footer_of(&token), json!({ "kid": pid(SECRET) }));
 }
 
+#[rocket::post("/login")]
+async fn login(sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.login("alice").issue().await
+}
+
 #[test]
 fn pair_is_a_login_response() {
-    let issuer = issuer(keys());
-    let pair = issuer.pair("alice").unwrap();
+    let client = client(keys(), rocket::routes![login]);
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let pair: TokenPair = client.post("/login").dispatch().into_json().unwrap();
     let json = serde_json::to_value(&pair).unwrap();
     assert_eq!(json["token_type"], "Bearer");
     assert_eq!(json["expires_in"], 900);

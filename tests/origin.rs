@@ -12,8 +12,8 @@ use rocket_paseto::{AuthError, PasetoCookies, PasetoFairing, SameOrigin};
 use serde_json::{Value, json};
 
 #[post("/login")]
-fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
-    cookies.set_fresh_tokens("alice")?;
+async fn login(_origin: SameOrigin, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    cookies.login("alice").fresh().issue().await?;
     Ok(())
 }
 

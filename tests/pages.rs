@@ -250,22 +250,26 @@ fn an_ended_login_reads_as_no_token_and_drops_its_cookies() {
 }
 
 #[rocket::get("/login")]
-fn cookie_login(cookies: rocket_paseto::PasetoCookies<'_>) -> Result<(), rocket_paseto::AuthError> {
-    cookies.set_tokens("alice")?;
+async fn cookie_login(
+    cookies: rocket_paseto::PasetoCookies<'_>,
+) -> Result<(), rocket_paseto::AuthError> {
+    cookies.login("alice").issue().await?;
     cookies.remember("alice")?;
     cookies.add("cart", &["apple"])?;
     Ok(())
 }
 
 #[rocket::get("/logout")]
-fn cookie_logout(cookies: rocket_paseto::PasetoCookies<'_>) {
-    cookies.remove_tokens();
+async fn cookie_logout(
+    cookies: rocket_paseto::PasetoCookies<'_>,
+) -> Result<(), rocket_paseto::AuthError> {
+    cookies.logout().await.map(drop)
 }
 
 #[test]
-fn domain_and_session_cookies() {
+fn domain_and_cookies_that_end_with_the_browser() {
     let mut paseto = keys();
-    paseto["cookies"] = json!({ "domain": "example.com", "session": true });
+    paseto["cookies"] = json!({ "domain": "example.com", "persistent": false });
     let client =
         Client::untracked(rocket(paseto, rocket::routes![cookie_login, cookie_logout])).unwrap();
     let set = set_cookies(&client.get("/login").dispatch());

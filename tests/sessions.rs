@@ -7,10 +7,12 @@ use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use rocket_paseto::Session;
 use rocket_paseto::revocation::MemoryStore;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use common::keys;
-use common::revocation::{TestStore, bearer, get_with, instance, login_listed, post_with, rotate};
+use common::revocation::{
+    TestStore, bearer, get_with, instance, login_listed, post_with, rotate, user_claims,
+};
 
 async fn list(client: &Client, access: &str) -> Vec<Session> {
     let response = client
@@ -142,7 +144,7 @@ async fn logout_everywhere_refuses_every_earlier_token_of_the_subject_only() {
     let client = store_client(keys()).await;
     let one = login_listed(&client, "alice").await;
     let two = login_listed(&client, "alice").await;
-    // Tokens outside any listed login: a pair from `Issuer::pair` and a lone access token.
+    // Tokens outside any listed login: a lone access token (and another login of alice's).
     let unlisted = common::revocation::login_pair(&client).await;
     let lone = client.post("/login/lone-access").dispatch().await;
     let lone = lone.into_string().await.unwrap();
@@ -251,7 +253,7 @@ async fn a_thousand_logins_leave_entries_bounded_by_max_sessions() {
 
 #[rocket::async_test]
 async fn an_out_of_range_bound_refuses_launch() {
-    for bad in [0, 1001] {
+    for bad in [1001, 100_000] {
         let mut config = keys();
         config["revocation"] = json!({ "store": "memory", "max_sessions": bad });
         let error = rocket_paseto::PasetoFairing::default()
@@ -331,6 +333,27 @@ async fn a_store_outage_refuses_logins_unless_configured_to_allow() {
 }
 
 #[rocket::async_test]
+async fn unlisted_sessions_start_while_the_store_is_down_and_still_log_out() {
+    let mut config = keys();
+    config["revocation"] = json!({ "max_sessions": 0 });
+    let store = TestStore::down();
+    let client = instance(config, Some(store.clone())).await;
+    // A login writes nothing: the store's outage does not reach it.
+    let pair = login_listed(&client, "alice").await;
+    assert!(store.keys.lock().unwrap().is_empty());
+    for fails in [&store.reads_fail, &store.writes_fail] {
+        fails.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+    assert!(list(&client, &pair.access_token).await.is_empty());
+    let response = post_with(&client, "/logout", &pair.refresh_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        user_claims(&client, &pair.access_token).await.0,
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
 async fn logout_everywhere_revokes_each_listed_login_by_family() {
     let store = TestStore::default();
     let client = instance(keys(), Some(store.clone())).await;
@@ -406,4 +429,62 @@ async fn a_login_that_fails_to_mint_takes_no_place_in_the_list() {
         Status::Ok
     );
     assert_eq!(list(&client, &first.access_token).await.len(), 1);
+}
+
+#[rocket::async_test]
+async fn logout_ends_the_session_of_the_access_or_the_refresh_token_sent() {
+    let client = store_client(keys()).await;
+    let [first, second, third] = [
+        login_listed(&client, "alice").await,
+        login_listed(&client, "alice").await,
+        login_listed(&client, "alice").await,
+    ];
+    // The refresh token alone (the access token lost or expired) ends its session…
+    let response = post_with(&client, "/logout", &first.refresh_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    let logged_out: Value = response.into_json().await.unwrap();
+    assert_eq!(logged_out["refused"], json!(["access", "refresh"]));
+    assert_eq!(
+        user_claims(&client, &first.access_token).await.0,
+        Status::Unauthorized
+    );
+    // …and so does the access token, its refresh token included.
+    let response = post_with(&client, "/logout", &second.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        get_with(&client, "/refresh/check", &second.refresh_token).await,
+        Status::Unauthorized
+    );
+    // Other sessions go on; the ended one's tokens, no token or a bad one get the guard's 401.
+    assert_eq!(
+        user_claims(&client, &third.access_token).await.0,
+        Status::Ok
+    );
+    for token in [first.refresh_token.as_str(), "v4.local.nope"] {
+        let response = post_with(&client, "/logout", token).await;
+        assert_eq!(response.status(), Status::Unauthorized, "{token}");
+    }
+    let response = client.post("/logout").dispatch().await;
+    assert_eq!(response.status(), Status::Unauthorized);
+    assert_eq!(list(&client, &third.access_token).await.len(), 1);
+}
+
+#[rocket::async_test]
+async fn a_logout_the_store_cannot_record_is_unavailable_and_can_be_retried() {
+    let store = TestStore::default();
+    let client = instance(keys(), Some(store.clone())).await;
+    let pair = login_listed(&client, "alice").await;
+    store
+        .writes_fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let response = post_with(&client, "/logout/or-retry", &pair.refresh_token).await;
+    assert_eq!(response.into_string().await.unwrap(), "retry later");
+    let response = post_with(&client, "/logout", &pair.access_token).await;
+    assert_eq!(response.status(), Status::ServiceUnavailable);
+    assert_eq!(response.headers().get_one("Retry-After"), Some("1"));
+    store
+        .writes_fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let response = post_with(&client, "/logout/or-retry", &pair.access_token).await;
+    assert_eq!(response.into_string().await.unwrap(), "logged out");
 }

@@ -93,13 +93,13 @@ fn loads(users: &rocket::State<Users>) -> String {
 }
 
 #[get("/claims")]
-fn claims(token: Paseto<Access>) -> String {
-    token.verified().payload().to_owned()
+fn claims(token: Paseto<Access, Value>) -> String {
+    token.claims().to_string()
 }
 
 #[post("/refresh")]
-async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
-    issuer.rotate(&token).await
+async fn refresh(token: Paseto<Refresh>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.refresh(&token).await
 }
 
 #[delete("/users/<subject>")]

@@ -6,8 +6,8 @@ use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
 use rocket::{Route, State, delete, get, post, put, routes};
 use rocket_paseto::{
-    Access, AuthError, CurrentUser, Issuer, LoginThrottle, Paseto, QueryToken, Refresh, Revoked,
-    Session, Sessions, TokenPair,
+    Access, AuthError, CurrentUser, LoggedOut, LoginThrottle, Paseto, QueryToken, Refresh, Session,
+    Sessions, TokenPair,
 };
 use rocket_ws::{Channel, Message, WebSocket};
 
@@ -87,7 +87,7 @@ async fn register(
     Ok((Status::Created, Json(user)))
 }
 
-/// `POST /login {"username", "password"}` → a token pair of a new login, its access token
+/// `POST /login {"username", "password"}` → a token pair of a new session, its access token
 /// fresh. A wrong password and an unknown user get the same answer, after the same work. No
 /// database connection is held while the password is verified. After 5 failures of one
 /// username (or 20 from one address) the throttle answers 429 instead, before any password
@@ -132,36 +132,27 @@ fn me(user: CurrentUser<User>) -> Json<User> {
 }
 
 /// `POST /refresh` with a refresh token → a new pair. The old refresh token is used up: shown
-/// again later, it is refused and its whole login revoked.
+/// again later, it is refused and its whole session ended.
 #[cfg_attr(feature = "openapi", utoipa::path(
     post, path = "/refresh", security(("paseto" = [])),
     responses((status = 200, body = TokenPair), AuthError),
 ))]
 #[post("/refresh")]
-async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
-    issuer.rotate(&token).await
+async fn refresh(token: Paseto<Refresh>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.refresh(&token).await
 }
 
-/// `POST /logout` with the access or the refresh token → ends that login.
+/// `POST /logout` with the access or the refresh token → ends that session.
 #[cfg_attr(feature = "openapi", utoipa::path(
     post, path = "/logout", security(("paseto" = [])),
-    responses((status = 200, body = Revoked), AuthError),
+    responses((status = 200, body = LoggedOut), AuthError),
 ))]
 #[post("/logout")]
-async fn logout(
-    access: Result<Paseto<Access>, AuthError>,
-    refresh: Result<Paseto<Refresh>, AuthError>,
-    issuer: &Issuer,
-) -> Result<Json<Revoked>, AuthError> {
-    let revoked = match (access, refresh) {
-        (Ok(token), _) => issuer.revoke(&token).await?,
-        (_, Ok(token)) => issuer.revoke(&token).await?,
-        (Err(error), _) => return Err(error),
-    };
-    Ok(Json(revoked))
+async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
+    Ok(Json(sessions.logout().await?))
 }
 
-/// `POST /logout-all` → ends every login of the caller.
+/// `POST /logout-all` → ends every session of the caller.
 #[cfg_attr(feature = "openapi", utoipa::path(
     post, path = "/logout-all", security(("paseto" = [])),
     responses((status = 200, body = Value), AuthError),
@@ -245,8 +236,8 @@ async fn end_session(
     }
 }
 
-/// `POST /password {"new_password"}` with a fresh access token → a new pair for this login;
-/// every other login of the user ends.
+/// `POST /password {"new_password"}` with a fresh access token → a new pair for this session;
+/// every other session of the user ends.
 #[cfg_attr(feature = "openapi", utoipa::path(
     post, path = "/password", security(("paseto" = [])),
     request_body = NewPassword,

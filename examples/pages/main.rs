@@ -146,7 +146,7 @@ fn note(
     Ok(Redirect::to(uri!(home)))
 }
 
-/// `POST /logout`: revokes the login of every token cookie the browser still has (after the
+/// `POST /logout`: ends the session of every token cookie the browser still has (after the
 /// form's `_csrf` field is checked) and removes the cookies.
 #[post("/logout")]
 async fn logout(cookies: PasetoCookies<'_>) -> Result<Redirect, AuthError> {

@@ -41,8 +41,8 @@ pub(crate) struct HttpSettings {
     pub renew_after: Option<f64>,
     pub allowed_origins: Vec<WebOrigin>,
     pub domain: Option<String>,
-    /// Whether cookies are session cookies (no `Max-Age`).
-    pub session_cookies: bool,
+    /// Whether cookies get a `Max-Age` (`cookies.persistent`).
+    pub persistent: bool,
     pub implicit_refresh: bool,
 }
 
@@ -89,7 +89,7 @@ pub(super) fn resolve(
         renew_after: config.remember_me.renew_after,
         allowed_origins: allowed_origins(config)?,
         domain: jar.domain.clone(),
-        session_cookies: jar.session,
+        persistent: jar.persistent,
         implicit_refresh: jar.implicit_refresh,
     };
     Ok((settings, warnings))

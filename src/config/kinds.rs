@@ -225,7 +225,7 @@ fn check_session_ttl(config: &Config, kinds: &[KindRules]) -> Result<(), ConfigE
         Some(kind) if config.session_ttl < kind.ttl().as_secs() => Err(ConfigError::new(
             "paseto.session_ttl",
             format_args!(
-                "must be at least the {} token lifetime ({} seconds): a login outlives its tokens",
+                "must be at least the {} token lifetime ({} seconds): a session outlives its tokens",
                 kind.name(),
                 kind.ttl().as_secs()
             ),

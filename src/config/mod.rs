@@ -149,18 +149,18 @@ pub struct Config {
     /// _Default:_ `0`.
     #[serde(default)]
     pub leeway: u64,
-    /// The longest a login lasts, in seconds: every token minted from one login (its pair,
-    /// the pairs and access tokens obtained by refreshing, a remember-me token and its
-    /// renewals) expires by then, and a revoked login is remembered no longer. At least the
+    /// The longest a session lasts, in seconds: every token of one session (its pair, the
+    /// tokens its refreshes give, a remember-me token and its renewals) expires by then, and an
+    /// ended session is remembered no longer. At least the
     /// access, refresh and remember-me lifetimes; at most 31622400 (366 days).
     ///
     /// _Default:_ `7776000` (90 days).
     #[serde(default = "defaults::session_ttl")]
     pub session_ttl: u64,
-    /// Whether the [`LoginClaims`](crate::LoginClaims) loader runs again whenever a login is
-    /// renewed (a refresh with or without rotation, from a header or a cookie, and implicit
-    /// refresh), so a change of roles reaches the user's next access token. `false` copies the
-    /// login's claims instead, until the user logs in again (up to `session_ttl`); it saves one
+    /// Whether the [`LoginClaims`](crate::LoginClaims) loader runs again whenever a session is
+    /// refreshed (with or without rotation, from a header or a cookie, and implicit refresh),
+    /// so a change of roles reaches the user's next access token. `false` copies the
+    /// session's claims instead, until the user logs in again (up to `session_ttl`); it saves one
     /// loader call, usually a database query, per refresh.
     ///
     /// _Default:_ `true`.
@@ -354,16 +354,17 @@ pub struct CookieConfig {
     /// _Default:_ none (host-only cookies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
-    /// Session cookies: the access, refresh and CSRF cookies and jar values get no `Max-Age`,
-    /// so browsers drop them when they close (the remember-me cookie keeps its own). The tokens
-    /// inside still expire on their own `exp`.
+    /// Whether the access, refresh and CSRF cookies and jar values outlive the browser: with
+    /// `true` they get a `Max-Age` (their lifetime); with `false` they get none, so browsers
+    /// drop them when they close (the remember-me cookie keeps its own). The tokens inside
+    /// expire on their own `exp` either way.
     ///
-    /// _Default:_ `false`.
-    #[serde(default)]
-    pub session: bool,
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::enabled")]
+    pub persistent: bool,
     /// Implicit refresh: when a request's access cookie has expired or is absent and a valid
-    /// refresh cookie is there, the `Paseto<Access>` guard rotates the refresh token (as
-    /// [`PasetoCookies::rotate_tokens`](crate::PasetoCookies::rotate_tokens) does), serves the
+    /// refresh cookie is there, the `Paseto<Access>` guard refreshes the session (as
+    /// [`PasetoCookies::refresh`](crate::PasetoCookies::refresh) does), serves the
     /// request with the new access token and sets the new cookies. For server-rendered pages.
     /// Needs a revocation store and the refresh cookie on `Path=/`.
     ///

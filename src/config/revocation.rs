@@ -72,6 +72,16 @@ pub struct RevocationConfig {
     /// _Default:_ `500`.
     #[serde(default = "defaults::revocation_timeout_ms")]
     pub timeout_ms: u64,
+    /// Whether a session's refresh ([`Sessions::refresh`](crate::Sessions::refresh),
+    /// [`PasetoCookies::refresh`](crate::PasetoCookies::refresh), implicit refresh) rotates
+    /// the refresh token: a new pair each time, each refresh token used once, and a replaced one
+    /// presented again ends its session (reuse detection). `false`: a refresh gives a new
+    /// access token only, and the refresh token serves until it expires. Without a store,
+    /// refreshes never rotate.
+    ///
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::enabled")]
+    pub rotate: bool,
     /// Seconds during which a refresh token that was just rotated still obtains the same new
     /// generation instead of counting as reuse: parallel refreshes from two tabs, or a retry
     /// after a timeout, then share one new refresh token. `0` treats every second use as
@@ -80,10 +90,13 @@ pub struct RevocationConfig {
     /// _Default:_ `15`.
     #[serde(default = "defaults::rotation_grace")]
     pub rotation_grace: u64,
-    /// How many logins (token families started by
-    /// [`Sessions::login`](crate::Sessions::login)) each subject may hold at once, 1 to 1000.
-    /// A new login beyond it ends the oldest (the one that started first), with one entry per
-    /// subject in the store however many logins it ends.
+    /// How many sessions (started by [`Sessions::login`](crate::Sessions::login) or
+    /// [`PasetoCookies::login`](crate::PasetoCookies::login)) each subject may hold at once, 0
+    /// to 1000. A new session beyond it ends the oldest (the one that started first), with one
+    /// entry per subject in the store however many sessions it ends. `0` lists no sessions: a
+    /// login writes nothing to the store (so logins go on while it is down),
+    /// [`Sessions::list`](crate::Sessions::list) is empty, and `end_all` still refuses every
+    /// earlier token of the subject.
     ///
     /// _Default:_ `32`.
     #[serde(default = "defaults::max_sessions")]
@@ -138,6 +151,8 @@ pub(crate) struct RevocationSetup {
     /// Whether `kinds` was set explicitly (it then needs a store).
     pub kinds_set: bool,
     pub on_error: OnError,
+    /// See `RevocationConfig::rotate`.
+    pub rotate: bool,
     /// See `RevocationConfig::rotation_grace`.
     pub grace: Duration,
     /// See `RevocationConfig::max_sessions`.
@@ -237,6 +252,7 @@ impl RevocationConfig {
             store,
             kinds_set: self.kinds != defaults::revocation_kinds(),
             on_error: self.on_error,
+            rotate: self.rotate,
             grace: Duration::from_secs(self.rotation_grace),
             max_sessions: self.max_sessions,
         })
@@ -249,7 +265,7 @@ impl RevocationConfig {
             (
                 "max_sessions",
                 u64::try_from(self.max_sessions).unwrap_or(u64::MAX),
-                1,
+                0,
                 1000,
                 "",
             ),

@@ -19,7 +19,7 @@ use crate::issuer::Issuer;
 use crate::kind::{Refresh, TokenKind};
 use crate::state::{AuthState, TokensSet};
 
-mod session;
+mod tokens;
 
 /// The implicit assertion that binds a sealed value or token to the cookie that carries it:
 /// copied under another name, or sent as a bearer token, it no longer opens.
@@ -286,8 +286,9 @@ impl<'r> PasetoCookies<'r> {
     ) -> Result<Cookie<'static>, CookieError> {
         let http = self.http();
         cookie.set_value(value);
-        // Session cookies have no `Max-Age`, unless the template asks for one (remember-me).
-        if !http.session_cookies || cookie.max_age().is_some() {
+        // Cookies that end with the browser have no `Max-Age`, unless the template asks for
+        // one (remember-me).
+        if http.persistent || cookie.max_age().is_some() {
             cookie.set_max_age(CookieDuration::seconds(ttl.as_secs() as i64));
         }
         if cookie.path().is_none() {

@@ -110,12 +110,9 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
         self.verified.claims().jti.as_deref()
     }
 
-    /// The registered claims (`sub`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`, `type`).
-    pub fn registered(&self) -> &Claims {
-        self.verified.claims()
-    }
-
-    /// The claims, read into `C`.
+    /// The claims, read into `C`: with the default `C`, [`Claims`], the registered ones
+    /// (`sub`, `exp`, `iat`, `nbf`, `jti`, `iss`, `aud`, `type`); with a type of your own,
+    /// whatever it declares, registered claims included (it is read from the whole payload).
     pub fn claims(&self) -> &C {
         match &self.claims {
             Some(claims) => claims,
@@ -143,11 +140,6 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
     /// The token exactly as the client sent it.
     pub fn token(&self) -> &str {
         self.verified.token()
-    }
-
-    /// The verified token: its claims, payload and the token itself.
-    pub fn verified(&self) -> &Verified {
-        &self.verified
     }
 
     /// Requires `scope` among the token's `scope` claim (a space-separated string, as in OAuth,
@@ -244,15 +236,12 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
     }
 }
 
+/// Hands the token to [`Sessions`](crate::Sessions) and [`PasetoCookies`](crate::PasetoCookies)
+/// calls, which also take a token from [`Issuer::authenticate`](crate::Issuer::authenticate).
+/// Read its claims with [`claims`](Paseto::claims).
 impl<K: TokenKind, C> AsRef<Verified> for Paseto<K, C> {
     fn as_ref(&self) -> &Verified {
         &self.verified
-    }
-}
-
-impl<K: TokenKind, C> AsRef<Claims> for Paseto<K, C> {
-    fn as_ref(&self) -> &Claims {
-        self.verified.claims()
     }
 }
 
@@ -359,7 +348,7 @@ async fn verify_in<K: TokenKind>(
     {
         revocation.check(verified.claims()).await?;
     }
-    // A refresh renews a login: the application must still accept its user.
+    // A refresh renews a session: the application must still accept its user.
     if K::NAME == Refresh::NAME
         && let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref())
     {
@@ -451,6 +440,18 @@ where
             rocket::debug!("rocket_paseto: {} token rejected: {reason}", K::NAME);
         }
         error.outcome(request)
+    }
+}
+
+/// The request's token of kind `K` from its header or cookie, verified as the guard
+/// `Paseto<K>` does and sharing its per-request result: for calls that find the token
+/// themselves ([`Sessions::logout`](crate::Sessions::logout)).
+pub(crate) async fn request_token<K: TokenKind>(
+    request: &Request<'_>,
+) -> Result<Arc<Verified>, AuthError> {
+    match &cached::<K, false>(request).await.0 {
+        Ok((verified, _)) => Ok(verified.clone()),
+        Err(error) => Err(error.clone()),
     }
 }
 

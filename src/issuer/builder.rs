@@ -1,4 +1,4 @@
-//! [`TokenBuilder`]: one token, with extra claims, a lifetime, freshness or a family.
+//! [`TokenBuilder`]: one token, with extra claims, a lifetime, freshness or a session.
 
 use std::fmt;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use rocket::http::{Cookie, Header};
 
 use super::{Family, Issuer};
 use crate::error::CookieError;
-use crate::token::{Claims, IssueError, MintOptions, REGISTERED_CLAIMS, Verified, random_id};
+use crate::token::{IssueError, MintOptions, REGISTERED_CLAIMS, Verified, random_id};
 
 /// A token being minted: add claims or a lifetime, then [`issue`](TokenBuilder::issue) it.
 #[must_use = "a token is only minted by `issue()`"]
@@ -63,15 +63,17 @@ impl TokenBuilder<'_> {
         self
     }
 
-    /// Puts the token in the family of `token` (see [`Issuer::pair`]), so revoking either
-    /// revokes both. A token without a family starts one with its own `jti`.
+    /// Puts the token in the session of `token` (a [`Paseto`](crate::Paseto) guard, or a
+    /// token from [`Issuer::authenticate`]), so ending the session refuses it too. A token
+    /// outside any session starts one with its own `jti`.
     ///
-    /// No member outlives its family: the token expires by the family's end (`fam_exp`, or
-    /// for a token outside any family, its `exp`), whatever [`ttl`](Self::ttl) says, so a
-    /// revoked family is remembered as long as any member lives. This does not consult the
-    /// revocation store: prefer [`Issuer::access_from`], which does.
-    pub fn family_of(mut self, token: impl AsRef<Claims>) -> Self {
-        let claims = token.as_ref();
+    /// No token outlives its session: it expires by the session's end (`fam_exp`, or for a
+    /// token outside any session, its `exp`), whatever [`ttl`](Self::ttl) says, so an ended
+    /// session is remembered as long as any of its tokens lives. This does not consult the
+    /// revocation store: to refresh a session, use [`Sessions::refresh`](crate::Sessions::refresh),
+    /// which does.
+    pub fn session_of(mut self, token: impl AsRef<Verified>) -> Self {
+        let claims = token.as_ref().claims();
         self.family = Family::of(claims).map(|f| (f.id.to_owned(), f.end));
         self
     }
@@ -121,7 +123,7 @@ impl TokenBuilder<'_> {
     ///     .dispatch();
     /// assert_eq!(response.into_string().unwrap(), "42");
     /// ```
-    pub fn cookies(mut self) -> Result<TokenCookies, CookieError> {
+    pub fn cookies(mut self) -> Result<BrowserToken, CookieError> {
         let state = self.issuer.state();
         let name = state
             .kind(self.kind)
@@ -131,7 +133,7 @@ impl TokenBuilder<'_> {
         self = self.claim("csrf", &csrf);
         let token = self.issue_inner()?;
         let http = &state.http;
-        Ok(TokenCookies {
+        Ok(BrowserToken {
             cookies: vec![
                 Cookie::new(name, token),
                 Cookie::new(http.csrf_cookie.clone(), csrf.clone()),
@@ -205,17 +207,17 @@ impl ExtraClaims {
 /// A token as a browser holds it: from [`TokenBuilder::cookies`], for tests.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct TokenCookies {
+pub struct BrowserToken {
     /// The token's cookie and the readable CSRF cookie.
     pub cookies: Vec<Cookie<'static>>,
     /// The CSRF header a page sends with unsafe methods; `None` when `csrf = false`.
     pub csrf_header: Option<Header<'static>>,
 }
 
-impl fmt::Debug for TokenCookies {
+impl fmt::Debug for BrowserToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = self.cookies.iter().map(|c| c.name()).collect();
-        f.debug_struct("TokenCookies")
+        f.debug_struct("BrowserToken")
             .field("cookies", &names)
             .finish_non_exhaustive()
     }

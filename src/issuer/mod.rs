@@ -8,7 +8,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::error::AuthError;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
-use crate::revocation::{Revocation, Revoked, add_saturating};
+use crate::revocation::{LoggedOut, Revocation, add_saturating};
 use crate::state::AuthState;
 use crate::stats::{self, PasetoStats};
 use crate::token::{
@@ -21,22 +21,18 @@ mod tokens;
 
 pub(crate) use self::builder::ExtraClaims;
 use self::builder::extra_claims;
-pub use self::builder::{TokenBuilder, TokenCookies};
-pub use self::tokens::{AccessToken, TokenPair};
+pub use self::builder::{BrowserToken, TokenBuilder};
+pub use self::tokens::TokenPair;
 
-/// Mints tokens with the configured keys and rules.
+/// Mints tokens that are not a session (one-off tokens, your own kinds) and verifies tokens
+/// outside a guard, with the configured keys and rules. Sessions (login, refresh, logout) go
+/// through [`Sessions`](crate::Sessions) and [`PasetoCookies`](crate::PasetoCookies).
 ///
 /// Managed by [`PasetoFairing`](crate::PasetoFairing): take `&Issuer` as a route argument, or get
 /// it with `rocket.state::<Issuer>()`. Cloning is cheap.
 ///
 /// ```
-/// # use rocket_paseto::{Issuer, AuthError, TokenPair};
-/// # use rocket::serde::json::Json;
-/// #[rocket::post("/token")]
-/// fn token(issuer: &Issuer) -> Result<TokenPair, AuthError> {
-///     Ok(issuer.pair("alice")?)
-/// }
-///
+/// # use rocket_paseto::{Issuer, AuthError};
 /// #[rocket::post("/api-token")]
 /// fn api_token(issuer: &Issuer) -> Result<String, AuthError> {
 ///     let token = issuer
@@ -122,25 +118,6 @@ impl Issuer {
         }
     }
 
-    /// An access and a refresh token for `subject`, ready to serialise as a login response.
-    ///
-    /// The two start a new family (`fam`), a login that lasts at most `paseto.session_ttl`:
-    /// revoking either revokes both, and every token later obtained with the refresh token.
-    ///
-    /// In a login route, prefer [`Sessions::login`](crate::Sessions::login): it adds claims to
-    /// both tokens, runs the fairing's [`LoginClaims`](crate::LoginClaims) loader and lists the
-    /// login among the subject's sessions. This one needs no request (a command-line tool, a
-    /// test) and does neither.
-    pub fn pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
-        self.pair_with(&subject.into(), false, None, None, |b| b)
-    }
-
-    /// [`pair`](Self::pair) for a password login: the access token is fresh (see
-    /// [`TokenBuilder::fresh`]); the refresh token never is.
-    pub fn fresh_pair(&self, subject: impl Into<String>) -> Result<TokenPair, IssueError> {
-        self.pair_with(&subject.into(), true, None, None, |b| b)
-    }
-
     /// A new family: a login starting now.
     pub(crate) fn new_family(&self) -> Result<(String, OffsetDateTime), IssueError> {
         Ok((random_id()?, self.session_end()))
@@ -151,9 +128,10 @@ impl Issuer {
         add_saturating(OffsetDateTime::now_utc(), self.state.session_ttl)
     }
 
-    /// [`pair`](Self::pair), with `extra` applied to both tokens' builders and, when `fresh`,
-    /// the access token (never the refresh token) marked fresh. Both join `family`, or a new
-    /// family; the refresh token takes `refresh_jti` as its `jti` when given.
+    /// An access and a refresh token for `subject`, with `extra` applied to both tokens'
+    /// builders and, when `fresh`, the access token (never the refresh token) marked fresh.
+    /// Both join `family`, or a new family (a session); the refresh token takes `refresh_jti`
+    /// as its `jti` when given.
     pub(crate) fn pair_with<'a>(
         &'a self,
         subject: &str,
@@ -183,32 +161,21 @@ impl Issuer {
         })
     }
 
-    /// A new access token from a refresh token, in the refresh token's family: the usual
-    /// refresh route when refresh tokens do not rotate. Revoking either token (a logout)
-    /// revokes the other.
-    ///
-    /// ```
-    /// # use rocket_paseto::{AccessToken, AuthError, Issuer, Paseto, Refresh};
-    /// #[rocket::post("/refresh")]
-    /// async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<AccessToken, AuthError> {
-    ///     issuer.access_from(&token).await
-    /// }
-    /// ```
-    ///
-    /// The new token carries the refresh token's extra claims (those beyond the registered
-    /// ones), with those the [`LoginClaims`](crate::LoginClaims) loader gives now in place of
-    /// the same-named ones when the refresh token comes from the
-    /// [`Paseto<Refresh>`](crate::Paseto) guard (see `paseto.reload_claims`), and is never
-    /// fresh. With a revocation store, the refresh token must be definitely
-    /// not revoked, whatever `on_error` says ([`AuthError::Unavailable`] while the store
-    /// cannot answer): a revoked login must not grow.
-    pub async fn access_from(
+    /// A session's refresh: a new pair with rotation (see [`rotate`](Self::rotate)) when a
+    /// store is configured and `revocation.rotate` is on; otherwise a new access token in the
+    /// refresh token's session, and an empty `refresh_token`: the client keeps its own. Gives
+    /// the new tokens `csrf` when the refresh token has none.
+    pub(crate) async fn renew(
         &self,
-        refresh: impl AsRef<Verified>,
-    ) -> Result<AccessToken, AuthError> {
-        let token = self.access_in_family(refresh.as_ref(), None).await?;
-        Ok(AccessToken {
-            access_token: token,
+        refresh: &Verified,
+        csrf: Option<&str>,
+    ) -> Result<TokenPair, AuthError> {
+        if self.state.revocation.is_some() && self.state.rotate {
+            return self.rotate(refresh, csrf).await;
+        }
+        Ok(TokenPair {
+            access_token: self.access_in_family(refresh, csrf).await?,
+            refresh_token: String::new(),
             token_type: self.state.http.scheme.clone(),
             expires_in: self.ttl_of(Access::NAME).as_secs(),
         })
@@ -229,55 +196,34 @@ impl Issuer {
         let extra = extra_claims(refresh, csrf)?;
         let token = self
             .access(&claims.sub)
-            .family_of(claims)
+            .session_of(refresh)
             .claims(&extra)
             .issue()?;
         self.touch(claims).await;
         Ok(token)
     }
 
-    /// Records in the subject's list of logins that `refresh`'s login was just refreshed.
+    /// Records in the subject's list of sessions that `refresh`'s session was just refreshed.
     /// Only bookkeeping: a failure is logged, and the refresh goes on.
     async fn touch(&self, refresh: &Claims) {
         if let (Some(revocation), Some(family)) = (&self.state.revocation, refresh.family())
+            && self.state.list_sessions
             && let Err(e) = revocation.touch_login(&refresh.sub, family).await
         {
-            rocket::warn!("rocket_paseto: {e}; a login's last use was not recorded");
+            rocket::warn!("rocket_paseto: {e}; a session's last use was not recorded");
         }
     }
 
-    /// Revokes `token` and its whole family (see [`pair`](Self::pair)): the logout. Every
-    /// instance sharing the revocation store refuses them, in the guards of the kinds listed in
-    /// `paseto.revocation.kinds`: this one at once, the others from their next request on, or
-    /// within `replica_max_lag_ms` (100 ms) when they check from the Redis store's replica.
-    ///
-    /// ```
-    /// # use rocket_paseto::{Access, AuthError, Issuer, Paseto, Revoked};
-    /// # use rocket::serde::json::Json;
-    /// #[rocket::post("/logout")]
-    /// async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<Json<Revoked>, AuthError> {
-    ///     Ok(Json(issuer.revoke(&token).await?))
-    /// }
-    /// ```
-    ///
-    /// The result says which kinds are refused from now on: a token of a kind that is not
-    /// checked keeps working until it expires (and a warning is logged). A token minted outside
-    /// a pair (no `fam` claim) is its own family: revoking it revokes the tokens minted from it
-    /// with [`TokenBuilder::family_of`], [`access_from`](Self::access_from) or
-    /// [`rotate`](Self::rotate), but not the refresh token it may itself have come from (a
-    /// warning says so).
-    ///
-    /// Fails with [`AuthError::Revocation`] (a 503) when the store cannot record it, and with
-    /// [`AuthError::NotConfigured`] (a 500) when no store is configured: the tokens were not
-    /// revoked, and the client should be told so.
-    pub async fn revoke(&self, token: impl AsRef<Claims>) -> Result<Revoked, AuthError> {
+    /// Ends the session of the token with these `claims` (revokes it and its whole family).
+    /// Needs a store: without one nothing can be revoked, and the caller must say so.
+    pub(crate) async fn end_session(&self, claims: &Claims) -> Result<LoggedOut, AuthError> {
         let revocation = self.revocation()?;
-        let claims = token.as_ref();
         if claims.fam.is_none() {
             rocket::warn!(
-                "rocket_paseto: revoking a `{}` token minted outside a pair (no `fam` claim): the \
-                 tokens minted alongside it, such as the refresh token it came from, stay valid. \
-                 Mint access tokens with `Issuer::access_from` to keep them in one family.",
+                "rocket_paseto: ending the session of a `{}` token minted outside a session (no \
+                 `fam` claim): the tokens minted alongside it, such as the refresh token it came \
+                 from, stay valid. Start sessions with `Sessions::login` and refresh them with \
+                 `Sessions::refresh` to keep their tokens in one session.",
                 claims.kind
             );
         }
@@ -286,46 +232,12 @@ impl Issuer {
     }
 
     /// Exchanges a refresh token for a new access and refresh token, once (refresh-token
-    /// rotation with reuse detection, RFC 9700 section 4.14).
-    ///
-    /// The new tokens join the refresh token's family and carry its claims beyond the
-    /// registered ones (the extra claims the pair was minted with), with those the
-    /// [`LoginClaims`](crate::LoginClaims) loader gives now in place of the same-named ones
-    /// when the refresh token comes from the [`Paseto<Refresh>`](crate::Paseto) guard (see
-    /// `paseto.reload_claims`; a token from [`authenticate`](Self::authenticate) has no
-    /// request to load them with, and keeps its claims); the access token is not fresh. A replaced refresh token presented again after the grace window (below), by its
-    /// owner or by a thief, here or to any guard of a checked refresh kind, revokes the whole
-    /// family and fails with [`AuthError::Invalid`]: everyone holding a token of that login
-    /// must sign in again.
-    ///
-    /// ```
-    /// # use rocket::serde::json::Json;
-    /// # use rocket_paseto::{AuthError, Issuer, Paseto, Refresh, TokenPair};
-    /// #[rocket::post("/refresh")]
-    /// async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
-    ///     issuer.rotate(&token).await
-    /// }
-    /// ```
-    ///
-    /// The refresh token is checked against the store here too, even when refresh guards do
-    /// not check it, so a revoked family never grows.
-    ///
-    /// Needs a revocation store ([`AuthError::NotConfigured`] otherwise). When the store cannot
-    /// answer, it fails with [`AuthError::Unavailable`] (a 503) whatever `on_error` says: an
-    /// exchange that is not recorded could be repeated unnoticed. A rotation that reached the
-    /// store but whose answer timed out is safe to retry within the grace window.
-    ///
-    /// Within `paseto.revocation.rotation_grace` seconds (15 by default) of a rotation, the old
-    /// refresh token obtains the same generation again: a new access token and a refresh token
-    /// with the same `jti` as the first rotation's, so two tabs refreshing at once, or a retry
-    /// after a 503, both go on with one generation. Nothing secret is stored for this: the
-    /// store keeps only the ids. After the window, a second use is reuse.
-    pub async fn rotate(&self, refresh: impl AsRef<Verified>) -> Result<TokenPair, AuthError> {
-        self.rotate_inner(refresh.as_ref(), None).await
-    }
-
-    /// [`rotate`](Self::rotate), giving the new tokens `csrf` when the old one has none.
-    pub(crate) async fn rotate_inner(
+    /// rotation with reuse detection, RFC 9700 section 4.14): the new tokens join its session
+    /// with its extra claims (reloaded ones in place of the same-named ones), and `csrf` when
+    /// it has none. A replaced refresh token presented again after `rotation_grace` ends the
+    /// session and fails with [`AuthError::Invalid`]; within it, it obtains the same
+    /// generation again. Needs a store, and its definite answer whatever `on_error` says.
+    pub(crate) async fn rotate(
         &self,
         refresh: &Verified,
         csrf: Option<&str>,
@@ -349,8 +261,8 @@ impl Issuer {
     fn revocation(&self) -> Result<&Revocation, AuthError> {
         self.state.revocation.as_ref().ok_or_else(|| {
             rocket::error!(
-                "rocket_paseto: revocation needs a store: set `paseto.revocation.store` or use \
-                 `PasetoFairing::revocation`"
+                "rocket_paseto: ending sessions needs a revocation store: set \
+                 `paseto.revocation.store` or use `PasetoFairing::revocation`"
             );
             AuthError::NotConfigured
         })
@@ -376,7 +288,8 @@ impl Issuer {
     /// in a request body or a WebSocket message rather than a header, cookie or query
     /// parameter: [`verify`](Self::verify), then, for kinds in `paseto.revocation.kinds`, the
     /// revocation store (a logged-out token is refused, and a replaced refresh token counts as
-    /// reuse and revokes its login, as in the guard).
+    /// reuse and ends its session, as in the guard). A refresh token sent in a request body (an OAuth
+    /// token endpoint) is then refreshed with [`Sessions::refresh`](crate::Sessions::refresh).
     ///
     /// ```
     /// # use rocket_paseto::{Access, AuthError, Issuer};

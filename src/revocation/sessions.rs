@@ -274,7 +274,7 @@ impl Revocation {
     }
 
     /// Records that `subject`'s login `family` was just refreshed. A login that is not listed
-    /// (minted by `Issuer::pair`, or from before lists existed) is left alone.
+    /// (a one-off token's own, or from before lists existed) is left alone.
     pub(crate) async fn touch_login(&self, subject: &str, family: &str) -> Result<(), StoreError> {
         let now = unix(OffsetDateTime::now_utc());
         self.edit_logins(subject, |logins| {

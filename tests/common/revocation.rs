@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
 use rocket_paseto::{
-    Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, QueryToken, Refresh,
-    RememberMe, Revoked, Session, Sessions, TokenPair, catchers,
+    Access, AuthError, Issuer, LoggedOut, Paseto, PasetoCookies, PasetoFairing, QueryToken,
+    Refresh, RememberMe, Session, Sessions, TokenPair, catchers,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -19,8 +19,8 @@ use time::OffsetDateTime;
 use super::figment;
 
 #[post("/login")]
-fn login(issuer: &Issuer) -> Result<TokenPair, AuthError> {
-    Ok(issuer.pair("alice")?)
+async fn login(sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.login("alice").issue().await
 }
 
 /// A refresh token minted on its own, outside any pair (no `fam` claim).
@@ -44,30 +44,22 @@ fn login_lone_access(issuer: &Issuer) -> Result<String, AuthError> {
     Ok(issuer.access("alice").issue()?)
 }
 
-/// A new access token from a refresh token, in its family.
-#[post("/access")]
-async fn access_from(
-    token: Paseto<Refresh>,
-    issuer: &Issuer,
-) -> Result<rocket_paseto::AccessToken, AuthError> {
-    issuer.access_from(&token).await
-}
-
-/// OAuth-style rotation: the refresh token in the body.
+/// OAuth-style refresh: the refresh token in the body.
 #[post("/token", data = "<refresh_token>")]
 async fn token_endpoint(
     refresh_token: &str,
     issuer: &Issuer,
+    sessions: Sessions<'_>,
 ) -> Result<Json<TokenPair>, AuthError> {
     let verified = issuer
         .verify::<Refresh>(refresh_token)
         .map_err(AuthError::Invalid)?;
-    Ok(Json(issuer.rotate(&verified).await?))
+    Ok(Json(sessions.refresh(&verified).await?))
 }
 
 #[get("/user")]
 fn user(token: Paseto<Access>) -> Json<Value> {
-    let claims = token.registered();
+    let claims = token.claims();
     Json(json!({ "sub": token.subject(), "jti": token.jti(), "fam": claims.fam }))
 }
 
@@ -80,22 +72,34 @@ fn user_from_query(token: QueryToken<Paseto<Access>>) -> Json<Value> {
 /// Checks a refresh token without exchanging it: its `jti` and family.
 #[get("/refresh/check")]
 fn refresh_check(token: Paseto<Refresh>) -> Json<Value> {
-    Json(json!({ "jti": token.jti(), "fam": token.registered().fam }))
+    Json(json!({ "jti": token.jti(), "fam": token.claims().fam }))
 }
 
+/// A refresh: rotation, or with `revocation.rotate = false` a new access token only.
 #[post("/refresh")]
-async fn refresh(token: Paseto<Refresh>, issuer: &Issuer) -> Result<TokenPair, AuthError> {
-    issuer.rotate(&token).await
+async fn refresh(token: Paseto<Refresh>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.refresh(&token).await
 }
 
+/// A logout with the access or the refresh token.
 #[post("/logout")]
-async fn logout(token: Paseto<Access>, issuer: &Issuer) -> Result<Json<Revoked>, AuthError> {
-    Ok(Json(issuer.revoke(&token).await?))
+async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
+    Ok(Json(sessions.logout().await?))
+}
+
+/// A logout that tells a store outage apart, as an application matching on the error would.
+#[post("/logout/or-retry")]
+async fn logout_or_retry(sessions: Sessions<'_>) -> &'static str {
+    match sessions.logout().await {
+        Ok(_) => "logged out",
+        Err(AuthError::Unavailable) => "retry later",
+        Err(_) => "refused",
+    }
 }
 
 #[post("/web/login")]
-fn web_login(cookies: PasetoCookies<'_>) -> Result<&'static str, AuthError> {
-    cookies.set_tokens("alice")?;
+async fn web_login(cookies: PasetoCookies<'_>) -> Result<&'static str, AuthError> {
+    cookies.login("alice").issue().await?;
     cookies.remember("alice")?;
     Ok("welcome")
 }
@@ -105,12 +109,12 @@ async fn web_refresh(
     token: Paseto<Refresh>,
     cookies: PasetoCookies<'_>,
 ) -> Result<&'static str, AuthError> {
-    cookies.rotate_tokens(&token).await?;
+    cookies.refresh(&token).await?;
     Ok("refreshed")
 }
 
 #[post("/web/logout")]
-async fn web_logout(cookies: PasetoCookies<'_>) -> Result<Json<Revoked>, AuthError> {
+async fn web_logout(cookies: PasetoCookies<'_>) -> Result<Json<LoggedOut>, AuthError> {
     Ok(Json(cookies.logout().await?))
 }
 
@@ -162,13 +166,13 @@ pub fn app_routes() -> Vec<Route> {
         login_lone,
         login_long,
         login_lone_access,
-        access_from,
         token_endpoint,
         user,
         user_from_query,
         refresh_check,
         refresh,
         logout,
+        logout_or_retry,
         web_login,
         web_refresh,
         web_logout,

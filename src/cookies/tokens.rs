@@ -1,5 +1,5 @@
-//! The login helpers of [`PasetoCookies`]: token, CSRF and remember-me cookies, rotation and
-//! logout, built on the jar.
+//! The token cookies of [`PasetoCookies`]: the access, refresh, CSRF and remember-me
+//! cookies of a browser's session, its refresh and its logout, built on the jar.
 
 use std::sync::Arc;
 
@@ -13,47 +13,10 @@ use crate::error::{AuthError, CookieError};
 use crate::hooks;
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
-use crate::revocation::{Revoked, merge_all};
+use crate::revocation::{LoggedOut, merge_all};
 use crate::token::{Verified, VerifyOptions, random_id};
 
 impl PasetoCookies<'_> {
-    /// Logs a browser in: mints an access and a refresh token for `subject` sharing a fresh CSRF
-    /// value, and sets both cookies (`Max-Age` = their lifetimes, the refresh cookie on its
-    /// configured path) and the readable CSRF cookie, all or none.
-    ///
-    /// Returns the pair for server-side use only: sending its tokens to the page would hand
-    /// scripts what the `HttpOnly` cookies keep from them.
-    ///
-    /// [`login`](Self::login) does the same with claims, the fairing's
-    /// [`LoginClaims`](crate::LoginClaims) loader, and the login listed among the subject's
-    /// [`Sessions`](crate::Sessions).
-    pub fn set_tokens(&self, subject: &str) -> Result<TokenPair, CookieError> {
-        self.set_tokens_inner(subject, false)
-    }
-
-    /// [`set_tokens`](Self::set_tokens) for a password login: the access token is fresh (see
-    /// [`TokenBuilder::fresh`](crate::TokenBuilder::fresh)). Use `set_tokens` when resuming a
-    /// session from a remember-me cookie.
-    pub fn set_fresh_tokens(&self, subject: &str) -> Result<TokenPair, CookieError> {
-        self.set_tokens_inner(subject, true)
-    }
-
-    fn set_tokens_inner(&self, subject: &str, fresh: bool) -> Result<TokenPair, CookieError> {
-        let csrf = random_id()?;
-        let pair = self
-            .issuer
-            .pair_with(subject, fresh, None, None, |b| b.claim("csrf", &csrf))?;
-        self.set_pair(&pair, csrf)?;
-        Ok(pair)
-    }
-
-    /// Sets the access, refresh and CSRF cookies of a new login, all or none.
-    pub(crate) fn set_pair(&self, pair: &TokenPair, csrf: String) -> Result<(), CookieError> {
-        let cookies = self.pair_cookies(pair, csrf)?;
-        self.add_tokens(cookies);
-        Ok(())
-    }
-
     /// The access, refresh and CSRF cookies of a new login, not yet set.
     pub(crate) fn pair_cookies(
         &self,
@@ -65,48 +28,46 @@ impl PasetoCookies<'_> {
         Ok([access, refresh, self.csrf_cookie(csrf)?])
     }
 
-    /// After a refresh: sets a new access cookie in the refresh token's family (see
-    /// [`Issuer::access_from`](crate::Issuer::access_from)), keeping its CSRF value so the CSRF cookie stays valid (or, for
-    /// a refresh token that had none, such as one sent in a header, starting a new CSRF value
-    /// and cookie). Returns the new access token.
-    pub async fn set_access(&self, refresh: impl AsRef<Verified>) -> Result<String, AuthError> {
-        let reloaded = hooks::reload(self.request, self.issuer.state(), refresh.as_ref()).await?;
-        let refresh = reloaded.as_ref().unwrap_or(refresh.as_ref());
-        let new_csrf = match refresh.claims().csrf {
-            Some(_) => None,
-            None => Some(random_id().map_err(CookieError::Issue)?),
-        };
-        let token = self
-            .issuer
-            .access_in_family(refresh, new_csrf.as_deref())
-            .await?;
-        let access = self.token_cookie::<Access>(&token)?;
-        let csrf = new_csrf.map(|value| self.csrf_cookie(value)).transpose()?;
-        self.add_tokens([Some(access), csrf].into_iter().flatten());
-        Ok(token)
+    /// Refreshes a browser's session from its refresh token (the
+    /// [`Paseto<Refresh>`](crate::Paseto) guard, usually from the refresh cookie): sets a new
+    /// access cookie and, when refreshes rotate (`revocation.rotate`, with a store), a new
+    /// refresh cookie, using the refresh token up; presenting it again after
+    /// `rotation_grace` ends the session. The CSRF value, and so the CSRF cookie, stays (a
+    /// refresh token that had none, such as one sent in a header, starts a new one).
+    ///
+    /// ```
+    /// use rocket_paseto::{AuthError, PasetoCookies, Paseto, Refresh};
+    ///
+    /// #[rocket::post("/refresh")]
+    /// async fn refresh(token: Paseto<Refresh>, cookies: PasetoCookies<'_>) -> Result<(), AuthError> {
+    ///     cookies.refresh(&token).await
+    /// }
+    /// ```
+    ///
+    /// The new tokens carry the session's claims, reloaded as with
+    /// [`Sessions::refresh`](crate::Sessions::refresh), and fail the same ways.
+    pub async fn refresh(&self, refresh: impl AsRef<Verified>) -> Result<(), AuthError> {
+        self.refresh_with(refresh.as_ref()).await.map(drop)
     }
 
-    /// After a refresh, with rotation: exchanges the refresh token once for a new pair (see
-    /// [`Issuer::rotate`](crate::Issuer::rotate)) and sets both cookies, keeping the CSRF
-    /// value. Presenting a refresh token twice revokes its whole family.
-    pub async fn rotate_tokens(
-        &self,
-        refresh: impl AsRef<Verified>,
-    ) -> Result<TokenPair, AuthError> {
-        let reloaded = hooks::reload(self.request, self.issuer.state(), refresh.as_ref()).await?;
-        let refresh = reloaded.as_ref().unwrap_or(refresh.as_ref());
+    /// [`refresh`](Self::refresh), returning the new tokens for the server's own use (implicit
+    /// refresh serves the request with the new access token).
+    pub(crate) async fn refresh_with(&self, refresh: &Verified) -> Result<TokenPair, AuthError> {
+        let reloaded = hooks::reload(self.request, self.issuer.state(), refresh).await?;
+        let refresh = reloaded.as_ref().unwrap_or(refresh);
         let new_csrf = match refresh.claims().csrf {
             Some(_) => None,
             None => Some(random_id().map_err(CookieError::Issue)?),
         };
-        let pair = self
-            .issuer
-            .rotate_inner(refresh, new_csrf.as_deref())
-            .await?;
+        let pair = self.issuer.renew(refresh, new_csrf.as_deref()).await?;
         let access = self.token_cookie::<Access>(&pair.access_token)?;
-        let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
+        let rotated = if pair.refresh_token.is_empty() {
+            None
+        } else {
+            Some(self.token_cookie::<Refresh>(&pair.refresh_token)?)
+        };
         let csrf = new_csrf.map(|value| self.csrf_cookie(value)).transpose()?;
-        self.add_tokens([Some(access), Some(refresh), csrf].into_iter().flatten());
+        self.add_tokens([Some(access), rotated, csrf].into_iter().flatten());
         Ok(pair)
     }
 
@@ -129,7 +90,7 @@ impl PasetoCookies<'_> {
             .issuer
             .remember_token(subject, &binding(name), family, end)?;
         let ttl = self.issuer.ttl_of(REMEMBER_ME);
-        // Its own `Max-Age` even with session cookies: remembering outlives the browser session.
+        // Its own `Max-Age` even with `persistent = false`: remembering outlives the browser.
         let template = Cookie::build(name.clone())
             .max_age(CookieDuration::seconds(ttl.as_secs() as i64))
             .build();
@@ -143,8 +104,8 @@ impl PasetoCookies<'_> {
         self.remove(&self.http().remember_cookie);
     }
 
-    /// Logs a browser out: removes the access, refresh, CSRF and remember-me cookies.
-    pub fn remove_tokens(&self) {
+    /// Removes the access, refresh, CSRF and remember-me cookies.
+    pub(crate) fn remove_tokens(&self) {
         let http = self.http();
         for kind in [Access::NAME, Refresh::NAME] {
             if let Some((name, path)) = self.cookie_of(kind) {
@@ -155,17 +116,17 @@ impl PasetoCookies<'_> {
         self.forget();
     }
 
-    /// Logs a browser out for real: revokes the family of every token cookie the request
-    /// carries (access, refresh and remember-me; so a logout works after the access cookie
-    /// has expired, and copies of the cookies stop working too), then removes the cookies
-    /// like [`remove_tokens`](Self::remove_tokens).
+    /// Logs a browser out: ends the session of every token cookie the request carries
+    /// (access, refresh and remember-me; so a logout works after the access cookie has
+    /// expired, and copies of the cookies stop working too), then removes the access, refresh,
+    /// CSRF and remember-me cookies.
     ///
     /// ```
     /// use rocket::serde::json::Json;
-    /// use rocket_paseto::{AuthError, PasetoCookies, Revoked};
+    /// use rocket_paseto::{AuthError, LoggedOut, PasetoCookies};
     ///
     /// #[rocket::post("/logout")]
-    /// async fn logout(cookies: PasetoCookies<'_>) -> Result<Json<Revoked>, AuthError> {
+    /// async fn logout(cookies: PasetoCookies<'_>) -> Result<Json<LoggedOut>, AuthError> {
     ///     Ok(Json(cookies.logout().await?))
     /// }
     /// ```
@@ -174,9 +135,9 @@ impl PasetoCookies<'_> {
     /// that needs CSRF protection, a session token that carries a CSRF value requires the CSRF
     /// header or form field ([`AuthError::Csrf`] otherwise, and nothing is changed), so another site cannot
     /// log users out. Without a revocation store the cookies are removed and nothing is
-    /// revoked: the result says so. When the store cannot record the revocation it fails with
-    /// [`AuthError::Revocation`] (a 503) and the cookies are kept, so the user can try again.
-    pub async fn logout(&self) -> Result<Revoked, AuthError> {
+    /// revoked: the result says so. When the store cannot record the logout it fails with
+    /// [`AuthError::Unavailable`] (a 503) and the cookies are kept, so the user can try again.
+    pub async fn logout(&self) -> Result<LoggedOut, AuthError> {
         let tokens = self.session_tokens();
         if let CsrfSent::Value(sent) = self.csrf {
             let expected = tokens.iter().find_map(|t| t.claims().csrf.as_deref());
