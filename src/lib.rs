@@ -295,7 +295,7 @@ pub mod token;
 mod user;
 
 pub use cookies::{CsrfInput, PasetoCookies};
-pub use error::{AuthError, AuthFailure, CookieError, MAX_COOKIE_SIZE, catchers};
+pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE};
 pub use fairing::PasetoFairing;
 pub use guard::throttle::{LoginAttempt, LoginThrottle};
 pub use guard::{Paseto, QueryToken};
@@ -305,6 +305,7 @@ pub use kind::{Access, Refresh, TokenKind};
 pub use login::Login;
 pub use origin::SameOrigin;
 pub use remember::RememberMe;
+pub use response::{AuthFailure, catchers};
 pub use revocation::report::LoggedOut;
 pub use sessions::{Session, Sessions};
 pub use stats::PasetoStats;

@@ -1,4 +1,9 @@
-//! Responses that carry tokens: never stored by caches (RFC 6749, section 5.1).
+//! What clients receive: responses that carry tokens, never stored by caches (RFC 6749,
+//! section 5.1), and failures, rendered from one table (`failure`).
+
+mod failure;
+
+pub use failure::{AuthFailure, catchers};
 
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
