@@ -11,7 +11,8 @@ use rocket::{Build, Orbit, Request, Response, Rocket};
 use crate::config::{Config, ConfigError, PublishSetup, Settings, StoreSetup};
 use crate::counters::{CountedStore, Counters};
 use crate::csrf;
-use crate::hooks::{Hooks, LoginClaims, UserCheck};
+use crate::hooks::{Hooks, ImplicitRefresh, LoginClaims, UserCheck};
+use crate::implicit::CookieRefresh;
 use crate::issuer::Issuer;
 use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, TokenKind};
 use crate::response::protect_token_cookies;
@@ -184,6 +185,10 @@ impl PasetoFairing {
             ));
         }
         let throttle = throttle_of(&settings, &revocation, &counters)?;
+        let implicit_refresh = settings
+            .http
+            .implicit_refresh
+            .then(|| Arc::new(CookieRefresh) as Arc<dyn ImplicitRefresh>);
         let state = AuthState {
             throttle,
             authority: settings.authority,
@@ -193,7 +198,12 @@ impl PasetoFairing {
             session_ttl: settings.session_ttl,
             rotate: settings.revocation.rotate,
             list_sessions: settings.revocation.max_sessions > 0,
-            reload_claims: settings.reload_claims,
+            hooks: Hooks {
+                login_claims: self.login_claims.clone(),
+                reload_claims: settings.reload_claims,
+                users: self.users.clone(),
+                implicit_refresh,
+            },
             counters,
             #[cfg(feature = "discovery")]
             discovery: settings
@@ -342,13 +352,7 @@ impl Fairing for PasetoFairing {
             Some(setup) => rocket.mount("/", [crate::publish::key_document_route(&setup)]),
             None => rocket,
         };
-        Ok(rocket
-            .manage(Issuer::new(state.clone()))
-            .manage(state)
-            .manage(Hooks {
-                login_claims: self.login_claims.clone(),
-                users: self.users.clone(),
-            }))
+        Ok(rocket.manage(Issuer::new(state.clone())).manage(state))
     }
 
     /// Starts refreshing discovered keys in the background and, with the `metrics` feature,

@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use rocket::http::Status;
 use rocket::request::Request;
-use rocket::{Phase, Rocket};
 use serde_json::{Map, Value};
 
 use crate::error::AuthError;
-use crate::state::AuthState;
+use crate::revocation::Revocation;
 use crate::token::{Rejection, Verified};
 
 /// Claims added to the tokens of every login, e.g. roles read from a database: register one
@@ -72,49 +71,60 @@ pub(crate) trait UserCheck: Send + Sync + 'static {
     fn user_type(&self) -> TypeId;
 }
 
-/// The hooks registered on the fairing, managed as state of their own.
+/// Implicit refresh (`cookies.implicit_refresh`), plugged into the `Paseto<Access>` guard.
+#[rocket::async_trait]
+pub(crate) trait ImplicitRefresh: Send + Sync + 'static {
+    /// For a request whose access cookie is absent or expired: the new access token, once the
+    /// refresh cookie's token is rotated; `fallback` (the guard's own error) without a usable
+    /// refresh cookie.
+    async fn refresh(
+        &self,
+        request: &Request<'_>,
+        fallback: AuthError,
+    ) -> Result<Arc<Verified>, AuthError>;
+}
+
+/// The hooks, part of the runtime state.
 #[derive(Clone, Default)]
 pub(crate) struct Hooks {
     pub login_claims: Option<Arc<dyn LoginClaims>>,
+    /// Whether refreshing a session runs the `LoginClaims` loader again: `paseto.reload_claims`.
+    pub reload_claims: bool,
     pub users: Option<Arc<dyn UserCheck>>,
+    pub implicit_refresh: Option<Arc<dyn ImplicitRefresh>>,
 }
 
 impl Hooks {
-    /// The hooks of `rocket`, once the fairing has run.
-    pub(crate) fn fetch<P: Phase>(rocket: &Rocket<P>) -> Option<&Hooks> {
-        rocket.state::<Hooks>()
-    }
-
-    /// The hooks of the request's Rocket instance.
-    pub(crate) fn of<'r>(request: &'r Request<'_>) -> Option<&'r Hooks> {
-        Self::fetch(request.rocket())
-    }
-}
-
-/// `refresh` with the claims the [`LoginClaims`] loader gives its subject now, to refresh its
-/// session with; `None` when there is no loader, `paseto.reload_claims` is off, or `refresh`
-/// has them already. A loader that refuses the subject (an error answered with a 401) ends the
-/// session: it is revoked, so the refresh token stays refused.
-pub(crate) async fn reload(
-    request: &Request<'_>,
-    state: &AuthState,
-    refresh: &Verified,
-) -> Result<Option<Verified>, AuthError> {
-    let loader = match Hooks::of(request).and_then(|hooks| hooks.login_claims.as_ref()) {
-        Some(loader) if state.reload_claims && refresh.reloaded_claims().is_none() => loader,
-        _ => return Ok(None),
-    };
-    match loader.claims(&refresh.claims().sub, request).await {
-        Ok(claims) => Ok(Some(refresh.clone().reloaded(claims))),
-        Err(error) if error.status() == Status::Unauthorized => {
-            rocket::debug!("rocket_paseto: a session's subject is no longer accepted; ending it");
-            if let Some(revocation) = &state.revocation
-                && let Err(e) = revocation.revoke(refresh.claims()).await
-            {
-                rocket::error!("rocket_paseto: {e}; a session whose user is gone was not ended");
+    /// `refresh` with the claims the [`LoginClaims`] loader gives its subject now, to refresh
+    /// its session with; `None` when there is no loader, `paseto.reload_claims` is off, or
+    /// `refresh` has them already. A loader that refuses the subject (an error answered with a
+    /// 401) ends the session: it is revoked in `revocation`, so the refresh token stays refused.
+    pub(crate) async fn reload(
+        &self,
+        request: &Request<'_>,
+        revocation: Option<&Revocation>,
+        refresh: &Verified,
+    ) -> Result<Option<Verified>, AuthError> {
+        let loader = match &self.login_claims {
+            Some(loader) if self.reload_claims && refresh.reloaded_claims().is_none() => loader,
+            _ => return Ok(None),
+        };
+        match loader.claims(&refresh.claims().sub, request).await {
+            Ok(claims) => Ok(Some(refresh.clone().reloaded(claims))),
+            Err(error) if error.status() == Status::Unauthorized => {
+                rocket::debug!(
+                    "rocket_paseto: a session's subject is no longer accepted; ending it"
+                );
+                if let Some(revocation) = revocation
+                    && let Err(e) = revocation.revoke(refresh.claims()).await
+                {
+                    rocket::error!(
+                        "rocket_paseto: {e}; a session whose user is gone was not ended"
+                    );
+                }
+                Err(AuthError::Invalid(Rejection::SubjectRefused))
             }
-            Err(AuthError::Invalid(Rejection::SubjectRefused))
+            Err(error) => Err(error),
         }
-        Err(error) => Err(error),
     }
 }

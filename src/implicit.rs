@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::cookies::PasetoCookies;
 use crate::csrf;
 use crate::error::AuthError;
-use crate::hooks::Hooks;
+use crate::hooks::ImplicitRefresh;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::state::AuthState;
 use crate::token::{IssueError, Verified, VerifyOptions};
@@ -77,8 +77,24 @@ async fn renew(
     cookies: &PasetoCookies<'_>,
     refresh: &Verified,
 ) -> Result<crate::issuer::TokenPair, AuthError> {
-    if let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref()) {
+    let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
+    if let Some(users) = &state.hooks.users {
         users.check(&refresh.claims().sub, request).await?;
     }
     cookies.refresh_with(refresh).await
+}
+
+/// Implicit refresh as the fairing plugs it into the access guard.
+pub(crate) struct CookieRefresh;
+
+#[rocket::async_trait]
+impl ImplicitRefresh for CookieRefresh {
+    async fn refresh(
+        &self,
+        request: &Request<'_>,
+        fallback: AuthError,
+    ) -> Result<Arc<Verified>, AuthError> {
+        let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
+        refresh(request, state, fallback).await
+    }
 }

@@ -9,7 +9,6 @@ use serde_json::Map;
 
 use crate::cookies::PasetoCookies;
 use crate::error::AuthError;
-use crate::hooks::Hooks;
 use crate::issuer::{ExtraClaims, Family, Issuer, TokenPair};
 use crate::revocation::login_family;
 use crate::token::random_id;
@@ -86,7 +85,7 @@ impl<'a> Login<'a> {
     /// to the page would hand scripts what the `HttpOnly` cookies keep from them.
     pub async fn issue(self) -> Result<TokenPair, AuthError> {
         let state = self.issuer.state();
-        let loader = Hooks::of(self.request).and_then(|hooks| hooks.login_claims.as_ref());
+        let loader = state.hooks.login_claims.as_ref();
         let mut claims = match loader {
             Some(loader) => loader.claims(&self.subject, self.request).await?,
             None => Map::new(),

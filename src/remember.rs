@@ -8,7 +8,6 @@ use time::OffsetDateTime;
 
 use crate::cookies::{PasetoCookies, binding};
 use crate::error::AuthError;
-use crate::hooks::Hooks;
 use crate::kind::REMEMBER_ME;
 use crate::state::AuthState;
 use crate::stats;
@@ -116,7 +115,7 @@ async fn remembered(request: &Request<'_>) -> Result<Claims, AuthError> {
         revocation.check(claims).await?;
     }
     // Resuming a session from the cookie renews it: the application must still accept its user.
-    if let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref()) {
+    if let Some(users) = &state.hooks.users {
         users.check(&claims.sub, request).await?;
     }
     // Sliding expiry: past the configured fraction of its lifetime, replace the cookie.

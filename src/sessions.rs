@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 
 use crate::error::AuthError;
 use crate::guard::request_token;
-use crate::hooks;
 use crate::issuer::{Issuer, TokenPair};
 use crate::kind::{Access, Refresh};
 use crate::login::Login;
@@ -119,7 +118,12 @@ impl<'r> Sessions<'r> {
     /// (`session_ttl`) cannot be refreshed.
     pub async fn refresh(&self, refresh: impl AsRef<Verified>) -> Result<TokenPair, AuthError> {
         let refresh = refresh.as_ref();
-        let reloaded = hooks::reload(self.request, self.issuer.state(), refresh).await?;
+        let state = self.issuer.state();
+        let revocation = state.revocation.as_ref();
+        let reloaded = state
+            .hooks
+            .reload(self.request, revocation, refresh)
+            .await?;
         let refresh = reloaded.as_ref().unwrap_or(refresh);
         self.issuer.renew(refresh, None).await
     }

@@ -10,6 +10,7 @@ use rocket::{Ignite, Phase, Rocket};
 
 use crate::config::{HttpSettings, KindSettings};
 use crate::counters::Counters;
+use crate::hooks::Hooks;
 use crate::revocation::{LoggedOut, Revocation};
 use crate::throttle::Throttle;
 use time::OffsetDateTime;
@@ -33,8 +34,8 @@ pub(crate) struct AuthState {
     /// Whether a session's refresh rotates its refresh token (with a store):
     /// `paseto.revocation.rotate`.
     pub rotate: bool,
-    /// Whether refreshing a session runs the `LoginClaims` loader again: `paseto.reload_claims`.
-    pub reload_claims: bool,
+    /// The application's hooks and implicit refresh, plugged in by the fairing.
+    pub hooks: Hooks,
     /// What the guards and the store have done, for [`PasetoStats`](crate::PasetoStats); shared
     /// with the store, which counts its own calls.
     pub counters: Arc<Counters>,

@@ -11,8 +11,9 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::error::AuthError;
 use crate::guard::Paseto;
-use crate::hooks::{Hooks, UserCheck};
+use crate::hooks::UserCheck;
 use crate::kind::{Access, TokenKind};
+use crate::state::AuthState;
 use crate::token::{Rejection, Verified};
 
 /// Your user type, as the [`CurrentUser`] guard loads it from a token's subject.
@@ -148,8 +149,8 @@ impl<U: AuthUser, K: TokenKind> Sentinel for CurrentUser<U, K> {
         if <Paseto<K> as Sentinel>::abort(rocket) {
             return true;
         }
-        let registered = Hooks::fetch(rocket)
-            .and_then(|hooks| hooks.users.as_ref())
+        let registered = AuthState::fetch(rocket)
+            .and_then(|state| state.hooks.users.as_ref())
             .is_some_and(|users| users.user_type() == TypeId::of::<U>());
         if !registered {
             rocket::error!(

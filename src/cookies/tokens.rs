@@ -10,7 +10,6 @@ use time::OffsetDateTime;
 use super::{CsrfSent, PasetoCookies, binding};
 use crate::csrf;
 use crate::error::{AuthError, CookieError};
-use crate::hooks;
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{LoggedOut, merge_all};
@@ -53,7 +52,12 @@ impl PasetoCookies<'_> {
     /// [`refresh`](Self::refresh), returning the new tokens for the server's own use (implicit
     /// refresh serves the request with the new access token).
     pub(crate) async fn refresh_with(&self, refresh: &Verified) -> Result<TokenPair, AuthError> {
-        let reloaded = hooks::reload(self.request, self.issuer.state(), refresh).await?;
+        let state = self.issuer.state();
+        let revocation = state.revocation.as_ref();
+        let reloaded = state
+            .hooks
+            .reload(self.request, revocation, refresh)
+            .await?;
         let refresh = reloaded.as_ref().unwrap_or(refresh);
         let new_csrf = match refresh.claims().csrf {
             Some(_) => None,

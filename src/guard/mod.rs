@@ -13,8 +13,6 @@ use time::OffsetDateTime;
 
 use crate::csrf;
 use crate::error::AuthError;
-use crate::hooks::{self, Hooks};
-use crate::implicit;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::origin;
 use crate::state::AuthState;
@@ -314,24 +312,27 @@ async fn verify_in<K: TokenKind>(
 ) -> Result<Found, AuthError> {
     let kind = state.kind(K::NAME).ok_or(AuthError::NotConfigured)?;
     // Implicit refresh stands in for an absent or expired access cookie, never a header token.
-    let implicit = K::NAME == Access::NAME && state.http.implicit_refresh;
-    let (token, source) = match find_token(request, state, kind, with_query) {
-        Err(AuthError::Missing) if implicit => {
-            let refreshed = implicit::refresh(request, state, AuthError::Missing).await?;
-            return Ok((refreshed, Source::Cookie));
-        }
-        found => found?,
+    let implicit = match &state.hooks.implicit_refresh {
+        Some(implicit) if K::NAME == Access::NAME => Some(implicit),
+        _ => None,
     };
-    let verified = match state
-        .verify(K::NAME, token, VerifyOptions::new().cached())
-        .await
-    {
-        Err(Rejection::Expired) if implicit && source == Source::Cookie => {
-            let expired = AuthError::Invalid(Rejection::Expired);
-            let refreshed = implicit::refresh(request, state, expired).await?;
+    let (token, source) = match (find_token(request, state, kind, with_query), implicit) {
+        (Err(AuthError::Missing), Some(implicit)) => {
+            let refreshed = implicit.refresh(request, AuthError::Missing).await?;
             return Ok((refreshed, Source::Cookie));
         }
-        result => result.map_err(AuthError::Invalid)?,
+        (found, _) => found?,
+    };
+    let verified = state
+        .verify(K::NAME, token, VerifyOptions::new().cached())
+        .await;
+    let verified = match (verified, implicit) {
+        (Err(Rejection::Expired), Some(implicit)) if source == Source::Cookie => {
+            let expired = AuthError::Invalid(Rejection::Expired);
+            let refreshed = implicit.refresh(request, expired).await?;
+            return Ok((refreshed, Source::Cookie));
+        }
+        (result, _) => result.map_err(AuthError::Invalid)?,
     };
     if source == Source::Cookie {
         csrf::check(request, &state.http, &verified)?;
@@ -350,12 +351,14 @@ async fn verify_in<K: TokenKind>(
     }
     // A refresh renews a session: the application must still accept its user.
     if K::NAME == Refresh::NAME
-        && let Some(users) = Hooks::of(request).and_then(|hooks| hooks.users.as_ref())
+        && let Some(users) = &state.hooks.users
     {
         users.check(&verified.claims().sub, request).await?;
     }
     if K::NAME == Refresh::NAME
-        && let Some(reloaded) = hooks::reload(request, state, &verified).await?
+        && let Some(reloaded) = (state.hooks)
+            .reload(request, state.revocation.as_ref(), &verified)
+            .await?
     {
         return Ok((Arc::new(reloaded), source));
     }
