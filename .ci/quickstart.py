@@ -20,7 +20,9 @@ def block_after(path, heading, fence):
 quickstart = block_after("README.md", "## Quickstart", "```rust,no_run")
 custom_kind = block_after("docs/guards-and-claims.md", "## Your own kinds and claims", "```rust")
 dependencies = block_after("README.md", "## Quickstart", "```toml")
-dependencies = dependencies.replace('rocket_paseto = "0.1"', f'rocket_paseto = {{ path = "{root}" }}')
+clone = 'rocket_paseto = { path = "../rocket_paseto" }'
+assert clone in dependencies, dependencies
+dependencies = dependencies.replace(clone, f'rocket_paseto = {{ path = "{root}" }}')
 
 (out / "src").mkdir(parents=True, exist_ok=True)
 (out / "Cargo.toml").write_text(
