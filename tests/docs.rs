@@ -128,7 +128,10 @@ fn the_configuration_guide_documents_every_key() {
     flatten("", &defaults, &mut keys);
     assert!(keys.len() >= 30, "{keys:?}");
     for key in &keys {
-        assert!(documented.contains(key), "docs/configuration.md lacks `{key}`");
+        assert!(
+            documented.contains(key),
+            "docs/configuration.md lacks `{key}`"
+        );
     }
     // Every documented key is a real one: given a value of the wrong type, the error is about
     // the type, never an unknown field (`Config` refuses unknown keys).
