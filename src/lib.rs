@@ -290,6 +290,7 @@ pub mod revocation;
 mod sessions;
 mod state;
 mod stats;
+pub mod testing;
 mod throttle;
 pub mod token;
 mod user;
