@@ -9,8 +9,8 @@ use std::path::Path;
 
 use rocket::figment::Figment;
 use rocket::figment::providers::{Format, Serialized, Toml};
+use rocket_paseto::__private::Config;
 use rocket_paseto::PasetoFairing;
-use rocket_paseto::config::Config;
 
 /// Every ```toml block of the guide at `path` (relative to the crate).
 fn toml_blocks(path: &str) -> Vec<String> {
@@ -49,7 +49,7 @@ fn guides() -> Vec<String> {
 /// The placeholders of the docs replaced by real (test) keys.
 /// Each `"k4.public.…"` gets a key of its own (a list of keys may not repeat one).
 fn with_keys(block: &str) -> String {
-    let other = rocket_paseto::token::SecretKey::parse(common::OTHER_SECRET)
+    let other = rocket_paseto::__private::SecretKey::parse(common::OTHER_SECRET)
         .unwrap()
         .public_key()
         .to_paserk();
