@@ -275,8 +275,10 @@
 //!   by a custom kind.
 //! - [`revocation`]: [`RevocationStore`](revocation::RevocationStore) and
 //!   [`StoreError`](revocation::StoreError) for a custom store, and the stores an application
-//!   attaches in code.
-//! - `openapi` (feature): the utoipa security scheme and responses a document adds.
+//!   attaches in code: [`MemoryStore`](revocation::MemoryStore), `RedisStore` and
+//!   `RedisClusterStore` (feature `redis`).
+//! - `openapi` (feature `openapi`): `PasetoSecurity`, the utoipa security schemes, and the
+//!   schemas and responses a document adds.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -358,4 +360,34 @@ mod guides {
     struct Security;
     #[doc = include_str!("../docs/performance.md")]
     struct Performance;
+
+    /// The token core is internal: applications verify through `Issuer`.
+    ///
+    /// ```compile_fail
+    /// use rocket_paseto::token::Authority;
+    /// ```
+    struct TokenCoreIsInternal;
+
+    /// The configuration table is internal: applications configure through Figment.
+    ///
+    /// ```compile_fail
+    /// let _ = rocket_paseto::config::Config::default();
+    /// ```
+    struct ConfigTableIsInternal;
+
+    /// What guards do when the store fails is a configuration key, not a type.
+    ///
+    /// ```compile_fail
+    /// let _ = rocket_paseto::revocation::OnError::Allow;
+    /// ```
+    struct OnErrorIsInternal;
+
+    /// The issuer does not hand out its keys.
+    ///
+    /// ```compile_fail
+    /// fn keys(issuer: &rocket_paseto::Issuer) {
+    ///     let _ = issuer.authority();
+    /// }
+    /// ```
+    struct IssuerKeepsItsKeys;
 }
