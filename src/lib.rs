@@ -363,28 +363,28 @@ mod guides {
 
     /// The token core is internal: applications verify through `Issuer`.
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0603
     /// use rocket_paseto::token::Authority;
     /// ```
     struct TokenCoreIsInternal;
 
     /// The configuration table is internal: applications configure through Figment.
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0603
     /// let _ = rocket_paseto::config::Config::default();
     /// ```
     struct ConfigTableIsInternal;
 
     /// What guards do when the store fails is a configuration key, not a type.
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0603
     /// let _ = rocket_paseto::revocation::OnError::Allow;
     /// ```
     struct OnErrorIsInternal;
 
     /// The issuer does not hand out its keys.
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0624
     /// fn keys(issuer: &rocket_paseto::Issuer) {
     ///     let _ = issuer.authority();
     /// }
