@@ -31,7 +31,7 @@ pub enum CookieError {
     Issue(#[from] IssueError),
 }
 
-/// Why authentication failed: the error of every guard in this crate, and a [`Responder`].
+/// Why authentication failed: the error of every guard in this crate, and a [`Responder`](rocket::response::Responder).
 ///
 /// As a response it is JSON with the right status and an RFC 6750 `WWW-Authenticate` challenge
 /// (with the configured scheme in place of `Bearer`). Every rejected token gets the very same
