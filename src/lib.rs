@@ -277,6 +277,8 @@
 //!   [`StoreError`](revocation::StoreError) for a custom store, and the stores an application
 //!   attaches in code: [`MemoryStore`](revocation::MemoryStore), `RedisStore` and
 //!   `RedisClusterStore` (feature `redis`).
+//! - [`testing`]: what an application's own `rocket::local` tests call to log in and to send
+//!   tokens and the CSRF header as the configuration says.
 //! - `openapi` (feature `openapi`): `PasetoSecurity`, the utoipa security schemes, and the
 //!   schemas and responses a document adds.
 
