@@ -24,10 +24,10 @@ use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
 use pasetors::token::{Public, UntrustedToken};
 use pasetors::version4::{PublicToken, V4};
 use rocket_paseto::__private::{self, decrypt, verify_token, with_cache, with_sealed_cache};
-use rocket_paseto::Purpose;
-use rocket_paseto::token::{
+use rocket_paseto::__private::{
     Authority, KindRules, LocalKey, MintOptions, Rules, SecretKey, VerifyOptions,
 };
+use rocket_paseto::Purpose;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

@@ -22,7 +22,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::{Json, Value, json};
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{Build, Rocket, State, get, launch, routes};
-use rocket_paseto::token::{LocalKey, SecretKey};
+use rocket_paseto::__private::{LocalKey, SecretKey};
 use rocket_paseto::{
     Access, Issuer, Paseto, PasetoCookies, PasetoFairing, PasetoStats, Purpose, TokenKind,
 };
@@ -109,8 +109,7 @@ fn tokens(n: Option<usize>, issuer: &Issuer, jwt: &State<JwtKeys>) -> Json<Value
         .map(|_| issuer.access("bench").issue().unwrap())
         .collect();
     let public = issuer.kind::<Signed>("bench").issue().unwrap();
-    let cookie = issuer
-        .authority()
+    let cookie = rocket_paseto::__private::authority(issuer)
         .seal(
             b"rocket_paseto cookie session",
             &json!({ "user": "bench" }),

@@ -10,6 +10,6 @@
 fn main() {
     print!(
         "{}",
-        rocket_paseto::config::generate_keys("default").expect("the OS random source")
+        rocket_paseto::generate_keys("default").expect("the OS random source")
     );
 }

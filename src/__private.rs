@@ -1,8 +1,21 @@
-//! Not part of the API: internals that the fuzz targets, the differential tests against
-//! pasetors and the benchmarks reach through this one path. Hidden from the documentation,
+//! Not part of the API: internals that the crate's own tests, fuzz targets, differential tests
+//! against pasetors and benchmarks reach through this one path (the token core, the
+//! configuration table as it is read, and a few shortcuts). Hidden from the documentation,
 //! outside semantic versioning, and free to change in any release: applications must not use it.
 
-use crate::token::{Authority, LocalKey, PublicKey, Rejection, VerifyOptions};
+use crate::Issuer;
+use crate::token::Rejection;
+
+pub use crate::config::{Config, MissingToken};
+pub use crate::token::{
+    Authority, DEFAULT_MAX_TOKEN_LENGTH, KindRules, LocalKey, MintOptions, PublicKey,
+    REGISTERED_CLAIMS, Rules, SecretKey, VerifyOptions,
+};
+
+/// The token core behind an issuer: its keys, its rules, minting and verification.
+pub fn authority(issuer: &Issuer) -> &Authority {
+    issuer.authority()
+}
 
 /// The token in an `Authorization`-style header value, as the guards read it.
 pub fn from_authorization<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {

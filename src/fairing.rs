@@ -314,7 +314,7 @@ fn warn_ephemeral_key() {
     match crate::config::generate_keys("debug") {
         Ok(block) => rocket::warn_!(
             "For development, add these fresh keys to Rocket.toml (production keys must never \
-             have been in a log: see `rocket_paseto::config::generate_keys`):\n{block}"
+             have been in a log: see `rocket_paseto::generate_keys`):\n{block}"
         ),
         Err(e) => rocket::warn_!("no keys to suggest: {e}"),
     }

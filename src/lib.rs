@@ -52,7 +52,7 @@
 //! Settings are read through Figment at ignite from the `paseto` table of the selected profile,
 //! so `Rocket.toml`, `ROCKET_CONFIG` and `ROCKET_PASETO` all work the usual Rocket way. Every
 //! field and key is checked then; a mistake refuses launch with a message naming the field,
-//! never printing key material. See [`Config`](config::Config) for every field and its default.
+//! never printing key material. `docs/configuration.md` lists every key and its default.
 //!
 //! ```toml
 //! [default.paseto]
@@ -218,9 +218,8 @@
 //!
 //! An issuing service can publish its public keys for verifier-only services, the PASETO
 //! counterpart of a JWKS endpoint: `publish_keys = "/.well-known/paseto-keys"` serves the
-//! signing key's public half and the previous ones in `public_keys` as a
-//! [`KeyDocument`](token::KeyDocument). With the cargo feature `discovery`, a verifier sets
-//! `[paseto.discovery]` ([`DiscoveryConfig`](config::DiscoveryConfig)) instead of listing
+//! signing key's public half and the previous ones in `public_keys` as a JSON key document.
+//! With the cargo feature `discovery`, a verifier sets `[paseto.discovery]` instead of listing
 //! `public_keys`, and follows the issuer through key rotations without a restart: keys are
 //! fetched at launch, every `refresh_secs`, and (rate-limited) when a token names a key id not
 //! known yet. `docs/keys.md` walks through a rotation.
@@ -253,10 +252,35 @@
 //! the `_csrf` field within its first 512 bytes (signed double submit), unless `csrf = false`. For kinds checked for revocation, the token must also have a `jti`, and
 //! neither it nor the token's session may be revoked.
 //!
-//! # The token core
+//! # API at a glance
 //!
-//! [`token`] has keys, claims, minting and verification without any Rocket type, for use outside
-//! requests and for benchmarks.
+//! What a route or an application names is public; the rest is internal. Why each item is here:
+//!
+//! - Set up: [`PasetoFairing`] attaches the crate (and [`load`](PasetoFairing::load)s it
+//!   outside Rocket, failing with [`ConfigError`]); [`catchers`] render the 401/403 bodies;
+//!   [`generate_keys`] makes keys, failing only with [`KeyError`].
+//! - Guards a route takes: [`Paseto`] of a kind ([`Access`], [`Refresh`], your own
+//!   [`TokenKind`]) with [`Claims`] or your type, [`QueryToken`], [`RememberMe`],
+//!   [`CurrentUser`] (with [`AuthUser`]), [`SameOrigin`], [`LoginThrottle`] and the
+//!   [`LoginAttempt`] it returns, [`PasetoStats`].
+//! - Sessions: [`Sessions`] for bearer clients (its [`Login`] builder returns a [`TokenPair`];
+//!   [`Session`] is a listed one), [`PasetoCookies`] for browsers (with [`CsrfInput`] for
+//!   forms), [`LoggedOut`] says what a logout ended, and [`LoginClaims`] adds claims at every
+//!   login.
+//! - One-off tokens: [`Issuer`] mints with a [`TokenBuilder`] (into a header, or cookies as a
+//!   [`BrowserToken`]) and verifies into [`Verified`].
+//! - Errors a route returns or matches: [`AuthError`] (with [`AuthFailure`] for custom bodies),
+//!   whose variants hold a [`Rejection`], an [`IssueError`] or a [`CookieError`]
+//!   ([`MAX_COOKIE_SIZE`] is the cap it cites); [`Purpose`] is named in `IssueError::NoKey` and
+//!   by a custom kind.
+//! - [`revocation`]: [`RevocationStore`](revocation::RevocationStore) and
+//!   [`StoreError`](revocation::StoreError) for a custom store, and the stores an application
+//!   attaches in code: [`MemoryStore`](revocation::MemoryStore), `RedisStore` and
+//!   `RedisClusterStore` (feature `redis`).
+//! - [`testing`]: what an application's own `rocket::local` tests call to log in and to send
+//!   tokens and the CSRF header as the configuration says.
+//! - `openapi` (feature `openapi`): `PasetoSecurity`, the utoipa security schemes, and the
+//!   schemas and responses a document adds.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -265,7 +289,7 @@
 #[doc(hidden)]
 pub mod __private;
 mod address;
-pub mod config;
+mod config;
 mod cookies;
 mod counters;
 mod csrf;
@@ -292,9 +316,10 @@ mod state;
 mod stats;
 pub mod testing;
 mod throttle;
-pub mod token;
+mod token;
 mod user;
 
+pub use config::{ConfigError, generate_keys};
 pub use cookies::{CsrfInput, PasetoCookies};
 pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE};
 pub use fairing::PasetoFairing;
@@ -312,6 +337,7 @@ pub use sessions::{Session, Sessions};
 pub use stats::PasetoStats;
 pub use token::claims::Claims;
 pub use token::purpose::Purpose;
+pub use token::{IssueError, KeyError, Rejection, Verified};
 pub use user::{AuthUser, CurrentUser};
 
 /// The guides in `docs/` and the README, compiled and run as doctests so their snippets stay
@@ -336,4 +362,34 @@ mod guides {
     struct Security;
     #[doc = include_str!("../docs/performance.md")]
     struct Performance;
+
+    /// The token core is internal: applications verify through `Issuer`.
+    ///
+    /// ```compile_fail,E0603
+    /// use rocket_paseto::token::Authority;
+    /// ```
+    struct TokenCoreIsInternal;
+
+    /// The configuration table is internal: applications configure through Figment.
+    ///
+    /// ```compile_fail,E0603
+    /// let _ = rocket_paseto::config::Config::default();
+    /// ```
+    struct ConfigTableIsInternal;
+
+    /// What guards do when the store fails is a configuration key, not a type.
+    ///
+    /// ```compile_fail,E0603
+    /// let _ = rocket_paseto::revocation::OnError::Allow;
+    /// ```
+    struct OnErrorIsInternal;
+
+    /// The issuer does not hand out its keys.
+    ///
+    /// ```compile_fail,E0624
+    /// fn keys(issuer: &rocket_paseto::Issuer) {
+    ///     let _ = issuer.authority();
+    /// }
+    /// ```
+    struct IssuerKeepsItsKeys;
 }

@@ -179,7 +179,7 @@ pub trait RevocationStore: Send + Sync + 'static {
 /// What guards do when the store cannot answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum OnError {
+pub(crate) enum OnError {
     /// Fail closed: answer 503 (`AuthError::Unavailable`) until the store is back.
     #[default]
     Reject,

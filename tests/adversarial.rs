@@ -440,7 +440,7 @@ fn assert_redacted(text: &str, secrets: &[&str]) {
 
 #[test]
 fn no_public_type_shows_keys_or_tokens() {
-    use rocket_paseto::token::{
+    use rocket_paseto::__private::{
         Authority, KindRules, LocalKey, MintOptions, PublicKey, Rules, SecretKey, VerifyOptions,
     };
     use rocket_paseto::{AuthError, PasetoFairing, Purpose};

@@ -303,7 +303,7 @@ fn with_reload_claims_off_a_refresh_copies_the_logins_claims() {
 
 #[test]
 fn reload_claims_is_on_by_default_and_must_be_a_bool() {
-    assert!(rocket_paseto::config::Config::default().reload_claims);
+    assert!(rocket_paseto::__private::Config::default().reload_claims);
     let config = json!({ "local_key": common::LOCAL, "reload_claims": "yes" });
     let error = PasetoFairing::default().load(&figment(config)).unwrap_err();
     assert_eq!(error.field(), "paseto.reload_claims");

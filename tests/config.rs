@@ -9,7 +9,7 @@ use rocket::figment::Figment;
 use rocket::http::Status;
 use rocket::local::blocking::Client;
 use rocket::{get, routes};
-use rocket_paseto::config::Config;
+use rocket_paseto::__private::Config;
 use rocket_paseto::{Access, Issuer, Paseto, PasetoFairing, Purpose, TokenKind};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -44,7 +44,7 @@ fn defaults_are_documented_values() {
     assert_eq!(config.csrf_header, "X-CSRF-Token");
     assert_eq!((config.cache_size, config.cookies.cache_size), (1024, 1024));
     let issuer = PasetoFairing::default().load(&figment(keys())).unwrap();
-    let rules = issuer.authority().rules();
+    let rules = rocket_paseto::__private::authority(&issuer).rules();
     let access = rules.kind("access").unwrap();
     assert_eq!(
         (access.purpose(), access.ttl()),
@@ -218,7 +218,7 @@ fn public_purpose_needs_a_public_key() {
         .unwrap();
     assert!(matches!(
         issuer.access("a").issue(),
-        Err(rocket_paseto::token::IssueError::NoKey(Purpose::Public, _))
+        Err(rocket_paseto::IssueError::NoKey(Purpose::Public, _))
     ));
 }
 
@@ -295,15 +295,26 @@ fn pem_keys_are_accepted() {
             "access": { "purpose": "public" },
         })))
         .unwrap();
-    assert_eq!(issuer.authority().public_keys().len(), 2);
+    assert_eq!(
+        rocket_paseto::__private::authority(&issuer)
+            .public_keys()
+            .len(),
+        2
+    );
     let token = issuer.access("alice").issue().unwrap();
     assert!(token.starts_with("v4.public."));
     assert_eq!(
         issuer.verify::<Access>(&token).unwrap().claims().sub,
         "alice"
     );
-    let from_pem = rocket_paseto::token::PublicKey::parse(&pair.pk.to_pem()).unwrap();
-    assert_eq!(issuer.authority().secret_key().unwrap().id(), from_pem.id());
+    let from_pem = rocket_paseto::__private::PublicKey::parse(&pair.pk.to_pem()).unwrap();
+    assert_eq!(
+        rocket_paseto::__private::authority(&issuer)
+            .secret_key()
+            .unwrap()
+            .id(),
+        from_pem.id()
+    );
 }
 
 // --- Sentinels -----------------------------------------------------------------------------
@@ -376,7 +387,11 @@ fn custom_kinds_use_their_own_table_and_defaults() {
         .kind::<ApiKey>()
         .load(&figment(paseto))
         .unwrap();
-    let rules = issuer.authority().rules().kind("api_key").unwrap().clone();
+    let rules = rocket_paseto::__private::authority(&issuer)
+        .rules()
+        .kind("api_key")
+        .unwrap()
+        .clone();
     assert_eq!(
         (rules.purpose(), rules.ttl()),
         (Purpose::Local, Duration::from_secs(60))

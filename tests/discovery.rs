@@ -14,7 +14,7 @@ use rocket::local::asynchronous::Client;
 use rocket::tokio::net::TcpStream;
 use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket, Shutdown, get, routes};
-use rocket_paseto::token::SecretKey;
+use rocket_paseto::__private::SecretKey;
 use rocket_paseto::{Access, Issuer, Paseto, PasetoFairing, catchers};
 use serde_json::{Value, json};
 
@@ -370,7 +370,7 @@ async fn a_service_signing_for_the_discovery_issuer_verifies_its_own_tokens() {
 #[rocket::async_test]
 async fn a_configured_key_the_document_does_not_list_stops_vouching_for_the_issuer() {
     let publisher = publisher(ISSUER).await;
-    let withdrawn = rocket_paseto::token::SecretKey::parse(OTHER_SECRET)
+    let withdrawn = rocket_paseto::__private::SecretKey::parse(OTHER_SECRET)
         .unwrap()
         .public_key()
         .to_paserk();
@@ -613,7 +613,7 @@ fn the_verifier_follows_basic_through_a_key_rotation_without_a_restart() {
 
     // `basic` restarts with a new signing key, the old one published as previous.
     drop(basic);
-    let new_secret = rocket_paseto::token::SecretKey::generate()
+    let new_secret = rocket_paseto::__private::SecretKey::generate()
         .unwrap()
         .to_paserk();
     let rotating = format!("{{secret_key=\"{new_secret}\", public_keys=[\"{DEMO_PUBLIC}\"]}}");

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use rocket::figment::Figment;
 use rocket::figment::providers::{Format, Serialized, Toml};
+use rocket_paseto::__private::Config;
 use rocket_paseto::PasetoFairing;
-use rocket_paseto::config::Config;
 
 /// Every ```toml block of the guide at `path` (relative to the crate).
 fn toml_blocks(path: &str) -> Vec<String> {
@@ -49,7 +49,7 @@ fn guides() -> Vec<String> {
 /// The placeholders of the docs replaced by real (test) keys.
 /// Each `"k4.public.…"` gets a key of its own (a list of keys may not repeat one).
 fn with_keys(block: &str) -> String {
-    let other = rocket_paseto::token::SecretKey::parse(common::OTHER_SECRET)
+    let other = rocket_paseto::__private::SecretKey::parse(common::OTHER_SECRET)
         .unwrap()
         .public_key()
         .to_paserk();
@@ -162,4 +162,48 @@ fn flatten(prefix: &str, value: &serde_json::Value, keys: &mut Vec<String>) {
         None if value.is_null() => {}
         None => keys.push(prefix.to_owned()),
     }
+}
+
+/// The record of the public API in docs/public-api.txt: every struct, enum and trait at one
+/// path, at most 40 of them, none of them internal (the token core or the configuration
+/// table), and each one explained in the crate docs' "API at a glance".
+#[test]
+fn the_public_api_is_small_and_each_type_is_explained() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let record = std::fs::read_to_string(root.join("docs/public-api.txt")).unwrap();
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let glance = lib
+        .split_once("//! # API at a glance")
+        .expect("src/lib.rs has an \"API at a glance\" section")
+        .1;
+    let glance = &glance[..glance.find("\n//! #").unwrap_or(glance.len())];
+    let mut names: Vec<&str> = Vec::new();
+    for line in record.lines() {
+        let line = line.trim_start_matches("#[non_exhaustive] ");
+        let Some(path) = ["pub struct ", "pub enum ", "pub trait "]
+            .iter()
+            .find_map(|kind| line.strip_prefix(kind))
+        else {
+            continue;
+        };
+        let path = path.split(['<', '(', ' ']).next().unwrap();
+        let path = path.trim_end_matches(':');
+        assert!(
+            !path.starts_with("rocket_paseto::token::")
+                && !path.starts_with("rocket_paseto::config::"),
+            "{path} is internal"
+        );
+        let name = path.rsplit("::").next().unwrap();
+        assert!(!names.contains(&name), "{name} is at two paths");
+        assert!(
+            glance.contains(&format!("`{name}`")),
+            "\"API at a glance\" lacks {name}"
+        );
+        names.push(name);
+    }
+    assert!(
+        (30..=40).contains(&names.len()),
+        "{} types: {names:?}",
+        names.len()
+    );
 }

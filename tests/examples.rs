@@ -768,7 +768,7 @@ fn sessions_refuses_a_rotated_refresh_token_everywhere() {
 #[test]
 fn generated_keys_configure_a_release_profile() {
     use rocket::figment::providers::{Format, Toml};
-    let block = rocket_paseto::config::generate_keys("release").unwrap();
+    let block = rocket_paseto::generate_keys("release").unwrap();
     let figment = rocket::Config::figment()
         .merge(Toml::string(&block).nested())
         .select("release");

@@ -7,7 +7,7 @@ use common::*;
 use rocket::http::{Cookie, Status};
 use rocket::local::blocking::Client;
 use rocket::{get, routes};
-use rocket_paseto::config::Config;
+use rocket_paseto::__private::Config;
 use rocket_paseto::{Access, AuthError, Paseto, Refresh, RememberMe};
 use serde_json::{Value, json};
 
@@ -210,7 +210,7 @@ fn an_unknown_mode_is_a_launch_error_naming_the_field() {
     let config = Config::from_figment(&figment(json!({ "missing_token": "forward" }))).unwrap();
     assert_eq!(
         config.missing_token,
-        rocket_paseto::config::MissingToken::Forward
+        rocket_paseto::__private::MissingToken::Forward
     );
 }
 

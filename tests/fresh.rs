@@ -7,7 +7,7 @@ use common::*;
 use rocket::http::{Cookie, Header, Status};
 use rocket::local::blocking::Client;
 use rocket::{get, post, routes};
-use rocket_paseto::token::IssueError;
+use rocket_paseto::IssueError;
 use rocket_paseto::{
     Access, AuthError, Issuer, Paseto, PasetoCookies, PasetoFairing, Refresh, Sessions, TokenPair,
 };

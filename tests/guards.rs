@@ -370,7 +370,7 @@ fn the_purpose_comes_from_configuration_not_from_the_token() {
     );
     let trusting = app(with_keys(json!({
         "access": { "purpose": "public" },
-        "public_keys": [rocket_paseto::token::SecretKey::parse(OTHER_SECRET).unwrap().public_key().to_paserk()],
+        "public_keys": [rocket_paseto::__private::SecretKey::parse(OTHER_SECRET).unwrap().public_key().to_paserk()],
     })));
     assert_eq!(get_with(&trusting, "/access", &other).status(), Status::Ok);
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use rocket_paseto::token::IssueError;
+use rocket_paseto::IssueError;
 use rocket_paseto::{Access, AuthError, Issuer, PasetoFairing, Refresh, Sessions, TokenPair};
 use serde::Serialize;
 use serde_json::{Value, json};

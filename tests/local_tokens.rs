@@ -13,8 +13,9 @@ use bodies::reference_local_decrypt as reference;
 use pasetors::keys::SymmetricKey;
 use pasetors::version4::{LocalToken, V4};
 use proptest::prelude::*;
+use rocket_paseto::__private::LocalKey;
 use rocket_paseto::__private::decrypt;
-use rocket_paseto::token::{LocalKey, Rejection};
+use rocket_paseto::Rejection;
 
 /// A key both sides can use, from 32 arbitrary bytes (all-zero keys are refused by this crate).
 fn keys(bytes: [u8; 32]) -> Option<(LocalKey, SymmetricKey<V4>)> {

@@ -4,10 +4,10 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use rocket_paseto::Purpose;
-use rocket_paseto::token::{
+use rocket_paseto::__private::{
     Authority, KindRules, LocalKey, MintOptions, REGISTERED_CLAIMS, Rules, SecretKey, VerifyOptions,
 };
+use rocket_paseto::Purpose;
 use serde_json::{Map, Value};
 use std::time::Duration;
 use time::OffsetDateTime;

@@ -13,10 +13,9 @@ use std::time::Duration;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
 use proptest::prelude::*;
+use rocket_paseto::__private::{Authority, KindRules, PublicKey, Rules, VerifyOptions};
 use rocket_paseto::Purpose;
-use rocket_paseto::token::{
-    Authority, KeyError, KindRules, PublicKey, Rejection, Rules, VerifyOptions,
-};
+use rocket_paseto::{KeyError, Rejection};
 use signatures::{
     L, NON_CANONICAL_SMALL_ORDER, SMALL_ORDER, Signer, assemble, b64, compare, hex32,
     pae_v4_public, plus_l, point,

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use rocket::http::{Cookie, Header, Status};
 use rocket::local::asynchronous::LocalResponse;
+use rocket_paseto::Rejection;
 use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
-use rocket_paseto::token::Rejection;
 use rocket_paseto::{Access, AuthError, Issuer, PasetoFairing, Refresh};
 use serde_json::{Value, json};
 

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use rocket::http::Status;
 use rocket::{get, routes};
-use rocket_paseto::token::SecretKey;
+use rocket_paseto::__private::SecretKey;
 use rocket_paseto::{Access, Paseto, PasetoFairing};
 use serde_json::{Value, json};
 
@@ -168,14 +168,27 @@ fn keys_can_come_from_files() {
         .load(&figment(paseto.clone()))
         .unwrap();
     assert_eq!(
-        issuer.authority().local_key().unwrap().id().to_string(),
+        rocket_paseto::__private::authority(&issuer)
+            .local_key()
+            .unwrap()
+            .id()
+            .to_string(),
         lid(LOCAL)
     );
     assert_eq!(
-        issuer.authority().secret_key().unwrap().id().to_string(),
+        rocket_paseto::__private::authority(&issuer)
+            .secret_key()
+            .unwrap()
+            .id()
+            .to_string(),
         pid(SECRET)
     );
-    assert_eq!(issuer.authority().public_keys().len(), 2);
+    assert_eq!(
+        rocket_paseto::__private::authority(&issuer)
+            .public_keys()
+            .len(),
+        2
+    );
     // The previous key from its file still opens old tokens.
     let old = mint(&json!({ "local_key": OTHER_LOCAL }));
     assert_eq!(status(&paseto, &old), Status::Ok);
@@ -280,7 +293,7 @@ fn a_key_pasted_into_a_file_setting_is_not_echoed() {
         .unwrap_err();
     assert_eq!(err.field(), "paseto.local_key_file");
     assert!(!err.to_string().contains(&LOCAL[9..]), "{err}");
-    let config: rocket_paseto::config::Config = figment(paseto).extract_inner("paseto").unwrap();
+    let config: rocket_paseto::__private::Config = figment(paseto).extract_inner("paseto").unwrap();
     assert!(!format!("{config:?}").contains(&LOCAL[9..]));
 }
 

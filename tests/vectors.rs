@@ -17,11 +17,12 @@ use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
 use pasetors::token::{Local, Public, UntrustedToken};
 use pasetors::version4::{LocalToken, PublicToken, V4};
+use rocket_paseto::__private::{
+    Authority, KindRules, LocalKey, PublicKey, Rules, SecretKey, VerifyOptions,
+};
 use rocket_paseto::__private::{decrypt, verify_token};
 use rocket_paseto::Purpose;
-use rocket_paseto::token::{
-    Authority, KeyError, KindRules, LocalKey, PublicKey, Rejection, Rules, SecretKey, VerifyOptions,
-};
+use rocket_paseto::{KeyError, Rejection};
 use serde_json::Value;
 
 fn load(name: &str) -> Vec<Value> {

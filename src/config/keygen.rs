@@ -9,7 +9,7 @@ use crate::token::{KeyError, LocalKey, SecretKey};
 ///
 /// ```no_run
 /// fn main() {
-///     print!("{}", rocket_paseto::config::generate_keys("release").expect("the OS random source"));
+///     print!("{}", rocket_paseto::generate_keys("release").expect("the OS random source"));
 /// }
 /// ```
 ///

@@ -24,22 +24,22 @@ mod revocation;
 mod secret;
 mod throttle;
 
-pub use self::attributes::{SameSite, Secure};
+pub(crate) use self::attributes::{SameSite, Secure};
 pub use self::cookies::MissingToken;
 pub(crate) use self::cookies::{CookiePrefix, HttpSettings, is_http_token};
-pub use self::discovery::DiscoveryConfig;
+pub(crate) use self::discovery::DiscoveryConfig;
 pub(crate) use self::discovery::{DiscoverySetup, PublishSetup};
 pub use self::error::ConfigError;
 pub(crate) use self::hints::unread_tables;
 pub use self::keygen::generate_keys;
-pub use self::keys::{BoundKey, PublicKeyEntry};
+pub(crate) use self::keys::PublicKeyEntry;
 pub(crate) use self::kinds::KindSettings;
 pub(crate) use self::origin::WebOrigin;
 pub(crate) use self::resolve::Settings;
-pub use self::revocation::{RevocationConfig, StoreKind};
+pub(crate) use self::revocation::RevocationConfig;
 pub(crate) use self::revocation::{RevocationSetup, StoreSetup};
-pub use self::secret::Secret;
-pub use self::throttle::ThrottleConfig;
+pub(crate) use self::secret::Secret;
+pub(crate) use self::throttle::ThrottleConfig;
 pub(crate) use self::throttle::ThrottleSetup;
 
 /// The `[<profile>.paseto]` table of `Rocket.toml` (or `ROCKET_PASETO` in the environment).
@@ -115,7 +115,7 @@ pub struct Config {
     #[serde(default)]
     pub public_key_files: Vec<Secret>,
     /// Serves the public keys (the signing key's and those in `public_keys`) at this path as a
-    /// [`KeyDocument`](crate::token::KeyDocument), e.g. `"/.well-known/paseto-keys"`, for
+    /// key document, e.g. `"/.well-known/paseto-keys"`, for
     /// verifiers configured with [`discovery`](Self::discovery). Needs `secret_key` and
     /// `issuer`.
     ///
@@ -128,7 +128,7 @@ pub struct Config {
     #[serde(default = "defaults::publish_keys_max_age")]
     pub publish_keys_max_age: u64,
     /// Fetches trusted public keys from an issuer's published document, and keeps them up to
-    /// date (cargo feature `discovery`): see [`DiscoveryConfig`].
+    /// date (cargo feature `discovery`): see `DiscoveryConfig`.
     ///
     /// _Default:_ none.
     #[serde(default)]
@@ -246,7 +246,7 @@ pub struct Config {
     pub remember_me: RememberConfig,
     /// Attributes of the cookies this crate sets.
     ///
-    /// _Default:_ see [`CookieConfig`].
+    /// _Default:_ see `CookieConfig`.
     #[serde(default)]
     pub cookies: CookieConfig,
     /// Settings of kinds you define, by name (see [`TokenKind`](crate::TokenKind)).
@@ -256,11 +256,11 @@ pub struct Config {
     pub kinds: BTreeMap<String, KindConfig>,
     /// Revocation: where revoked tokens are remembered and which kinds are checked.
     ///
-    /// _Default:_ see [`RevocationConfig`] (no store: nothing is revoked).
+    /// _Default:_ see `RevocationConfig` (no store: nothing is revoked).
     #[serde(default)]
     pub revocation: RevocationConfig,
     /// The login throttle: how many failed logins per account and per client address refuse
-    /// further ones for a while. See [`ThrottleConfig`].
+    /// further ones for a while. See `ThrottleConfig`.
     ///
     /// _Default:_ 5 per account in 5 minutes, 20 per address in 1 minute.
     #[serde(default)]

@@ -66,7 +66,7 @@ pub struct RevocationConfig {
     ///
     /// _Default:_ `"reject"`.
     #[serde(default)]
-    pub on_error: OnError,
+    pub(crate) on_error: OnError,
     /// How long to wait for the Redis store, in milliseconds (1 to 60000), connecting included.
     ///
     /// _Default:_ `500`.
@@ -150,7 +150,7 @@ pub(crate) struct RevocationSetup {
     pub explicit: bool,
     /// Whether `kinds` was set explicitly (it then needs a store).
     pub kinds_set: bool,
-    pub on_error: OnError,
+    pub(crate) on_error: OnError,
     /// See `RevocationConfig::rotate`.
     pub rotate: bool,
     /// See `RevocationConfig::rotation_grace`.

@@ -18,7 +18,7 @@ use crate::throttle::{Counted, Throttle};
 /// [`check`](Self::check) the account first, then tell the [`LoginAttempt`] how the password
 /// check went. The counts live in the revocation store when there is one (so every instance
 /// counts together; Redis counts atomically), else in this process. Limits and windows:
-/// [`ThrottleConfig`](crate::config::ThrottleConfig); the client address is the connection's
+/// `[paseto.throttle]` (`docs/configuration.md`); the client address is the connection's
 /// unless a proxy in `paseto.trusted_proxies` forwards it.
 ///
 /// ```

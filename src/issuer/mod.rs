@@ -83,7 +83,7 @@ impl Issuer {
     }
 
     /// The token core: keys, rules, minting and verification without Rocket.
-    pub fn authority(&self) -> &Authority {
+    pub(crate) fn authority(&self) -> &Authority {
         &self.state.authority
     }
 

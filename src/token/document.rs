@@ -10,6 +10,8 @@ use super::keys::PublicKey;
 
 /// The most keys a fetched document may list: an issuer publishes its current key and a few
 /// previous ones.
+// Only key discovery reads documents; the issuer side only writes them.
+#[cfg_attr(not(feature = "discovery"), allow(dead_code))]
 pub const MAX_DOCUMENT_KEYS: usize = 32;
 
 /// The public keys of one issuer, as published at its `publish_keys` path:
@@ -58,6 +60,7 @@ pub enum KeyStatus {
 /// Why a fetched [`KeyDocument`] was refused. The messages never show key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
+#[cfg_attr(not(feature = "discovery"), allow(dead_code))]
 pub enum DocumentError {
     /// The body is not a key document.
     #[error("the key document is not valid JSON of the expected shape")]
@@ -109,6 +112,7 @@ impl KeyDocument {
     /// Reads a fetched document and returns its keys, once it is known to name `issuer` and
     /// every key has been checked against its `kid`. Any bad entry refuses the whole document,
     /// so a verifier never trusts part of a document it cannot read.
+    #[cfg_attr(not(feature = "discovery"), allow(dead_code))]
     pub fn keys_for(body: &[u8], issuer: &str) -> Result<Vec<PublicKey>, DocumentError> {
         let document: KeyDocument =
             serde_json::from_slice(body).map_err(|_| DocumentError::Malformed)?;

@@ -110,7 +110,7 @@ pub enum IssueError {
     /// The `csrf` claim is not a string.
     #[error("the `csrf` claim must be a string")]
     CsrfNotAString,
-    /// The requested lifetime is zero or longer than [`MAX_TTL`].
+    /// The requested lifetime is zero or longer than a year and a day.
     #[error("a token lifetime must be between 1 second and {} days", MAX_TTL.as_secs() / 86400)]
     Ttl,
     /// The token would join a family (a login) that has already ended (`fam_exp` passed).

@@ -15,14 +15,6 @@ use super::purpose::Purpose;
 use super::rules::{KindRules, check_ttl};
 
 /// How a token is minted, beyond its kind, subject and extra claims.
-///
-/// ```
-/// use rocket_paseto::token::MintOptions;
-/// use std::time::Duration;
-///
-/// let options = MintOptions::new().ttl(Duration::from_secs(60)).fresh();
-/// # let _ = options;
-/// ```
 #[derive(Debug, Default, Clone, Copy)]
 #[must_use]
 pub struct MintOptions<'a> {

@@ -2,33 +2,12 @@
 //!
 //! [`Authority`] holds the keyring and the rules; [`Authority::mint`] and
 //! [`Authority::verify`] are the one way in and out, each taking options. The Rocket glue in this
-//! crate only finds a token in a request and hands it here. It is public so tokens can be minted
-//! and checked outside a request too (tests, background jobs, other transports), and benchmarked
-//! on its own.
+//! crate only finds a token in a request and hands it here.
 //!
-//! ```
-//! use rocket_paseto::Purpose;
-//! use rocket_paseto::token::{Authority, KindRules, LocalKey, MintOptions, Rules, VerifyOptions};
-//! use std::time::Duration;
-//!
-//! let rules = Rules::new(vec![KindRules::new("access", Purpose::Local, Duration::from_secs(900))]);
-//! let authority = Authority::new(Some(LocalKey::generate()?), None, vec![], rules);
-//!
-//! let token = authority.mint("access", "alice", None::<&()>, MintOptions::new())?;
-//! let now = time::OffsetDateTime::now_utc();
-//! let verified = authority.verify("access", &token, now, VerifyOptions::new())?;
-//! assert_eq!(verified.claims().sub, "alice");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! Why each item is public: [`Authority`], [`Rules`], [`KindRules`], [`MintOptions`],
-//! [`VerifyOptions`], [`Verified`], [`Rejection`] and [`IssueError`] mint and verify tokens
-//! outside a request; the key types ([`LocalKey`], [`SecretKey`], [`PublicKey`], [`KeyId`],
-//! [`KeyError`]) load, generate and name keys, for key tools and for `Authority`; the key
-//! document types ([`KeyDocument`], [`PublishedKey`], [`KeyStatus`], [`DocumentError`],
-//! [`MAX_DOCUMENT_KEYS`]) let a verifier or a tool read what an issuer publishes; and the
-//! limits ([`REGISTERED_CLAIMS`], [`DEFAULT_MAX_TOKEN_LENGTH`], [`MAX_TTL`], [`MAX_LEEWAY`])
-//! are the bounds the configuration is checked against.
+//! Only what a route or an application handles leaves the crate, re-exported at its root:
+//! [`Verified`], [`Rejection`], [`IssueError`], `Claims` and `Purpose`. The rest is internal;
+//! the crate's own tests, fuzz targets and benchmarks reach it through the hidden `__private`
+//! module.
 //!
 //! The module is cut along its jobs: `keys` (typed keys, PASERK and PEM), `keyring` (the keys in
 //! use and the lookup by `kid`), `document` (the public keys an issuer publishes), `purpose`,
@@ -58,12 +37,16 @@ mod verify;
 pub use authority::Authority;
 pub(crate) use claims::Claims;
 pub use claims::REGISTERED_CLAIMS;
-pub use document::{DocumentError, KeyDocument, KeyStatus, MAX_DOCUMENT_KEYS, PublishedKey};
+#[cfg(feature = "discovery")]
+pub(crate) use document::DocumentError;
+pub(crate) use document::KeyDocument;
 pub use error::{IssueError, Rejection};
 #[cfg(feature = "discovery")]
 pub(crate) use keyring::KeyChange;
-pub use keys::{KeyError, KeyId, LocalKey, PublicKey, SecretKey};
-pub use limits::{DEFAULT_MAX_TOKEN_LENGTH, MAX_LEEWAY, MAX_TTL};
+pub(crate) use keys::KeyId;
+pub use keys::{KeyError, LocalKey, PublicKey, SecretKey};
+pub use limits::DEFAULT_MAX_TOKEN_LENGTH;
+pub(crate) use limits::{MAX_LEEWAY, MAX_TTL};
 pub use mint::MintOptions;
 pub(crate) use mint::random_id;
 pub use opened::Verified;

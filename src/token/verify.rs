@@ -17,14 +17,6 @@ use super::purpose::Purpose;
 use super::rules::KindRules;
 
 /// How a token is verified, beyond its kind and the time.
-///
-/// ```
-/// use rocket_paseto::token::VerifyOptions;
-///
-/// let bearer = VerifyOptions::new();
-/// let cookie = VerifyOptions::new().implicit(b"session");
-/// # let _ = (bearer, cookie);
-/// ```
 #[derive(Debug, Default, Clone, Copy)]
 #[must_use]
 pub struct VerifyOptions<'a> {

@@ -14,7 +14,7 @@ use pasetors::version4::{LocalToken, PublicToken, V4};
 use rocket::figment::Figment;
 use rocket::local::blocking::Client;
 use rocket::{Build, Rocket, Route};
-use rocket_paseto::token::{LocalKey, SecretKey};
+use rocket_paseto::__private::{LocalKey, SecretKey};
 use rocket_paseto::{PasetoFairing, catchers};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;

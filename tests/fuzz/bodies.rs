@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use rocket::figment::Figment;
 use rocket::figment::providers::{Format, Toml};
-use rocket_paseto::__private::{decrypt, from_authorization};
-use rocket_paseto::token::{
+use rocket_paseto::__private::{
     Authority, KindRules, LocalKey, PublicKey, Rules, SecretKey, VerifyOptions,
 };
+use rocket_paseto::__private::{decrypt, from_authorization};
 use rocket_paseto::{PasetoFairing, Purpose};
 
 /// Fixed keys: the fuzzer never learns them, so no input it makes may verify.
@@ -206,9 +206,10 @@ pub fn reference_local_decrypt(
     key: &pasetors::keys::SymmetricKey<pasetors::version4::V4>,
     token: &str,
     implicit: &[u8],
-) -> Result<String, rocket_paseto::token::Rejection> {
+) -> Result<String, rocket_paseto::Rejection> {
     use pasetors::errors::Error;
-    use rocket_paseto::token::{DEFAULT_MAX_TOKEN_LENGTH, Rejection};
+    use rocket_paseto::__private::DEFAULT_MAX_TOKEN_LENGTH;
+    use rocket_paseto::Rejection;
     if token.len() > DEFAULT_MAX_TOKEN_LENGTH {
         return Err(Rejection::TooLong);
     }

@@ -15,7 +15,8 @@ use pasetors::keys::AsymmetricPublicKey;
 use pasetors::token::{Public, UntrustedToken};
 use pasetors::version4::{PublicToken, V4};
 use rocket_paseto::__private::verify_token;
-use rocket_paseto::token::{DEFAULT_MAX_TOKEN_LENGTH, KeyError, PublicKey};
+use rocket_paseto::__private::{DEFAULT_MAX_TOKEN_LENGTH, PublicKey};
+use rocket_paseto::KeyError;
 
 /// The eight points of small order (the torsion subgroup), canonically encoded, the identity
 /// first.
