@@ -36,14 +36,14 @@ pub enum CookieError {
 /// As a response it is JSON with the right status and an RFC 6750 `WWW-Authenticate` challenge
 /// (with the configured scheme in place of `Bearer`). Every rejected token gets the very same
 /// body and headers, whichever check failed, with one exception: a genuine token (its MAC or
-/// signature verified) that failed only because it expired, or whose login ended, is answered
+/// signature verified) that failed only because it expired, or whose session ended, is answered
 /// as expired, so that clients know to refresh it ([`is_expired`](Self::is_expired)). The
 /// reason inside [`AuthError::Invalid`] is for your logs, never for the client.
 ///
 /// | variant | status | body `error` | `WWW-Authenticate` |
 /// |---|---|---|---|
 /// | `Missing` | 401 | `unauthorized` | `Bearer` |
-/// | `Invalid(Rejection::Expired)`, `Issue(IssueError::FamilyEnded)` | 401 | `invalid_token`, with `"error_description":"The access token expired"` | `Bearer error="invalid_token", error_description="The access token expired"` |
+/// | `Invalid(Rejection::Expired)`, `Issue(IssueError::SessionEnded)` | 401 | `invalid_token`, with `"error_description":"The access token expired"` | `Bearer error="invalid_token", error_description="The access token expired"` |
 /// | other `Invalid(_)`, `ClaimsMismatch` | 401 | `invalid_token` | `Bearer error="invalid_token"` |
 /// | `BadCredentials` | 401 | `invalid_credentials` | `Bearer` |
 /// | `FreshRequired` | 401 | `fresh_token_required` | `Bearer error="insufficient_user_authentication", …` |
@@ -59,7 +59,7 @@ pub enum CookieError {
 /// the status and these headers, see [`with_body`](Self::with_body); for your own catchers,
 /// [`AuthError::of`] tells what a guard failed with.
 ///
-/// [`IssueError::FamilyEnded`]: crate::token::IssueError::FamilyEnded
+/// [`IssueError::SessionEnded`]: crate::token::IssueError::SessionEnded
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {

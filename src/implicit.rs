@@ -53,7 +53,7 @@ pub(crate) async fn refresh(
         Ok(pair) => pair,
         // A session that has ended (revoked, logged out everywhere, its user gone): its cookies
         // are of no more use, so they go, and the guard answers as it would have without them.
-        Err(AuthError::Invalid(_) | AuthError::Issue(IssueError::FamilyEnded)) => {
+        Err(AuthError::Invalid(_) | AuthError::Issue(IssueError::SessionEnded)) => {
             cookies.remove_tokens();
             return Err(fallback);
         }

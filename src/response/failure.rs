@@ -107,7 +107,7 @@ impl AuthError {
             AuthError::Invalid(Rejection::Expired) => Body::Expired,
             AuthError::Invalid(_) | AuthError::ClaimsMismatch => Body::Invalid,
             // A login that has ended cannot grow: the client's token is too old, not our fault.
-            AuthError::Issue(IssueError::FamilyEnded) => Body::Expired,
+            AuthError::Issue(IssueError::SessionEnded) => Body::Expired,
             AuthError::BadCredentials => Body::BadCredentials,
             AuthError::FreshRequired => Body::FreshRequired,
             AuthError::Csrf => Body::Csrf,

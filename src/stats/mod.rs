@@ -168,7 +168,7 @@ fn verdict<T>(result: &Result<T, AuthError>) -> Verdict {
     };
     match error {
         AuthError::Missing => Verdict::Missing,
-        AuthError::Invalid(Rejection::Expired) | AuthError::Issue(IssueError::FamilyEnded) => {
+        AuthError::Invalid(Rejection::Expired) | AuthError::Issue(IssueError::SessionEnded) => {
             Verdict::Expired
         }
         AuthError::Invalid(Rejection::Revoked | Rejection::SubjectRefused) => Verdict::Revoked,

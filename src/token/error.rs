@@ -63,7 +63,7 @@ pub enum Rejection {
     /// The kind is not configured.
     #[error("no such token kind is configured")]
     UnknownKind,
-    /// The token, or its family, has been revoked; or a refresh token was used twice.
+    /// The token, or its session, has been revoked; or a refresh token was used twice.
     #[error("token has been revoked")]
     Revoked,
     /// The application no longer accepts the token's subject (e.g. a deleted or disabled user).
@@ -113,9 +113,9 @@ pub enum IssueError {
     /// The requested lifetime is zero or longer than a year and a day.
     #[error("a token lifetime must be between 1 second and {} days", MAX_TTL.as_secs() / 86400)]
     Ttl,
-    /// The token would join a family (a login) that has already ended (`fam_exp` passed).
-    #[error("the token's family has ended")]
-    FamilyEnded,
+    /// The token would join a session that has already ended (its `fam_exp` passed).
+    #[error("the token's session has ended")]
+    SessionEnded,
     /// Serialisation or the cryptography failed.
     #[error("the token could not be built")]
     Build,

@@ -163,7 +163,7 @@ fn expiry(
     // No member outlives its family, so a revoked family is remembered long enough.
     let end = end.replace_nanosecond(0).unwrap_or(end);
     if end <= now {
-        return Err(IssueError::FamilyEnded);
+        return Err(IssueError::SessionEnded);
     }
     Ok(exp.min(end))
 }
@@ -302,7 +302,7 @@ mod tests {
         };
         assert!(matches!(
             a.mint("refresh", "alice", None::<&()>, ended),
-            Err(IssueError::FamilyEnded)
+            Err(IssueError::SessionEnded)
         ));
     }
 }
