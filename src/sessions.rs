@@ -13,7 +13,7 @@ use crate::issuer::{Issuer, TokenPair};
 use crate::kind::{Access, Refresh};
 use crate::login::Login;
 use crate::revocation::{LoggedOut, LoginRecord, Revocation};
-use crate::state::AuthState;
+use crate::state::{AuthState, CheckedRefresh};
 use crate::token::Verified;
 
 /// Sessions over bearer tokens: the request guard for each step of a session's life.
@@ -125,7 +125,8 @@ impl<'r> Sessions<'r> {
             .reload(self.request, revocation, refresh)
             .await?;
         let refresh = reloaded.as_ref().unwrap_or(refresh);
-        self.issuer.renew(refresh, None).await
+        let seen = CheckedRefresh::take(self.request, refresh.claims().jti.as_deref());
+        self.issuer.renew(refresh, None, seen).await
     }
 
     /// Ends the session of the token the request carries, its access token or, when that is

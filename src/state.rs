@@ -1,8 +1,8 @@
 //! The runtime state: what the fairing resolved at ignite, reached the same way by every guard,
 //! the issuer, the cookie jar and the responders.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rocket::request::Request;
@@ -11,7 +11,7 @@ use rocket::{Ignite, Phase, Rocket};
 use crate::config::{HttpSettings, KindSettings};
 use crate::counters::Counters;
 use crate::hooks::Hooks;
-use crate::revocation::{LoggedOut, Revocation};
+use crate::revocation::{LoggedOut, Revocation, Standing};
 use crate::throttle::Throttle;
 use time::OffsetDateTime;
 
@@ -159,5 +159,33 @@ impl TokensSet {
 
     pub(crate) fn is_set(&self) -> bool {
         self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A refresh token's standing as its guard read it from the store in this request, so that
+/// refreshing it in the same request starts from that read instead of repeating it. The
+/// rotation's compare-and-set still decides, and reads afresh when the record has moved.
+#[derive(Default)]
+pub(crate) struct CheckedRefresh(Mutex<Option<(String, Standing)>>);
+
+impl CheckedRefresh {
+    /// Records what the guard read for the refresh token `jti` (never an unchecked standing).
+    pub(crate) fn record(request: &Request<'_>, jti: &str, standing: &Standing) {
+        if *standing != Standing::Unchecked {
+            *Self::of(request) = Some((jti.to_owned(), standing.clone()));
+        }
+    }
+
+    /// What the guard read for the refresh token `jti` in this request, once.
+    pub(crate) fn take(request: &Request<'_>, jti: Option<&str>) -> Option<Standing> {
+        match Self::of(request).take() {
+            Some((seen, standing)) if Some(seen.as_str()) == jti => Some(standing),
+            _ => None,
+        }
+    }
+
+    fn of<'r>(request: &'r Request<'_>) -> std::sync::MutexGuard<'r, Option<(String, Standing)>> {
+        let cell = request.local_cache(CheckedRefresh::default);
+        cell.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

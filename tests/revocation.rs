@@ -1207,3 +1207,33 @@ async fn a_store_that_answers_for_the_wrong_keys_has_not_answered() {
         Status::ServiceUnavailable
     );
 }
+
+/// A refresh reads the token's standing from the store once: its guard's read is what the
+/// rotation starts from (the compare-and-set still decides), for a rotating and a
+/// non-rotating refresh alike.
+#[rocket::async_test]
+async fn a_refresh_reads_the_store_once() {
+    for rotate in [true, false] {
+        let mut config = keys();
+        config["revocation"] = json!({ "rotate": rotate, "max_sessions": 0 });
+        let client = instance(config, None::<MemoryStore>).await;
+        let issuer = client.rocket().state::<Issuer>().unwrap();
+        let pair = login_pair(&client).await;
+        // What a guard's read of a refresh token costs, alone.
+        let before = issuer.stats().store_calls;
+        let check = client
+            .get("/refresh/check")
+            .header(common::revocation::bearer(&pair.refresh_token))
+            .dispatch()
+            .await;
+        assert_eq!(check.status(), Status::Ok);
+        let read = issuer.stats().store_calls - before;
+        let before = issuer.stats().store_calls;
+        let response = post_with(&client, "/refresh", &pair.refresh_token).await;
+        assert_eq!(response.status(), Status::Ok);
+        let calls = issuer.stats().store_calls - before;
+        // The guard's read, and for a rotation its compare-and-set: nothing read twice.
+        let swap = u64::from(rotate);
+        assert_eq!(calls, read + swap, "rotate = {rotate}");
+    }
+}

@@ -13,6 +13,7 @@ use crate::error::{AuthError, CookieError};
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{LoggedOut, merge_all};
+use crate::state::CheckedRefresh;
 use crate::token::{Verified, VerifyOptions, random_id};
 
 impl PasetoCookies<'_> {
@@ -63,7 +64,11 @@ impl PasetoCookies<'_> {
             Some(_) => None,
             None => Some(random_id().map_err(CookieError::Issue)?),
         };
-        let pair = self.issuer.renew(refresh, new_csrf.as_deref()).await?;
+        let seen = CheckedRefresh::take(self.request, refresh.claims().jti.as_deref());
+        let pair = self
+            .issuer
+            .renew(refresh, new_csrf.as_deref(), seen)
+            .await?;
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let rotated = if pair.refresh_token.is_empty() {
             None

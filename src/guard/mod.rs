@@ -15,7 +15,7 @@ use crate::csrf;
 use crate::error::AuthError;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::origin;
-use crate::state::AuthState;
+use crate::state::{AuthState, CheckedRefresh};
 use crate::stats;
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
 
@@ -347,7 +347,13 @@ async fn verify_in<K: TokenKind>(
     if let Some(revocation) = &state.revocation
         && kind.1.checked
     {
-        revocation.check(verified.claims()).await?;
+        let standing = revocation.check(verified.claims()).await?;
+        // A refresh in this request can start from this read (see `CheckedRefresh`).
+        if K::NAME == Refresh::NAME
+            && let Some(jti) = verified.claims().jti.as_deref()
+        {
+            CheckedRefresh::record(request, jti, &standing);
+        }
     }
     // A refresh renews a session: the application must still accept its user.
     if K::NAME == Refresh::NAME

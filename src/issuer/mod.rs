@@ -8,7 +8,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::error::AuthError;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
-use crate::revocation::{LoggedOut, Revocation, add_saturating};
+use crate::revocation::{LoggedOut, Revocation, Standing, add_saturating};
 use crate::state::AuthState;
 use crate::stats::{self, PasetoStats};
 use crate::token::{
@@ -165,16 +165,20 @@ impl Issuer {
     /// store is configured and `revocation.rotate` is on; otherwise a new access token in the
     /// refresh token's session, and an empty `refresh_token`: the client keeps its own. Gives
     /// the new tokens `csrf` when the refresh token has none.
+    ///
+    /// `seen`: the refresh token's standing as its guard read it from the store in this request
+    /// ([`CheckedRefresh`](crate::state::CheckedRefresh)), which saves reading it again.
     pub(crate) async fn renew(
         &self,
         refresh: &Verified,
         csrf: Option<&str>,
+        seen: Option<Standing>,
     ) -> Result<TokenPair, AuthError> {
         if self.state.revocation.is_some() && self.state.rotate {
-            return self.rotate(refresh, csrf).await;
+            return self.rotate(refresh, csrf, seen).await;
         }
         Ok(TokenPair {
-            access_token: self.access_in_family(refresh, csrf).await?,
+            access_token: self.access_in_family(refresh, csrf, seen).await?,
             refresh_token: String::new(),
             token_type: self.state.http.scheme.clone(),
             expires_in: self.ttl_of(Access::NAME).as_secs(),
@@ -187,10 +191,13 @@ impl Issuer {
         &self,
         refresh: &Verified,
         csrf: Option<&str>,
+        seen: Option<Standing>,
     ) -> Result<String, AuthError> {
         let claims = refresh.claims();
         check_can_grow(claims)?;
-        if let Some(revocation) = &self.state.revocation {
+        if let Some(revocation) = &self.state.revocation
+            && !matches!(seen, Some(Standing::Current { .. }))
+        {
             revocation.check_strictly(claims).await?;
         }
         let extra = extra_claims(refresh, csrf)?;
@@ -241,11 +248,12 @@ impl Issuer {
         &self,
         refresh: &Verified,
         csrf: Option<&str>,
+        seen: Option<Standing>,
     ) -> Result<TokenPair, AuthError> {
         let revocation = self.revocation()?;
         let claims = refresh.claims();
         check_can_grow(claims)?;
-        let successor = revocation.rotate(claims).await?;
+        let successor = revocation.rotate(claims, seen).await?;
         let extra = extra_claims(refresh, csrf)?;
         let pair = self.pair_with(
             &claims.sub,

@@ -38,14 +38,25 @@ impl Revocation {
     /// refreshes and retries get the same generation). A refresh token replaced longer ago
     /// revokes its whole family. Always fails closed: an exchange that cannot be recorded could
     /// be repeated by a thief without being noticed.
-    pub(crate) async fn rotate(&self, claims: &Claims) -> Result<String, Refusal> {
+    ///
+    /// `seen`: the token's standing as read from the store earlier in the same request (by its
+    /// guard), to start from instead of reading it again; the compare-and-set still decides.
+    pub(crate) async fn rotate(
+        &self,
+        claims: &Claims,
+        mut seen: Option<Standing>,
+    ) -> Result<String, Refusal> {
         let (Some(jti), Some(family)) = (claims.jti.as_deref(), claims.family()) else {
             return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
         };
         let rotation_key = key("rot:", family);
         let until = self.outlive(self.family_end(claims));
         for _ in 0..ROTATION_ATTEMPTS {
-            let record = match self.check_strictly(claims).await? {
+            let standing = match seen.take() {
+                Some(standing) => standing,
+                None => self.check_strictly(claims).await?,
+            };
+            let record = match standing {
                 Standing::Superseded { successor } => return Ok(successor),
                 Standing::Current { record } => record,
                 Standing::Unchecked => return Err(Refusal::Unavailable),
