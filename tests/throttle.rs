@@ -76,7 +76,7 @@ async fn app(store: &Store, throttle: Value, proxies: &[&str]) -> Client {
     paseto["trusted_proxies"] = json!(proxies);
     let mut fairing = PasetoFairing::default();
     match store {
-        Store::None => {}
+        Store::None => paseto["revocation"] = json!({ "store": "none" }),
         Store::Memory => paseto["revocation"] = json!({ "store": "memory" }),
         Store::Custom(store) => fairing = fairing.revocation(store.clone()),
         Store::Config(revocation) => paseto["revocation"] = revocation.clone(),
