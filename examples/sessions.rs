@@ -82,11 +82,10 @@ async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
 
 #[launch]
 pub fn rocket() -> Rocket<Build> {
-    // Defaults the configuration can override (e.g. with Redis): `join` fills gaps only.
-    // Sessions are not listed, so logins write nothing and go on while Redis is down.
-    let figment = rocket::Config::figment()
-        .join(("paseto.revocation.store", "memory"))
-        .join(("paseto.revocation.max_sessions", 0));
+    // Revocations in memory (the default) unless the configuration names a store, e.g. Redis.
+    // Sessions are not listed, so logins write nothing and go on while Redis is down: `join`
+    // fills gaps only.
+    let figment = rocket::Config::figment().join(("paseto.revocation.max_sessions", 0));
     rocket::custom(figment)
         .attach(PasetoFairing::default())
         .register("/", rocket_paseto::catchers())
