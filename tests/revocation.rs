@@ -1237,3 +1237,16 @@ async fn a_refresh_reads_the_store_once() {
         assert_eq!(calls, read + swap, "rotate = {rotate}");
     }
 }
+
+/// A logout records the token and its session at once: one round trip's wait, not two.
+#[rocket::async_test]
+async fn a_logout_writes_its_entries_together() {
+    let store = TestStore::default();
+    let client = instance(keys(), Some(store.clone())).await;
+    let pair = login_pair(&client).await;
+    let response = post_with(&client, "/logout", &pair.access_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    let inserts = store.inserts.lock().unwrap().len();
+    assert_eq!(inserts, 2, "a `jti:` and a `fam:` entry");
+    assert_eq!(store.most_inserting.load(Ordering::SeqCst), 2);
+}

@@ -199,17 +199,28 @@ impl Revocation {
     }
 
     async fn record(&self, claims: &Claims) -> Result<(), StoreError> {
-        if let Some(family) = claims.family() {
-            self.store
-                .insert(&key("fam:", family), self.outlive(self.family_end(claims)))
-                .await?;
-        }
-        if let Some(jti) = claims.jti.as_deref() {
-            self.store
-                .insert(&key("jti:", jti), self.outlive(claims.exp))
-                .await?;
-        }
-        Ok(())
+        let family = async {
+            match claims.family() {
+                Some(family) => {
+                    let until = self.outlive(self.family_end(claims));
+                    self.store.insert(&key("fam:", family), until).await
+                }
+                None => Ok(()),
+            }
+        };
+        let token = async {
+            match claims.jti.as_deref() {
+                Some(jti) => {
+                    let until = self.outlive(claims.exp);
+                    self.store.insert(&key("jti:", jti), until).await
+                }
+                None => Ok(()),
+            }
+        };
+        // Both at once, so a logout waits for one round trip rather than two; it succeeds only
+        // once both are recorded.
+        let (family, token) = rocket::futures::future::join(family, token).await;
+        family.and(token)
     }
 
     /// When the token's family ends: its `fam_exp`, or for a family member without one (minted

@@ -5,7 +5,7 @@ use rocket::http::{Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::serde::json::Json;
 use rocket::{Route, delete, get, post, routes};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rocket_paseto::revocation::{MemoryStore, RevocationStore, StoreError};
@@ -267,6 +267,9 @@ pub struct TestStore {
     pub inserts: Arc<Mutex<Vec<(String, OffsetDateTime)>>>,
     /// Writes land, then report a failure (a reply lost to a timeout).
     pub replies_lost: Arc<AtomicBool>,
+    /// `insert`s under way, and the most ever under way at once.
+    pub inserting: Arc<AtomicUsize>,
+    pub most_inserting: Arc<AtomicUsize>,
 }
 
 impl TestStore {
@@ -334,6 +337,11 @@ impl RevocationStore for TestStore {
     async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError> {
         self.write(key)?;
         self.inserts.lock().unwrap().push((key.to_owned(), until));
+        // A round trip: other calls of the same request may start before it ends.
+        let now = self.inserting.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_inserting.fetch_max(now, Ordering::SeqCst);
+        rocket::tokio::task::yield_now().await;
+        self.inserting.fetch_sub(1, Ordering::SeqCst);
         self.inner.insert(key, self.until(until)).await?;
         self.reply()
     }
