@@ -2,15 +2,17 @@
 //! application's [`LoginClaims`](crate::LoginClaims) loader.
 
 use std::fmt;
+use std::time::Duration;
 
 use rocket::request::Request;
 use serde::Serialize;
 use serde_json::Map;
+use time::OffsetDateTime;
 
 use crate::cookies::PasetoCookies;
 use crate::error::AuthError;
 use crate::issuer::{ExtraClaims, Family, Issuer, TokenPair};
-use crate::revocation::login_family;
+use crate::revocation::{add_saturating, login_family};
 use crate::token::random_id;
 
 /// A session being started: an access and a refresh token in a new session, with claims from
@@ -26,6 +28,7 @@ pub struct Login<'a> {
     subject: String,
     extra: ExtraClaims,
     fresh: bool,
+    ttl: Option<Duration>,
     cookies: Option<&'a PasetoCookies<'a>>,
 }
 
@@ -33,6 +36,7 @@ impl fmt::Debug for Login<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Login")
             .field("fresh", &self.fresh)
+            .field("ttl", &self.ttl)
             .field("cookies", &self.cookies.is_some())
             .finish_non_exhaustive()
     }
@@ -51,6 +55,7 @@ impl<'a> Login<'a> {
             subject,
             extra: ExtraClaims::new(),
             fresh: false,
+            ttl: None,
             cookies,
         }
     }
@@ -76,6 +81,14 @@ impl<'a> Login<'a> {
         self
     }
 
+    /// Ends this session sooner than `paseto.session_ttl` (never later): its tokens, and every
+    /// token refreshed from it, expire by then. For a short session on a shared computer, say,
+    /// beside the configured one for a trusted device.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
     /// Mints the pair (and, from [`PasetoCookies::login`], sets the access, refresh and CSRF
     /// cookies, `Max-Age` their lifetimes, all or none). With a revocation store the session is
     /// listed first; when the store cannot record it, the login fails with
@@ -92,7 +105,12 @@ impl<'a> Login<'a> {
         };
         claims.extend(self.extra.into_map().map_err(AuthError::Issue)?);
         // A listed session's id carries its start, so ending the oldest takes one entry.
-        let (family, end) = (login_family()?, self.issuer.session_end());
+        let end = self.issuer.session_end();
+        let end = match self.ttl {
+            Some(ttl) => end.min(add_saturating(OffsetDateTime::now_utc(), ttl)),
+            None => end,
+        };
+        let family = login_family()?;
         let csrf = match self.cookies {
             Some(_) => Some(random_id()?),
             None => None,

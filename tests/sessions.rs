@@ -5,8 +5,8 @@ mod common;
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
-use rocket_paseto::Session;
 use rocket_paseto::revocation::MemoryStore;
+use rocket_paseto::{Access, Issuer, Refresh, Session, TokenPair};
 use serde_json::{Value, json};
 
 use common::keys;
@@ -487,4 +487,29 @@ async fn a_logout_the_store_cannot_record_is_unavailable_and_can_be_retried() {
         .store(false, std::sync::atomic::Ordering::SeqCst);
     let response = post_with(&client, "/logout/or-retry", &pair.access_token).await;
     assert_eq!(response.into_string().await.unwrap(), "logged out");
+}
+
+/// `Login::ttl` ends a session sooner than `session_ttl`: its tokens, and those refreshed from
+/// it, expire by then.
+#[rocket::async_test]
+async fn a_login_can_end_its_session_sooner() {
+    let client = instance(keys(), None::<MemoryStore>).await;
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let response = client.post("/sessions/login/alice/short").dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    let pair: TokenPair = response.into_json().await.unwrap();
+    let minute = time::OffsetDateTime::now_utc() + time::Duration::seconds(61);
+    let refresh = issuer.verify::<Refresh>(&pair.refresh_token).unwrap();
+    let end = refresh.claims().fam_exp.expect("a session end");
+    assert!(end <= minute, "{end}");
+    assert!(refresh.claims().exp <= end);
+    let access = issuer.verify::<Access>(&pair.access_token).unwrap();
+    assert!(access.claims().exp <= end);
+    // A refresh keeps the session's end.
+    let refreshed = post_with(&client, "/refresh", &pair.refresh_token).await;
+    assert_eq!(refreshed.status(), Status::Ok);
+    let refreshed: TokenPair = refreshed.into_json().await.unwrap();
+    let renewed = issuer.verify::<Refresh>(&refreshed.refresh_token).unwrap();
+    assert_eq!(renewed.claims().fam_exp, Some(end));
+    assert!(renewed.claims().exp <= end);
 }

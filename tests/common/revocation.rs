@@ -124,6 +124,16 @@ async fn session_login(subject: &str, sessions: Sessions<'_>) -> Result<TokenPai
     sessions.login(subject).issue().await
 }
 
+/// A short login through `Sessions`: it ends a minute from now.
+#[post("/sessions/login/<subject>/short")]
+async fn session_login_short(
+    subject: &str,
+    sessions: Sessions<'_>,
+) -> Result<TokenPair, AuthError> {
+    let minute = std::time::Duration::from_secs(60);
+    sessions.login(subject).ttl(minute).issue().await
+}
+
 /// A login whose tokens cannot be minted (a registered claim given as an extra one).
 #[post("/sessions/login/<subject>/broken")]
 async fn session_login_broken(
@@ -178,6 +188,7 @@ pub fn app_routes() -> Vec<Route> {
         web_logout,
         remembered,
         session_login,
+        session_login_short,
         session_login_broken,
         session_list,
         session_end,
