@@ -13,7 +13,7 @@ use crate::issuer::{Issuer, TokenPair};
 use crate::kind::{Access, Refresh};
 use crate::login::Login;
 use crate::revocation::{LoggedOut, LoginRecord, Revocation};
-use crate::state::{AuthState, CheckedRefresh};
+use crate::state::AuthState;
 use crate::token::Verified;
 
 /// Sessions over bearer tokens: the request guard for each step of a session's life.
@@ -118,15 +118,11 @@ impl<'r> Sessions<'r> {
     /// (`session_ttl`) cannot be refreshed.
     pub async fn refresh(&self, refresh: impl AsRef<Verified>) -> Result<TokenPair, AuthError> {
         let refresh = refresh.as_ref();
-        let state = self.issuer.state();
-        let revocation = state.revocation.as_ref();
-        let reloaded = state
-            .hooks
-            .reload(self.request, revocation, refresh)
+        let (pair, _) = self
+            .issuer
+            .refresh_session(self.request, refresh, false)
             .await?;
-        let refresh = reloaded.as_ref().unwrap_or(refresh);
-        let seen = CheckedRefresh::take(self.request, refresh.claims().jti.as_deref());
-        self.issuer.renew(refresh, None, seen).await
+        Ok(pair)
     }
 
     /// Ends the session of the token the request carries, its access token or, when that is

@@ -170,8 +170,10 @@ pub(crate) struct CheckedRefresh(Mutex<Option<(String, Standing)>>);
 
 impl CheckedRefresh {
     /// Records what the guard read for the refresh token `jti` (never an unchecked standing).
-    pub(crate) fn record(request: &Request<'_>, jti: &str, standing: &Standing) {
-        if *standing != Standing::Unchecked {
+    pub(crate) fn record(request: &Request<'_>, jti: Option<&str>, standing: &Standing) {
+        if let Some(jti) = jti
+            && *standing != Standing::Unchecked
+        {
             *Self::of(request) = Some((jti.to_owned(), standing.clone()));
         }
     }

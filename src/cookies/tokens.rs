@@ -13,8 +13,7 @@ use crate::error::{AuthError, CookieError};
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{LoggedOut, merge_all};
-use crate::state::CheckedRefresh;
-use crate::token::{Verified, VerifyOptions, random_id};
+use crate::token::{Verified, VerifyOptions};
 
 impl PasetoCookies<'_> {
     /// The access, refresh and CSRF cookies of a new login, not yet set.
@@ -53,21 +52,9 @@ impl PasetoCookies<'_> {
     /// [`refresh`](Self::refresh), returning the new tokens for the server's own use (implicit
     /// refresh serves the request with the new access token).
     pub(crate) async fn refresh_with(&self, refresh: &Verified) -> Result<TokenPair, AuthError> {
-        let state = self.issuer.state();
-        let revocation = state.revocation.as_ref();
-        let reloaded = state
-            .hooks
-            .reload(self.request, revocation, refresh)
-            .await?;
-        let refresh = reloaded.as_ref().unwrap_or(refresh);
-        let new_csrf = match refresh.claims().csrf {
-            Some(_) => None,
-            None => Some(random_id().map_err(CookieError::Issue)?),
-        };
-        let seen = CheckedRefresh::take(self.request, refresh.claims().jti.as_deref());
-        let pair = self
+        let (pair, new_csrf) = self
             .issuer
-            .renew(refresh, new_csrf.as_deref(), seen)
+            .refresh_session(self.request, refresh, true)
             .await?;
         let access = self.token_cookie::<Access>(&pair.access_token)?;
         let rotated = if pair.refresh_token.is_empty() {

@@ -348,27 +348,33 @@ async fn verify_in<K: TokenKind>(
         && kind.1.checked
     {
         let standing = revocation.check(verified.claims()).await?;
-        // A refresh in this request can start from this read (see `CheckedRefresh`).
-        if K::NAME == Refresh::NAME
-            && let Some(jti) = verified.claims().jti.as_deref()
-        {
-            CheckedRefresh::record(request, jti, &standing);
+        if K::NAME == Refresh::NAME {
+            // A refresh in this request can start from this read (see `CheckedRefresh`).
+            CheckedRefresh::record(request, verified.claims().jti.as_deref(), &standing);
         }
     }
-    // A refresh renews a session: the application must still accept its user.
-    if K::NAME == Refresh::NAME
-        && let Some(users) = &state.hooks.users
-    {
-        users.check(&verified.claims().sub, request).await?;
-    }
-    if K::NAME == Refresh::NAME
-        && let Some(reloaded) = (state.hooks)
-            .reload(request, state.revocation.as_ref(), &verified)
-            .await?
-    {
-        return Ok((Arc::new(reloaded), source));
+    if K::NAME == Refresh::NAME {
+        return renewing(request, state, verified, source).await;
     }
     Ok((verified, source))
+}
+
+/// What a refresh token's guard adds, since a refresh renews a session: the application must
+/// still accept its user, and the session's claims are reloaded.
+async fn renewing(
+    request: &Request<'_>,
+    state: &AuthState,
+    verified: Arc<Verified>,
+    source: Source,
+) -> Result<Found, AuthError> {
+    if let Some(users) = &state.hooks.users {
+        users.check(&verified.claims().sub, request).await?;
+    }
+    let revocation = state.revocation.as_ref();
+    match state.hooks.reload(request, revocation, &verified).await? {
+        Some(reloaded) => Ok((Arc::new(reloaded), source)),
+        None => Ok((verified, source)),
+    }
 }
 
 /// Whether the request asks to become a WebSocket (RFC 6455: `Upgrade: websocket`).

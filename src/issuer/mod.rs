@@ -6,10 +6,10 @@ use std::sync::Arc;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, CookieError};
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{LoggedOut, Revocation, Standing, add_saturating};
-use crate::state::AuthState;
+use crate::state::{AuthState, CheckedRefresh};
 use crate::stats::{self, PasetoStats};
 use crate::token::{
     Authority, Claims, IssueError, MintOptions, Rejection, Verified, VerifyOptions, random_id,
@@ -161,6 +161,30 @@ impl Issuer {
         })
     }
 
+    /// A session's refresh from `request`: the claims the [`LoginClaims`](crate::LoginClaims)
+    /// loader gives now, then [`renew`](Self::renew) from what the refresh token's guard read
+    /// from the store. With `csrf` (cookie sessions), a session without a CSRF value gets one,
+    /// returned beside the pair for its cookie.
+    pub(crate) async fn refresh_session(
+        &self,
+        request: &Request<'_>,
+        refresh: &Verified,
+        csrf: bool,
+    ) -> Result<(TokenPair, Option<String>), AuthError> {
+        let state = self.state();
+        let reloaded = (state.hooks)
+            .reload(request, state.revocation.as_ref(), refresh)
+            .await?;
+        let refresh = reloaded.as_ref().unwrap_or(refresh);
+        let new_csrf = match (csrf, &refresh.claims().csrf) {
+            (true, None) => Some(random_id().map_err(CookieError::Issue)?),
+            _ => None,
+        };
+        let seen = CheckedRefresh::take(request, refresh.claims().jti.as_deref());
+        let pair = self.renew(refresh, new_csrf.as_deref(), seen).await?;
+        Ok((pair, new_csrf))
+    }
+
     /// A session's refresh: a new pair with rotation (see [`rotate`](Self::rotate)) when a
     /// store is configured and `revocation.rotate` is on; otherwise a new access token in the
     /// refresh token's session, and an empty `refresh_token`: the client keeps its own. Gives
@@ -168,7 +192,7 @@ impl Issuer {
     ///
     /// `seen`: the refresh token's standing as its guard read it from the store in this request
     /// ([`CheckedRefresh`](crate::state::CheckedRefresh)), which saves reading it again.
-    pub(crate) async fn renew(
+    async fn renew(
         &self,
         refresh: &Verified,
         csrf: Option<&str>,
