@@ -176,7 +176,7 @@ impl PasetoFairing {
         }
         let counters = Arc::new(Counters::default());
         let revocation = self.revocation_of(&settings, &counters)?;
-        self.log_store(&settings);
+        self.log_store(&settings, figment.profile());
         if settings.http.implicit_refresh && revocation.is_none() {
             return Err(ConfigError::new(
                 "paseto.cookies.implicit_refresh",
@@ -217,7 +217,7 @@ impl PasetoFairing {
 
     /// Says at launch which store keeps revocations, and warns where a store in this process's
     /// memory meets settings that suggest more than one service or instance.
-    fn log_store(&self, settings: &Settings) {
+    fn log_store(&self, settings: &Settings, profile: &rocket::figment::Profile) {
         let setup = &settings.revocation;
         let memory = self.store.is_none() && matches!(setup.store, StoreSetup::Memory);
         let store = match &setup.store {
@@ -239,6 +239,16 @@ impl PasetoFairing {
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
         .collect();
+        // Outside development, a store nobody chose may run on several instances, which would
+        // each take the others' rotations for reuse and miss their logouts.
+        if memory && !setup.explicit && profile != rocket::Config::DEBUG_PROFILE {
+            rocket::warn!(
+                "rocket_paseto: no `revocation.store` is set, so revocations are kept in this \
+                 process's memory: right for one instance. With several, set \
+                 `revocation.store = \"redis\"` (cargo feature `redis`) shared by all, or \
+                 `\"memory\"` to say one instance is meant."
+            );
+        }
         if memory && !shared.is_empty() {
             rocket::warn!(
                 "rocket_paseto: revocations are kept in this process's memory, but {} suggests \

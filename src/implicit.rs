@@ -46,6 +46,8 @@ pub(crate) async fn refresh(
             }
         };
     csrf::check(request, &state.http, &refresh)?;
+    // As the guard does for an access cookie: another site's WebSocket upgrade gets nothing.
+    crate::origin::check_websocket_upgrade(request, state)?;
     let Outcome::Success(cookies) = PasetoCookies::from_request(request).await else {
         return Err(AuthError::NotConfigured);
     };

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::cookies::PasetoCookies;
 use crate::error::AuthError;
 use crate::issuer::{ExtraClaims, Family, Issuer, TokenPair};
-use crate::revocation::{add_saturating, login_family};
+use crate::revocation::login_family;
 use crate::token::random_id;
 
 /// A session being started: an access and a refresh token in a new session, with claims from
@@ -106,10 +106,12 @@ impl<'a> Login<'a> {
         claims.extend(self.extra.into_map().map_err(AuthError::Issue)?);
         // A listed session's id carries its start, so ending the oldest takes one entry.
         let end = self.issuer.session_end();
-        let end = match self.ttl {
-            Some(ttl) => end.min(add_saturating(OffsetDateTime::now_utc(), ttl)),
-            None => end,
-        };
+        // A ttl too long to add to the clock asks for no limit beyond `session_ttl`.
+        let sooner = self.ttl.and_then(|ttl| {
+            let ttl = time::Duration::try_from(ttl).ok()?;
+            OffsetDateTime::now_utc().checked_add(ttl)
+        });
+        let end = sooner.map_or(end, |sooner| end.min(sooner));
         let family = login_family()?;
         let csrf = match self.cookies {
             Some(_) => Some(random_id()?),

@@ -64,6 +64,24 @@ impl<'r> FromRequest<'r> for SameOrigin {
     }
 }
 
+/// For a request authenticated by cookie: a browser sends cookies on a WebSocket upgrade from
+/// any site's page, and the upgrade is a `GET`, which the CSRF check lets through, so only the
+/// origin tells them apart. Fails with [`AuthError::Csrf`] for another site's upgrade.
+pub(crate) fn check_websocket_upgrade(
+    request: &Request<'_>,
+    state: &AuthState,
+) -> Result<(), AuthError> {
+    let upgrade = request
+        .headers()
+        .get("Upgrade")
+        .flat_map(|value| value.split(','))
+        .any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"));
+    if upgrade && !is_same_origin(request, state) {
+        return Err(AuthError::Csrf);
+    }
+    Ok(())
+}
+
 /// The check of [`SameOrigin`], which the token guards also make on WebSocket upgrades that
 /// carry a token cookie.
 pub(crate) fn is_same_origin(request: &Request<'_>, state: &AuthState) -> bool {

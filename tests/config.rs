@@ -706,6 +706,13 @@ fn misspelled_settings_name_the_one_probably_meant() {
         &[],
     );
     assert!(text.contains("did you mean `fresh_for`?"), "{text}");
+    // A value of the wrong type is described by its type, never shown.
+    let text = rejects(
+        figment(json!({ "local_key": 123_456_789 })),
+        "paseto.local_key",
+        &[],
+    );
+    assert!(!text.contains("123456789"), "{text}");
     // Nothing close: no guess.
     let text = rejects(figment(json!({ "port": 80 })), "paseto.port", &[]);
     assert!(!text.contains("did you mean"), "{text}");

@@ -957,6 +957,22 @@ fn basic_names_the_fix_for_unread_settings_at_launch() {
         "{output}"
     );
     let _ = std::fs::remove_file(&log);
+
+    // Outside the debug profile, a memory store nobody chose is named as one instance's.
+    let keys = format!(r#"{{local_key="{LOCAL}"}}"#);
+    let env = [
+        ("ROCKET_PROFILE", "release"),
+        ("ROCKET_PASETO", keys.as_str()),
+    ];
+    let server = serve_example_logging("basic", free_port(), &env, Some(&log));
+    drop(server);
+    let output = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        output.contains("no `revocation.store` is set, so revocations are kept in this"),
+        "{output}"
+    );
+    assert!(!output.contains(&LOCAL[9..]), "the key reached the log");
+    let _ = std::fs::remove_file(&log);
 }
 
 /// The status of a `GET` that may switch protocols, read without waiting for the connection to

@@ -397,3 +397,28 @@ fn the_login_form_is_throttled_after_five_failures() {
             .contains("Too many failed attempts")
     );
 }
+
+/// Implicit refresh answers a WebSocket upgrade as the access guard does: another site's page
+/// cannot have the refresh cookie rotated for its socket.
+#[test]
+fn implicit_refresh_refuses_another_sites_websocket_upgrade() {
+    let client = pages_client(json!({}));
+    let mut browser = sign_in(&client);
+    browser.0.remove("access_token");
+    let upgrade = |origin: &str| {
+        let mut request = client
+            .get("/")
+            .header(Header::new("Connection", "Upgrade"))
+            .header(Header::new("Upgrade", "websocket"))
+            .header(Header::new("Origin", origin.to_owned()));
+        request.set_host(rocket::http::uri::Host::parse("app.example").unwrap());
+        request
+    };
+    // Not signed in (the page sends it to the login form), and nothing rotated.
+    let refused = browser.send(upgrade("https://evil.example"));
+    assert_eq!(refused.status(), Status::SeeOther);
+    assert!(set_cookies(&refused).is_empty(), "nothing rotated");
+    let own = browser.send(upgrade("http://app.example"));
+    assert_eq!(own.status(), Status::Ok);
+    assert!(!set_cookies(&own).is_empty(), "the refresh cookie rotated");
+}

@@ -512,4 +512,18 @@ async fn a_login_can_end_its_session_sooner() {
     let renewed = issuer.verify::<Refresh>(&refreshed.refresh_token).unwrap();
     assert_eq!(renewed.claims().fam_exp, Some(end));
     assert!(renewed.claims().exp <= end);
+
+    // A ttl too long to add to the clock limits nothing: the configured session_ttl holds.
+    let response = client
+        .post("/sessions/login/bob/unbounded")
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    let pair: TokenPair = response.into_json().await.unwrap();
+    let refresh = issuer.verify::<Refresh>(&pair.refresh_token).unwrap();
+    let end = refresh.claims().fam_exp.expect("a session end");
+    assert!(
+        end > time::OffsetDateTime::now_utc() + time::Duration::days(89),
+        "{end}"
+    );
 }

@@ -49,6 +49,9 @@ pub(super) fn describe(name: &str, kind: &Kind) -> String {
             Actual::Char(_) => "a character".into(),
             Actual::Bytes(_) => "bytes".into(),
             Actual::Other(_) => "a value".into(),
+            Actual::Bool(_) => "a boolean".into(),
+            Actual::Unsigned(_) | Actual::Signed(_) => "an integer".into(),
+            Actual::Float(_) => "a number with a fraction".into(),
             other => other.to_string(),
         }
     }

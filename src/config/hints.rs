@@ -68,7 +68,7 @@ pub(crate) fn unread_tables(figment: &Figment) -> Vec<String> {
                     "`{name}` is not read: to set `paseto.{key}` from the environment, write \
                      ROCKET_PASETO='{{{key}=…}}'"
                 ))
-            } else if lower == "paseto" || edit_distance(&lower, "paseto") <= 2 {
+            } else if edit_distance(&lower, "paseto") <= 1 {
                 Some(format!(
                     "the table `{name}` is not read: did you mean `paseto`?"
                 ))
@@ -79,17 +79,24 @@ pub(crate) fn unread_tables(figment: &Figment) -> Vec<String> {
         .collect()
 }
 
-/// Levenshtein distance, by characters.
+/// The edits (insertions, deletions, substitutions, and swaps of two neighbours, the commonest
+/// slip) that turn `a` into `b`, by characters.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // Three rows of the table: two rows back (for swaps), the previous one and this one.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for i in 0..a.len() {
         let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        for j in 0..b.len() {
+            let substitution = previous[j] + usize::from(a[i] != b[j]);
+            let mut best = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                best = best.min(before[j - 1] + 1);
+            }
+            current[j + 1] = best;
         }
-        previous = current;
+        before = std::mem::replace(&mut previous, current);
     }
     previous[b.len()]
 }
@@ -112,8 +119,9 @@ mod tests {
     #[test]
     fn distances() {
         assert_eq!(edit_distance("paseto", "paseto"), 0);
-        assert_eq!(edit_distance("pasteo", "paseto"), 2);
-        assert_eq!(edit_distance("psaeto", "paseto"), 2);
+        assert_eq!(edit_distance("pasteo", "paseto"), 1);
+        assert_eq!(edit_distance("psaeto", "paseto"), 1);
+        assert_eq!(edit_distance("pasta", "paseto"), 2);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

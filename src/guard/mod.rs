@@ -336,11 +336,7 @@ async fn verify_in<K: TokenKind>(
     };
     if source == Source::Cookie {
         csrf::check(request, &state.http, &verified)?;
-        // A browser sends cookies on a WebSocket upgrade from any site's page, and the upgrade
-        // is a `GET`, which the CSRF check lets through: only the origin tells them apart.
-        if is_websocket_upgrade(request) && !origin::is_same_origin(request, state) {
-            return Err(AuthError::Csrf);
-        }
+        origin::check_websocket_upgrade(request, state)?;
     }
     // Last, so only tokens that passed every local check cost a store lookup; and after the
     // verification cache, so a cached token is still checked on every request.
@@ -349,8 +345,11 @@ async fn verify_in<K: TokenKind>(
     {
         let standing = revocation.check(verified.claims()).await?;
         if K::NAME == Refresh::NAME {
-            // A refresh in this request can start from this read (see `CheckedRefresh`).
-            CheckedRefresh::record(request, verified.claims().jti.as_deref(), &standing);
+            let found = renewing(request, state, verified, source).await?;
+            // Recorded last, so a rotation in this request starts from a read made as late as
+            // the guard can (see `CheckedRefresh`).
+            CheckedRefresh::record(request, found.0.claims().jti.as_deref(), &standing);
+            return Ok(found);
         }
     }
     if K::NAME == Refresh::NAME {
@@ -375,15 +374,6 @@ async fn renewing(
         Some(reloaded) => Ok((Arc::new(reloaded), source)),
         None => Ok((verified, source)),
     }
-}
-
-/// Whether the request asks to become a WebSocket (RFC 6455: `Upgrade: websocket`).
-fn is_websocket_upgrade(request: &Request<'_>) -> bool {
-    request
-        .headers()
-        .get("Upgrade")
-        .flat_map(|value| value.split(','))
-        .any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"))
 }
 
 /// Reads the claims into `C`, or `None` when `C` is [`Claims`], which were parsed already.

@@ -202,7 +202,7 @@ impl Issuer {
             return self.rotate(refresh, csrf, seen).await;
         }
         Ok(TokenPair {
-            access_token: self.access_in_family(refresh, csrf, seen).await?,
+            access_token: self.access_in_family(refresh, csrf).await?,
             refresh_token: String::new(),
             token_type: self.state.http.scheme.clone(),
             expires_in: self.ttl_of(Access::NAME).as_secs(),
@@ -215,13 +215,12 @@ impl Issuer {
         &self,
         refresh: &Verified,
         csrf: Option<&str>,
-        seen: Option<Standing>,
     ) -> Result<String, AuthError> {
         let claims = refresh.claims();
         check_can_grow(claims)?;
-        if let Some(revocation) = &self.state.revocation
-            && !matches!(seen, Some(Standing::Current { .. }))
-        {
+        // Read again, right before minting, whatever the guard read: no compare-and-set
+        // follows here, so only this read sees a logout that came in meanwhile.
+        if let Some(revocation) = &self.state.revocation {
             revocation.check_strictly(claims).await?;
         }
         let extra = extra_claims(refresh, csrf)?;

@@ -134,6 +134,19 @@ async fn session_login_short(
     sessions.login(subject).ttl(minute).issue().await
 }
 
+/// A login whose ttl is too long to add to the clock: no limit beyond `session_ttl`.
+#[post("/sessions/login/<subject>/unbounded")]
+async fn session_login_unbounded(
+    subject: &str,
+    sessions: Sessions<'_>,
+) -> Result<TokenPair, AuthError> {
+    sessions
+        .login(subject)
+        .ttl(std::time::Duration::MAX)
+        .issue()
+        .await
+}
+
 /// A login whose tokens cannot be minted (a registered claim given as an extra one).
 #[post("/sessions/login/<subject>/broken")]
 async fn session_login_broken(
@@ -189,6 +202,7 @@ pub fn app_routes() -> Vec<Route> {
         remembered,
         session_login,
         session_login_short,
+        session_login_unbounded,
         session_login_broken,
         session_list,
         session_end,
