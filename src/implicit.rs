@@ -61,12 +61,14 @@ pub(crate) async fn refresh(
         }
         Err(error) => return Err(error),
     };
+    // The clock read again: the token was minted after `now`, perhaps in the next second, and
+    // its `nbf` would be in the future of the earlier reading.
     state
         .authority
         .verify(
             Access::NAME,
             &pair.access_token,
-            now,
+            OffsetDateTime::now_utc(),
             VerifyOptions::new().cached(),
         )
         .map_err(AuthError::Invalid)
