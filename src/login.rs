@@ -82,7 +82,7 @@ impl<'a> Login<'a> {
     }
 
     /// Ends this session sooner than `paseto.session_ttl` (never later): its tokens, and every
-    /// token refreshed from it, expire by then. For a short session on a shared computer, say,
+    /// token refreshed from it, expire by then, and so do its cookies. For a short session on a shared computer, say,
     /// beside the configured one for a trusted device.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
@@ -129,7 +129,7 @@ impl<'a> Login<'a> {
         // Everything that can fail is done before the session is listed: a session that never
         // got its tokens must not take a place (or end an older session) in the list.
         let cookies = match (self.cookies, csrf) {
-            (Some(jar), Some(csrf)) => Some((jar, jar.pair_cookies(&pair, csrf)?)),
+            (Some(jar), Some(csrf)) => Some((jar, jar.pair_cookies(&pair, csrf, end)?)),
             _ => None,
         };
         if let Some(revocation) = state.revocation.as_ref().filter(|_| state.list_sessions)

@@ -527,3 +527,35 @@ async fn a_login_can_end_its_session_sooner() {
         "{end}"
     );
 }
+
+/// A browser keeps the cookies of a short session no longer than the session: their
+/// `Max-Age` stops at its end, not at the kinds' lifetimes.
+#[rocket::async_test]
+async fn a_short_browser_session_keeps_its_cookies_no_longer() {
+    let client = instance(keys(), None::<MemoryStore>).await;
+    let max_ages = |response: &rocket::local::asynchronous::LocalResponse<'_>| {
+        let mut ages: Vec<(String, i64)> = response
+            .cookies()
+            .iter()
+            .filter(|c| ["access_token", "refresh_token", "csrf_token"].contains(&c.name()))
+            .map(|c| (c.name().to_owned(), c.max_age().unwrap().whole_seconds()))
+            .collect();
+        ages.sort();
+        ages
+    };
+    let short = client.post("/web/login/short").dispatch().await;
+    assert_eq!(short.status(), Status::Ok);
+    let ages = max_ages(&short);
+    assert_eq!(ages.len(), 3, "{ages:?}");
+    assert!(
+        ages.iter().all(|(_, age)| (55..=60).contains(age)),
+        "{ages:?}"
+    );
+    // A session of the configured length keeps the kinds' lifetimes.
+    let usual = client.post("/web/login").dispatch().await;
+    let ages = max_ages(&usual);
+    assert!(
+        ages.contains(&("refresh_token".to_owned(), 1_209_600)),
+        "{ages:?}"
+    );
+}

@@ -261,19 +261,29 @@ impl<'r> PasetoCookies<'r> {
         Some((kind.cookie.as_deref()?, kind.cookie_path.as_str()))
     }
 
-    fn token_cookie<K: TokenKind>(&self, token: &str) -> Result<Cookie<'static>, CookieError> {
+    fn token_cookie<K: TokenKind>(
+        &self,
+        token: &str,
+        session_end: Option<OffsetDateTime>,
+    ) -> Result<Cookie<'static>, CookieError> {
         let (name, path) = self
             .cookie_of(K::NAME)
             .ok_or(CookieError::Disabled(K::NAME))?;
         let template = Cookie::build(name.to_owned()).path(path.to_owned()).build();
-        self.with_attributes(template, token.to_owned(), self.issuer.ttl_of(K::NAME))
+        let ttl = until(self.issuer.ttl_of(K::NAME), session_end);
+        self.with_attributes(template, token.to_owned(), ttl)
     }
 
     /// The readable CSRF cookie: it lives as long as the refresh token that carries the value.
-    fn csrf_cookie(&self, value: String) -> Result<Cookie<'static>, CookieError> {
+    fn csrf_cookie(
+        &self,
+        value: String,
+        session_end: Option<OffsetDateTime>,
+    ) -> Result<Cookie<'static>, CookieError> {
         let name = self.http().csrf_cookie.clone();
         let template = Cookie::build(name).http_only(false).build();
-        self.with_attributes(template, value, self.issuer.ttl_of(Refresh::NAME))
+        let ttl = until(self.issuer.ttl_of(Refresh::NAME), session_end);
+        self.with_attributes(template, value, ttl)
     }
 
     /// Puts `value` in `cookie`, filling in the configured attributes it leaves unset
@@ -315,6 +325,18 @@ impl<'r> PasetoCookies<'r> {
             return Err(CookieError::TooLarge(size));
         }
         Ok(cookie)
+    }
+}
+
+/// A token cookie's lifetime: its kind's, but never past the end of the session it belongs to,
+/// so a browser does not keep cookies whose tokens have expired (a short `Login::ttl`, say).
+fn until(ttl: Duration, session_end: Option<OffsetDateTime>) -> Duration {
+    let left = session_end.map(|end| end - OffsetDateTime::now_utc());
+    match left.map(Duration::try_from) {
+        Some(Ok(left)) => ttl.min(left),
+        // Ended already: the cookie goes at once.
+        Some(Err(_)) => Duration::ZERO,
+        None => ttl,
     }
 }
 

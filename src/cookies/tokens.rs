@@ -21,10 +21,12 @@ impl PasetoCookies<'_> {
         &self,
         pair: &TokenPair,
         csrf: String,
+        session_end: OffsetDateTime,
     ) -> Result<[Cookie<'static>; 3], CookieError> {
-        let access = self.token_cookie::<Access>(&pair.access_token)?;
-        let refresh = self.token_cookie::<Refresh>(&pair.refresh_token)?;
-        Ok([access, refresh, self.csrf_cookie(csrf)?])
+        let end = Some(session_end);
+        let access = self.token_cookie::<Access>(&pair.access_token, end)?;
+        let refresh = self.token_cookie::<Refresh>(&pair.refresh_token, end)?;
+        Ok([access, refresh, self.csrf_cookie(csrf, end)?])
     }
 
     /// Refreshes a browser's session from its refresh token (the
@@ -56,13 +58,16 @@ impl PasetoCookies<'_> {
             .issuer
             .refresh_session(self.request, refresh, true)
             .await?;
-        let access = self.token_cookie::<Access>(&pair.access_token)?;
+        let end = refresh.claims().fam_exp;
+        let access = self.token_cookie::<Access>(&pair.access_token, end)?;
         let rotated = if pair.refresh_token.is_empty() {
             None
         } else {
-            Some(self.token_cookie::<Refresh>(&pair.refresh_token)?)
+            Some(self.token_cookie::<Refresh>(&pair.refresh_token, end)?)
         };
-        let csrf = new_csrf.map(|value| self.csrf_cookie(value)).transpose()?;
+        let csrf = new_csrf
+            .map(|value| self.csrf_cookie(value, end))
+            .transpose()?;
         self.add_tokens([Some(access), rotated, csrf].into_iter().flatten());
         Ok(pair)
     }

@@ -104,6 +104,14 @@ async fn web_login(cookies: PasetoCookies<'_>) -> Result<&'static str, AuthError
     Ok("welcome")
 }
 
+/// A browser session that ends a minute from now.
+#[post("/web/login/short")]
+async fn web_login_short(cookies: PasetoCookies<'_>) -> Result<&'static str, AuthError> {
+    let minute = std::time::Duration::from_secs(60);
+    cookies.login("alice").ttl(minute).issue().await?;
+    Ok("welcome")
+}
+
 #[post("/web/refresh")]
 async fn web_refresh(
     token: Paseto<Refresh>,
@@ -197,6 +205,7 @@ pub fn app_routes() -> Vec<Route> {
         logout,
         logout_or_retry,
         web_login,
+        web_login_short,
         web_refresh,
         web_logout,
         remembered,
