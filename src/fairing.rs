@@ -14,7 +14,7 @@ use crate::csrf;
 use crate::hooks::{Hooks, ImplicitRefresh, LoginClaims, UserCheck};
 use crate::implicit::CookieRefresh;
 use crate::issuer::Issuer;
-use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, TokenKind};
+use crate::kind::{Access, KindSpec, REMEMBER_ME, Refresh, SingleUse, TokenKind};
 use crate::response::protect_token_cookies;
 use crate::revocation::{MemoryStore, Revocation, RevocationStore, Subjects};
 use crate::state::AuthState;
@@ -88,7 +88,10 @@ impl PasetoFairing {
                 field,
                 "a token kind name must be lowercase letters, digits and `_`",
             ));
-        } else if self.kinds.iter().any(|k| k.name == K::NAME) || K::NAME == REMEMBER_ME {
+        } else if self.kinds.iter().any(|k| k.name == K::NAME)
+            || K::NAME == REMEMBER_ME
+            || SingleUse::is_reserved(K::NAME)
+        {
             self.invalid.get_or_insert(ConfigError::new(
                 field,
                 "this token kind name is already registered",
@@ -198,6 +201,7 @@ impl PasetoFairing {
             session_ttl: settings.session_ttl,
             rotate: settings.revocation.rotate,
             list_sessions: settings.revocation.max_sessions > 0,
+            keep_ip: settings.revocation.keep_ip,
             hooks: Hooks {
                 login_claims: self.login_claims.clone(),
                 reload_claims: settings.reload_claims,

@@ -36,7 +36,8 @@ use crate::token::Purpose;
 /// ```
 pub trait TokenKind: Send + Sync + 'static {
     /// The `type` claim of this kind's tokens and the name of its settings table. Lowercase
-    /// letters, digits and `_`; `access` and `refresh` are taken.
+    /// letters, digits and `_`; `access`, `refresh`, `remember_me` and the names of the
+    /// [`SingleUse`] purposes are taken.
     const NAME: &'static str;
     /// Default lifetime of new tokens.
     const TTL: Duration;
@@ -101,3 +102,53 @@ pub(crate) const REMEMBER_ME_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 
 
 /// Default name of the remember-me cookie.
 pub(crate) const REMEMBER_ME_COOKIE: &str = "remember_token";
+
+/// What a single-use token is for; its name is the token's `type` claim. Minted with
+/// [`Issuer::single_use`](crate::Issuer::single_use) and accepted exactly once, by
+/// [`Issuer::consume`](crate::Issuer::consume), with the same purpose: never by a guard, and
+/// never where an access, refresh or other token is expected.
+///
+/// They are `v4.local` tokens (their claims are encrypted), short-lived (`paseto.single_use_ttl`,
+/// 15 minutes by default), and consumed atomically in the revocation store: of two uses at
+/// once, on one instance or many, exactly one succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SingleUse {
+    /// A password reset (`"password_reset"`). Consuming it also ends every session of its
+    /// subject, and refuses every single-use token of the subject minted before.
+    PasswordReset,
+    /// A login by a link sent to the user (`"magic_link"`).
+    MagicLink,
+    /// The proof that an address reaches the user (`"email_verification"`).
+    EmailVerification,
+    /// An invitation to create an account or join something (`"invitation"`).
+    Invitation,
+}
+
+impl SingleUse {
+    /// Every purpose, for the token core's rules.
+    pub(crate) const ALL: [SingleUse; 4] = [
+        SingleUse::PasswordReset,
+        SingleUse::MagicLink,
+        SingleUse::EmailVerification,
+        SingleUse::Invitation,
+    ];
+
+    /// The `type` claim of its tokens.
+    pub fn name(self) -> &'static str {
+        match self {
+            SingleUse::PasswordReset => "password_reset",
+            SingleUse::MagicLink => "magic_link",
+            SingleUse::EmailVerification => "email_verification",
+            SingleUse::Invitation => "invitation",
+        }
+    }
+
+    /// Whether `name` is taken by a single-use purpose.
+    pub(crate) fn is_reserved(name: &str) -> bool {
+        Self::ALL.iter().any(|purpose| purpose.name() == name)
+    }
+}
+
+/// Default lifetime of single-use tokens: 15 minutes.
+pub(crate) const SINGLE_USE_TTL: Duration = Duration::from_secs(15 * 60);

@@ -193,7 +193,7 @@
 //!
 //! #[rocket::post("/logout-all")]
 //! async fn logout_all(user: CurrentUser<User>, sessions: Sessions<'_>) -> Result<(), AuthError> {
-//!     sessions.end_all(user.token().subject()).await
+//!     sessions.end_all(&user).await
 //! }
 //! ```
 //!
@@ -268,7 +268,9 @@
 //!   forms), [`LoggedOut`] says what a logout ended, and [`LoginClaims`] adds claims at every
 //!   login.
 //! - One-off tokens: [`Issuer`] mints with a [`TokenBuilder`] (into a header, or cookies as a
-//!   [`BrowserToken`]) and verifies into [`Verified`].
+//!   [`BrowserToken`]) and verifies into [`Verified`]; it also mints and consumes single-use
+//!   tokens for a [`SingleUse`] purpose (password resets, magic links), and gives admins their
+//!   view of any user's sessions.
 //! - Errors a route returns or matches: [`AuthError`] (with [`AuthFailure`] for custom bodies),
 //!   whose variants hold a [`Rejection`], an [`IssueError`] or a [`CookieError`]
 //!   ([`MAX_COOKIE_SIZE`] is the cap it cites); [`Purpose`] is named in `IssueError::NoKey` and
@@ -327,13 +329,14 @@ pub use guard::throttle::{LoginAttempt, LoginThrottle};
 pub use guard::{Paseto, QueryToken};
 pub use hooks::LoginClaims;
 pub use issuer::{BrowserToken, Issuer, TokenBuilder, TokenPair};
-pub use kind::{Access, Refresh, TokenKind};
+pub use kind::{Access, Refresh, SingleUse, TokenKind};
 pub use login::Login;
 pub use origin::SameOrigin;
 pub use remember::RememberMe;
 pub use response::{AuthFailure, catchers};
+pub use revocation::listing::Session;
 pub use revocation::report::LoggedOut;
-pub use sessions::{Session, Sessions};
+pub use sessions::Sessions;
 pub use stats::PasetoStats;
 pub use token::claims::Claims;
 pub use token::purpose::Purpose;

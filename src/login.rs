@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::cookies::PasetoCookies;
 use crate::error::AuthError;
 use crate::issuer::{ExtraClaims, Family, Issuer, TokenPair};
-use crate::revocation::login_family;
+use crate::revocation::{Device, login_family};
 use crate::token::random_id;
 
 /// A session being started: an access and a refresh token in a new session, with claims from
@@ -29,6 +29,7 @@ pub struct Login<'a> {
     extra: ExtraClaims,
     fresh: bool,
     ttl: Option<Duration>,
+    label: Option<String>,
     cookies: Option<&'a PasetoCookies<'a>>,
 }
 
@@ -56,6 +57,7 @@ impl<'a> Login<'a> {
             extra: ExtraClaims::new(),
             fresh: false,
             ttl: None,
+            label: None,
             cookies,
         }
     }
@@ -89,6 +91,14 @@ impl<'a> Login<'a> {
         self
     }
 
+    /// Names the session in its subject's list ([`Session::label`](crate::Session::label)),
+    /// e.g. the device name the user typed in; up to 64 bytes are kept. The list also shows
+    /// each session's user agent and, with `revocation.keep_ip`, its client address.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
     /// Mints the pair (and, from [`PasetoCookies::login`], sets the access, refresh and CSRF
     /// cookies, `Max-Age` their lifetimes, all or none). With a revocation store the session is
     /// listed first; when the store cannot record it, the login fails with
@@ -102,6 +112,12 @@ impl<'a> Login<'a> {
         let mut claims = match loader {
             Some(loader) => loader.claims(&self.subject, self.request).await?,
             None => Map::new(),
+        };
+        // Only a listed session keeps it.
+        let device = if state.list_sessions {
+            self.device()
+        } else {
+            Device::default()
         };
         claims.extend(self.extra.into_map().map_err(AuthError::Issue)?);
         // A listed session's id carries its start, so ending the oldest takes one entry.
@@ -133,7 +149,9 @@ impl<'a> Login<'a> {
             _ => None,
         };
         if let Some(revocation) = state.revocation.as_ref().filter(|_| state.list_sessions)
-            && let Err(e) = revocation.open_login(&self.subject, &family, end).await
+            && let Err(e) = (revocation)
+                .open_login(&self.subject, &family, end, device)
+                .await
         {
             if !revocation.fails_open() {
                 rocket::error!("rocket_paseto: {e}; refusing a session that cannot be listed");
@@ -145,6 +163,19 @@ impl<'a> Login<'a> {
             jar.add_tokens(cookies);
         }
         Ok(pair)
+    }
+}
+
+impl Login<'_> {
+    /// What the session's list entry records of the device it is made from.
+    fn device(&self) -> Device {
+        let state = self.issuer.state();
+        let user_agent = self.request.headers().get_one("User-Agent");
+        let ip = state
+            .keep_ip
+            .then(|| state.throttle.address_of(self.request))
+            .flatten();
+        Device::new(user_agent, ip, self.label.as_deref())
     }
 }
 

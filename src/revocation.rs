@@ -52,6 +52,7 @@ use crate::token::Rejection;
 
 mod check;
 mod counter;
+pub(crate) mod listing;
 mod memory;
 #[cfg(feature = "redis")]
 mod replica;
@@ -62,7 +63,7 @@ mod sessions;
 pub(crate) use self::check::Revocation;
 pub use self::memory::MemoryStore;
 pub(crate) use self::report::{LoggedOut, merge_all};
-pub(crate) use self::sessions::{LoginRecord, Subjects, login_family};
+pub(crate) use self::sessions::{Device, LoginRecord, Subjects, login_family};
 
 #[cfg(feature = "redis")]
 mod redis;

@@ -4,15 +4,14 @@ use std::fmt;
 
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use crate::error::AuthError;
 use crate::guard::request_token;
 use crate::issuer::{Issuer, TokenPair};
 use crate::kind::{Access, Refresh};
 use crate::login::Login;
-use crate::revocation::{LoggedOut, LoginRecord, Revocation};
+use crate::revocation::listing::Session;
+use crate::revocation::{LoggedOut, Revocation};
 use crate::state::AuthState;
 use crate::token::Verified;
 
@@ -52,35 +51,12 @@ use crate::token::Verified;
 ///
 /// #[rocket::post("/logout-all")]
 /// async fn logout_all(token: Paseto<Access>, sessions: Sessions<'_>) -> Result<(), AuthError> {
-///     sessions.end_all(token.subject()).await
+///     sessions.end_all(&token).await
 /// }
 /// ```
 pub struct Sessions<'r> {
     issuer: &'r Issuer,
     request: &'r Request<'r>,
-}
-
-/// One active session, as its user sees it: [`Sessions::list`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[non_exhaustive]
-pub struct Session {
-    /// An opaque id for [`Sessions::end`]: a keyed hash of the session's internal id.
-    pub id: String,
-    /// When the session started.
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub created_at: OffsetDateTime,
-    /// When it was last refreshed (its start, if never).
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub last_used_at: OffsetDateTime,
-    /// When it ends at the latest (`session_ttl` after it started).
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub expires_at: OffsetDateTime,
-    /// Whether the token this list was asked with belongs to it.
-    pub current: bool,
 }
 
 impl fmt::Debug for Sessions<'_> {
@@ -156,15 +132,13 @@ impl<'r> Sessions<'r> {
         self.issuer.end_session(token.claims()).await
     }
 
-    /// The active sessions of `token`'s subject, oldest first; `current` marks `token`'s own.
+    /// The active sessions of `token`'s subject, oldest first, each with the device it was
+    /// started from; `current` marks `token`'s own. Only ever the caller's own: an admin sees
+    /// another user's with [`Issuer::sessions_of`](crate::Issuer::sessions_of).
     pub async fn list(&self, token: impl AsRef<Verified>) -> Result<Vec<Session>, AuthError> {
         let claims = token.as_ref().claims();
         let revocation = self.revocation()?;
-        let records = revocation.logins(&claims.sub).await?;
-        Ok(records
-            .into_iter()
-            .map(|record| session(revocation, record, claims.family()))
-            .collect())
+        Ok(revocation.sessions(&claims.sub, claims.family()).await?)
     }
 
     /// Ends the session `id` (from [`list`](Self::list)) of `token`'s subject: its tokens are
@@ -175,35 +149,22 @@ impl<'r> Sessions<'r> {
         Ok(ended.is_some())
     }
 
-    /// Logs `subject` out everywhere: every token of `subject` issued before this returns is
-    /// refused (by the guards of the kinds in `revocation.kinds`), listed or not, and every
-    /// listed session ends. Sessions started afterwards work, so a password change can end all
-    /// sessions and then start a new one for the user at hand.
+    /// Logs `token`'s subject out everywhere: every token of the subject issued before this
+    /// returns is refused (by the guards of the kinds in `revocation.kinds`), listed or not,
+    /// single-use tokens included, and every listed session ends. Sessions started afterwards
+    /// work, so a password change can end all sessions and then start a new one for the user
+    /// at hand. An admin ends another user's sessions with
+    /// [`Issuer::end_sessions_of`](crate::Issuer::end_sessions_of).
     ///
     /// Tokens state their issue time in whole seconds, so this waits for the next second to
     /// begin before it returns (less than a second).
-    pub async fn end_all(&self, subject: &str) -> Result<(), AuthError> {
+    pub async fn end_all(&self, token: impl AsRef<Verified>) -> Result<(), AuthError> {
+        let subject = &token.as_ref().claims().sub;
         Ok(self.revocation()?.end_all(subject).await?)
     }
 
     fn revocation(&self) -> Result<&'r Revocation, AuthError> {
-        self.issuer.state().revocation.as_ref().ok_or_else(|| {
-            rocket::error!(
-                "rocket_paseto: sessions need a revocation store: set `paseto.revocation.store`"
-            );
-            AuthError::NotConfigured
-        })
-    }
-}
-
-fn session(revocation: &Revocation, record: LoginRecord, current: Option<&str>) -> Session {
-    let time = |t| OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    Session {
-        id: revocation.login_id(&record.family),
-        created_at: time(record.started),
-        last_used_at: time(record.last_used),
-        expires_at: time(record.ends),
-        current: current == Some(record.family.as_str()),
+        self.issuer.revocation()
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) struct AuthState {
     pub session_ttl: Duration,
     /// Whether sessions are listed (`paseto.revocation.max_sessions` above 0, with a store).
     pub list_sessions: bool,
+    /// Whether a listed session keeps the client's address: `paseto.revocation.keep_ip`.
+    pub keep_ip: bool,
     /// Whether a session's refresh rotates its refresh token (with a store):
     /// `paseto.revocation.rotate`.
     pub rotate: bool,

@@ -162,7 +162,7 @@ async fn logout_all(
     token: Paseto<Access>,
     sessions: Sessions<'_>,
 ) -> Result<Json<Value>, AuthError> {
-    sessions.end_all(token.subject()).await?;
+    sessions.end_all(&token).await?;
     Ok(Json(json!({ "logged_out": "everywhere" })))
 }
 
@@ -260,9 +260,12 @@ async fn change_password(
         return Err(ApiError::NotFound);
     }
     // After the update, not before: a login with the old password in between is ended too.
-    let subject = user.token().subject();
-    sessions.end_all(subject).await?;
-    Ok(sessions.login(subject).fresh().issue().await?)
+    sessions.end_all(&user).await?;
+    Ok(sessions
+        .login(user.token().subject())
+        .fresh()
+        .issue()
+        .await?)
 }
 
 /// `DELETE /me` with a fresh access token → deletes the account. Its tokens are refused from
@@ -281,7 +284,7 @@ async fn delete_me(
     if !db::delete(db, user.id).await? {
         return Err(ApiError::NotFound);
     }
-    sessions.end_all(user.token().subject()).await?;
+    sessions.end_all(&user).await?;
     Ok(Json(json!({ "deleted": user.id })))
 }
 

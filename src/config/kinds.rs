@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::cookies::{check_prefix, lifetime};
 use super::{Config, ConfigError, KindConfig, is_http_token};
-use crate::kind::{KindSpec, REMEMBER_ME, REMEMBER_ME_COOKIE, REMEMBER_ME_TTL};
+use crate::kind::{KindSpec, REMEMBER_ME, REMEMBER_ME_COOKIE, REMEMBER_ME_TTL, SingleUse};
 use crate::token::{KindRules, Purpose};
 
 /// A token kind at run time, built here once: what its guard, the cookie jar and the issuer
@@ -25,7 +25,8 @@ pub(crate) struct KindSettings {
     pub checked: bool,
 }
 
-/// Every registered kind, in registration order, then the remember-me kind: the token rules of
+/// Every registered kind, in registration order, then the remember-me kind and the single-use
+/// purposes: the token rules of
 /// each, for the token core, and its run-time settings.
 pub(super) fn resolve(
     config: &Config,
@@ -45,6 +46,7 @@ pub(super) fn resolve(
         .map(|spec| resolve_kind(config, spec, always_secure))
         .collect::<Result<Vec<_>, _>>()?;
     kinds.push(remember_me(config, always_secure)?);
+    kinds.extend(single_use(config)?);
     let (rules, settings): (Vec<_>, Vec<_>) = kinds.into_iter().unzip();
     unique_query_parameters(config, specs, &settings)?;
     check_session_ttl(config, &rules)?;
@@ -214,6 +216,25 @@ fn remember_me(
     Ok((KindRules::new(REMEMBER_ME, Purpose::Local, ttl), settings))
 }
 
+/// The single-use purposes: local, their lifetime `single_use_ttl`, read by no guard.
+fn single_use(config: &Config) -> Result<Vec<(KindRules, KindSettings)>, ConfigError> {
+    let ttl = lifetime(config.single_use_ttl, "paseto.single_use_ttl")?;
+    let kind = |purpose: SingleUse| {
+        let settings = KindSettings {
+            name: purpose.name().to_owned(),
+            cookie: None,
+            cookie_path: "/".into(),
+            query: None,
+            checked: false,
+        };
+        (
+            KindRules::new(purpose.name(), Purpose::Local, ttl),
+            settings,
+        )
+    };
+    Ok(SingleUse::ALL.into_iter().map(kind).collect())
+}
+
 /// A login must last at least as long as the tokens it starts with.
 fn check_session_ttl(config: &Config, kinds: &[KindRules]) -> Result<(), ConfigError> {
     lifetime(config.session_ttl, "paseto.session_ttl")?;
@@ -250,9 +271,9 @@ mod tests {
     fn defaults_resolve_to_three_kinds() {
         let (rules, kinds) = resolve(&Config::default(), &specs(), false).unwrap();
         let names: Vec<&str> = rules.iter().map(|k| k.name()).collect();
-        assert_eq!(names, ["access", "refresh", "remember_me"]);
+        assert_eq!(names[..3], ["access", "refresh", "remember_me"]);
         let names: Vec<&str> = kinds.iter().map(|k| k.name.as_str()).collect();
-        assert_eq!(names, ["access", "refresh", "remember_me"]);
+        assert_eq!(names[..3], ["access", "refresh", "remember_me"]);
         assert_eq!(kinds[0].cookie.as_deref(), Some("access_token"));
         assert_eq!(kinds[2].cookie, None);
     }

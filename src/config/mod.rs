@@ -12,6 +12,7 @@ use crate::token::Purpose;
 
 mod attributes;
 mod cookies;
+mod defaults;
 mod discovery;
 mod error;
 mod hints;
@@ -157,6 +158,12 @@ pub struct Config {
     /// _Default:_ `7776000` (90 days).
     #[serde(default = "defaults::session_ttl")]
     pub session_ttl: u64,
+    /// How long a single-use token ([`Issuer::single_use`](crate::Issuer::single_use): a
+    /// password reset, a magic link, …) lasts, in seconds, unless its builder says otherwise.
+    ///
+    /// _Default:_ `900` (15 minutes).
+    #[serde(default = "defaults::single_use_ttl")]
+    pub single_use_ttl: u64,
     /// Whether the [`LoginClaims`](crate::LoginClaims) loader runs again whenever a session is
     /// refreshed (with or without rotation, from a header or a cookie, and implicit refresh),
     /// so a change of roles reaches the user's next access token. `false` copies the
@@ -401,68 +408,6 @@ pub struct RememberConfig {
     /// _Default:_ none (no renewal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renew_after: Option<f64>,
-}
-
-mod defaults {
-    pub fn max_token_length() -> usize {
-        crate::token::DEFAULT_MAX_TOKEN_LENGTH
-    }
-    pub fn session_ttl() -> u64 {
-        90 * 24 * 60 * 60
-    }
-    pub fn rotation_grace() -> u64 {
-        15
-    }
-    pub fn max_sessions() -> usize {
-        32
-    }
-    pub fn cache_size() -> usize {
-        1024
-    }
-    pub fn publish_keys_max_age() -> u64 {
-        300
-    }
-    pub fn header() -> String {
-        "Authorization".into()
-    }
-    pub fn scheme() -> String {
-        "Bearer".into()
-    }
-    pub fn csrf_header() -> String {
-        "X-CSRF-Token".into()
-    }
-    pub fn enabled() -> bool {
-        true
-    }
-    pub fn csrf_field() -> String {
-        "_csrf".into()
-    }
-    pub fn csrf_exempt_methods() -> Vec<String> {
-        ["GET", "HEAD", "OPTIONS", "TRACE"]
-            .map(String::from)
-            .to_vec()
-    }
-    pub fn csrf_cookie() -> String {
-        "csrf_token".into()
-    }
-    pub fn jar_ttl() -> u64 {
-        86400
-    }
-    pub fn revocation_prefix() -> String {
-        "rocket_paseto:".into()
-    }
-    pub fn revocation_kinds() -> Vec<String> {
-        vec!["access".into(), "refresh".into()]
-    }
-    pub fn revocation_timeout_ms() -> u64 {
-        500
-    }
-    pub fn replica_max_lag_ms() -> u64 {
-        100
-    }
-    pub fn replica_max_entries() -> usize {
-        1_000_000
-    }
 }
 
 impl Default for Config {

@@ -101,6 +101,13 @@ pub struct RevocationConfig {
     /// _Default:_ `32`.
     #[serde(default = "defaults::max_sessions")]
     pub max_sessions: usize,
+    /// Whether a listed session keeps the client's IP address (from the connection, or from
+    /// `X-Forwarded-For` sent by one of `trusted_proxies`), to show in
+    /// [`Sessions::list`](crate::Sessions::list) beside its user agent. `false` keeps none.
+    ///
+    /// _Default:_ `true`.
+    #[serde(default = "defaults::enabled")]
+    pub keep_ip: bool,
     /// With `store = "redis"` (`"redis-cluster"` has no replica): whether each instance
     /// answers guards' checks from a replica of the revocations in its memory, which follows
     /// Redis within `replica_max_lag_ms`, instead of with a round trip to Redis per request.
@@ -157,6 +164,8 @@ pub(crate) struct RevocationSetup {
     pub grace: Duration,
     /// See `RevocationConfig::max_sessions`.
     pub max_sessions: usize,
+    /// See `RevocationConfig::keep_ip`.
+    pub keep_ip: bool,
 }
 
 pub(crate) enum StoreSetup {
@@ -255,6 +264,7 @@ impl RevocationConfig {
             rotate: self.rotate,
             grace: Duration::from_secs(self.rotation_grace),
             max_sessions: self.max_sessions,
+            keep_ip: self.keep_ip,
         })
     }
 

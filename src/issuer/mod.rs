@@ -17,6 +17,7 @@ use crate::token::{
 use time::OffsetDateTime;
 
 mod builder;
+mod lifecycle;
 mod tokens;
 
 pub(crate) use self::builder::ExtraClaims;
@@ -289,10 +290,10 @@ impl Issuer {
         Ok(pair)
     }
 
-    fn revocation(&self) -> Result<&Revocation, AuthError> {
+    pub(crate) fn revocation(&self) -> Result<&Revocation, AuthError> {
         self.state.revocation.as_ref().ok_or_else(|| {
             rocket::error!(
-                "rocket_paseto: ending sessions needs a revocation store: set \
+                "rocket_paseto: sessions and single-use tokens need a revocation store: set \
                  `paseto.revocation.store` or use `PasetoFairing::revocation`"
             );
             AuthError::NotConfigured

@@ -223,6 +223,26 @@ impl Revocation {
         family.and(token)
     }
 
+    /// Spends the single-use token with `claims`, checked beforehand with
+    /// [`check_strictly`](Self::check_strictly): of any number of calls for one token, on
+    /// every instance sharing the store, exactly one succeeds (the store's compare-and-set on
+    /// the token's `jti:` entry, which then also refuses it). Fails closed whatever `on_error`
+    /// says.
+    pub(crate) async fn spend(&self, claims: &Claims) -> Result<(), Refusal> {
+        let Some(jti) = claims.jti.as_deref() else {
+            return Err(Refusal::Revoked(Rejection::MissingClaim("jti")));
+        };
+        let until = self.outlive(claims.exp);
+        match self.store.swap(&key("jti:", jti), None, "1", until).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Refusal::Revoked(Rejection::Revoked)),
+            Err(e) => {
+                rocket::error!("rocket_paseto: {e}; a single-use token was not accepted");
+                Err(Refusal::Unavailable)
+            }
+        }
+    }
+
     /// When the token's family ends: its `fam_exp`, or for a family member without one (minted
     /// elsewhere), as late as any token minted now could live.
     pub(super) fn family_end(&self, claims: &Claims) -> OffsetDateTime {

@@ -19,6 +19,10 @@ use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use orion::hazardous::mac::blake2b::{Blake2b, SecretKey as MacKey};
 use time::OffsetDateTime;
 
+mod record;
+
+pub(crate) use self::record::{Device, LoginRecord};
+use self::record::{encode, parse};
 use super::{Revocation, StoreError, add_saturating, key};
 use crate::token::{Claims, IssueError, random_id};
 
@@ -190,57 +194,13 @@ fn oldest(logins: &[LoginRecord], new: &str) -> Option<usize> {
     others.min_by_key(|(_, l)| order(l)).map(|(i, _)| i)
 }
 
-/// One login of a subject: a token family, when it started, was last refreshed, and ends (unix
-/// seconds).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LoginRecord {
-    pub family: String,
-    pub started: i64,
-    pub last_used: i64,
-    pub ends: i64,
-}
-
-/// A `ses:` entry's value: `s`, then a space and `family,started,last_used,ends` per login.
-/// Anything unreadable reads as no logins (the next write replaces it).
-fn parse(value: Option<&str>) -> Vec<LoginRecord> {
-    let Some(rest) = value.and_then(|v| v.strip_prefix('s')) else {
-        return Vec::new();
-    };
-    let login = |entry: &str| {
-        let mut parts = entry.split(',');
-        let login = LoginRecord {
-            family: parts.next().filter(|f| !f.is_empty())?.to_owned(),
-            started: parts.next()?.parse().ok()?,
-            last_used: parts.next()?.parse().ok()?,
-            ends: parts.next()?.parse().ok()?,
-        };
-        parts.next().is_none().then_some(login)
-    };
-    rest.split(' ')
-        .filter(|e| !e.is_empty())
-        .map(login)
-        .collect::<Option<Vec<_>>>()
-        .unwrap_or_default()
-}
-
-fn encode(logins: &[LoginRecord]) -> String {
-    let mut value = String::from("s");
-    for l in logins {
-        value.push_str(&format!(
-            " {},{},{},{}",
-            l.family, l.started, l.last_used, l.ends
-        ));
-    }
-    value
-}
-
 fn unix(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
 
 impl Revocation {
     /// Lists a new login of `subject`: family `family` (from [`login_family`]), ending at
-    /// `ends`. Logins that ended or were revoked are dropped; beyond the bound, the oldest ones
+    /// `ends`, made from `device`. Logins that ended or were revoked are dropped; beyond the bound, the oldest ones
     /// are ended, before the list without them is stored, so no login is ever unlisted while
     /// it works.
     pub(crate) async fn open_login(
@@ -248,6 +208,7 @@ impl Revocation {
         subject: &str,
         family: &str,
         ends: OffsetDateTime,
+        device: Device,
     ) -> Result<(), StoreError> {
         let list_key = key("ses:", &self.subjects.subject(subject));
         let now = unix(OffsetDateTime::now_utc());
@@ -258,6 +219,7 @@ impl Revocation {
                 started: now,
                 last_used: now,
                 ends: unix(ends),
+                device: device.clone(),
             });
             while logins.len() > self.subjects.max_logins {
                 let Some(ended) = oldest(&logins, family).map(|i| logins.remove(i)) else {
@@ -476,36 +438,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn login_lists_round_trip_and_garbage_reads_as_empty() {
-        let logins = vec![
-            LoginRecord {
-                family: "a-B_1".into(),
-                started: 1,
-                last_used: 2,
-                ends: 3,
-            },
-            LoginRecord {
-                family: "c".into(),
-                started: 4,
-                last_used: 5,
-                ends: 6,
-            },
-        ];
-        assert_eq!(parse(Some(&encode(&logins))), logins);
-        assert_eq!(parse(Some("s")), vec![]);
-        for bad in [
-            "",
-            "x a,1,2,3",
-            "s a,1,2",
-            "s a,1,2,3,4",
-            "s ,1,2,3",
-            "s a,x,2,3",
-        ] {
-            assert_eq!(parse(Some(bad)), vec![], "{bad:?}");
-        }
-    }
-
-    #[test]
     fn login_ids_carry_increasing_starts_and_the_oldest_goes_first() {
         let ids: Vec<String> = (0..100).map(|_| login_family().unwrap()).collect();
         let starts: Vec<i64> = ids.iter().map(|id| login_start(id).unwrap()).collect();
@@ -525,6 +457,7 @@ mod tests {
             started: 0,
             last_used,
             ends: 9,
+            device: Device::default(),
         };
         let listed = [record("~20.a", 1), record("~10.b", 5), record("~30.new", 0)];
         assert_eq!(oldest(&listed, "~30.new"), Some(1), "the first started");

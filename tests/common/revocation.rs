@@ -183,7 +183,7 @@ async fn session_end(
 
 #[post("/logout-all")]
 async fn logout_all(token: Paseto<Access>, sessions: Sessions<'_>) -> Result<(), AuthError> {
-    sessions.end_all(token.subject()).await
+    sessions.end_all(&token).await
 }
 
 #[get("/remembered")]
