@@ -121,6 +121,7 @@ impl From<Refusal> for AuthError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::Revoked(rejection) => AuthError::Invalid(rejection),
+            Refusal::Reused => AuthError::Invalid(Rejection::Revoked),
             Refusal::Unavailable => AuthError::Unavailable,
         }
     }

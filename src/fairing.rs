@@ -11,6 +11,7 @@ use rocket::{Build, Orbit, Request, Response, Rocket};
 use crate::config::{Config, ConfigError, PublishSetup, Settings, StoreSetup};
 use crate::counters::{CountedStore, Counters};
 use crate::csrf;
+use crate::events::{self, Event, Events, Hook};
 use crate::hooks::{Hooks, ImplicitRefresh, LoginClaims, UserCheck};
 use crate::implicit::CookieRefresh;
 use crate::issuer::Issuer;
@@ -38,6 +39,7 @@ pub struct PasetoFairing {
     store: Option<Arc<dyn RevocationStore>>,
     login_claims: Option<Arc<dyn LoginClaims>>,
     users: Option<Arc<dyn UserCheck>>,
+    events: Option<Hook>,
 }
 
 impl fmt::Debug for PasetoFairing {
@@ -48,6 +50,7 @@ impl fmt::Debug for PasetoFairing {
             .field("store", &self.store.is_some())
             .field("login_claims", &self.login_claims.is_some())
             .field("users", &self.users.is_some())
+            .field("events", &self.events.is_some())
             .finish()
     }
 }
@@ -63,6 +66,7 @@ impl Default for PasetoFairing {
             store: None,
             login_claims: None,
             users: None,
+            events: None,
         }
     }
 }
@@ -149,6 +153,22 @@ impl PasetoFairing {
         self
     }
 
+    /// Sets the events hook: an [`Event`] for each login, failed or throttled login, session
+    /// refresh, detected reuse, logout, CSRF failure and failed key fetch. It runs off the
+    /// request's path: events wait in a queue (of 1,024) for one task that calls the hook with
+    /// each in turn, so a slow hook never delays a request and a failing one never fails it.
+    /// What it misses (the queue full, a panic in the hook) is counted in
+    /// [`PasetoStats::events_dropped`](crate::PasetoStats::events_dropped). An example:
+    /// `docs/security.md`, "Events and tracing".
+    pub fn events<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.events = Some(events::hook(hook));
+        self
+    }
+
     /// Loads the configuration from `figment` outside of Rocket, e.g. for a command-line tool
     /// that mints tokens with the application's settings.
     ///
@@ -163,9 +183,7 @@ impl PasetoFairing {
         &self,
         figment: &Figment,
     ) -> Result<(Arc<AuthState>, Option<PublishSetup>), ConfigError> {
-        if let Some(e) = &self.invalid {
-            return Err(e.clone());
-        }
+        self.invalid.clone().map_or(Ok(()), Err)?;
         for warning in crate::config::unread_tables(figment) {
             rocket::warn!("{warning}");
         }
@@ -178,6 +196,7 @@ impl PasetoFairing {
             warn_ephemeral_key();
         }
         let counters = Arc::new(Counters::default());
+        let events = Arc::new(Events::new(self.events.clone()));
         let revocation = self.revocation_of(&settings, &counters)?;
         self.log_store(&settings, figment.profile());
         if settings.http.implicit_refresh && revocation.is_none() {
@@ -212,9 +231,10 @@ impl PasetoFairing {
             #[cfg(feature = "discovery")]
             discovery: settings
                 .discovery
-                .map(crate::discovery::Discovery::new)
+                .map(|setup| crate::discovery::Discovery::new(setup, events.clone()))
                 .transpose()?
                 .map(Arc::new),
+            events,
         };
         Ok((Arc::new(state), settings.publish))
     }

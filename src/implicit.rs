@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::cookies::PasetoCookies;
 use crate::csrf;
 use crate::error::AuthError;
+use crate::events::EventKind;
 use crate::hooks::ImplicitRefresh;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::state::AuthState;
@@ -45,7 +46,9 @@ pub(crate) async fn refresh(
                 return Err(fallback);
             }
         };
-    csrf::check(request, &state.http, &refresh)?;
+    csrf::check(request, &state.http, &refresh).inspect_err(|_| {
+        state.emit_about(EventKind::CsrfFailed, refresh.claims(), Some(request))
+    })?;
     // As the guard does for an access cookie: another site's WebSocket upgrade gets nothing.
     crate::origin::check_websocket_upgrade(request, state)?;
     let Outcome::Success(cookies) = PasetoCookies::from_request(request).await else {

@@ -214,6 +214,14 @@
 //! published through the [`metrics`](https://docs.rs/metrics) facade for Prometheus and other
 //! exporters. `docs/performance.md` says how to read them.
 //!
+//! # Events and tracing
+//!
+//! [`PasetoFairing::events`] sets a hook that receives an [`Event`] for every login, failed or
+//! throttled login, refresh, detected reuse, logout, CSRF failure and failed key fetch: the
+//! subject, the session id, the client address and the time, never a token or a secret. It
+//! runs off the request's path: a slow or failing hook never delays or fails a request, and
+//! what it misses is counted ([`PasetoStats::events_dropped`]).
+//!
 //! # Key discovery
 //!
 //! An issuing service can publish its public keys for verifier-only services, the PASETO
@@ -267,6 +275,8 @@
 //!   [`Session`] is a listed one), [`PasetoCookies`] for browsers (with [`CsrfInput`] for
 //!   forms), [`LoggedOut`] says what a logout ended, and [`LoginClaims`] adds claims at every
 //!   login.
+//! - Audit: [`Event`]s of an [`EventKind`] reach the hook set with
+//!   [`events`](PasetoFairing::events).
 //! - One-off tokens: [`Issuer`] mints with a [`TokenBuilder`] (into a header, or cookies as a
 //!   [`BrowserToken`]) and verifies into [`Verified`]; it also mints and consumes single-use
 //!   tokens for a [`SingleUse`] purpose (password resets, magic links), and gives admins their
@@ -298,6 +308,7 @@ mod csrf;
 #[cfg(feature = "discovery")]
 mod discovery;
 mod error;
+mod events;
 mod fairing;
 mod guard;
 mod hooks;
@@ -324,6 +335,7 @@ mod user;
 pub use config::{ConfigError, generate_keys};
 pub use cookies::{CsrfInput, PasetoCookies};
 pub use error::{AuthError, CookieError, MAX_COOKIE_SIZE};
+pub use events::{Event, EventKind};
 pub use fairing::PasetoFairing;
 pub use guard::throttle::{LoginAttempt, LoginThrottle};
 pub use guard::{Paseto, QueryToken};

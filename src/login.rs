@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::cookies::PasetoCookies;
 use crate::error::AuthError;
+use crate::events::EventKind;
 use crate::issuer::{ExtraClaims, Family, Issuer, TokenPair};
 use crate::revocation::{Device, login_family};
 use crate::token::random_id;
@@ -162,6 +163,8 @@ impl<'a> Login<'a> {
         if let Some((jar, cookies)) = cookies {
             jar.add_tokens(cookies);
         }
+        let (subject, request) = (Some(self.subject.as_str()), Some(self.request));
+        state.emit(EventKind::Login, subject, Some(&family), request);
         Ok(pair)
     }
 }

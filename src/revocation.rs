@@ -195,6 +195,9 @@ pub(crate) enum OnError {
 pub(crate) enum Refusal {
     /// The token is revoked (or cannot be checked: it has no `jti`).
     Revoked(Rejection),
+    /// A refresh token replaced by a rotation came back after the grace window: its family
+    /// is now revoked, and the token refused as revoked.
+    Reused,
     /// The store failed and the configuration says to fail closed.
     Unavailable,
 }

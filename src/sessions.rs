@@ -6,6 +6,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::error::AuthError;
+use crate::events::EventKind;
 use crate::guard::request_token;
 use crate::issuer::{Issuer, TokenPair};
 use crate::kind::{Access, Refresh};
@@ -129,7 +130,10 @@ impl<'r> Sessions<'r> {
             }
             Err(error) => return Err(error),
         };
-        self.issuer.end_session(token.claims()).await
+        let claims = token.claims();
+        let ended = self.issuer.end_session(claims).await?;
+        self.emit(EventKind::Logout, &claims.sub, claims.family());
+        Ok(ended)
     }
 
     /// The active sessions of `token`'s subject, oldest first, each with the device it was
@@ -146,6 +150,8 @@ impl<'r> Sessions<'r> {
     pub async fn end(&self, token: impl AsRef<Verified>, id: &str) -> Result<bool, AuthError> {
         let claims = token.as_ref().claims();
         let ended = self.revocation()?.end_login(&claims.sub, id).await?;
+        let family = ended.as_ref().map(|login| login.family.as_str());
+        family.inspect(|family| self.emit(EventKind::Logout, &claims.sub, Some(family)));
         Ok(ended.is_some())
     }
 
@@ -160,7 +166,13 @@ impl<'r> Sessions<'r> {
     /// begin before it returns (less than a second).
     pub async fn end_all(&self, token: impl AsRef<Verified>) -> Result<(), AuthError> {
         let subject = &token.as_ref().claims().sub;
-        Ok(self.revocation()?.end_all(subject).await?)
+        self.revocation()?.end_all(subject).await?;
+        self.emit(EventKind::LogoutAll, subject, None);
+        Ok(())
+    }
+
+    fn emit(&self, kind: EventKind, subject: &str, family: Option<&str>) {
+        (self.issuer.state()).emit(kind, Some(subject), family, Some(self.request));
     }
 
     fn revocation(&self) -> Result<&'r Revocation, AuthError> {

@@ -10,8 +10,9 @@ use rocket::{Ignite, Phase, Rocket};
 
 use crate::config::{HttpSettings, KindSettings};
 use crate::counters::Counters;
+use crate::events::{EventKind, Events};
 use crate::hooks::Hooks;
-use crate::revocation::{LoggedOut, Revocation, Standing};
+use crate::revocation::{LoggedOut, Refusal, Revocation, Standing};
 use crate::throttle::Throttle;
 use time::OffsetDateTime;
 
@@ -41,6 +42,8 @@ pub(crate) struct AuthState {
     /// What the guards and the store have done, for [`PasetoStats`](crate::PasetoStats); shared
     /// with the store, which counts its own calls.
     pub counters: Arc<Counters>,
+    /// The events hook and its queue: [`PasetoFairing::events`](crate::PasetoFairing::events).
+    pub events: Arc<Events>,
     /// Where public keys are fetched from, with `[paseto.discovery]`.
     #[cfg(feature = "discovery")]
     pub discovery: Option<Arc<crate::discovery::Discovery>>,
@@ -105,6 +108,38 @@ impl AuthState {
                 .verify(kind, token, OffsetDateTime::now_utc(), options);
         }
         result
+    }
+
+    /// Sends an event to the events hook, if one is set (nothing is built otherwise): about
+    /// `subject`, in the session (token family) `family`, from the client of `request`.
+    pub(crate) fn emit(
+        &self,
+        kind: EventKind,
+        subject: Option<&str>,
+        family: Option<&str>,
+        request: Option<&Request<'_>>,
+    ) {
+        let session = || Some(self.revocation.as_ref()?.login_id(family?));
+        let address = || self.throttle.address_of(request?);
+        self.events.emit(kind, subject, session, address);
+    }
+
+    /// Tells the events hook of a detected reuse, when `refusal` is one: the session of the
+    /// token with `claims` has ended.
+    pub(crate) fn reused(&self, refusal: &Refusal, claims: &Claims, request: Option<&Request<'_>>) {
+        if *refusal == Refusal::Reused {
+            self.emit_about(EventKind::ReuseDetected, claims, request);
+        }
+    }
+
+    /// [`emit`](Self::emit) about the token with `claims`: its subject, in its session.
+    pub(crate) fn emit_about(
+        &self,
+        kind: EventKind,
+        claims: &Claims,
+        request: Option<&Request<'_>>,
+    ) {
+        self.emit(kind, Some(&claims.sub), claims.family(), request);
     }
 
     /// The index and settings of kind `name`.

@@ -15,7 +15,7 @@ use rocket::tokio::net::TcpStream;
 use rocket::tokio::task::JoinSet;
 use rocket::{Build, Rocket, Shutdown, get, routes};
 use rocket_paseto::__private::SecretKey;
-use rocket_paseto::{Access, Issuer, Paseto, PasetoFairing, catchers};
+use rocket_paseto::{Access, Event, EventKind, Issuer, Paseto, PasetoFairing, catchers};
 use serde_json::{Value, json};
 
 const KEYS_PATH: &str = "/.well-known/paseto-keys";
@@ -109,6 +109,10 @@ async fn publisher_listing(issuer: &str, previous: &[&str]) -> Publisher {
 
 /// A verifier-only service: public access tokens, keys from `discovery` (plus `extra`).
 fn verifier(discovery: Value, extra: Value) -> Rocket<Build> {
+    verifier_with(PasetoFairing::default(), discovery, extra)
+}
+
+fn verifier_with(fairing: PasetoFairing, discovery: Value, extra: Value) -> Rocket<Build> {
     let mut paseto = json!({
         "discovery": discovery,
         "access": { "purpose": "public" },
@@ -117,7 +121,7 @@ fn verifier(discovery: Value, extra: Value) -> Rocket<Build> {
     let table = paseto.as_object_mut().unwrap();
     table.extend(extra.as_object().cloned().unwrap_or_default());
     rocket::custom(figment(paseto))
-        .attach(PasetoFairing::default())
+        .attach(fairing)
         .register("/", catchers())
         .mount("/", routes![user])
 }
@@ -252,6 +256,42 @@ async fn launch_fails_without_keys_unless_public_keys_are_configured() {
         .unwrap();
     let good = signed(SECRET, ISSUER, &pid(SECRET));
     assert_eq!(status(&client, &good).await, Status::Ok);
+}
+
+/// A fetch that fails reaches the events hook as `key_fetch_failed`, about no subject.
+#[rocket::async_test]
+async fn a_failed_fetch_is_an_event() {
+    let nowhere = format!("http://127.0.0.1:{}{KEYS_PATH}", free_port());
+    let discovery = json!({ "url": nowhere, "issuer": ISSUER, "timeout_ms": 1000 });
+    let configured = json!({ "public_keys": [{ "key": PUBLIC, "issuer": ISSUER }] });
+    let (sender, mut events) = rocket::tokio::sync::mpsc::unbounded_channel();
+    let fairing = PasetoFairing::default().events(move |event: Event| {
+        let sender = sender.clone();
+        async move {
+            let _ = sender.send(event);
+        }
+    });
+    let client = Client::tracked(verifier_with(fairing, discovery, configured))
+        .await
+        .unwrap();
+    let event = rocket::tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("the hook is called")
+        .unwrap();
+    assert_eq!(event.kind, EventKind::KeyFetchFailed);
+    assert_eq!(
+        (event.subject, event.session, event.address),
+        (None, None, None)
+    );
+    assert_eq!(
+        client
+            .rocket()
+            .state::<Issuer>()
+            .unwrap()
+            .stats()
+            .events_dropped,
+        0
+    );
 }
 
 /// The public half of `secret`, as a PASERK.

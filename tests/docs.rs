@@ -165,7 +165,7 @@ fn flatten(prefix: &str, value: &serde_json::Value, keys: &mut Vec<String>) {
 }
 
 /// The record of the public API in docs/public-api.txt: every struct, enum and trait at one
-/// path, at most 41 of them, none of them internal (the token core or the configuration
+/// path, at most 43 of them, none of them internal (the token core or the configuration
 /// table), and each one explained in the crate docs' "API at a glance".
 #[test]
 fn the_public_api_is_small_and_each_type_is_explained() {
@@ -201,8 +201,9 @@ fn the_public_api_is_small_and_each_type_is_explained() {
         );
         names.push(name);
     }
+    // Two more than before: `Event` and `EventKind`, which the events hook receives.
     assert!(
-        (30..=41).contains(&names.len()),
+        (30..=43).contains(&names.len()),
         "{} types: {names:?}",
         names.len()
     );

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::{CsrfSent, PasetoCookies, binding};
 use crate::csrf;
 use crate::error::{AuthError, CookieError};
+use crate::events::EventKind;
 use crate::issuer::TokenPair;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{LoggedOut, merge_all};
@@ -152,9 +153,22 @@ impl PasetoCookies<'_> {
                 revocation.revoke(token.claims()).await?;
                 results.push(self.issuer.state().revoked(token.claims()));
             }
+            self.ended(&tokens);
         }
         self.remove_tokens();
         Ok(merge_all(results))
+    }
+
+    /// Tells the events hook of each session a logout ended, once (the access and the refresh
+    /// cookie are usually of one session).
+    fn ended(&self, tokens: &[Arc<Verified>]) {
+        for (at, token) in tokens.iter().enumerate() {
+            let family = token.claims().family();
+            if tokens[..at].iter().all(|t| t.claims().family() != family) {
+                let state = self.issuer.state();
+                state.emit_about(EventKind::Logout, token.claims(), Some(self.request));
+            }
+        }
     }
 
     /// The valid access, refresh and remember-me tokens among the request's cookies.

@@ -2,12 +2,14 @@
 //! document it publishes, at launch, every `refresh_secs`, and when a token names a key not
 //! known yet, at most once every `min_refetch_secs`.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rocket::tokio::sync::Mutex;
 
 use crate::config::{ConfigError, DiscoverySetup};
+use crate::events::{EventKind, Events};
 use crate::token::{Authority, KeyChange, PublicKey};
 
 mod fetch;
@@ -31,11 +33,13 @@ pub(crate) struct Discovery {
     /// When the last fetch that brought keys ended, in Unix seconds (0: never).
     last_success: AtomicU64,
     created: Instant,
+    /// Told of each failed fetch.
+    events: Arc<Events>,
 }
 
 impl Discovery {
     /// Fails when `ca_file` holds no usable root certificate.
-    pub(crate) fn new(setup: DiscoverySetup) -> Result<Self, ConfigError> {
+    pub(crate) fn new(setup: DiscoverySetup, events: Arc<Events>) -> Result<Self, ConfigError> {
         Ok(Discovery {
             fetcher: Fetcher::new(&setup)?,
             setup,
@@ -46,6 +50,7 @@ impl Discovery {
             failed: AtomicU64::new(0),
             last_success: AtomicU64::new(0),
             created: Instant::now(),
+            events,
         })
     }
 
@@ -165,6 +170,7 @@ impl Discovery {
             }
             Err(_) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
+                (self.events).emit(EventKind::KeyFetchFailed, None, || None, || None);
             }
         }
         self.finished.fetch_add(1, Ordering::AcqRel);
@@ -229,7 +235,7 @@ mod tests {
             ca_pem: None,
             has_configured_keys: true,
         };
-        let discovery = Discovery::new(setup).unwrap();
+        let discovery = Discovery::new(setup, Default::default()).unwrap();
         let rules = Rules::new(vec![KindRules::new(
             "access",
             Purpose::Public,

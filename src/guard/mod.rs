@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::csrf;
 use crate::error::AuthError;
+use crate::events::EventKind;
 use crate::kind::{Access, Refresh, TokenKind};
 use crate::origin;
 use crate::state::{AuthState, CheckedRefresh};
@@ -335,7 +336,9 @@ async fn verify_in<K: TokenKind>(
         (result, _) => result.map_err(AuthError::Invalid)?,
     };
     if source == Source::Cookie {
-        csrf::check(request, &state.http, &verified)?;
+        csrf::check(request, &state.http, &verified).inspect_err(|_| {
+            state.emit_about(EventKind::CsrfFailed, verified.claims(), Some(request))
+        })?;
         origin::check_websocket_upgrade(request, state)?;
     }
     // Last, so only tokens that passed every local check cost a store lookup; and after the
@@ -343,7 +346,8 @@ async fn verify_in<K: TokenKind>(
     if let Some(revocation) = &state.revocation
         && kind.1.checked
     {
-        let standing = revocation.check(verified.claims()).await?;
+        let standing = (revocation.check(verified.claims()).await)
+            .inspect_err(|r| state.reused(r, verified.claims(), Some(request)))?;
         if K::NAME == Refresh::NAME {
             let found = renewing(request, state, verified, source).await?;
             // Recorded last, so a rotation in this request starts from a read made as late as

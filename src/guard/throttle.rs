@@ -8,8 +8,9 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::error::AuthError;
+use crate::events::EventKind;
 use crate::state::AuthState;
-use crate::throttle::{Counted, Throttle};
+use crate::throttle::Counted;
 
 /// A request guard for login routes: refuses (429, `Retry-After`) the attempts of an account,
 /// or from a client address, that has failed too often lately, before any password is
@@ -47,7 +48,7 @@ use crate::throttle::{Counted, Throttle};
 /// }
 /// ```
 pub struct LoginThrottle<'r> {
-    throttle: &'r Throttle,
+    state: &'r AuthState,
     address: Option<IpAddr>,
 }
 
@@ -63,13 +64,18 @@ impl<'r> LoginThrottle<'r> {
     /// reached its limit of failures, whether the password is right or not and whether the
     /// account exists or not. Check before the password.
     pub async fn check(&self, account: &str) -> Result<LoginAttempt<'r>, AuthError> {
-        let counts = self.throttle.counts(account, self.address);
-        let wait = self.throttle.wait(&counts).await?;
+        let throttle = &self.state.throttle;
+        let counts = throttle.counts(account, self.address);
+        let wait = throttle.wait(&counts).await?;
         if !wait.is_zero() {
+            emit(self.state, EventKind::Throttled, account, self.address);
             return Err(AuthError::Throttled(wait));
         }
         Ok(LoginAttempt {
-            throttle: self.throttle,
+            state: self.state,
+            address: self.address,
+            // Kept only for the events hook: no copy of the account without one.
+            account: self.state.events.enabled().then(|| account.to_owned()),
             counts,
         })
     }
@@ -79,7 +85,9 @@ impl<'r> LoginThrottle<'r> {
 /// [`failed`](Self::failed) or [`succeeded`](Self::succeeded).
 #[must_use = "an attempt counts only once `failed` or `succeeded` is called"]
 pub struct LoginAttempt<'r> {
-    throttle: &'r Throttle,
+    state: &'r AuthState,
+    address: Option<IpAddr>,
+    account: Option<String>,
     counts: Vec<Counted>,
 }
 
@@ -93,14 +101,22 @@ impl LoginAttempt<'_> {
     /// The password (or the account) was wrong: counts one failure for the account and one for
     /// the client address.
     pub async fn failed(self) -> Result<(), AuthError> {
-        Ok(self.throttle.fail(&self.counts).await?)
+        if let Some(account) = &self.account {
+            emit(self.state, EventKind::LoginFailed, account, self.address);
+        }
+        Ok(self.state.throttle.fail(&self.counts).await?)
     }
 
     /// The login succeeded: the account's count starts over. The address's does not, so one
     /// good account does not clear the way for guessing at others.
     pub async fn succeeded(self) -> Result<(), AuthError> {
-        Ok(self.throttle.succeed(&self.counts).await?)
+        Ok(self.state.throttle.succeed(&self.counts).await?)
     }
+}
+
+/// Tells the events hook about a login attempt for `account`, from `address`.
+fn emit(state: &AuthState, kind: EventKind, account: &str, address: Option<IpAddr>) {
+    state.events.emit(kind, Some(account), || None, || address);
 }
 
 #[rocket::async_trait]
@@ -110,7 +126,7 @@ impl<'r> FromRequest<'r> for LoginThrottle<'r> {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match AuthState::of(request) {
             Some(state) => Outcome::Success(LoginThrottle {
-                throttle: &state.throttle,
+                state,
                 address: state.throttle.address_of(request),
             }),
             None => AuthError::NotConfigured.fail(request),

@@ -7,6 +7,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::error::{AuthError, CookieError};
+use crate::events::EventKind;
 use crate::kind::{Access, REMEMBER_ME, Refresh, TokenKind};
 use crate::revocation::{LoggedOut, Revocation, Standing, add_saturating};
 use crate::state::{AuthState, CheckedRefresh};
@@ -172,6 +173,17 @@ impl Issuer {
         refresh: &Verified,
         csrf: bool,
     ) -> Result<(TokenPair, Option<String>), AuthError> {
+        let refreshed = self.refresh_session_now(request, refresh, csrf).await?;
+        (self.state).emit_about(EventKind::Refresh, refresh.claims(), Some(request));
+        Ok(refreshed)
+    }
+
+    async fn refresh_session_now(
+        &self,
+        request: &Request<'_>,
+        refresh: &Verified,
+        csrf: bool,
+    ) -> Result<(TokenPair, Option<String>), AuthError> {
         let state = self.state();
         let reloaded = (state.hooks)
             .reload(request, state.revocation.as_ref(), refresh)
@@ -277,7 +289,8 @@ impl Issuer {
         let revocation = self.revocation()?;
         let claims = refresh.claims();
         check_can_grow(claims)?;
-        let successor = revocation.rotate(claims, seen).await?;
+        let successor = (revocation.rotate(claims, seen).await)
+            .inspect_err(|refusal| self.state.reused(refusal, claims, None))?;
         let extra = extra_claims(refresh, csrf)?;
         let pair = self.pair_with(
             &claims.sub,
@@ -355,7 +368,8 @@ impl Issuer {
         if let Some(revocation) = &self.state.revocation
             && kind.checked
         {
-            revocation.check(verified.claims()).await?;
+            (revocation.check(verified.claims()).await)
+                .inspect_err(|refusal| self.state.reused(refusal, verified.claims(), None))?;
         }
         Ok(Arc::unwrap_or_clone(verified))
     }

@@ -190,7 +190,7 @@ impl Revocation {
             // `on_error = "allow"` would accept).
             rocket::error!("rocket_paseto: {e}: the family could not be revoked");
         }
-        Refusal::Revoked(Rejection::Revoked)
+        Refusal::Reused
     }
 
     /// Revokes the token and its whole family.

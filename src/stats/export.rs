@@ -30,6 +30,7 @@ const LOGINS_THROTTLED: &str = "rocket_paseto_logins_throttled_total";
 const KEY_FETCHES: &str = "rocket_paseto_key_fetches_total";
 const KEY_FETCH_ERRORS: &str = "rocket_paseto_key_fetch_errors_total";
 const KEY_FETCH_LAST_SUCCESS: &str = "rocket_paseto_key_fetch_last_success_timestamp_seconds";
+const EVENTS_DROPPED: &str = "rocket_paseto_events_dropped_total";
 
 impl PasetoStats {
     /// Records these figures with the installed [`metrics`] recorder, as counters that only
@@ -45,6 +46,7 @@ impl PasetoStats {
     /// | `rocket_paseto_logins_throttled_total` | — |
     /// | `rocket_paseto_key_fetches_total`, `rocket_paseto_key_fetch_errors_total` | — |
     /// | `rocket_paseto_key_fetch_last_success_timestamp_seconds` (gauge) | — |
+    /// | `rocket_paseto_events_dropped_total` | — |
     ///
     /// The `key_fetch` metrics appear only on services with key discovery.
     ///
@@ -96,6 +98,7 @@ impl PasetoStats {
         counter!(STORE_ERRORS).absolute(self.store_errors);
         counter!(STORE_TIME).absolute(self.store_micros);
         counter!(LOGINS_THROTTLED).absolute(self.logins_throttled);
+        counter!(EVENTS_DROPPED).absolute(self.events_dropped);
         // Only with discovery (which fetches at launch): a service without it has no last good
         // fetch to alert on.
         if self.key_fetches > 0 {
@@ -154,6 +157,11 @@ fn describe() {
         LOGINS_THROTTLED,
         Unit::Count,
         "Login attempts refused by the login throttle"
+    );
+    describe_counter!(
+        EVENTS_DROPPED,
+        Unit::Count,
+        "Events that never reached the events hook (queue full, or the hook panicked)"
     );
     describe_counter!(
         KEY_FETCHES,

@@ -101,6 +101,11 @@ pub struct PasetoStats {
     /// or no discovery). Alert when it falls far behind `refresh_secs`: until a fetch succeeds,
     /// keys the issuer has withdrawn are still trusted.
     pub key_fetch_last_success: u64,
+    /// Events that never reached the hook set with
+    /// [`PasetoFairing::events`](crate::PasetoFairing::events): dropped because its queue was
+    /// full (1,024 events wait at most), or lost to a hook that panicked. Always 0 without a
+    /// hook. A rise means the hook is slower than the events come, or failing.
+    pub events_dropped: u64,
 }
 
 impl PasetoStats {
@@ -152,6 +157,7 @@ impl PasetoStats {
             key_fetches,
             key_fetch_errors,
             key_fetch_last_success,
+            events_dropped: state.events.dropped(),
         }
     }
 }
