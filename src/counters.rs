@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::revocation::{RevocationStore, StoreError};
+use crate::trace;
 
 /// How a guard's check of a token ended: one per guarded kind per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,21 @@ impl Verdict {
         Verdict::StoreUnavailable,
         Verdict::ServerError,
     ];
+
+    /// Its name, as the `metrics` feature labels it and as spans record a failure's cause.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::Missing => "missing",
+            Verdict::Invalid => "invalid",
+            Verdict::Expired => "expired",
+            Verdict::Revoked => "revoked",
+            Verdict::WrongKind => "wrong_kind",
+            Verdict::CsrfFailed => "csrf_failed",
+            Verdict::StoreUnavailable => "store_unavailable",
+            Verdict::ServerError => "server_error",
+        }
+    }
 }
 
 /// What the guards and the revocation store have done since launch.
@@ -99,7 +115,8 @@ impl Counters {
 }
 
 /// A revocation store that counts its calls, failures and the time they took, for every use
-/// of the store (the guards' checks, logouts, rotations, login lists) in one place.
+/// of the store (the guards' checks, logouts, rotations, login lists) in one place, and (with
+/// the `tracing` feature) runs each in a span.
 pub(crate) struct CountedStore {
     store: Arc<dyn RevocationStore>,
     counters: Arc<Counters>,
@@ -120,18 +137,21 @@ impl CountedStore {
 impl RevocationStore for CountedStore {
     async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError> {
         let started = Instant::now();
-        self.timed(started, self.store.insert(key, until).await)
+        let result = trace::store("insert", self.store.insert(key, until)).await;
+        self.timed(started, result)
     }
 
     async fn get(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
         let started = Instant::now();
-        self.timed(started, self.store.get(keys).await)
+        let result = trace::store("get", self.store.get(keys)).await;
+        self.timed(started, result)
     }
 
     /// Forwarded, so a store's replica keeps answering; its answers count as calls too.
     async fn get_replicated(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
         let started = Instant::now();
-        self.timed(started, self.store.get_replicated(keys).await)
+        let result = trace::store("get_replicated", self.store.get_replicated(keys)).await;
+        self.timed(started, result)
     }
 
     async fn swap(
@@ -142,7 +162,8 @@ impl RevocationStore for CountedStore {
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let started = Instant::now();
-        self.timed(started, self.store.swap(key, expected, value, until).await)
+        let result = trace::store("swap", self.store.swap(key, expected, value, until)).await;
+        self.timed(started, result)
     }
 
     async fn count(
@@ -152,11 +173,13 @@ impl RevocationStore for CountedStore {
         window: Duration,
     ) -> Result<(u64, OffsetDateTime), StoreError> {
         let started = Instant::now();
-        self.timed(started, self.store.count(key, by, window).await)
+        let result = trace::store("count", self.store.count(key, by, window)).await;
+        self.timed(started, result)
     }
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         let started = Instant::now();
-        self.timed(started, self.store.reset(key).await)
+        let result = trace::store("reset", self.store.reset(key)).await;
+        self.timed(started, result)
     }
 }

@@ -220,7 +220,9 @@
 //! throttled login, refresh, detected reuse, logout, CSRF failure and failed key fetch: the
 //! subject, the session id, the client address and the time, never a token or a secret. It
 //! runs off the request's path: a slow or failing hook never delays or fails a request, and
-//! what it misses is counted ([`PasetoStats::events_dropped`]).
+//! what it misses is counted ([`PasetoStats::events_dropped`]). With the cargo feature
+//! `tracing`, the guards, session refreshes and store calls run in `tracing` spans with the
+//! cause of a failure as a field. `docs/security.md` ("Events and tracing") has the details.
 //!
 //! # Key discovery
 //!
@@ -238,6 +240,7 @@
 //! | `metrics` | [`PasetoStats`] published through the `metrics` facade |
 //! | `openapi` | utoipa schemas, responses and security schemes |
 //! | `discovery` | fetching trusted public keys from an issuer's published document |
+//! | `tracing` | spans around the guards, session refreshes and revocation store calls |
 //!
 //! # Testing
 //!
@@ -330,6 +333,7 @@ mod stats;
 pub mod testing;
 mod throttle;
 mod token;
+mod trace;
 mod user;
 
 pub use config::{ConfigError, generate_keys};

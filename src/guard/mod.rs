@@ -19,6 +19,7 @@ use crate::origin;
 use crate::state::{AuthState, CheckedRefresh};
 use crate::stats;
 use crate::token::{Claims, Rejection, Verified, VerifyOptions};
+use crate::trace;
 
 mod query;
 mod source;
@@ -301,7 +302,8 @@ async fn verify_request<K: TokenKind>(
     with_query: bool,
 ) -> Result<Found, AuthError> {
     let state = AuthState::of(request).ok_or(AuthError::NotConfigured)?;
-    let result = verify_in::<K>(request, state, with_query).await;
+    let checked = verify_in::<K>(request, state, with_query);
+    let result = trace::guard(K::NAME, checked, stats::cause).await;
     stats::record(state, &result);
     result
 }

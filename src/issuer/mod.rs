@@ -15,6 +15,7 @@ use crate::stats::{self, PasetoStats};
 use crate::token::{
     Authority, Claims, IssueError, MintOptions, Rejection, Verified, VerifyOptions, random_id,
 };
+use crate::trace;
 use time::OffsetDateTime;
 
 mod builder;
@@ -173,7 +174,8 @@ impl Issuer {
         refresh: &Verified,
         csrf: bool,
     ) -> Result<(TokenPair, Option<String>), AuthError> {
-        let refreshed = self.refresh_session_now(request, refresh, csrf).await?;
+        let refreshing = self.refresh_session_now(request, refresh, csrf);
+        let refreshed = trace::refresh(refreshing, stats::cause).await?;
         (self.state).emit_about(EventKind::Refresh, refresh.claims(), Some(request));
         Ok(refreshed)
     }

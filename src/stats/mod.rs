@@ -167,11 +167,21 @@ pub(crate) fn record<T>(state: &AuthState, result: &Result<T, AuthError>) {
     state.counters.record(verdict(result));
 }
 
+/// The name of what a failed check or refresh ended with, for spans: `expired`, `revoked`,
+/// `csrf_failed`, …, as [`PasetoStats`] counts them.
+pub(crate) fn cause(error: &AuthError) -> &'static str {
+    refused(error).name()
+}
+
 /// The counter a check's outcome goes to, following the causes the guards report.
 fn verdict<T>(result: &Result<T, AuthError>) -> Verdict {
-    let Err(error) = result else {
-        return Verdict::Accepted;
-    };
+    match result {
+        Ok(_) => Verdict::Accepted,
+        Err(error) => refused(error),
+    }
+}
+
+fn refused(error: &AuthError) -> Verdict {
     match error {
         AuthError::Missing => Verdict::Missing,
         AuthError::Invalid(Rejection::Expired) | AuthError::Issue(IssueError::SessionEnded) => {
