@@ -41,8 +41,9 @@ pub struct Event {
     /// without a revocation store, and for events outside a session (a failed login, say).
     pub session: Option<String>,
     /// The client's address: the connection's peer, or what a proxy in
-    /// `paseto.trusted_proxies` forwards. `None` outside a request (a local test client, a
-    /// reuse found while refreshing a session outside a request, a background key fetch).
+    /// `paseto.trusted_proxies` forwards. `None` where the crate is called without the request
+    /// (a password reset, an admin's call, a reuse found by the refresh itself, a key fetch),
+    /// and for a local test client.
     pub address: Option<IpAddr>,
     /// When it happened.
     #[serde(with = "time::serde::rfc3339")]
@@ -64,11 +65,14 @@ pub enum EventKind {
     Refresh,
     /// A replaced refresh token was presented again after the grace window: its session ended.
     ReuseDetected,
-    /// A session ended by a logout, or by [`Sessions::end`](crate::Sessions::end).
+    /// A session ended by a logout, by [`Sessions::end`](crate::Sessions::end), or by an admin
+    /// ([`Issuer::end_session_of`](crate::Issuer::end_session_of)).
     Logout,
-    /// Every session of a subject ended: [`Sessions::end_all`](crate::Sessions::end_all).
+    /// Every session of a subject ended: [`Sessions::end_all`](crate::Sessions::end_all), or
+    /// an admin's [`Issuer::end_sessions_of`](crate::Issuer::end_sessions_of).
     LogoutAll,
-    /// A password reset was completed.
+    /// A password reset token was used ([`Issuer::consume`](crate::Issuer::consume)), which
+    /// also ended every session of its subject.
     PasswordReset,
     /// A guard refused a cookie-borne token for a missing or wrong CSRF value.
     CsrfFailed,

@@ -15,7 +15,7 @@ use rocket::tokio::time::timeout;
 use rocket::{Route, delete, get, post, routes};
 use rocket_paseto::{
     Access, AuthError, Event, EventKind, Issuer, LoggedOut, LoginThrottle, Paseto, PasetoCookies,
-    PasetoFairing, Refresh, Session, Sessions, TokenPair, catchers,
+    PasetoFairing, Refresh, Session, Sessions, SingleUse, TokenPair, catchers,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -87,6 +87,28 @@ async fn logout_all(token: Paseto<Access>, sessions: Sessions<'_>) -> Result<(),
     sessions.end_all(&token).await
 }
 
+#[post("/password-reset/confirm", data = "<token>")]
+async fn reset(token: &str, issuer: &Issuer) -> Result<(), AuthError> {
+    issuer
+        .consume(SingleUse::PasswordReset, token)
+        .await
+        .map(drop)
+}
+
+/// The admin's calls (a real route checks that the caller is an admin first).
+#[delete("/admin/<subject>/sessions/<id>")]
+async fn admin_end(subject: &str, id: &str, issuer: &Issuer) -> Result<(), AuthError> {
+    match issuer.end_session_of(subject, id).await? {
+        true => Ok(()),
+        false => Err(AuthError::BadCredentials),
+    }
+}
+
+#[delete("/admin/<subject>/sessions")]
+async fn admin_end_all(subject: &str, issuer: &Issuer) -> Result<(), AuthError> {
+    issuer.end_sessions_of(subject).await
+}
+
 /// A state-changing route: a cookie token needs the CSRF header here.
 #[post("/note")]
 fn note(token: Paseto<Access>) -> String {
@@ -103,7 +125,10 @@ fn routes() -> Vec<Route> {
         list,
         end,
         logout_all,
-        note
+        note,
+        reset,
+        admin_end,
+        admin_end_all
     ]
 }
 
@@ -365,6 +390,59 @@ async fn a_cookie_token_without_its_csrf_header_is_reported() {
     );
     assert_eq!(event.address, address());
     assert_carries_none_of(&event, &[&access]);
+}
+
+#[rocket::async_test]
+async fn a_password_reset_and_the_admins_calls_are_reported() {
+    let (client, mut events) = recording().await;
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let token = issuer
+        .single_use(SingleUse::PasswordReset, "alice")
+        .issue()
+        .unwrap();
+    let response = client
+        .post("/password-reset/confirm")
+        .body(&token)
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    let event = next(&mut events).await;
+    assert_eq!(event.kind, EventKind::PasswordReset);
+    assert_eq!(
+        (event.subject.as_deref(), &event.session),
+        (Some("alice"), &None)
+    );
+    assert_carries_none_of(&event, &[&token]);
+    // Used once: the second use is refused, and reports nothing.
+    let again = client
+        .post("/password-reset/confirm")
+        .body(&token)
+        .dispatch()
+        .await;
+    assert_eq!(again.status(), Status::Unauthorized);
+
+    let tokens = pair(&client).await;
+    let session = next(&mut events).await.session.unwrap();
+    let ended = client
+        .delete(format!("/admin/alice/sessions/{session}"))
+        .dispatch()
+        .await;
+    assert_eq!(ended.status(), Status::Ok);
+    let event = next(&mut events).await;
+    assert_eq!(event.kind, EventKind::Logout);
+    assert_eq!(
+        (event.subject.as_deref(), event.session),
+        (Some("alice"), Some(session))
+    );
+    let all = client.delete("/admin/alice/sessions").dispatch().await;
+    assert_eq!(all.status(), Status::Ok);
+    let event = next(&mut events).await;
+    assert_eq!(
+        (event.kind, event.subject.as_deref()),
+        (EventKind::LogoutAll, Some("alice"))
+    );
+    assert_carries_none_of(&event, &[&tokens.access_token, &tokens.refresh_token]);
+    assert!(events.try_recv().is_err(), "one event per step");
 }
 
 /// The crate's counters, from managed state.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{Issuer, TokenBuilder};
 use crate::error::AuthError;
+use crate::events::EventKind;
 use crate::issuer::ExtraClaims;
 use crate::kind::SingleUse;
 use crate::revocation::listing::Session;
@@ -88,6 +89,9 @@ impl Issuer {
             revocation.end_all(&claims.sub).await?;
         }
         revocation.spend(claims).await?;
+        if purpose == SingleUse::PasswordReset {
+            (self.state()).emit(EventKind::PasswordReset, Some(&claims.sub), None, None);
+        }
         Ok(Arc::unwrap_or_clone(verified))
     }
 
@@ -103,12 +107,17 @@ impl Issuer {
     /// its tokens are refused from now on. `false` when `subject` has no such session.
     pub async fn end_session_of(&self, subject: &str, id: &str) -> Result<bool, AuthError> {
         let ended = self.revocation()?.end_login(subject, id).await?;
+        if let Some(login) = &ended {
+            (self.state()).emit(EventKind::Logout, Some(subject), Some(&login.family), None);
+        }
         Ok(ended.is_some())
     }
 
     /// The admin's view: logs `subject` out everywhere, as
     /// [`Sessions::end_all`](crate::Sessions::end_all) does for the caller's own account.
     pub async fn end_sessions_of(&self, subject: &str) -> Result<(), AuthError> {
-        Ok(self.revocation()?.end_all(subject).await?)
+        self.revocation()?.end_all(subject).await?;
+        (self.state()).emit(EventKind::LogoutAll, Some(subject), None, None);
+        Ok(())
     }
 }
