@@ -12,7 +12,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rocket::tokio::runtime::Handle;
 use rocket::tokio::sync::mpsc::{self, Sender};
@@ -122,8 +122,8 @@ where
 #[derive(Default)]
 pub(crate) struct Events {
     hook: Option<Hook>,
-    /// The queue's sending side, once the first event has started the delivering task.
-    queue: OnceLock<Option<Sender<Event>>>,
+    /// The queue's sending side, once an event has started the delivering task.
+    queue: Mutex<Option<Sender<Event>>>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -163,15 +163,20 @@ impl Events {
             address: address(),
             at: OffsetDateTime::now_utc(),
         };
-        let queue = self.queue.get_or_init(|| self.start(hook.clone()));
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        // Started again when the runtime it ran on has shut down (a test that ignites on one
+        // runtime and serves on another).
+        if queue.as_ref().is_none_or(Sender::is_closed) {
+            *queue = self.start(hook.clone());
+        }
         let sent = queue.as_ref().map(|queue| queue.try_send(event));
         if !matches!(sent, Some(Ok(()))) {
             self.dropped.fetch_add(1, Relaxed);
         }
     }
 
-    /// Starts the task that delivers queued events, on the runtime of the first event. `None`
-    /// outside a Tokio runtime (an [`Issuer`](crate::Issuer) used without Rocket): then every
+    /// Starts the task that delivers queued events, on the runtime of the event at hand.
+    /// `None` outside a Tokio runtime (an [`Issuer`](crate::Issuer) used without Rocket): that
     /// event is counted as dropped.
     fn start(&self, hook: Hook) -> Option<Sender<Event>> {
         let runtime = Handle::try_current().ok()?;

@@ -525,3 +525,25 @@ fn the_hook_runs_under_a_blocking_client() {
     let kind = events.recv_timeout(Duration::from_secs(10));
     assert_eq!(kind, Ok(EventKind::Login));
 }
+
+/// An issuer used on one runtime, then on another once the first has ended (as a test that
+/// ignites on one and serves on another does): the hook is still called.
+#[test]
+fn the_hook_outlives_the_runtime_it_started_on() {
+    let (sender, mut events) = unbounded_channel();
+    let fairing = PasetoFairing::default().events(move |event: Event| {
+        let sender = sender.clone();
+        async move {
+            let _ = sender.send(event.kind);
+        }
+    });
+    let issuer = fairing.load(&figment(paseto())).unwrap();
+    for _ in 0..2 {
+        let kind = rocket::execute(async {
+            issuer.end_sessions_of("alice").await.unwrap();
+            timeout(Duration::from_secs(10), events.recv()).await
+        });
+        assert_eq!(kind, Ok(Some(EventKind::LogoutAll)));
+    }
+    assert_eq!(issuer.stats().events_dropped, 0);
+}
