@@ -7,7 +7,7 @@ use rocket::figment::Profile;
 use serde::{Deserialize, Serialize};
 
 use super::{Config, ConfigError, Secret};
-use crate::kind::REMEMBER_ME;
+use crate::kind::{REMEMBER_ME, SingleUse};
 use crate::token::{Authority, KeyError, KeyId, LocalKey, PublicKey, Purpose, Rules, SecretKey};
 
 /// One entry of `public_keys`: a key, optionally bound to the issuer whose tokens it signs.
@@ -180,11 +180,13 @@ fn local_key(
     let local = one_key(&config.local_key, &config.local_key_file, "local_key")?
         .map(|(text, field)| LocalKey::from_paserk(&text).map_err(key_error(field)))
         .transpose()?;
-    // Only the kinds users can name decide whether a local key is required.
+    // Only the kinds users configure decide whether a local key is required: not remember-me,
+    // nor the single-use purposes, which fail to mint without one.
     let users: Vec<&str> = rules
         .kinds()
         .iter()
         .filter(|k| k.purpose() == Purpose::Local && k.name() != REMEMBER_ME)
+        .filter(|k| !SingleUse::is_reserved(k.name()))
         .map(|k| k.name())
         .collect();
     match local {
