@@ -27,7 +27,7 @@ pub(crate) const QUEUE: usize = 1024;
 /// password: only these fields.
 ///
 /// It serialises as a flat JSON object, `kind` in snake case and `at` in RFC 3339:
-/// `{"kind":"login","subject":"42","session":"…","address":"203.0.113.7","at":"…"}`.
+/// `{"kind":"login","subject":"42","session":"…","ip":"203.0.113.7","at":"…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Event {
@@ -40,11 +40,11 @@ pub struct Event {
     /// The session, by the same opaque id as [`Session::id`](crate::Session::id): `None`
     /// without a revocation store, and for events outside a session (a failed login, say).
     pub session: Option<String>,
-    /// The client's address: the connection's peer, or what a proxy in
+    /// The client's IP address: the connection's peer, or what a proxy in
     /// `paseto.trusted_proxies` forwards. `None` where the crate is called without the request
     /// (a password reset, an admin's call, a reuse found by the refresh itself, a key fetch),
     /// and for a local test client.
-    pub address: Option<IpAddr>,
+    pub ip: Option<IpAddr>,
     /// When it happened.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -160,7 +160,7 @@ impl Events {
             kind,
             subject: subject.map(str::to_owned),
             session: session(),
-            address: address(),
+            ip: address(),
             at: OffsetDateTime::now_utc(),
         };
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);

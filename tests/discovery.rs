@@ -279,10 +279,7 @@ async fn a_failed_fetch_is_an_event() {
         .expect("the hook is called")
         .unwrap();
     assert_eq!(event.kind, EventKind::KeyFetchFailed);
-    assert_eq!(
-        (event.subject, event.session, event.address),
-        (None, None, None)
-    );
+    assert_eq!((event.subject, event.session, event.ip), (None, None, None));
     assert_eq!(
         client
             .rocket()

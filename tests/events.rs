@@ -225,7 +225,7 @@ async fn a_login_reports_its_subject_session_address_and_time() {
     let event = next(&mut events).await;
     assert_eq!(event.kind, EventKind::Login);
     assert_eq!(event.subject.as_deref(), Some("alice"));
-    assert_eq!(event.address, address());
+    assert_eq!(event.ip, address());
     assert!(event.at >= before && event.at <= OffsetDateTime::now_utc());
     let ids = session_ids(&client, &tokens.access_token).await;
     assert_eq!(ids.len(), 1);
@@ -237,7 +237,7 @@ async fn a_login_reports_its_subject_session_address_and_time() {
 
     let json: Value = serde_json::to_value(&event).unwrap();
     assert_eq!(json["kind"], "login");
-    assert_eq!(json["address"], "203.0.113.7");
+    assert_eq!(json["ip"], "203.0.113.7");
     assert_eq!(EventKind::LoginFailed.as_str(), "login_failed");
 }
 
@@ -250,7 +250,7 @@ async fn failed_and_throttled_logins_are_reported_without_the_password() {
         let event = next(&mut events).await;
         assert_eq!(event.kind, EventKind::LoginFailed);
         assert_eq!(event.subject.as_deref(), Some("mallory"));
-        assert_eq!((&event.session, event.address), (&None, address()));
+        assert_eq!((&event.session, event.ip), (&None, address()));
         assert_carries_none_of(&event, &["guess"]);
     }
     let response = login_as(&client, "mallory", "right").await;
@@ -277,7 +277,7 @@ async fn refresh_and_reuse_are_reported_in_their_session() {
         (event.subject.as_deref(), &event.session),
         (Some("alice"), &session)
     );
-    assert_eq!(event.address, address());
+    assert_eq!(event.ip, address());
     assert_carries_none_of(&event, &[&first.refresh_token, &second.refresh_token]);
 
     // The replaced refresh token again, with no grace window: reuse, and the session ends.
@@ -289,7 +289,7 @@ async fn refresh_and_reuse_are_reported_in_their_session() {
         (event.subject.as_deref(), &event.session),
         (Some("alice"), &session)
     );
-    assert_eq!(event.address, address());
+    assert_eq!(event.ip, address());
     assert_carries_none_of(&event, &[&first.refresh_token, &second.access_token]);
     let ended = post(&client, "/refresh", &second.refresh_token).await;
     assert_eq!(ended.status(), Status::Unauthorized);
@@ -388,7 +388,7 @@ async fn a_cookie_token_without_its_csrf_header_is_reported() {
         (event.subject.as_deref(), &event.session),
         (Some("alice"), &session)
     );
-    assert_eq!(event.address, address());
+    assert_eq!(event.ip, address());
     assert_carries_none_of(&event, &[&access]);
 }
 
