@@ -120,15 +120,9 @@ impl<'a> Login<'a> {
         } else {
             Device::default()
         };
+        let end = self.end();
         claims.extend(self.extra.into_map().map_err(AuthError::Issue)?);
         // A listed session's id carries its start, so ending the oldest takes one entry.
-        let end = self.issuer.session_end();
-        // A ttl too long to add to the clock asks for no limit beyond `session_ttl`.
-        let sooner = self.ttl.and_then(|ttl| {
-            let ttl = time::Duration::try_from(ttl).ok()?;
-            OffsetDateTime::now_utc().checked_add(ttl)
-        });
-        let end = sooner.map_or(end, |sooner| end.min(sooner));
         let family = login_family()?;
         let csrf = match self.cookies {
             Some(_) => Some(random_id()?),
@@ -170,6 +164,17 @@ impl<'a> Login<'a> {
 }
 
 impl Login<'_> {
+    /// When the session ends: `session_ttl` from now, or sooner with [`ttl`](Self::ttl). A ttl
+    /// too long to add to the clock asks for no limit beyond `session_ttl`.
+    fn end(&self) -> OffsetDateTime {
+        let end = self.issuer.session_end();
+        let sooner = self.ttl.and_then(|ttl| {
+            let ttl = time::Duration::try_from(ttl).ok()?;
+            OffsetDateTime::now_utc().checked_add(ttl)
+        });
+        sooner.map_or(end, |sooner| end.min(sooner))
+    }
+
     /// What the session's list entry records of the device it is made from.
     fn device(&self) -> Device {
         let state = self.issuer.state();
