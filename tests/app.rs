@@ -7,6 +7,10 @@
 #[path = "../examples/app/main.rs"]
 mod app;
 
+/// Password resets, magic links, device-aware sessions, the admin's view and the audit log.
+#[path = "app/lifecycle.rs"]
+mod lifecycle;
+
 use std::path::PathBuf;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -52,11 +56,20 @@ impl Drop for DbFile {
 async fn client(test: &str) -> (Client, DbFile) {
     let file = DbFile::new(test);
     let url = format!("sqlite://{}?mode=rwc", file.0.display());
+    let outbox = outbox_dir(test);
+    let _ = std::fs::remove_dir_all(&outbox);
     let figment = rocket::Config::figment()
         .merge(("databases.app.url", url))
+        .merge(("app.outbox", outbox))
         .merge(("log_level", "off"));
     let client = Client::tracked(app::app(figment)).await;
     (client.expect("the app ignites"), file)
+}
+
+/// The outbox directory of the test `test`'s app.
+fn outbox_dir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    dir.join(format!("outbox-{test}-{}", std::process::id()))
 }
 
 /// A pair of tokens from `/login`, `/refresh` or `/password`.
@@ -764,11 +777,21 @@ async fn openapi_document_requires_the_paseto_scheme() {
         ("/admin/users/{username}/roles", "put"),
         ("/logout-all", "post"),
         ("/me", "delete"),
+        ("/admin/users/{username}/sessions", "get"),
+        ("/admin/users/{username}/sessions", "delete"),
+        ("/admin/audit", "get"),
     ] {
         let security = &operation(path, method)["security"];
         assert_eq!(security, &json!([{ "paseto": [] }]), "{method} {path}");
     }
-    for (path, method) in [("/register", "post"), ("/login", "post")] {
+    for (path, method) in [
+        ("/register", "post"),
+        ("/login", "post"),
+        ("/password-reset", "post"),
+        ("/password-reset/confirm", "post"),
+        ("/magic-link", "post"),
+        ("/magic-link/confirm", "post"),
+    ] {
         let op = operation(path, method);
         assert!(op.is_object(), "{method} {path} is documented");
         assert!(
@@ -788,6 +811,11 @@ async fn openapi_document_requires_the_paseto_scheme() {
     let unauthorized = &operation("/me", "get")["responses"]["401"];
     let schema = &unauthorized["content"]["application/json"]["schema"];
     assert!(schema["properties"]["error"].is_object(), "{unauthorized}");
+    // The sessions list shows each session's device.
+    let session = &doc["components"]["schemas"]["Session"]["properties"];
+    for field in ["user_agent", "ip", "label", "last_used_at", "current"] {
+        assert!(session[field].is_object(), "{field}: {session}");
+    }
     // The throttled login is documented too.
     let throttled = &operation("/login", "post")["responses"]["429"];
     assert!(throttled["description"].is_string(), "{throttled}");

@@ -895,6 +895,85 @@ fn app_keeps_query_tokens_out_of_its_log_and_off_other_routes() {
     let _ = std::fs::remove_file(&log);
 }
 
+/// The token of the `kind` message to alice in `outbox`, waiting up to five seconds for it.
+fn outbox_token(outbox: &std::path::Path, kind: &str) -> String {
+    for _ in 0..100 {
+        let messages = std::fs::read_dir(outbox).into_iter().flatten().flatten();
+        let found = messages.filter_map(|entry| {
+            let text = std::fs::read_to_string(entry.path()).ok()?;
+            serde_json::from_str::<Value>(&text).ok()
+        });
+        if let Some(message) = found.into_iter().find(|m| m["kind"] == kind) {
+            assert_eq!(message["to"], "alice");
+            return message["token"].as_str().unwrap().to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no {kind} message in {}", outbox.display());
+}
+
+/// The single-use tokens of `app`'s password reset and magic link, as a served process at log
+/// level `normal`: they reach the outbox set by `ROCKET_APP` (one whole JSON file each), work
+/// once, and never reach the log.
+#[test]
+fn app_sends_single_use_tokens_to_its_outbox_and_never_to_its_log() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let id = std::process::id();
+    let db = dir.join(format!("app-outbox-{id}.db"));
+    let log = dir.join(format!("app-outbox-{id}.log"));
+    let outbox = dir.join(format!("app-outbox-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_dir_all(&outbox);
+    let databases = format!(r#"{{app={{url="sqlite://{}?mode=rwc"}}}}"#, db.display());
+    let app = format!(r#"{{outbox="{}"}}"#, outbox.display());
+    let env = [
+        ("ROCKET_DATABASES", databases.as_str()),
+        ("ROCKET_APP", app.as_str()),
+    ];
+    let server = serve_example_logging("app", free_port(), &env, Some(&log));
+    let port = server.port;
+    let account = r#"{"username":"alice","password":"correct horse"}"#;
+    assert_eq!(http(port, "POST", "/register", &[], account).0, 201);
+
+    // Each message asked for, then used twice: a reset refuses the single-use tokens sent before
+    // it, so the magic link is asked for after the reset.
+    let mut tokens = Vec::new();
+    let flows = [
+        (
+            "/password-reset",
+            "password_reset",
+            r#""new_password":"battery staple","#,
+        ),
+        ("/magic-link", "magic_link", ""),
+    ];
+    for (path, kind, extra) in flows {
+        let (status, _) = http(port, "POST", path, &[], r#"{"username":"alice"}"#);
+        assert_eq!(status, 202);
+        let token = outbox_token(&outbox, kind);
+        let confirm = format!("{path}/confirm");
+        let body = format!(r#"{{{extra}"token":"{token}"}}"#);
+        assert_eq!(http(port, "POST", &confirm, &[], &body).0, 200, "{path}");
+        assert_eq!(http(port, "POST", &confirm, &[], &body).0, 401, "{path}");
+        tokens.push(token);
+    }
+    drop(server);
+
+    let output = std::fs::read_to_string(&log).unwrap();
+    assert!(output.contains("POST /password-reset/confirm"), "{output}");
+    for token in &tokens {
+        let tail = &token[token.len() - 40..];
+        assert!(
+            !output.contains(tail),
+            "a single-use token reached the log:\n{output}"
+        );
+    }
+    let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_dir_all(&outbox);
+}
+
 /// What `basic` prints at launch when its settings are off: a table whose name is close to
 /// `paseto`, a `ROCKET_PASETO_<KEY>` variable (never its value), and, with no `local_key` in the
 /// debug profile, a block of fresh keys to paste, never the repository's demo keys.

@@ -1,6 +1,7 @@
 //! A small account service: users in SQLite with argon2id password hashes, PASETO logins
 //! carrying the user's roles, refresh-token rotation, logout of one login or all of them, a
-//! list of active sessions, password change and account deletion.
+//! list of active sessions with their devices, password change, password resets and magic
+//! links, account deletion, an admin's view of any user's sessions and an audit log.
 //!
 //! Users live in the `app` database, opened with `rocket_db_pools` (sqlx, SQLite) from
 //! `[<profile>.databases.app]`; its table is created at ignite. A token's subject is the user's
@@ -45,16 +46,30 @@
 //! | `POST /logout-all` | access | ends every login of the user |
 //! | `GET /admin` | access | 200 with the `admin` role, else 403 |
 //! | `PUT /admin/users/<username>/roles {"roles":[…]}` | access, `admin` in the token and the database | 200 `{"username","roles"}`; 403; 404 no such user; 422 invalid roles |
-//! | `GET /sessions` | access | `[{"id","created_at","last_used_at","expires_at","current"}]` |
+//! | `GET /sessions` | access | `[{"id","created_at","last_used_at","expires_at","current","user_agent","ip","label"}]` |
 //! | `DELETE /sessions/<id>` | access | ends that login; 404 if not the user's |
 //! | `POST /password {"new_password"}` | fresh access | a new pair; every other login ends |
 //! | `DELETE /me` | fresh access | deletes the user; all its tokens stop working |
+//! | `POST /password-reset {"username"}` | — | 202, the same body whether or not the user exists; a `password_reset` message to the outbox |
+//! | `POST /password-reset/confirm {"token","new_password"}` | — | 200: new password, every session ended; 401 used, expired or forged; 422 password refused (token kept) |
+//! | `POST /magic-link {"username"}` | — | 202, the same body whether or not the user exists; a `magic_link` message to the outbox |
+//! | `POST /magic-link/confirm {"token"}` | — | a token pair (fresh access token), once; 401 otherwise |
+//! | `GET /admin/users/<username>/sessions` | access, `admin` in the token and the database | that user's sessions; 403; 404 no such user |
+//! | `DELETE /admin/users/<username>/sessions` | access, `admin` in the token and the database | ends every session of that user; 403; 404 |
+//! | `GET /admin/audit?limit=N` | access, `admin` in the token and the database | the newest `N` events first (50, at most 500): `[{"type","username","subject","session","ip","at"}]` |
 //! | `GET /ws?access_token=…` | access, in the query | a WebSocket: `{"hello":"<username>"}`, then echoes text |
 //! | `GET /openapi.json` | — | the OpenAPI document of these routes (feature `openapi`) |
 //!
 //! A token is fresh when it comes straight from `/login` (or `/password`), not from `/refresh`.
 //! JSON bodies are capped at 16 KiB. Errors are JSON: `{"error","message"}`. Roles are at most
 //! 16, each 1 to 32 of `a-z`, `0-9`, `_`, `:` and `-`.
+//!
+//! Messages to users (password resets, magic links) are JSON files in the outbox directory,
+//! `[<profile>.app] outbox` (`target/outbox` by default), one per message:
+//! `{"to": <username>, "kind": "password_reset" | "magic_link", "token": …}`. A deployment
+//! plugs its mailer in there (`outbox.rs`). The events of `rocket_paseto` (logins, failed and
+//! throttled logins, refreshes, reuse, logouts, password resets, CSRF failures) are written to
+//! the `audit` table by the fairing's events hook, off the requests' path (`audit.rs`).
 //!
 //! `/register`'s 409 tells anyone that a name exists. People registering must learn that their
 //! name is taken, and `/login` answers the same for unknown names and wrong passwords, so this
@@ -108,10 +123,13 @@
 //! whose `target/` holds the file); elsewhere, set it with e.g.
 //! `ROCKET_DATABASES='{app={url="sqlite:///var/lib/app/app.db?mode=rwc"}}'`.
 
+mod account;
 mod admin;
+mod audit;
 mod checks;
 mod db;
 mod error;
+mod outbox;
 mod password;
 mod routes;
 
@@ -137,13 +155,17 @@ pub fn app(figment: Figment) -> Rocket<Build> {
         .join(("paseto.revocation.store", "memory"))
         .join(("paseto.access.query", "access_token"))
         .merge(("limits.json", JSON_LIMIT));
+    let audit = audit::AuditLog::default();
     rocket::custom(figment)
         .attach(Db::init())
         .attach(db::schema())
+        .attach(audit.fairing())
+        .attach(outbox::fairing())
         .attach(
             PasetoFairing::default()
                 .user::<User>()
-                .login_claims(db::Roles),
+                .login_claims(db::Roles)
+                .events(audit.hook()),
         )
         .attach(AdHoc::on_liftoff("Password hashing", |_| {
             Box::pin(async { password::warm_up() })

@@ -1,4 +1,4 @@
-//! The routes: accounts, logins and the user's sessions.
+//! The routes: accounts, logins, the user's sessions and the admin's view of them.
 
 use rocket::futures::{SinkExt, StreamExt};
 use rocket::http::Status;
@@ -6,8 +6,8 @@ use rocket::serde::Deserialize;
 use rocket::serde::json::{Json, Value, json};
 use rocket::{Route, State, delete, get, post, put, routes};
 use rocket_paseto::{
-    Access, AuthError, CurrentUser, LoggedOut, LoginThrottle, Paseto, QueryToken, Refresh, Session,
-    Sessions, TokenPair,
+    Access, AuthError, CurrentUser, Issuer, LoggedOut, LoginThrottle, Paseto, QueryToken, Refresh,
+    Session, Sessions, TokenPair,
 };
 use rocket_ws::{Channel, Message, WebSocket};
 
@@ -16,10 +16,9 @@ use rocket_paseto::openapi::PasetoSecurity;
 
 use super::db::{self, Db, User};
 use super::error::ApiError;
-use super::{checks, password};
+use super::{account, audit, checks, password};
 
 pub fn routes() -> Vec<Route> {
-    #[allow(unused_mut)] // without the `openapi` feature
     let mut routes = routes![
         register,
         login,
@@ -29,12 +28,16 @@ pub fn routes() -> Vec<Route> {
         logout_all,
         admin,
         set_roles,
+        user_sessions,
+        end_user_sessions,
         sessions,
         end_session,
         change_password,
         delete_me,
         ws,
     ];
+    routes.extend(account::routes());
+    routes.extend(audit::routes());
     #[cfg(feature = "openapi")]
     routes.extend(routes![openapi]);
     routes
@@ -178,9 +181,8 @@ fn admin(user: CurrentUser<User>) -> Result<Json<Value>, AuthError> {
 }
 
 /// `PUT /admin/users/<username>/roles {"roles"}` → 200 `{"username", "roles"}`: replaces the
-/// user's roles, which reach its tokens when they are next issued. For admins only, by the
-/// token's `roles` claim and by the database both, so an admin demoted a moment ago is refused
-/// at once, not when the token expires.
+/// user's roles, which reach its tokens when they are next issued. For admins only
+/// ([`require_admin`]).
 #[cfg_attr(feature = "openapi", utoipa::path(
     put, path = "/admin/users/{username}/roles", security(("paseto" = [])),
     params(("username" = String, Path, description = "The user whose roles are set.")),
@@ -194,15 +196,69 @@ async fn set_roles(
     body: Json<RoleList>,
     db: &State<Db>,
 ) -> Result<Json<Value>, ApiError> {
-    user.token().require_role("admin")?;
-    if !user.roles.iter().any(|role| role == "admin") {
-        return Err(AuthError::InsufficientScope.into());
-    }
+    require_admin(&user)?;
     let roles = checks::roles(body.into_inner().roles)?;
     let updated = db::set_roles(db, username, &roles).await?;
     let updated = updated.ok_or(ApiError::NotFound)?;
     let body = json!({ "username": updated.username, "roles": updated.roles });
     Ok(Json(body))
+}
+
+/// Admins only, by the token's `roles` claim and by the database both, so an admin demoted a
+/// moment ago is refused at once, not when the token expires.
+pub fn require_admin(user: &CurrentUser<User>) -> Result<(), ApiError> {
+    user.token().require_role("admin")?;
+    match user.roles.iter().any(|role| role == "admin") {
+        true => Ok(()),
+        false => Err(AuthError::InsufficientScope.into()),
+    }
+}
+
+/// `GET /admin/users/<username>/sessions` → that user's active logins, for support and
+/// incident response (admins only; 404 for an unknown user).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get, path = "/admin/users/{username}/sessions", security(("paseto" = [])),
+    params(("username" = String, Path, description = "The user whose sessions are listed.")),
+    responses((status = 200, body = Vec<Session>), (status = 404), AuthError),
+))]
+#[get("/admin/users/<username>/sessions")]
+async fn user_sessions(
+    username: &str,
+    user: CurrentUser<User>,
+    db: &State<Db>,
+    issuer: &Issuer,
+) -> Result<Json<Vec<Session>>, ApiError> {
+    require_admin(&user)?;
+    let id = db::credentials(db, username)
+        .await?
+        .ok_or(ApiError::NotFound)?
+        .id;
+    Ok(Json(issuer.sessions_of(&id.to_string()).await?))
+}
+
+/// `DELETE /admin/users/<username>/sessions` → ends every login of that user (admins only;
+/// 404 for an unknown user).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete, path = "/admin/users/{username}/sessions", security(("paseto" = [])),
+    params(("username" = String, Path, description = "The user whose sessions end.")),
+    responses((status = 200, body = Value), (status = 404), AuthError),
+))]
+#[delete("/admin/users/<username>/sessions")]
+async fn end_user_sessions(
+    username: &str,
+    user: CurrentUser<User>,
+    db: &State<Db>,
+    issuer: &Issuer,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&user)?;
+    let id = db::credentials(db, username)
+        .await?
+        .ok_or(ApiError::NotFound)?
+        .id;
+    issuer.end_sessions_of(&id.to_string()).await?;
+    Ok(Json(
+        json!({ "username": username, "logged_out": "everywhere" }),
+    ))
 }
 
 /// `GET /sessions` → the caller's active logins; `current` marks the one asking.
@@ -301,10 +357,17 @@ async fn delete_me(
         logout_all,
         admin,
         set_roles,
+        user_sessions,
+        end_user_sessions,
         sessions,
         end_session,
         change_password,
         delete_me,
+        account::request_password_reset,
+        account::confirm_password_reset,
+        account::request_magic_link,
+        account::confirm_magic_link,
+        audit::audit,
     ),
     modifiers(&PasetoSecurity),
 )]
