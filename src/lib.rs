@@ -206,6 +206,16 @@
 //! the revocation store, so every instance counts together. Limits: `[paseto.throttle]`;
 //! proxies whose `X-Forwarded-For` counts: `trusted_proxies`. `docs/security.md` has the pattern.
 //!
+//! # Account lifecycle
+//!
+//! Password resets, magic links, email verification and invitations are single-use tokens:
+//! [`Issuer::single_use`] mints one for a [`SingleUse`] purpose, and [`Issuer::consume`]
+//! accepts it exactly once, atomically in the revocation store, on every instance (a consumed
+//! password reset also ends every session of its user). Listed sessions show the device they
+//! were started from ([`Session`]'s user agent, IP address and [label](Login::label)); an
+//! admin's routes list and end any user's sessions with [`Issuer::sessions_of`] and its
+//! siblings. `docs/account-lifecycle.md` walks through each, with the events hook below.
+//!
 //! # Counters
 //!
 //! [`PasetoStats`] counts what the guards accepted and refused, by cause, how often the token
@@ -375,6 +385,8 @@ mod guides {
     struct RevocationAndScaling;
     #[doc = include_str!("../docs/keys.md")]
     struct Keys;
+    #[doc = include_str!("../docs/account-lifecycle.md")]
+    struct AccountLifecycle;
     #[doc = include_str!("../docs/testing.md")]
     struct Testing;
     #[doc = include_str!("../docs/security.md")]
