@@ -144,6 +144,18 @@ impl SingleUse {
         }
     }
 
+    /// The implicit assertion its tokens are bound to (PASETO's `i`): only
+    /// [`Issuer::consume`](crate::Issuer::consume) supplies it, so no guard or other
+    /// verification can open them, whatever kind it is asked for.
+    pub(crate) fn assertion(self) -> &'static [u8] {
+        match self {
+            SingleUse::PasswordReset => b"rocket_paseto single-use password_reset",
+            SingleUse::MagicLink => b"rocket_paseto single-use magic_link",
+            SingleUse::EmailVerification => b"rocket_paseto single-use email_verification",
+            SingleUse::Invitation => b"rocket_paseto single-use invitation",
+        }
+    }
+
     /// Whether `name` is taken by a single-use purpose.
     pub(crate) fn is_reserved(name: &str) -> bool {
         Self::ALL.iter().any(|purpose| purpose.name() == name)

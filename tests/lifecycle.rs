@@ -415,6 +415,56 @@ fn a_kind_cannot_take_a_single_use_name() {
     );
 }
 
+/// A kind of the application's, never registered, that takes a single-use purpose's name.
+struct Impostor;
+
+impl TokenKind for Impostor {
+    const NAME: &'static str = "password_reset";
+    const TTL: std::time::Duration = std::time::Duration::from_secs(900);
+}
+
+#[get("/impostor")]
+fn impostor(token: Paseto<Impostor>) -> String {
+    token.subject().to_owned()
+}
+
+#[post("/impostor", data = "<token>")]
+async fn impostor_in_body(token: &str, issuer: &Issuer) -> Status {
+    match issuer.authenticate::<Impostor>(token).await {
+        Ok(_) => Status::Ok,
+        Err(e) => e.status(),
+    }
+}
+
+/// Single-use tokens are bound to an assertion only `consume` supplies: a guard or a call for
+/// a kind of the same name (never registered, so the fairing could not refuse it) cannot open
+/// them, and the token stays usable.
+#[rocket::async_test]
+async fn no_guard_opens_a_single_use_token_even_under_its_name() {
+    let rocket = rocket::custom(figment(memory()))
+        .attach(PasetoFairing::default())
+        .manage(Outbox::default())
+        .register("/", catchers())
+        .mount(
+            "/",
+            routes![request_reset, confirm_reset, impostor, impostor_in_body],
+        );
+    let client = Client::untracked(rocket).await.expect("the app ignites");
+    let token = request_reset_for(&client, "alice").await;
+    let guard = client
+        .get("/impostor")
+        .header(bearer(&token))
+        .dispatch()
+        .await;
+    assert_eq!(guard.status(), Status::Unauthorized);
+    let call = post_body(&client, "/impostor", &token).await;
+    assert_eq!(call.status(), Status::Unauthorized);
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    assert!(issuer.verify::<Impostor>(&token).is_err());
+    let reset = post_body(&client, "/password-reset/confirm", &token).await;
+    assert_eq!(reset.status(), Status::Ok);
+}
+
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 async fn login_from(client: &Client, subject: &str, from: &str, label: Option<&str>) -> TokenPair {

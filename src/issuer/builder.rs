@@ -23,6 +23,10 @@ pub struct TokenBuilder<'a> {
     pub(super) fresh: bool,
     pub(super) family: Option<(String, OffsetDateTime)>,
     pub(super) jti: Option<String>,
+    /// The implicit assertion the token is bound to: a single-use token's, which only
+    /// [`Issuer::consume`] supplies, so no other path (a guard, `verify`, `authenticate`) can
+    /// open it.
+    pub(super) implicit: Option<&'static [u8]>,
 }
 
 impl fmt::Debug for TokenBuilder<'_> {
@@ -162,6 +166,7 @@ impl TokenBuilder<'_> {
                 family: self.family.as_ref().map(|(id, _)| id.as_str()),
                 family_end: self.family.as_ref().map(|(_, end)| *end),
                 jti: self.jti.as_deref(),
+                implicit: self.implicit,
                 ..MintOptions::default()
             },
         )

@@ -19,20 +19,24 @@ impl Issuer {
     /// and is accepted once, by [`consume`](Self::consume) with the same `purpose`.
     ///
     /// Mint it only for an account that exists, but answer the request the same either way,
-    /// so that the answer does not tell who has an account. Send the token in a link to a
-    /// page that posts it (or in the link's `#fragment`), never in a URL query a server logs.
+    /// in status, body and time, so that the answer does not tell who has an account: send the
+    /// message from a background task, and answer as usual if minting fails. Send the token in
+    /// a link to a page that posts it (or in the link's `#fragment`), never in a URL query a
+    /// server logs. The token is bound to its purpose (an implicit assertion only `consume`
+    /// supplies), so no guard and no other verification opens it.
     ///
     /// ```
-    /// # use rocket_paseto::{AuthError, Issuer, SingleUse};
-    /// # async fn send_mail(_to: &str, _token: &str) {}
+    /// # use rocket_paseto::{Issuer, SingleUse};
+    /// # async fn send_mail(_to: String, _token: String) {}
     /// # async fn user_id(_name: &str) -> Option<String> { None }
     /// #[rocket::post("/password-reset", data = "<username>")]
-    /// async fn request_reset(username: String, issuer: &Issuer) -> Result<(), AuthError> {
-    ///     if let Some(id) = user_id(&username).await {
-    ///         let token = issuer.single_use(SingleUse::PasswordReset, id).issue()?;
-    ///         send_mail(&username, &token).await;
+    /// async fn request_reset(username: String, issuer: &Issuer) -> rocket::http::Status {
+    ///     if let Some(id) = user_id(&username).await
+    ///         && let Ok(token) = issuer.single_use(SingleUse::PasswordReset, id).issue()
+    ///     {
+    ///         rocket::tokio::spawn(send_mail(username, token)); // off the answer's path
     ///     }
-    ///     Ok(()) // the same answer whether or not the account exists
+    ///     rocket::http::Status::Accepted // the same answer whether or not the account exists
     /// }
     /// ```
     pub fn single_use(&self, purpose: SingleUse, subject: impl Into<String>) -> TokenBuilder<'_> {
@@ -45,6 +49,7 @@ impl Issuer {
             fresh: false,
             family: None,
             jti: None,
+            implicit: Some(purpose.assertion()),
         }
     }
 
@@ -53,12 +58,16 @@ impl Issuer {
     /// others, and a token for another purpose or of another kind, fail with
     /// [`AuthError::Invalid`] (a 401). A [`SingleUse::PasswordReset`] also ends every session
     /// of its subject first, and with them every token of the subject minted before, other
-    /// single-use tokens included (as [`Sessions::end_all`](crate::Sessions::end_all) does):
-    /// set the new password once this returns.
+    /// single-use tokens included (as [`Sessions::end_all`](crate::Sessions::end_all) does).
+    /// Then write the new password, and end the subject's sessions once more with
+    /// [`end_sessions_of`](Self::end_sessions_of): a login with the old password in between
+    /// would otherwise outlive the reset. Remember-me cookies are refused from then on only if
+    /// `remember_me` is in `revocation.kinds`.
     ///
     /// Needs a revocation store ([`AuthError::NotConfigured`] otherwise) and its definite
-    /// answer: [`AuthError::Unavailable`] (a 503) when it cannot give one, and the token can
-    /// be used again.
+    /// answer: [`AuthError::Unavailable`] (a 503) when it cannot give one. Such a failure before
+    /// a reset has ended the sessions leaves the token usable; after (or when the store's
+    /// answer to the final write timed out), the user asks for a new one.
     ///
     /// ```
     /// # use rocket_paseto::{AuthError, Issuer, SingleUse};
@@ -66,8 +75,9 @@ impl Issuer {
     /// #[rocket::post("/password-reset/confirm", data = "<token>")]
     /// async fn confirm(token: String, issuer: &Issuer) -> Result<(), AuthError> {
     ///     let reset = issuer.consume(SingleUse::PasswordReset, &token).await?;
-    ///     set_password(&reset.claims().sub, "…").await;
-    ///     Ok(())
+    ///     let user = &reset.claims().sub;
+    ///     set_password(user, "…").await;
+    ///     issuer.end_sessions_of(user).await // what the old password started meanwhile
     /// }
     /// ```
     pub async fn consume(&self, purpose: SingleUse, token: &str) -> Result<Verified, AuthError> {
@@ -79,7 +89,11 @@ impl Issuer {
     async fn consume_once(&self, purpose: SingleUse, token: &str) -> Result<Verified, AuthError> {
         let revocation = self.revocation()?;
         let verified = (self.state())
-            .verify(purpose.name(), token, VerifyOptions::new())
+            .verify(
+                purpose.name(),
+                token,
+                VerifyOptions::new().implicit(purpose.assertion()),
+            )
             .await
             .map_err(AuthError::Invalid)?;
         let claims = verified.claims();

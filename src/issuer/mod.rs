@@ -118,6 +118,7 @@ impl Issuer {
             fresh: false,
             family: None,
             jti: None,
+            implicit: None,
         }
     }
 
