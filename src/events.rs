@@ -19,6 +19,19 @@ use rocket::tokio::sync::mpsc::{self, Sender};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+/// The longest subject an event carries, in bytes: a login's account is whatever the client
+/// typed, and an audit log must not grow by what an attacker sends.
+const MAX_SUBJECT: usize = 256;
+
+/// `value` cut to at most `max` bytes, at a character boundary.
+fn cut(value: &str, max: usize) -> &str {
+    let mut end = value.len().min(max);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
 /// How many events may wait for the hook; beyond this they are dropped and counted.
 pub(crate) const QUEUE: usize = 1024;
 
@@ -34,7 +47,7 @@ pub struct Event {
     /// What happened.
     pub kind: EventKind,
     /// The account: the token's subject, or the account a login tried (as given to
-    /// [`LoginThrottle::check`](crate::LoginThrottle::check)). `None` for
+    /// [`LoginThrottle::check`](crate::LoginThrottle::check)), cut to 256 bytes. `None` for
     /// [`EventKind::KeyFetchFailed`].
     pub subject: Option<String>,
     /// The session, by the same opaque id as [`Session::id`](crate::Session::id): `None`
@@ -158,7 +171,7 @@ impl Events {
         };
         let event = Event {
             kind,
-            subject: subject.map(str::to_owned),
+            subject: subject.map(|s| cut(s, MAX_SUBJECT).to_owned()),
             session: session(),
             ip: address(),
             at: OffsetDateTime::now_utc(),
@@ -185,7 +198,13 @@ impl Events {
         runtime.spawn(async move {
             while let Some(event) = events.recv().await {
                 // Its own task: a panic in the hook ends that task, not this loop.
-                if rocket::tokio::spawn(hook(event)).await.is_err() {
+                // The hook is called inside the task too: one that panics before it returns
+                // its future is caught as well.
+                let hook = hook.clone();
+                if rocket::tokio::spawn(async move { hook(event).await })
+                    .await
+                    .is_err()
+                {
                     dropped.fetch_add(1, Relaxed);
                 }
             }

@@ -501,6 +501,60 @@ async fn a_panicking_hook_fails_no_request_and_its_losses_are_counted() {
     );
 }
 
+/// A hook that panics before it even returns its future loses its own events only: delivery
+/// goes on, and the losses are counted.
+#[rocket::async_test]
+async fn a_hook_that_panics_when_called_loses_only_its_own_events() {
+    let (sender, mut events) = rocket::tokio::sync::mpsc::unbounded_channel();
+    let fairing = PasetoFairing::default().events(move |event: Event| {
+        if event.kind == EventKind::LoginFailed {
+            panic!("the hook fails at once");
+        }
+        let sender = sender.clone();
+        async move {
+            let _ = sender.send(event.kind);
+        }
+    });
+    let client = client_with(paseto(), fairing).await;
+    let failed = login_as(&client, "alice", "wrong").await.status();
+    assert_eq!(failed, Status::Unauthorized);
+    assert_eq!(
+        login_as(&client, "alice", "right").await.status(),
+        Status::Ok
+    );
+    let next = rocket::tokio::time::timeout(Duration::from_secs(5), events.recv()).await;
+    assert_eq!(next.expect("delivery goes on"), Some(EventKind::Login));
+    assert_eq!(dropped(&client), 1);
+}
+
+/// An account typed at a login reaches the hook cut to 256 bytes, whatever its length.
+#[rocket::async_test]
+async fn a_long_account_name_is_cut_in_events() {
+    let (sender, mut events) = rocket::tokio::sync::mpsc::unbounded_channel();
+    let fairing = PasetoFairing::default().events(move |event: Event| {
+        let sender = sender.clone();
+        async move {
+            let _ = sender.send(event);
+        }
+    });
+    let client = client_with(paseto(), fairing).await;
+    let long = "é".repeat(4000);
+    let status = login_as(&client, &long, "wrong").await.status();
+    assert_eq!(status, Status::Unauthorized);
+    let event = rocket::tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.kind, EventKind::LoginFailed);
+    let subject = event.subject.unwrap();
+    assert!(
+        subject.len() <= 256 && subject.len() >= 255,
+        "{}",
+        subject.len()
+    );
+    assert!(long.starts_with(&subject));
+}
+
 /// The blocking client runs the app on a runtime of its own: the hook runs there too.
 #[test]
 fn the_hook_runs_under_a_blocking_client() {
