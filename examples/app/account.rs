@@ -60,8 +60,12 @@ async fn send(
     outbox: &Outbox,
 ) -> Result<(Status, Json<Value>), ApiError> {
     if let Some(user) = db::credentials(db, username).await? {
-        let token = issuer.single_use(purpose, user.id.to_string()).issue();
-        outbox.send(username, message, token.map_err(AuthError::Issue)?);
+        match issuer.single_use(purpose, user.id.to_string()).issue() {
+            Ok(token) => outbox.send(username, message, token),
+            // Logged, and answered as any other request: a 500 here would tell that the
+            // account exists.
+            Err(e) => rocket::error!("a single-use token could not be minted: {e}"),
+        }
     }
     Ok(accepted())
 }
@@ -110,14 +114,19 @@ async fn confirm_password_reset(
         new_password,
     } = body.into_inner();
     checks::password(&new_password)?;
+    // Spent first (a forged token costs no hashing); this ends every session of the user.
     let reset = issuer.consume(SingleUse::PasswordReset, &token).await?;
-    let id: i64 = reset.claims().sub.parse().map_err(|_| ApiError::Internal)?;
+    let subject = &reset.claims().sub;
+    let id: i64 = subject.parse().map_err(|_| ApiError::Internal)?;
     let hash = password::hash(new_password)
         .await
         .ok_or(ApiError::Internal)?;
     if !db::set_password(db, id, &hash).await? {
         return Err(ApiError::NotFound);
     }
+    // Once more after the write: a login with the old password while the new one was being
+    // hashed must not outlive the reset.
+    issuer.end_sessions_of(subject).await?;
     Ok(Json(json!({ "password": "changed", "sessions": "ended" })))
 }
 

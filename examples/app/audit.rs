@@ -33,6 +33,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS audit (
     at       TEXT NOT NULL
 )";
 
+/// The most events the table keeps: the oldest go first.
+const MAX_EVENTS: i64 = 100_000;
+
 /// The most events one `GET /admin/audit` returns.
 const MAX_LIMIT: u32 = 500;
 
@@ -43,6 +46,8 @@ pub struct AuditLog(Arc<OnceLock<SqlitePool>>);
 impl AuditLog {
     /// The events hook for `PasetoFairing::events`. It runs beside requests, never in their
     /// way: a failed write is logged, and the request it reports on has long been answered.
+    /// Events before the pool is open (none: it opens at ignite, before any request) are
+    /// logged and skipped.
     pub fn hook(
         &self,
     ) -> impl Fn(Event) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
@@ -51,7 +56,10 @@ impl AuditLog {
         move |event| {
             let pool = pool.clone();
             Box::pin(async move {
-                let Some(pool) = pool.get() else { return };
+                let Some(pool) = pool.get() else {
+                    rocket::warn!("an audit event came before the database: not recorded");
+                    return;
+                };
                 if let Err(e) = record(pool, event).await {
                     rocket::error!("an audit event was not recorded: {e}");
                 }
@@ -103,8 +111,13 @@ async fn record(pool: &SqlitePool, event: Event) -> Result<(), sqlx::Error> {
     .bind(event.ip.map(|ip| ip.to_string()))
     .bind(at)
     .execute(pool)
-    .await
-    .map(drop)
+    .await?;
+    // Bounded: events come from anyone who can send a failed login.
+    sqlx::query("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?")
+        .bind(MAX_EVENTS)
+        .execute(pool)
+        .await
+        .map(drop)
 }
 
 /// `GET /admin/audit?limit=N` → the newest `N` events first (50 by default, at most 500), each

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rocket::fairing::AdHoc;
 use rocket::serde::json::json;
 use rocket::tokio::fs;
+use rocket::tokio::io::AsyncWriteExt;
 
 /// The outbox directory, from `[<profile>.app] outbox`.
 pub struct Outbox {
@@ -47,7 +48,9 @@ pub fn fairing() -> AdHoc {
 impl Outbox {
     /// Sends `message` with `token` to `username`, in the background: the request that asked
     /// for it answers at once, and the same whether or not a message is sent. The file appears
-    /// whole (written aside, then renamed), and its name never holds the token.
+    /// whole (written aside, then renamed), readable by the server's user alone (`0600`, in a
+    /// `0700` directory), and its name never holds the token. A mailer would delete it once
+    /// sent.
     pub fn send(&self, username: &str, message: Message, token: String) {
         let body = json!({ "to": username, "kind": message.kind(), "token": token }).to_string();
         let n = self.sent.fetch_add(1, Ordering::Relaxed);
@@ -56,9 +59,21 @@ impl Outbox {
         let dir = self.dir.clone();
         rocket::tokio::spawn(async move {
             let written = async {
-                fs::create_dir_all(&dir).await?;
+                // Readable by this user alone: the messages hold live tokens.
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .await?;
                 let partial = dir.join(format!(".{name}.partial"));
-                fs::write(&partial, body).await?;
+                let mut file = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&partial)
+                    .await?;
+                file.write_all(body.as_bytes()).await?;
+                file.sync_all().await?;
                 fs::rename(&partial, dir.join(&name)).await
             };
             if let Err(e) = written.await {

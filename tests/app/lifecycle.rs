@@ -109,6 +109,12 @@ async fn a_password_reset_works_once_and_ends_every_session() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
+    // Readable by the server's user alone: the messages hold live tokens.
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&outbox_dir(test)), 0o700);
+    assert_eq!(mode(&outbox_dir(test).join(&names[0])), 0o600);
 }
 
 #[rocket::async_test]
@@ -298,10 +304,12 @@ async fn the_audit_log_records_what_happened_newest_first_and_no_token() {
         Status::Ok
     );
 
-    // login ×3 (admin twice, bob once), login_failed, refresh, password_reset.
-    let events = audit(&client, &admin.access, 6).await;
+    // login ×3 (admin twice, bob once), login_failed, refresh, password_reset, and the
+    // logout_all that ends what the old password may have started during the reset.
+    let events = audit(&client, &admin.access, 7).await;
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     let expected = [
+        "logout_all",
         "password_reset",
         "refresh",
         "login_failed",
@@ -310,9 +318,9 @@ async fn the_audit_log_records_what_happened_newest_first_and_no_token() {
         "login",
     ];
     assert_eq!(kinds, expected);
-    assert_eq!(events[0]["username"], "bob");
-    assert_eq!(events[2]["username"], "bob");
-    assert!(events[1]["session"].is_string());
+    assert_eq!(events[1]["username"], "bob");
+    assert_eq!(events[3]["username"], "bob");
+    assert!(events[2]["session"].is_string());
     for event in &events {
         assert!(event["at"].is_string(), "{event}");
     }
