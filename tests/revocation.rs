@@ -1238,6 +1238,36 @@ async fn a_refresh_reads_the_store_once() {
     }
 }
 
+/// A listed session's refresh also moves its last use on: with one read and one write of its
+/// subject's list, however many sessions the list holds.
+#[rocket::async_test]
+async fn a_listed_sessions_refresh_reads_and_writes_its_list_once() {
+    let mut config = keys();
+    config["revocation"] = json!({ "max_sessions": 8 });
+    let client = instance(config, None::<MemoryStore>).await;
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    for _ in 0..5 {
+        common::revocation::login_listed(&client, "alice").await;
+    }
+    let pair = common::revocation::login_listed(&client, "alice").await;
+    let before = issuer.stats().store_calls;
+    let check = client
+        .get("/refresh/check")
+        .header(common::revocation::bearer(&pair.refresh_token))
+        .dispatch()
+        .await;
+    assert_eq!(check.status(), Status::Ok);
+    let read = issuer.stats().store_calls - before;
+    // The last use moves on in whole seconds: wait for the next one.
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let before = issuer.stats().store_calls;
+    let response = post_with(&client, "/refresh", &pair.refresh_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    let calls = issuer.stats().store_calls - before;
+    // The guard's read, the rotation's compare-and-set, the list's read and its write.
+    assert_eq!(calls, read + 3);
+}
+
 /// A logout records the token and its session at once: one round trip's wait, not two.
 #[rocket::async_test]
 async fn a_logout_writes_its_entries_together() {

@@ -237,18 +237,25 @@ impl Revocation {
 
     /// Records that `subject`'s login `family` was just refreshed. A login that is not listed
     /// (a one-off token's own, or from before lists existed) is left alone.
+    ///
+    /// It runs at every refresh, so it reads the list entry alone and writes it back as it was
+    /// stored, ended logins and all: one read and one compare-and-set. The next login prunes
+    /// the list, and every reader filters it.
     pub(crate) async fn touch_login(&self, subject: &str, family: &str) -> Result<(), StoreError> {
+        let list_key = key("ses:", &self.subjects.subject(subject));
         let now = unix(OffsetDateTime::now_utc());
-        self.edit_logins(subject, |logins| {
+        for _ in 0..ATTEMPTS {
+            let stored = self.get(&[&list_key]).await?.pop().flatten();
+            let mut logins = parse(stored.as_deref());
             match logins.iter_mut().find(|l| l.family == family) {
-                Some(login) if login.last_used < now => {
-                    login.last_used = now;
-                    ((), true)
-                }
-                _ => ((), false),
+                Some(login) if login.last_used < now => login.last_used = now,
+                _ => return Ok(()),
             }
-        })
-        .await
+            if self.store_logins(&list_key, stored, &logins).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::new("a list of logins kept changing"))
     }
 
     /// `subject`'s active logins, oldest first.
