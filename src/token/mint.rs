@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
-use pasetors::version4::{LocalToken, PublicToken};
+use pasetors::version4::PublicToken;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -138,7 +138,9 @@ impl Authority {
         match rules.purpose() {
             Purpose::Local => {
                 let keyed = self.keyring.local().ok_or_else(no_key)?;
-                LocalToken::encrypt(keyed.key.inner(), payload, Some(&keyed.footer), implicit)
+                let implicit = implicit.unwrap_or_default();
+                (keyed.key.opener())
+                    .seal(payload, &keyed.footer, implicit)
                     .map_err(|_| IssueError::Build)
             }
             Purpose::Public => {

@@ -1,7 +1,11 @@
-//! `v4.local` decryption, built directly on the primitives pasetors uses (orion's keyed BLAKE2b
-//! and XChaCha20), without pasetors' intermediate token types.
+//! `v4.local` encryption and decryption, built directly on the primitives pasetors uses
+//! (orion's keyed BLAKE2b and XChaCha20), without pasetors' intermediate token types.
 //!
-//! It is faster than pasetors' `LocalToken::decrypt` because:
+//! Encryption builds the token in two buffers (the nonce, ciphertext and tag, then the
+//! token's text) and encodes them with a table (they are public); pasetors assembles the
+//! pre-authentication encoding and encodes in constant time, which took a tenth of a login.
+//!
+//! Decryption is faster than pasetors' `LocalToken::decrypt` because:
 //! - the keyed BLAKE2b states that derive the encryption and authentication keys are set up once
 //!   per key, with the key block and the domain-separation prefix already absorbed;
 //! - the pre-authentication encoding is fed to the MAC piece by piece instead of being assembled;
@@ -13,7 +17,7 @@ use std::fmt;
 use orion::hazardous::mac::blake2b::{Blake2b, SecretKey as MacKey, Tag};
 use orion::hazardous::stream::xchacha20::{Nonce, SecretKey as StreamKey, XChaCha20};
 
-use super::base64::decode_base64;
+use super::base64::{decode_base64, encode_base64};
 use super::{Failure, LOCAL_HEADER, le64};
 
 const NONCE: usize = 32;
@@ -90,6 +94,54 @@ impl LocalOpener {
         String::from_utf8(buffer).map_err(|_| Failure::Payload)
     }
 
+    /// Encrypts `payload` into a whole `v4.local` token, with a random nonce and, when not
+    /// empty, `footer` (appended in base64), under the implicit assertion `implicit`. An empty
+    /// payload is refused, as pasetors refuses it.
+    pub(crate) fn seal(
+        &self,
+        payload: &[u8],
+        footer: &[u8],
+        implicit: &[u8],
+    ) -> Result<String, Failure> {
+        if payload.is_empty() {
+            return Err(Failure::Payload);
+        }
+        let mut nonce = [0u8; NONCE];
+        getrandom::fill(&mut nonce).map_err(|_| Failure::Crypto)?;
+        self.seal_with_nonce(&nonce, payload, footer, implicit)
+    }
+
+    fn seal_with_nonce(
+        &self,
+        nonce: &[u8; NONCE],
+        payload: &[u8],
+        footer: &[u8],
+        implicit: &[u8],
+    ) -> Result<String, Failure> {
+        let (stream_key, stream_nonce) = self.derive_stream(nonce)?;
+        let mut body = Vec::with_capacity(NONCE + payload.len() + TAG);
+        body.extend_from_slice(nonce);
+        body.extend_from_slice(payload);
+        XChaCha20::new(&stream_key, &stream_nonce)
+            .xor_keystream_into(&mut body[NONCE..])
+            .map_err(|_| Failure::Crypto)?;
+        let mut mac = self.derive_mac(nonce)?;
+        for piece in pre_auth_lengths_and_pieces(nonce, &body[NONCE..], footer, implicit) {
+            mac.update(piece.as_ref()).map_err(|_| Failure::Crypto)?;
+        }
+        let tag = mac.finalize().map_err(|_| Failure::Crypto)?;
+        body.extend_from_slice(tag.unprotected_as_ref());
+        let length = (body.len() + footer.len() + 2).div_ceil(3) * 4 + 2;
+        let mut token = String::with_capacity(LOCAL_HEADER.len() + length);
+        token.push_str(LOCAL_HEADER);
+        encode_base64(&body, &mut token);
+        if !footer.is_empty() {
+            token.push('.');
+            encode_base64(footer, &mut token);
+        }
+        Ok(token)
+    }
+
     /// `Ek` and `n2`: BLAKE2b-448 of the domain and the nonce, split 32 / 24.
     fn derive_stream(&self, nonce: &[u8; NONCE]) -> Result<(StreamKey, Nonce), Failure> {
         let mut state = self.encryption.clone();
@@ -141,4 +193,71 @@ fn pre_auth_lengths_and_pieces<'a>(
             .into_iter()
             .flat_map(|part| [Piece::Length(le64(part.len())), Piece::Bytes(part)]),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pasetors::keys::SymmetricKey;
+    use pasetors::token::UntrustedToken;
+    use pasetors::version4::{LocalToken, V4};
+    use proptest::prelude::*;
+
+    fn hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Every official `v4.local` vector that must succeed is what encryption makes from its
+    /// key, nonce, payload, footer and implicit assertion.
+    #[test]
+    fn encryption_reproduces_the_official_vectors() {
+        let vectors: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/vectors/v4.json")).unwrap();
+        let mut checked = 0;
+        for vector in vectors["tests"].as_array().unwrap() {
+            let token = vector["token"].as_str().unwrap();
+            if vector["expect-fail"] == true || !token.starts_with(LOCAL_HEADER) {
+                continue;
+            }
+            let field = |name: &str| vector[name].as_str().unwrap().as_bytes();
+            let opener = LocalOpener::new(&hex(vector["key"].as_str().unwrap())).unwrap();
+            let nonce: [u8; NONCE] = hex(vector["nonce"].as_str().unwrap()).try_into().unwrap();
+            let sealed = opener
+                .seal_with_nonce(
+                    &nonce,
+                    field("payload"),
+                    field("footer"),
+                    field("implicit-assertion"),
+                )
+                .unwrap();
+            assert_eq!(sealed, token, "{}", vector["name"]);
+            checked += 1;
+        }
+        assert!(checked >= 4, "{checked} vectors");
+    }
+
+    proptest! {
+        /// pasetors opens what encryption makes, and so does decryption here. (Both refuse an
+        /// empty payload.)
+        #[test]
+        fn pasetors_opens_what_is_sealed(
+            key in any::<[u8; 32]>(),
+            payload in "[ -~]{1,200}",
+            footer in "[ -~]{0,40}",
+            implicit in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let opener = LocalOpener::new(&key).unwrap();
+            let token = opener.seal(payload.as_bytes(), footer.as_bytes(), &implicit).unwrap();
+            let theirs = SymmetricKey::<V4>::from(&key).unwrap();
+            let untrusted = UntrustedToken::try_from(token.as_str()).unwrap();
+            let footer_arg = (!footer.is_empty()).then_some(footer.as_bytes());
+            let trusted = LocalToken::decrypt(&theirs, &untrusted, footer_arg, Some(&implicit)).unwrap();
+            prop_assert_eq!(trusted.payload(), payload.as_str());
+            let message = token[LOCAL_HEADER.len()..].split('.').next().unwrap();
+            prop_assert_eq!(opener.open(message, footer.as_bytes(), &implicit).unwrap(), payload);
+        }
+    }
 }
