@@ -167,7 +167,6 @@ impl TokenBuilder<'_> {
                 family_end: self.family.as_ref().map(|(_, end)| *end),
                 jti: self.jti.as_deref(),
                 implicit: self.implicit,
-                ..MintOptions::default()
             },
         )
     }
