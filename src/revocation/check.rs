@@ -109,8 +109,7 @@ impl Revocation {
         let family_key = key("fam:", family);
         let rotation_key = key("rot:", family);
         let rotates = claims.kind == ROTATING;
-        let cutoff_keys = self.subjects.cutoff_keys(&claims.sub);
-        let oldest_keys = self.subjects.oldest_keys(&claims.sub);
+        let (cutoff_keys, oldest_keys) = self.subjects.standing_keys(&claims.sub);
         let mut keys: Vec<&str> = vec![&token_key, &family_key, &rotation_key];
         if !rotates {
             keys.pop();

@@ -24,7 +24,7 @@ mod record;
 pub(crate) use self::record::{Device, LoginRecord};
 use self::record::{encode, parse};
 use super::{Revocation, StoreError, add_saturating, key};
-use crate::token::{Claims, IssueError, random_id};
+use crate::token::{Claims, IssueError, encode_base64, random_id};
 
 /// How often a list update retries after losing a race with another instance.
 const ATTEMPTS: usize = 8;
@@ -39,6 +39,9 @@ pub(crate) struct Subjects {
     /// under the current key's hashes, and cutoffs read under all of them, so a key change
     /// keeps every cutoff in force.
     keys: Arc<Vec<MacKey>>,
+    /// Per key, a keyed BLAKE2b state that has absorbed the `subject` domain: a guard hashes
+    /// the token's subject on every check, and starts from here.
+    subject_states: Arc<Vec<Blake2b>>,
     max_logins: usize,
 }
 
@@ -59,25 +62,36 @@ impl Subjects {
         if keys.is_empty() {
             return Err(StoreError::new("no key to hash subjects with"));
         }
+        let subject_states = keys
+            .iter()
+            .map(|key| domain_state(key, SUBJECT))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
         Ok(Subjects {
             keys: Arc::new(keys),
+            subject_states: Arc::new(subject_states),
             max_logins,
         })
     }
 
     /// The hash standing for `subject` in the store keys written now.
     fn subject(&self, subject: &str) -> String {
-        hash(&self.keys[0], b"subject", subject)
+        hash_from(&self.subject_states[0], subject)
+    }
+
+    /// The keys a check of a token of `subject` reads: its cutoff's and its oldest login's,
+    /// each under every configured local key, the subject hashed once per key.
+    pub(super) fn standing_keys(&self, subject: &str) -> (Vec<String>, Vec<String>) {
+        let hashes: Vec<String> = (self.subject_states.iter())
+            .map(|state| hash_from(state, subject))
+            .collect();
+        let keys = |namespace| hashes.iter().map(|h| key(namespace, h)).collect();
+        (keys("cut:"), keys("old:"))
     }
 
     /// The key of `subject`'s cutoff, as written now.
     pub(super) fn cutoff_key(&self, subject: &str) -> String {
         key("cut:", &self.subject(subject))
-    }
-
-    /// The keys `subject`'s cutoff may be under: one per configured local key.
-    pub(super) fn cutoff_keys(&self, subject: &str) -> Vec<String> {
-        self.keys_of("cut:", subject)
     }
 
     /// The key of the start of `subject`'s newest login ended as the oldest, as written now.
@@ -91,7 +105,7 @@ impl Subjects {
     }
 
     fn keys_of(&self, namespace: &str, subject: &str) -> Vec<String> {
-        let hashes = self.keys.iter().map(|k| hash(k, b"subject", subject));
+        let hashes = self.subject_states.iter().map(|s| hash_from(s, subject));
         hashes.map(|h| key(namespace, &h)).collect()
     }
 
@@ -112,6 +126,32 @@ impl Subjects {
     pub(crate) fn login_id(&self, family: &str) -> String {
         hash(&self.keys[0], b"login", family)
     }
+}
+
+/// The domain of subject hashes.
+const SUBJECT: &[u8] = b"subject";
+
+/// A keyed BLAKE2b-128 state that has absorbed `domain` and the separator.
+fn domain_state(key: &MacKey, domain: &[u8]) -> Result<Blake2b, orion::errors::UnknownCryptoError> {
+    let mut state = Blake2b::new(key, 16)?;
+    state.update(domain)?;
+    state.update(&[0])?;
+    Ok(state)
+}
+
+/// [`hash`] from a state made by [`domain_state`]: the same value, one compression fewer.
+fn hash_from(state: &Blake2b, value: &str) -> String {
+    let mut state = state.clone();
+    // Infallible: the output size is valid by construction.
+    let tag = state
+        .update(value.as_bytes())
+        .and_then(|()| state.finalize())
+        .map(|tag| tag.unprotected_as_ref().to_vec())
+        .unwrap_or_default();
+    // The hash is no secret (it is a store key): encoded with a table.
+    let mut text = String::with_capacity(22);
+    encode_base64(&tag, &mut text);
+    text
 }
 
 /// The base64url keyed hash of `value` in `domain`, 128 bits.
@@ -504,7 +544,7 @@ mod tests {
         let rotated = Subjects::derive(&[&[8; 32], &[7; 32]], 4).unwrap();
         assert_eq!(rotated.cutoff_key("alice"), two.cutoff_key("alice"));
         assert_eq!(
-            rotated.cutoff_keys("alice"),
+            rotated.standing_keys("alice").0,
             [two.cutoff_key("alice"), one.cutoff_key("alice")]
         );
         assert_eq!(one.subject("alice"), one.subject("alice"));
@@ -512,6 +552,11 @@ mod tests {
         assert_ne!(one.subject("alice"), one.subject("bob"));
         assert_ne!(one.subject("x"), one.login_id("x"));
         assert_eq!(one.subject("alice").len(), 22);
+        assert_eq!(one.subject("alice"), hash(&one.keys[0], SUBJECT, "alice"));
+        assert_eq!(
+            rotated.standing_keys("alice").1,
+            rotated.oldest_keys("alice")
+        );
         assert!(!one.cutoff_key("alice").contains("alice"));
     }
 }

@@ -24,7 +24,7 @@ mod base64;
 mod local;
 mod public;
 
-pub(crate) use base64::decode_base64;
+pub(crate) use base64::{decode_base64, encode_base64};
 pub(crate) use local::LocalOpener;
 pub(crate) use public::{SignedToken, VerifyingKey};
 
