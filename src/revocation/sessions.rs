@@ -149,9 +149,9 @@ fn hash_from(state: &Blake2b, value: &str) -> String {
         .map(|tag| tag.unprotected_as_ref().to_vec())
         .unwrap_or_default();
     // The hash is no secret (it is a store key): encoded with a table.
-    let mut text = String::with_capacity(22);
+    let mut text = Vec::with_capacity(22);
     encode_base64(&tag, &mut text);
-    text
+    String::from_utf8(text).unwrap_or_default()
 }
 
 /// The base64url keyed hash of `value` in `domain`, 128 bits.

@@ -132,14 +132,15 @@ impl LocalOpener {
         let tag = mac.finalize().map_err(|_| Failure::Crypto)?;
         body.extend_from_slice(tag.unprotected_as_ref());
         let length = (body.len() + footer.len() + 2).div_ceil(3) * 4 + 2;
-        let mut token = String::with_capacity(LOCAL_HEADER.len() + length);
-        token.push_str(LOCAL_HEADER);
+        let mut token = Vec::with_capacity(LOCAL_HEADER.len() + length);
+        token.extend_from_slice(LOCAL_HEADER.as_bytes());
         encode_base64(&body, &mut token);
         if !footer.is_empty() {
-            token.push('.');
+            token.push(b'.');
             encode_base64(footer, &mut token);
         }
-        Ok(token)
+        // ASCII throughout.
+        String::from_utf8(token).map_err(|_| Failure::Crypto)
     }
 
     /// `Ek` and `n2`: BLAKE2b-448 of the domain and the nonce, split 32 / 24.
