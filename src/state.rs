@@ -12,6 +12,7 @@ use crate::config::{HttpSettings, KindSettings};
 use crate::counters::Counters;
 use crate::events::{EventKind, Events};
 use crate::hooks::Hooks;
+use crate::kind::{Refresh, TokenKind};
 use crate::revocation::{LoggedOut, Refusal, Revocation, Standing};
 use crate::throttle::Throttle;
 use time::OffsetDateTime;
@@ -76,6 +77,17 @@ impl AuthState {
                 true
             }
             Some(_) => false,
+        }
+    }
+
+    /// How a guard verifies tokens of kind `kind`: through the verified-token cache, except
+    /// refresh tokens that rotate. Each of those is presented once (again only within the
+    /// grace window), so caching it would only push out tokens that do come back.
+    pub(crate) fn guard_options(&self, kind: &str) -> VerifyOptions<'static> {
+        let presented_once = kind == Refresh::NAME && self.rotate && self.revocation.is_some();
+        match presented_once {
+            true => VerifyOptions::new(),
+            false => VerifyOptions::new().cached(),
         }
     }
 

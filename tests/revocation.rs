@@ -1268,6 +1268,37 @@ async fn a_listed_sessions_refresh_reads_and_writes_its_list_once() {
     assert_eq!(calls, read + 3);
 }
 
+/// A refresh token that rotates is presented once, so the guard keeps it out of the verified-
+/// token cache (where it would push out access tokens); one that does not rotate comes back,
+/// and is cached.
+#[rocket::async_test]
+async fn rotating_refresh_tokens_stay_out_of_the_cache() {
+    for rotate in [true, false] {
+        let mut config = keys();
+        config["revocation"] = json!({ "rotate": rotate, "max_sessions": 0 });
+        let client = instance(config, None::<MemoryStore>).await;
+        let issuer = client.rocket().state::<Issuer>().unwrap();
+        let pair = login_pair(&client).await;
+        let before = issuer.stats();
+        for _ in 0..2 {
+            let check = client
+                .get("/refresh/check")
+                .header(common::revocation::bearer(&pair.refresh_token))
+                .dispatch()
+                .await;
+            assert_eq!(check.status(), Status::Ok);
+        }
+        let after = issuer.stats();
+        let hits = after.cache_hits - before.cache_hits;
+        let entries = after.cache_entries - before.cache_entries;
+        assert_eq!(
+            (hits, entries),
+            if rotate { (0, 0) } else { (1, 1) },
+            "rotate = {rotate}"
+        );
+    }
+}
+
 /// A logout records the token and its session at once: one round trip's wait, not two.
 #[rocket::async_test]
 async fn a_logout_writes_its_entries_together() {

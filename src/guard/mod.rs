@@ -18,7 +18,7 @@ use crate::kind::{Access, Refresh, TokenKind};
 use crate::origin;
 use crate::state::{AuthState, CheckedRefresh};
 use crate::stats;
-use crate::token::{Claims, Rejection, Verified, VerifyOptions};
+use crate::token::{Claims, Rejection, Verified};
 use crate::trace;
 
 mod query;
@@ -327,7 +327,7 @@ async fn verify_in<K: TokenKind>(
         (found, _) => found?,
     };
     let verified = state
-        .verify(K::NAME, token, VerifyOptions::new().cached())
+        .verify(K::NAME, token, state.guard_options(K::NAME))
         .await;
     let verified = match (verified, implicit) {
         (Err(Rejection::Expired), Some(implicit)) if source == Source::Cookie => {
