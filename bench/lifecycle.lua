@@ -3,7 +3,7 @@
 -- pool. The pool starts with the tokens in the file $TOKENS, one per line (more than wrk's
 -- connections, so a request always finds one). Run it with one thread (-t1): the pool lives in
 -- the thread. done() prints one line, `lifecycle {...}`, with the answers by status and how
--- often the pool was empty (each such request goes to /user instead and is not a refresh).
+-- often the pool was empty (each such request goes to /pool-empty, a 404, and is no refresh).
 
 local threads = {}
 
@@ -23,7 +23,7 @@ end
 function request()
   if first > last then
     empty = empty + 1
-    return wrk.format("GET", "/user")
+    return wrk.format("GET", "/pool-empty")
   end
   local token = pool[first]
   pool[first] = nil
