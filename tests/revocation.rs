@@ -1208,6 +1208,19 @@ async fn a_store_that_answers_for_the_wrong_keys_has_not_answered() {
     );
 }
 
+/// The store calls a refresh token's guard makes to check `refresh`, alone.
+async fn guard_read(client: &rocket::local::asynchronous::Client, refresh: &str) -> u64 {
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let before = issuer.stats().store_calls;
+    let check = client
+        .get("/refresh/check")
+        .header(common::revocation::bearer(refresh))
+        .dispatch()
+        .await;
+    assert_eq!(check.status(), Status::Ok);
+    issuer.stats().store_calls - before
+}
+
 /// A rotating refresh reads the token's standing from the store once: its guard's read is what
 /// the rotation starts from, and the compare-and-set decides. A refresh that does not rotate
 /// has no compare-and-set, so it reads again right before minting.
@@ -1220,14 +1233,7 @@ async fn a_refresh_reads_the_store_once() {
         let issuer = client.rocket().state::<Issuer>().unwrap();
         let pair = login_pair(&client).await;
         // What a guard's read of a refresh token costs, alone.
-        let before = issuer.stats().store_calls;
-        let check = client
-            .get("/refresh/check")
-            .header(common::revocation::bearer(&pair.refresh_token))
-            .dispatch()
-            .await;
-        assert_eq!(check.status(), Status::Ok);
-        let read = issuer.stats().store_calls - before;
+        let read = guard_read(&client, &pair.refresh_token).await;
         let before = issuer.stats().store_calls;
         let response = post_with(&client, "/refresh", &pair.refresh_token).await;
         assert_eq!(response.status(), Status::Ok);
@@ -1250,14 +1256,7 @@ async fn a_listed_sessions_refresh_reads_and_writes_its_list_once() {
         common::revocation::login_listed(&client, "alice").await;
     }
     let pair = common::revocation::login_listed(&client, "alice").await;
-    let before = issuer.stats().store_calls;
-    let check = client
-        .get("/refresh/check")
-        .header(common::revocation::bearer(&pair.refresh_token))
-        .dispatch()
-        .await;
-    assert_eq!(check.status(), Status::Ok);
-    let read = issuer.stats().store_calls - before;
+    let read = guard_read(&client, &pair.refresh_token).await;
     // The last use moves on in whole seconds: wait for the next one.
     rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let before = issuer.stats().store_calls;

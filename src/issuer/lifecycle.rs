@@ -6,7 +6,6 @@ use std::sync::Arc;
 use super::{Issuer, TokenBuilder};
 use crate::error::AuthError;
 use crate::events::EventKind;
-use crate::issuer::ExtraClaims;
 use crate::kind::SingleUse;
 use crate::revocation::listing::Session;
 use crate::stats;
@@ -40,17 +39,9 @@ impl Issuer {
     /// }
     /// ```
     pub fn single_use(&self, purpose: SingleUse, subject: impl Into<String>) -> TokenBuilder<'_> {
-        TokenBuilder {
-            issuer: self,
-            kind: purpose.name(),
-            subject: subject.into(),
-            ttl: None,
-            extra: ExtraClaims::new(),
-            fresh: false,
-            family: None,
-            jti: None,
-            implicit: Some(purpose.assertion()),
-        }
+        let mut builder = self.builder(purpose.name(), subject.into());
+        builder.implicit = Some(purpose.assertion());
+        builder
     }
 
     /// Accepts the single-use `token` for `purpose`, once: of any number of uses, on every

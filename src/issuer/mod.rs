@@ -109,10 +109,15 @@ impl Issuer {
 
     /// Starts a token of kind `K` for `subject`.
     pub fn kind<K: TokenKind>(&self, subject: impl Into<String>) -> TokenBuilder<'_> {
+        self.builder(K::NAME, subject.into())
+    }
+
+    /// A builder of a token of the kind named `kind` (a [`TokenKind`] or a single-use purpose).
+    fn builder(&self, kind: &'static str, subject: String) -> TokenBuilder<'_> {
         TokenBuilder {
             issuer: self,
-            kind: K::NAME,
-            subject: subject.into(),
+            kind,
+            subject,
             ttl: None,
             extra: ExtraClaims::new(),
             fresh: false,
