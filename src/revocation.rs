@@ -205,8 +205,13 @@ pub(crate) enum Refusal {
 /// A refresh token's place in its family's rotations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Standing {
-    /// The family's current refresh token; `record` is the family's rotation entry, if any.
-    Current { record: Option<String> },
+    /// The family's current refresh token; `record` is the family's rotation entry, if any,
+    /// and `list` its subject's `ses:` entry as read with it (read only for a refresh token
+    /// whose sessions are listed), which the rotation's update of the list starts from.
+    Current {
+        record: Option<String>,
+        list: Option<String>,
+    },
     /// Replaced within the grace window by the refresh token whose `jti` is `successor`.
     Superseded { successor: String },
     /// The store could not be asked, and the configuration says to go on.

@@ -1244,13 +1244,15 @@ async fn a_refresh_reads_the_store_once() {
     }
 }
 
-/// A listed session's refresh also moves its last use on: with one read and one write of its
-/// subject's list, however many sessions the list holds.
+/// A listed session's refresh also moves its last use on, however many sessions the list
+/// holds: the guard reads the list along with the token's standing, and the list's write goes
+/// out together with the rotation's compare-and-set, so a refresh waits for two round trips.
 #[rocket::async_test]
-async fn a_listed_sessions_refresh_reads_and_writes_its_list_once() {
+async fn a_listed_sessions_refresh_reads_its_list_with_the_guard_and_writes_it_with_the_rotation() {
     let mut config = keys();
     config["revocation"] = json!({ "max_sessions": 8 });
-    let client = instance(config, None::<MemoryStore>).await;
+    let store = TestStore::default();
+    let client = instance(config, Some(store.clone())).await;
     let issuer = client.rocket().state::<Issuer>().unwrap();
     for _ in 0..5 {
         common::revocation::login_listed(&client, "alice").await;
@@ -1260,11 +1262,28 @@ async fn a_listed_sessions_refresh_reads_and_writes_its_list_once() {
     // The last use moves on in whole seconds: wait for the next one.
     rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let before = issuer.stats().store_calls;
+    store.most_writing.store(0, Ordering::SeqCst);
     let response = post_with(&client, "/refresh", &pair.refresh_token).await;
     assert_eq!(response.status(), Status::Ok);
     let calls = issuer.stats().store_calls - before;
-    // The guard's read, the rotation's compare-and-set, the list's read and its write.
-    assert_eq!(calls, read + 3);
+    // The guard's read, then the rotation's compare-and-set and the list's write, together.
+    assert_eq!(calls, read + 2);
+    assert_eq!(store.most_writing.load(Ordering::SeqCst), 2);
+    // The refreshed session, and it alone, was used after it started.
+    let refreshed: rocket_paseto::TokenPair = response.into_json().await.unwrap();
+    let list = client
+        .get("/sessions")
+        .header(common::revocation::bearer(&refreshed.access_token))
+        .dispatch()
+        .await;
+    let sessions: Vec<Value> = list.into_json().await.unwrap();
+    let used: Vec<bool> = (sessions.iter())
+        .map(|s| s["last_used_at"] != s["created_at"])
+        .collect();
+    let current: Vec<bool> = (sessions.iter())
+        .map(|s| s["current"].as_bool().unwrap())
+        .collect();
+    assert_eq!((used.len(), used), (6, current));
 }
 
 /// A refresh token that rotates is presented once, so the guard keeps it out of the verified-
@@ -1308,5 +1327,5 @@ async fn a_logout_writes_its_entries_together() {
     assert_eq!(response.status(), Status::Ok);
     let inserts = store.inserts.lock().unwrap().len();
     assert_eq!(inserts, 2, "a `jti:` and a `fam:` entry");
-    assert_eq!(store.most_inserting.load(Ordering::SeqCst), 2);
+    assert_eq!(store.most_writing.load(Ordering::SeqCst), 2);
 }

@@ -250,19 +250,10 @@ impl Issuer {
             .session_of(refresh)
             .claims(&extra)
             .issue()?;
-        self.touch(claims).await;
-        Ok(token)
-    }
-
-    /// Records in the subject's list of sessions that `refresh`'s session was just refreshed.
-    /// Only bookkeeping: a failure is logged, and the refresh goes on.
-    async fn touch(&self, refresh: &Claims) {
-        if let (Some(revocation), Some(family)) = (&self.state.revocation, refresh.family())
-            && self.state.list_sessions
-            && let Err(e) = revocation.touch_login(&refresh.sub, family).await
-        {
-            rocket::warn!("rocket_paseto: {e}; a session's last use was not recorded");
+        if let Some(revocation) = &self.state.revocation {
+            revocation.note_refresh(claims, None).await;
         }
+        Ok(token)
     }
 
     /// Ends the session of the token with these `claims` (revokes it and its whole family).
@@ -307,7 +298,6 @@ impl Issuer {
             Some(&successor),
             |b| b.claims(&extra),
         )?;
-        self.touch(claims).await;
         Ok(pair)
     }
 

@@ -109,11 +109,16 @@ impl Revocation {
         let family_key = key("fam:", family);
         let rotation_key = key("rot:", family);
         let rotates = claims.kind == ROTATING;
+        // A rotation also updates the subject's list of logins: read it now, in the same call,
+        // so that the rotation's two writes can go out together.
+        let list_key =
+            (rotates && self.subjects.lists()).then(|| self.subjects.list_key(&claims.sub));
         let (cutoff_keys, oldest_keys) = self.subjects.standing_keys(&claims.sub);
-        let mut keys: Vec<&str> = vec![&token_key, &family_key, &rotation_key];
-        if !rotates {
-            keys.pop();
+        let mut keys: Vec<&str> = vec![&token_key, &family_key];
+        if rotates {
+            keys.push(&rotation_key);
         }
+        keys.extend(list_key.as_deref());
         let fixed = keys.len();
         keys.extend(cutoff_keys.iter().map(String::as_str));
         keys.extend(oldest_keys.iter().map(String::as_str));
@@ -129,12 +134,17 @@ impl Revocation {
         {
             return Err(Refusal::Revoked(Rejection::Revoked));
         }
+        let list = if list_key.is_some() {
+            values[3].take()
+        } else {
+            None
+        };
         let record = if rotates { values[2].take() } else { None };
         let Some(value) = record.as_deref() else {
-            return Ok(Standing::Current { record: None });
+            return Ok(Standing::Current { record: None, list });
         };
         match Generation::parse(value) {
-            Some(generation) if generation.current == jti => Ok(Standing::Current { record }),
+            Some(generation) if generation.current == jti => Ok(Standing::Current { record, list }),
             Some(generation) if generation.previous == jti && self.within_grace(generation.at) => {
                 Ok(Standing::Superseded {
                     successor: generation.current.to_owned(),

@@ -1,5 +1,6 @@
 //! Refresh-token rotation: each family's `rot:` entry, replaced by compare-and-set.
 
+use rocket::futures::future::join;
 use time::OffsetDateTime;
 
 use super::{Refusal, Revocation, Standing, key};
@@ -51,14 +52,15 @@ impl Revocation {
         };
         let rotation_key = key("rot:", family);
         let until = self.outlive(self.family_end(claims));
+        let mut listed = false;
         for _ in 0..ROTATION_ATTEMPTS {
             let standing = match seen.take() {
                 Some(standing) => standing,
                 None => self.check_strictly(claims).await?,
             };
-            let record = match standing {
+            let (record, list) = match standing {
                 Standing::Superseded { successor } => return Ok(successor),
-                Standing::Current { record } => record,
+                Standing::Current { record, list } => (record, list),
                 Standing::Unchecked => return Err(Refusal::Unavailable),
             };
             let successor = crate::token::random_id().map_err(|_| Refusal::Unavailable)?;
@@ -68,11 +70,18 @@ impl Revocation {
                 at: OffsetDateTime::now_utc().unix_timestamp(),
             }
             .encode();
-            match self
+            let swap = self
                 .store
-                .swap(&rotation_key, record.as_deref(), &next, until)
-                .await
-            {
+                .swap(&rotation_key, record.as_deref(), &next, until);
+            let swapped = if listed {
+                swap.await
+            } else {
+                // The token is current, so this refresh goes through: its update of the list of
+                // logins goes out with the compare-and-set rather than after it.
+                listed = true;
+                join(swap, self.note_refresh(claims, Some(list))).await.0
+            };
+            match swapped {
                 Ok(true) => return Ok(successor),
                 // Another request rotated this family meanwhile: look again.
                 Ok(false) => continue,

@@ -89,6 +89,16 @@ impl Subjects {
         (keys("cut:"), keys("old:"))
     }
 
+    /// Whether each subject's logins are listed (`revocation.max_sessions` above 0).
+    pub(super) fn lists(&self) -> bool {
+        self.max_logins > 0
+    }
+
+    /// The key of `subject`'s list of logins.
+    pub(super) fn list_key(&self, subject: &str) -> String {
+        key("ses:", &self.subject(subject))
+    }
+
     /// The key of `subject`'s cutoff, as written now.
     pub(super) fn cutoff_key(&self, subject: &str) -> String {
         key("cut:", &self.subject(subject))
@@ -250,7 +260,7 @@ impl Revocation {
         ends: OffsetDateTime,
         device: Device,
     ) -> Result<(), StoreError> {
-        let list_key = key("ses:", &self.subjects.subject(subject));
+        let list_key = self.subjects.list_key(subject);
         let now = unix(OffsetDateTime::now_utc());
         for _ in 0..ATTEMPTS {
             let (stored, mut logins) = self.read_logins(subject).await?;
@@ -281,11 +291,21 @@ impl Revocation {
     /// It runs at every refresh, so it reads the list entry alone and writes it back as it was
     /// stored, ended logins and all: one read and one compare-and-set. The next login prunes
     /// the list, and every reader filters it.
-    pub(crate) async fn touch_login(&self, subject: &str, family: &str) -> Result<(), StoreError> {
-        let list_key = key("ses:", &self.subjects.subject(subject));
+    ///
+    /// `seen`: the list entry as read earlier in the same request, to start from.
+    async fn touch_login(
+        &self,
+        subject: &str,
+        family: &str,
+        mut seen: Option<Option<String>>,
+    ) -> Result<(), StoreError> {
+        let list_key = self.subjects.list_key(subject);
         let now = unix(OffsetDateTime::now_utc());
         for _ in 0..ATTEMPTS {
-            let stored = self.get(&[&list_key]).await?.pop().flatten();
+            let stored = match seen.take() {
+                Some(stored) => stored,
+                None => self.get(&[&list_key]).await?.pop().flatten(),
+            };
             let mut logins = parse(stored.as_deref());
             match logins.iter_mut().find(|l| l.family == family) {
                 Some(login) if login.last_used < now => login.last_used = now,
@@ -410,13 +430,26 @@ impl Revocation {
             .await
     }
 
+    /// Records in the subject's list of logins, when logins are listed, that the login of the
+    /// refresh token with `claims` was just refreshed ([`touch_login`](Self::touch_login)),
+    /// starting from `seen` when the list was read already. Only bookkeeping: a failure is
+    /// logged, and the refresh goes on.
+    pub(crate) async fn note_refresh(&self, claims: &Claims, seen: Option<Option<String>>) {
+        let Some(family) = claims.family().filter(|_| self.subjects.lists()) else {
+            return;
+        };
+        if let Err(e) = self.touch_login(&claims.sub, family, seen).await {
+            rocket::warn!("rocket_paseto: {e}; a session's last use was not recorded");
+        }
+    }
+
     /// The `ses:` entry of `subject` as stored, and its logins that are still active: not
     /// ended, not revoked, not before the subject's cutoff, not ended as the oldest.
     async fn read_logins(
         &self,
         subject: &str,
     ) -> Result<(Option<String>, Vec<LoginRecord>), StoreError> {
-        let list_key = key("ses:", &self.subjects.subject(subject));
+        let list_key = self.subjects.list_key(subject);
         let cutoff_key = self.subjects.cutoff_key(subject);
         let oldest_keys = self.subjects.oldest_keys(subject);
         let mut keys = vec![list_key.as_str(), cutoff_key.as_str()];
@@ -465,7 +498,7 @@ impl Revocation {
         subject: &str,
         mut edit: impl FnMut(&mut Vec<LoginRecord>) -> (R, bool),
     ) -> Result<R, StoreError> {
-        let list_key = key("ses:", &self.subjects.subject(subject));
+        let list_key = self.subjects.list_key(subject);
         for _ in 0..ATTEMPTS {
             let (stored, mut logins) = self.read_logins(subject).await?;
             let (result, changed) = edit(&mut logins);

@@ -301,9 +301,9 @@ pub struct TestStore {
     pub inserts: Arc<Mutex<Vec<(String, OffsetDateTime)>>>,
     /// Writes land, then report a failure (a reply lost to a timeout).
     pub replies_lost: Arc<AtomicBool>,
-    /// `insert`s under way, and the most ever under way at once.
-    pub inserting: Arc<AtomicUsize>,
-    pub most_inserting: Arc<AtomicUsize>,
+    /// Writes (`insert`s and `swap`s) under way, and the most ever under way at once.
+    pub writing: Arc<AtomicUsize>,
+    pub most_writing: Arc<AtomicUsize>,
 }
 
 impl TestStore {
@@ -340,6 +340,14 @@ impl TestStore {
         Ok(())
     }
 
+    /// A write's round trip: other calls of the same request may start before it ends.
+    async fn round_trip(&self) {
+        let now = self.writing.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_writing.fetch_max(now, Ordering::SeqCst);
+        rocket::tokio::task::yield_now().await;
+        self.writing.fetch_sub(1, Ordering::SeqCst);
+    }
+
     fn reply(&self) -> Result<(), StoreError> {
         if self.replies_lost.load(Ordering::SeqCst) {
             return Err(StoreError::new("timed out"));
@@ -371,11 +379,7 @@ impl RevocationStore for TestStore {
     async fn insert(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError> {
         self.write(key)?;
         self.inserts.lock().unwrap().push((key.to_owned(), until));
-        // A round trip: other calls of the same request may start before it ends.
-        let now = self.inserting.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most_inserting.fetch_max(now, Ordering::SeqCst);
-        rocket::tokio::task::yield_now().await;
-        self.inserting.fetch_sub(1, Ordering::SeqCst);
+        self.round_trip().await;
         self.inner.insert(key, self.until(until)).await?;
         self.reply()
     }
@@ -393,6 +397,7 @@ impl RevocationStore for TestStore {
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.write(key)?;
+        self.round_trip().await;
         let swapped = self
             .inner
             .swap(key, expected, value, self.until(until))
