@@ -8,10 +8,15 @@
 //! - `/tokens?n=N`: N fresh local tokens and one of everything else, for the load script;
 //! - `/stats`: the crate's counters ([`PasetoStats`]) as JSON, e.g. `cache_hits` and
 //!   `cache_misses` of the token cache and `jar_hits` and `jar_misses` of the cookie jar's, for
-//!   the load script's hit rates.
+//!   the load script's hit rates;
+//! - `POST /login {"username", "password"}` (any user name, the password `bench`), `POST
+//!   /refresh`, `POST /logout` and `POST /logout-all`: sessions, for `bench/day.sh`, which
+//!   sets a revocation store.
 //!
-//! Keys are generated at start. Run it with `ROCKET_PORT`, `ROCKET_WORKERS` and the rest of
-//! Rocket's environment as usual; the `paseto` settings it needs are built in.
+//! Keys are generated at start unless `paseto.local_key` and `paseto.secret_key` are set (as
+//! `bench/day.sh` does, for two instances that accept each other's tokens). Run it with
+//! `ROCKET_PORT`, `ROCKET_WORKERS` and the rest of Rocket's environment as usual; the `paseto`
+//! settings it needs are built in.
 
 use std::time::Duration;
 
@@ -21,11 +26,13 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::{Json, Value, json};
 use rocket::serde::{Deserialize, Serialize};
-use rocket::{Build, Rocket, State, get, launch, routes};
+use rocket::{Build, Rocket, State, get, launch, post, routes};
 use rocket_paseto::__private::{LocalKey, SecretKey};
 use rocket_paseto::{
-    Access, Issuer, Paseto, PasetoCookies, PasetoFairing, PasetoStats, Purpose, TokenKind,
+    Access, AuthError, Issuer, LoggedOut, Paseto, PasetoCookies, PasetoFairing, PasetoStats,
+    Purpose, Refresh, Sessions, TokenKind, TokenPair,
 };
+use subtle::ConstantTimeEq;
 
 /// Access tokens signed with Ed25519 instead of encrypted.
 pub struct Signed;
@@ -125,6 +132,36 @@ fn tokens(n: Option<usize>, issuer: &Issuer, jwt: &State<JwtKeys>) -> Json<Value
     Json(json!({ "local": local, "public": public, "cookie": cookie, "jwt": jwt }))
 }
 
+#[derive(Deserialize)]
+#[serde(crate = "rocket::serde")]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+#[post("/login", data = "<login>")]
+async fn login(login: Json<Credentials>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    if !bool::from(login.password.as_bytes().ct_eq(b"bench")) {
+        return Err(AuthError::BadCredentials);
+    }
+    sessions.login(&login.username).issue().await
+}
+
+#[post("/refresh")]
+async fn refresh(token: Paseto<Refresh>, sessions: Sessions<'_>) -> Result<TokenPair, AuthError> {
+    sessions.refresh(&token).await
+}
+
+#[post("/logout")]
+async fn logout(sessions: Sessions<'_>) -> Result<Json<LoggedOut>, AuthError> {
+    Ok(Json(sessions.logout().await?))
+}
+
+#[post("/logout-all")]
+async fn logout_all(token: Paseto<Access>, sessions: Sessions<'_>) -> Result<(), AuthError> {
+    sessions.end_all(&token).await
+}
+
 #[get("/stats")]
 fn stats(stats: PasetoStats) -> Json<PasetoStats> {
     Json(stats)
@@ -136,8 +173,8 @@ pub fn rocket() -> Rocket<Build> {
     let secret = SecretKey::generate().unwrap().to_paserk();
     let figment = Figment::from(rocket::Config::figment())
         .merge(("log_level", "off"))
-        .merge(("paseto.local_key", local))
-        .merge(("paseto.secret_key", secret))
+        .join(("paseto.local_key", local))
+        .join(("paseto.secret_key", secret))
         // Verification alone, as the jsonwebtoken route has it; `bench/revocation.sh` sets a
         // store through ROCKET_PASETO, which this only fills in for.
         .join(("paseto.revocation.store", "none"));
@@ -153,6 +190,8 @@ pub fn rocket() -> Rocket<Build> {
         .manage(jwt)
         .mount(
             "/",
-            routes![open, local, public, cookie, jwt, tokens, stats],
+            routes![
+                open, local, public, cookie, jwt, tokens, stats, login, refresh, logout, logout_all
+            ],
         )
 }
