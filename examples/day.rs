@@ -1,24 +1,30 @@
 //! A day of a service in a minute: the load client of `bench/day.sh`.
 //!
-//! Simulated users sign in, read (most requests), refresh when their access token is about to
-//! expire, and sign out, through two instances of one service behind an imaginary load balancer
-//! that sends each request to either of them. A few users have two devices and sign out of
-//! both at once. After every sign-out, the tokens it ended are tried again on both instances,
-//! once the other instance's copy of the revocations may be a bounded time behind (`--settle`,
-//! more than `replica_max_lag_ms`): any of them accepted is counted, and must never be.
+//! Simulated users sign in, read (most requests), refresh when their access token is due, and
+//! sign out, through instances of one service behind an imaginary load balancer that sends each
+//! request to any of them. A fifth of the users sign in on two devices; one in twenty signs out
+//! everywhere. After every sign-out, the tokens it ended are tried again on every instance (a
+//! read and a refresh each) once the other instances' copies of the revocations may have
+//! caught up (`--settle-ms`, more than `replica_max_lag_ms`): any of them accepted is counted,
+//! and must never be.
 //!
 //! ```sh
 //! cargo run --release --example day -- --targets http://127.0.0.1:8001,http://127.0.0.1:8002
 //! ```
 //!
-//! The service answers `POST /login {"username"}`, `GET /local` (an access token's read),
-//! `POST /refresh` (a refresh token, for a new pair), `POST /logout` (an access token: its
-//! session) and `POST /logout-all` (an access token: every session of its user), each with
-//! JSON, and token pairs as `{"access_token", "refresh_token", "expires_in"}`. The
+//! Flags: `--targets URL[,URL...]` (required), `--seconds` (60), `--connections` (32 clients,
+//! each signing in users of its own share), `--users` (10,000), `--reads LOW-HIGH` (reads in a
+//! session, 200-2000), `--refresh-after-ms` (500), `--settle-ms` (250).
+//!
+//! The service answers `POST /login {"username", "password"}` (the password `bench`), `GET
+//! /local` (an access token's read), `POST /refresh` (a refresh token, for a new pair), `POST
+//! /logout` (an access token: its session) and `POST /logout-all` (an access token: every
+//! session of its user), with token pairs as `{"access_token", "refresh_token", ...}`. The
 //! `bench_server` example and `bench/fastapi_app.py` both do.
 //!
-//! It prints one line, `day {...}`, with the run's figures: requests per second, and per route
-//! the requests, unexpected answers, and the median and 99th-percentile latency.
+//! It prints one line, `day {...}`: requests per second, the revoked tokens accepted, and per
+//! route the requests, the unexpected answers (by status, 0 for none), and the median and
+//! 99th-percentile latency.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
