@@ -21,7 +21,7 @@ use rocket::http::Status;
 use rocket_paseto::revocation::{MemoryStore, RedisStore, RevocationStore};
 use serde_json::{Value, json};
 
-use common::redis_server::{OwnServer, direct_config, prefix, redis_url};
+use common::redis_server::{OwnServer, calls, direct_config, prefix, redis_url};
 use common::revocation::{
     get_with, instance, login_pair, post_with, refresh_ids, rotate, user_claims,
 };
@@ -368,6 +368,27 @@ async fn sessions_of(client: &rocket::local::asynchronous::Client, access: &str)
         .await;
     assert_eq!(response.status(), Status::Ok);
     response.into_json().await.expect("a list")
+}
+
+/// A listed session's refresh asks Redis for the token's standing and its subject's list in
+/// one `MGET`, then sends the rotation and the list's update (two scripts) together.
+#[rocket::async_test]
+async fn a_listed_refresh_asks_redis_one_mget_and_two_scripts() {
+    if redis_url().is_none() {
+        return;
+    }
+    // A server of this test's own: its command counts are this test's alone.
+    let server = OwnServer::start();
+    let url = server.url();
+    let client = instance(direct_config(&url, &prefix()), None::<MemoryStore>).await;
+    let pair = common::revocation::login_listed(&client, "alice").await;
+    // The last use moves on in whole seconds: wait for the next one.
+    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before = (calls(&url, "mget").await, calls(&url, "eval").await);
+    let response = post_with(&client, "/refresh", &pair.refresh_token).await;
+    assert_eq!(response.status(), Status::Ok);
+    let after = (calls(&url, "mget").await, calls(&url, "eval").await);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 2));
 }
 
 #[rocket::async_test]

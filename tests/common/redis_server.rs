@@ -106,14 +106,20 @@ pub async fn connect(url: &str) -> redis::aio::MultiplexedConnection {
 
 /// How many `MGET`s the server at `url` has answered: one per guard check that went to Redis.
 pub async fn mget_calls(url: &str) -> u64 {
+    calls(url, "mget").await
+}
+
+/// How many times the server at `url` has run `command` (lower case), by its `INFO`.
+pub async fn calls(url: &str, command: &str) -> u64 {
     let mut connection = connect(url).await;
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(&mut connection)
         .await
         .unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
     info.lines()
-        .find_map(|line| line.strip_prefix("cmdstat_mget:calls="))
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
         .and_then(|rest| rest.split(',').next())
         .map_or(0, |calls| calls.parse().unwrap())
 }
