@@ -42,37 +42,13 @@ for k in ("cookie", "jwt"):
     open(f"{work}/{k}.txt", "w").write(t[k])
 open(f"{work}/local.txt", "w").write(t["local"][0])
 PY
-cat > "$work/header.lua" <<'LUA'
-wrk.headers[os.getenv("HEADER_NAME")] = os.getenv("HEADER_VALUE")
-LUA
-cat > "$work/fresh.lua" <<'LUA'
-local tokens, i = {}, 0
-for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end
-request = function()
-  i = i % #tokens + 1
-  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. tokens[i] })
-end
-LUA
-cat > "$work/users.lua" <<'LUA'
-local tokens, n = {}, 0
-for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end
-local live, per_login = 800, 10
-math.randomseed(os.time())
-local oldest = math.random(#tokens)
-request = function()
-  n = n + 1
-  if n % per_login == 0 then oldest = oldest + 1 end
-  local i = (oldest + math.random(live) - 2) % #tokens + 1
-  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. tokens[i] })
-end
-LUA
-
 # run NAME PATH SCRIPT [HEADER_NAME HEADER_VALUE]: one wrk run, its requests per second in
 # $work/results.
 run() {
   local rps
   rps=$(HEADER_NAME=${4:-X-Unused} HEADER_VALUE=${5:-none} TOKENS_FILE="$work/fresh.txt" \
-    taskset -c "$client_cpu" wrk -t1 -c32 -d"${RUN_SECONDS}s" -s "$work/$3" \
+    LIVE=800 REQUESTS_PER_LOGIN=10 \
+    taskset -c "$client_cpu" wrk -t1 -c32 -d"${RUN_SECONDS}s" -s "bench/$3" \
     "http://127.0.0.1:$PORT$2" | awk '/Requests\/sec/ {print $2}')
   echo "$1 $rps" >> "$work/results"
 }

@@ -137,34 +137,9 @@ peak_rss_kib() {
   awk '/VmHWM/ {print $2}' "/proc/$1/status"
 }
 
-# Lua scripts: one fixed header, a different token on every request, or a random token among
-# LIVE live users whose logins end and start as the requests go on.
-cat > "$work/header.lua" <<'LUA'
-wrk.headers[os.getenv("HEADER_NAME")] = os.getenv("HEADER_VALUE")
-LUA
-cat > "$work/fresh.lua" <<'LUA'
-local tokens, i = {}, 0
-for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end
-request = function()
-  i = i % #tokens + 1
-  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. tokens[i] })
-end
-LUA
-cat > "$work/users.lua" <<'LUA'
-local tokens, n = {}, 0
-for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end
-local live = tonumber(os.getenv("LIVE"))
-local per_login = tonumber(os.getenv("REQUESTS_PER_LOGIN"))
-math.randomseed(os.time())
--- The oldest live login; the live ones are the LIVE tokens from here on (wrapping around).
-local oldest = math.random(#tokens)
-request = function()
-  n = n + 1
-  if n % per_login == 0 then oldest = oldest + 1 end
-  local i = (oldest + math.random(live) - 2) % #tokens + 1
-  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. tokens[i] })
-end
-LUA
+# The wrk scripts are bench/header.lua (one fixed header), bench/fresh.lua (a different token
+# on every request) and bench/users.lua (a random token among LIVE live users whose logins end
+# and start as the requests go on).
 
 # run NAME PORT PATH SCRIPT HEADER_NAME HEADER_VALUE [LIVE]: one wrk run against the server on
 # PORT, appended to $work/results, with the server's /stats before and after it (empty files
@@ -179,7 +154,7 @@ run() {
   out=$(HEADER_NAME=$5 HEADER_VALUE=$6 TOKENS_FILE="$work/fresh.txt" LIVE=${7:-1} \
     REQUESTS_PER_LOGIN=$REQUESTS_PER_LOGIN \
     taskset -c "$client_cpu" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-      -s "$work/$script" "http://127.0.0.1:$port$path")
+      -s "bench/$script" "http://127.0.0.1:$port$path")
   curl -sf --max-time 5 "http://127.0.0.1:$port/stats" >"$work/stats/$runs.after" || true
   local rps p50 p99 requests errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
