@@ -88,10 +88,13 @@ impl<'r, G: FromRequest<'r>> FromRequest<'r> for QueryToken<G> {
 struct QueryAllowed(AtomicBool);
 
 pub(super) fn query_allowed(request: &Request<'_>) -> bool {
-    request
-        .local_cache(QueryAllowed::default)
-        .0
-        .load(Ordering::Relaxed)
+    // Without a kind that takes a query parameter there is nothing to allow, and the flag is
+    // not looked up: a first look inserts it into the request's cache, on every request.
+    AuthState::of(request).is_some_and(|state| state.kinds.iter().any(|k| k.query.is_some()))
+        && request
+            .local_cache(QueryAllowed::default)
+            .0
+            .load(Ordering::Relaxed)
 }
 
 /// The values of every kind's query parameter, taken out of the URI by [`redact`]: the kind's

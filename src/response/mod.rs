@@ -28,7 +28,12 @@ fn no_store(mut response: Response<'static>) -> response::Result<'static> {
 
 /// For the fairing: marks `response` `no-store` when the request set token cookies.
 pub(crate) fn protect_token_cookies(request: &Request<'_>, response: &mut Response<'_>) {
-    if TokensSet::of(request).is_set() {
+    // Rocket adds the jar's cookies before response fairings run: a response without any sets
+    // no token cookie, and the mark (inserted into the request's cache by a first look) is
+    // not looked up on every request. The few headers are compared in turn rather than
+    // hashed, which their case-insensitive names make slow.
+    let sets_cookies = response.headers().iter().any(|h| h.name() == "Set-Cookie");
+    if sets_cookies && TokensSet::of(request).is_set() {
         response.set_raw_header("Cache-Control", "no-store");
         response.set_raw_header("Pragma", "no-cache");
     }
