@@ -156,7 +156,7 @@ impl TokenBuilder<'_> {
 
     fn issue_inner(self) -> Result<String, IssueError> {
         let extra = self.extra.into_map()?;
-        self.issuer.state().authority.mint(
+        self.issuer.state().authority.mint_with(
             self.kind,
             &self.subject,
             Some(&extra),

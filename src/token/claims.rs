@@ -7,9 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use super::timestamp;
+use super::timestamp::{self, ClaimTime};
 
 /// Claim names the crate sets itself; extra claims may not use them.
 pub const REGISTERED_CLAIMS: [&str; 11] = [
@@ -177,8 +176,9 @@ pub(crate) fn sealed_value<T: DeserializeOwned>(payload: &str) -> Result<T, Clai
 
 /// Formats a time as RFC 3339 in UTC with whole seconds, as PASETO implementations expect.
 pub(crate) fn format_time(t: OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(0).unwrap_or(t);
-    t.format(&Rfc3339).unwrap_or_default()
+    ClaimTime::new(t)
+        .map(|t| t.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn parse_time(value: &str, name: &'static str) -> Result<OffsetDateTime, ClaimsError> {

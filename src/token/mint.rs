@@ -5,14 +5,16 @@ use std::time::Duration;
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use pasetors::version4::PublicToken;
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::authority::Authority;
-use super::claims::{REGISTERED_CLAIMS, format_time};
+use super::claims::REGISTERED_CLAIMS;
 use super::error::IssueError;
 use super::purpose::Purpose;
 use super::rules::{KindRules, check_ttl};
+use super::timestamp::ClaimTime;
 
 /// How a token is minted, beyond its kind, subject and extra claims.
 #[derive(Debug, Default, Clone, Copy)]
@@ -71,6 +73,23 @@ impl Authority {
         extra: Option<&T>,
         options: MintOptions<'_>,
     ) -> Result<String, IssueError> {
+        let extra = match extra.map(serde_json::to_value).transpose() {
+            Ok(None | Some(Value::Null)) => None,
+            Ok(Some(Value::Object(map))) => Some(map),
+            Ok(Some(_)) | Err(_) => return Err(IssueError::NotAnObject),
+        };
+        self.mint_with(kind, subject, extra.as_ref(), options)
+    }
+
+    /// [`mint`](Self::mint) with the extra claims already an object: the issuer's path, which
+    /// keeps them as one.
+    pub(crate) fn mint_with(
+        &self,
+        kind: &str,
+        subject: &str,
+        extra: Option<&Map<String, Value>>,
+        options: MintOptions<'_>,
+    ) -> Result<String, IssueError> {
         let rules = self
             .rules
             .kind(kind)
@@ -80,50 +99,36 @@ impl Authority {
             .replace_nanosecond(0)
             .map_err(|_| IssueError::Build)?;
         let exp = expiry(now, ttl, options.family_end)?;
-        let mut claims = extra_claims(extra)?;
-        self.stamp(&mut claims, rules, subject, now, exp, &options)?;
-        let payload = serde_json::to_vec(&claims).map_err(|_| IssueError::Build)?;
-        self.seal_payload(rules, &payload, options.implicit)
-    }
-
-    /// Adds the registered claims to `claims`.
-    fn stamp(
-        &self,
-        claims: &mut Map<String, Value>,
-        rules: &KindRules,
-        subject: &str,
-        now: OffsetDateTime,
-        exp: OffsetDateTime,
-        options: &MintOptions<'_>,
-    ) -> Result<(), IssueError> {
-        let now_s = format_time(now);
-        claims.insert("sub".into(), subject.into());
-        claims.insert("exp".into(), format_time(exp).into());
-        claims.insert("iat".into(), now_s.clone().into());
-        claims.insert("nbf".into(), now_s.into());
+        if let Some(extra) = extra {
+            check_extra(extra)?;
+        }
+        let time = |t| ClaimTime::new(t).ok_or(IssueError::Build);
+        let random;
         let jti = match options.jti {
-            Some(jti) => jti.to_owned(),
-            None => random_id()?,
+            Some(jti) => jti,
+            None => {
+                random = RandomId::new()?;
+                random.as_str()
+            }
         };
-        claims.insert("jti".into(), jti.into());
-        claims.insert("type".into(), rules.name().into());
-        if options.fresh {
-            let until = rules.fresh_until(now, exp);
-            claims.insert("fresh".into(), format_time(until).into());
-        }
-        if let Some(family) = options.family {
-            claims.insert("fam".into(), family.into());
-        }
-        if let Some(end) = options.family_end {
-            claims.insert("fam_exp".into(), format_time(end).into());
-        }
-        if let Some(iss) = self.rules.stamped_issuer() {
-            claims.insert("iss".into(), iss.into());
-        }
-        if let Some(aud) = self.rules.stamped_audience() {
-            claims.insert("aud".into(), aud.into());
-        }
-        Ok(())
+        let payload = Payload {
+            sub: subject,
+            exp: time(exp)?,
+            iat: time(now)?,
+            jti,
+            kind: rules.name(),
+            fresh: options
+                .fresh
+                .then(|| time(rules.fresh_until(now, exp)))
+                .transpose()?,
+            family: options.family,
+            family_end: options.family_end.map(time).transpose()?,
+            iss: self.rules.stamped_issuer(),
+            aud: self.rules.stamped_audience(),
+            extra,
+        };
+        let payload = serde_json::to_vec(&payload).map_err(|_| IssueError::Build)?;
+        self.seal_payload(rules, &payload, options.implicit)
     }
 
     /// Encrypts or signs `payload` with the current key of the kind's purpose, naming the key
@@ -170,36 +175,83 @@ fn expiry(
     Ok(exp.min(end))
 }
 
-/// The extra claims as a JSON object, refusing registered names and a non-string `csrf`.
-fn extra_claims<T: Serialize + ?Sized>(
-    extra: Option<&T>,
-) -> Result<Map<String, Value>, IssueError> {
-    let claims = match extra {
-        None => Map::new(),
-        Some(extra) => match serde_json::to_value(extra).map_err(|_| IssueError::NotAnObject)? {
-            Value::Object(map) => map,
-            Value::Null => Map::new(),
-            _ => return Err(IssueError::NotAnObject),
-        },
-    };
+/// Refuses extra claims with registered names and a non-string `csrf`.
+fn check_extra(claims: &Map<String, Value>) -> Result<(), IssueError> {
     if let Some(name) = REGISTERED_CLAIMS.iter().find(|n| claims.contains_key(**n)) {
         return Err(IssueError::ReservedClaim((*name).to_owned()));
     }
     if claims.get("csrf").is_some_and(|v| !v.is_string()) {
         return Err(IssueError::CsrfNotAString);
     }
-    Ok(claims)
+    Ok(())
+}
+
+/// A token's claims as they are written: the registered ones, typed, then the extra ones
+/// (checked to name none of them). `nbf` is `iat`: tokens are valid from when they are minted.
+struct Payload<'a> {
+    sub: &'a str,
+    exp: ClaimTime,
+    iat: ClaimTime,
+    jti: &'a str,
+    kind: &'a str,
+    fresh: Option<ClaimTime>,
+    family: Option<&'a str>,
+    family_end: Option<ClaimTime>,
+    iss: Option<&'a str>,
+    aud: Option<&'a str>,
+    extra: Option<&'a Map<String, Value>>,
+}
+
+impl Serialize for Payload<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("sub", self.sub)?;
+        map.serialize_entry("exp", &self.exp)?;
+        map.serialize_entry("iat", &self.iat)?;
+        map.serialize_entry("nbf", &self.iat)?;
+        map.serialize_entry("jti", self.jti)?;
+        map.serialize_entry("type", self.kind)?;
+        let optional = [
+            ("fresh", self.fresh.as_ref().map(ClaimTime::as_str)),
+            ("fam", self.family),
+            ("fam_exp", self.family_end.as_ref().map(ClaimTime::as_str)),
+            ("iss", self.iss),
+            ("aud", self.aud),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        for (name, value) in self.extra.into_iter().flatten() {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// A new token id, on the stack: see [`random_id`].
+struct RandomId([u8; 22]);
+
+impl RandomId {
+    fn new() -> Result<Self, IssueError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|_| IssueError::Build)?;
+        let mut out = [0u8; 22];
+        Base64UrlSafeNoPadding::encode(&mut out, bytes).map_err(|_| IssueError::Build)?;
+        Ok(RandomId(out))
+    }
+
+    fn as_str(&self) -> &str {
+        // base64url characters only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// 128 random bits from the operating system's CSPRNG, as 22 characters of unpadded base64url:
 /// what issued tokens use as `jti`, and a good `csrf` claim value.
 pub(crate) fn random_id() -> Result<String, IssueError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| IssueError::Build)?;
-    let mut out = [0u8; 22];
-    Base64UrlSafeNoPadding::encode_to_str(&mut out, bytes)
-        .map(str::to_owned)
-        .map_err(|_| IssueError::Build)
+    RandomId::new().map(|id| id.as_str().to_owned())
 }
 
 #[cfg(test)]
