@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pasetors::version4::LocalToken;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -47,13 +46,9 @@ impl Authority {
             v: value,
         })
         .map_err(|_| IssueError::Build)?;
-        LocalToken::encrypt(
-            keyed.key.inner(),
-            &payload,
-            Some(&keyed.footer),
-            Some(binding),
-        )
-        .map_err(|_| IssueError::Build)
+        (keyed.key.opener())
+            .seal(&payload, &keyed.footer, binding)
+            .map_err(|_| IssueError::Build)
     }
 
     /// Decrypts a value made by [`seal`](Self::seal) with the same `binding`, if it has not

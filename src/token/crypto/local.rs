@@ -20,7 +20,7 @@ use orion::hazardous::stream::xchacha20::{Nonce, SecretKey as StreamKey, XChaCha
 use super::base64::{decode_base64, encode_base64};
 use super::{Failure, LOCAL_HEADER, le64};
 
-const NONCE: usize = 32;
+pub(crate) const NONCE: usize = 32;
 const TAG: usize = 32;
 const ENCRYPTION_KEY_DOMAIN: &[u8] = b"paseto-encryption-key";
 const AUTHENTICATION_KEY_DOMAIN: &[u8] = b"paseto-auth-key-for-aead";
@@ -103,21 +103,23 @@ impl LocalOpener {
         footer: &[u8],
         implicit: &[u8],
     ) -> Result<String, Failure> {
-        if payload.is_empty() {
-            return Err(Failure::Payload);
-        }
         let mut nonce = [0u8; NONCE];
         getrandom::fill(&mut nonce).map_err(|_| Failure::Crypto)?;
         self.seal_with_nonce(&nonce, payload, footer, implicit)
     }
 
-    fn seal_with_nonce(
+    /// [`seal`](Self::seal) with `nonce`, which must be fresh from the operating system's
+    /// CSPRNG: for a caller that draws it together with other random values.
+    pub(crate) fn seal_with_nonce(
         &self,
         nonce: &[u8; NONCE],
         payload: &[u8],
         footer: &[u8],
         implicit: &[u8],
     ) -> Result<String, Failure> {
+        if payload.is_empty() {
+            return Err(Failure::Payload);
+        }
         let (stream_key, stream_nonce) = self.derive_stream(nonce)?;
         let mut body = Vec::with_capacity(NONCE + payload.len() + TAG);
         body.extend_from_slice(nonce);
