@@ -11,7 +11,6 @@ use time::OffsetDateTime;
 
 use super::authority::Authority;
 use super::claims::REGISTERED_CLAIMS;
-use super::crypto::NONCE;
 use super::error::IssueError;
 use super::purpose::Purpose;
 use super::rules::{KindRules, check_ttl};
@@ -104,13 +103,12 @@ impl Authority {
             check_extra(extra)?;
         }
         let time = |t| ClaimTime::new(t).ok_or(IssueError::Build);
-        let random = Random::draw(rules.purpose())?;
-        let id;
+        let random;
         let jti = match options.jti {
             Some(jti) => jti,
             None => {
-                id = RandomId::encode(random.id);
-                id.as_str()
+                random = RandomId::new()?;
+                random.as_str()
             }
         };
         let payload = Payload {
@@ -130,7 +128,7 @@ impl Authority {
             extra,
         };
         let payload = serde_json::to_vec(&payload).map_err(|_| IssueError::Build)?;
-        self.seal_payload(rules, &payload, options.implicit, &random.nonce)
+        self.seal_payload(rules, &payload, options.implicit)
     }
 
     /// Encrypts or signs `payload` with the current key of the kind's purpose, naming the key
@@ -140,7 +138,6 @@ impl Authority {
         rules: &KindRules,
         payload: &[u8],
         implicit: Option<&[u8]>,
-        nonce: &[u8; NONCE],
     ) -> Result<String, IssueError> {
         let no_key = || IssueError::NoKey(rules.purpose(), rules.name().to_owned());
         match rules.purpose() {
@@ -148,7 +145,7 @@ impl Authority {
                 let keyed = self.keyring.local().ok_or_else(no_key)?;
                 let implicit = implicit.unwrap_or_default();
                 (keyed.key.opener())
-                    .seal_with_nonce(nonce, payload, &keyed.footer, implicit)
+                    .seal(payload, &keyed.footer, implicit)
                     .map_err(|_| IssueError::Build)
             }
             Purpose::Public => {
@@ -233,30 +230,6 @@ impl Serialize for Payload<'_> {
     }
 }
 
-/// The random values a token needs, drawn from the operating system in one call (each call
-/// is a system call): its id and, for `v4.local`, the encryption's nonce.
-struct Random {
-    id: [u8; 16],
-    nonce: [u8; NONCE],
-}
-
-impl Random {
-    fn draw(purpose: Purpose) -> Result<Self, IssueError> {
-        let mut bytes = [0u8; 16 + NONCE];
-        let wanted = match purpose {
-            Purpose::Local => bytes.len(),
-            // Ed25519 signatures need no randomness.
-            Purpose::Public => 16,
-        };
-        getrandom::fill(&mut bytes[..wanted]).map_err(|_| IssueError::Build)?;
-        let (id, nonce) = bytes.split_at(16);
-        Ok(Random {
-            id: id.try_into().map_err(|_| IssueError::Build)?,
-            nonce: nonce.try_into().map_err(|_| IssueError::Build)?,
-        })
-    }
-}
-
 /// A new token id, on the stack: see [`random_id`].
 struct RandomId([u8; 22]);
 
@@ -264,14 +237,9 @@ impl RandomId {
     fn new() -> Result<Self, IssueError> {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|_| IssueError::Build)?;
-        Ok(RandomId::encode(bytes))
-    }
-
-    fn encode(bytes: [u8; 16]) -> Self {
-        let mut out = [b'A'; 22];
-        // 16 bytes always fit 22 characters.
-        let _ = Base64UrlSafeNoPadding::encode(&mut out, bytes);
-        RandomId(out)
+        let mut out = [0u8; 22];
+        Base64UrlSafeNoPadding::encode(&mut out, bytes).map_err(|_| IssueError::Build)?;
+        Ok(RandomId(out))
     }
 
     fn as_str(&self) -> &str {
@@ -299,8 +267,8 @@ mod tests {
         assert_ne!(one, two);
     }
 
-    /// The id and the nonce are drawn together: each token still gets its own of both, and a
-    /// token that repeats an id (a rotation's grace window) still gets its own nonce.
+    /// Each token gets its own id and nonce, and a token that repeats an id (a rotation's grace
+    /// window) still gets its own nonce.
     #[test]
     fn each_token_has_its_own_id_and_nonce() {
         let a = authority();
@@ -319,7 +287,7 @@ mod tests {
             let message = token["v4.local.".len()..].split('.').next().unwrap();
             let mut decoded = Vec::new();
             crate::token::crypto::decode_base64(message.as_bytes(), &mut decoded).unwrap();
-            nonces.insert(decoded[..NONCE].to_vec());
+            nonces.insert(decoded[..32].to_vec());
         }
         assert_eq!(ids.len(), 3, "two new ids and the repeated one");
         assert_eq!(nonces.len(), 4);

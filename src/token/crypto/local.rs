@@ -20,7 +20,7 @@ use orion::hazardous::stream::xchacha20::{Nonce, SecretKey as StreamKey, XChaCha
 use super::base64::{decode_base64, encode_base64};
 use super::{Failure, LOCAL_HEADER, le64};
 
-pub(crate) const NONCE: usize = 32;
+const NONCE: usize = 32;
 const TAG: usize = 32;
 const ENCRYPTION_KEY_DOMAIN: &[u8] = b"paseto-encryption-key";
 const AUTHENTICATION_KEY_DOMAIN: &[u8] = b"paseto-auth-key-for-aead";
@@ -108,9 +108,7 @@ impl LocalOpener {
         self.seal_with_nonce(&nonce, payload, footer, implicit)
     }
 
-    /// [`seal`](Self::seal) with `nonce`, which must be fresh from the operating system's
-    /// CSPRNG: for a caller that draws it together with other random values.
-    pub(crate) fn seal_with_nonce(
+    fn seal_with_nonce(
         &self,
         nonce: &[u8; NONCE],
         payload: &[u8],

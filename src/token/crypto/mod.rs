@@ -25,7 +25,7 @@ mod local;
 mod public;
 
 pub(crate) use base64::{decode_base64, encode_base64};
-pub(crate) use local::{LocalOpener, NONCE};
+pub(crate) use local::LocalOpener;
 pub(crate) use public::{SignedToken, VerifyingKey};
 
 /// The header every `v4.local` token starts with.
