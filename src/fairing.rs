@@ -307,21 +307,13 @@ impl PasetoFairing {
             (None, StoreSetup::None) => return Ok(None),
             (None, StoreSetup::Memory) => Arc::new(MemoryStore::new()),
             #[cfg(feature = "redis")]
-            (None, StoreSetup::Redis(redis)) => Arc::new(
-                redis
-                    .build()
-                    .map_err(|e| ConfigError::new("paseto.revocation.url", e))?,
-            ),
+            (None, StoreSetup::Redis(redis)) => redis
+                .start()
+                .map_err(|e| ConfigError::new("paseto.revocation.url", e))?,
             #[cfg(feature = "redis")]
-            (None, StoreSetup::RedisCluster(cluster)) => {
-                let store = Arc::new(
-                    cluster
-                        .build()
-                        .map_err(|e| ConfigError::new("paseto.revocation.urls", e))?,
-                );
-                store.connect_soon();
-                store
-            }
+            (None, StoreSetup::RedisCluster(cluster)) => cluster
+                .start()
+                .map_err(|e| ConfigError::new("paseto.revocation.urls", e))?,
         };
         let subjects = subjects_of(settings)?;
         let rules = settings.authority.rules();

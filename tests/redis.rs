@@ -21,12 +21,12 @@ use rocket::http::Status;
 use rocket_paseto::revocation::{MemoryStore, RedisStore, RevocationStore};
 use serde_json::{Value, json};
 
-use common::redis_server::{OwnServer, calls, direct_config, prefix, redis_url};
+use common::redis_server::{OwnServer, calls, direct_config, prefix, redis_url, replica_config};
 use common::revocation::{
     get_with, instance, login_pair, post_with, refresh_ids, rotate, user_claims,
 };
 use common::{free_port, keys};
-use rocket_paseto::TokenPair;
+use rocket_paseto::{Issuer, TokenPair};
 
 #[rocket::async_test]
 async fn a_logout_on_one_instance_is_refused_by_another() {
@@ -389,6 +389,32 @@ async fn a_listed_refresh_asks_redis_one_mget_and_two_scripts() {
     assert_eq!(response.status(), Status::Ok);
     let after = (calls(&url, "mget").await, calls(&url, "eval").await);
     assert_eq!((after.0 - before.0, after.1 - before.1), (1, 2));
+}
+
+/// The replica starts when the server does: the first guarded request of a process is answered
+/// from it, with no round trip to Redis.
+#[rocket::async_test]
+async fn the_first_guarded_request_is_answered_by_the_replica() {
+    if redis_url().is_none() {
+        return;
+    }
+    let server = OwnServer::start();
+    let url = server.url();
+    let client = instance(replica_config(&url, &prefix()), None::<MemoryStore>).await;
+    // Minted without a request, so that nothing but the launch can have started the replica.
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let token = issuer.access("alice").issue().unwrap();
+    // The replica follows once it has subscribed and then read what Redis holds.
+    for _ in 0..100 {
+        if calls(&url, "subscribe").await > 0 {
+            break;
+        }
+        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = calls(&url, "mget").await;
+    assert_eq!(user_claims(&client, &token).await.0, Status::Ok);
+    assert_eq!(calls(&url, "mget").await - before, 0);
 }
 
 #[rocket::async_test]

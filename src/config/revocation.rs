@@ -1,5 +1,7 @@
 //! The `[paseto.revocation]` section.
 
+#[cfg(feature = "redis")]
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -190,16 +192,21 @@ pub(crate) struct RedisSetup {
 
 #[cfg(feature = "redis")]
 impl RedisSetup {
-    /// The store; its error never repeats the URL.
-    pub(crate) fn build(
+    /// The store, connecting in the background (see `RedisStore::connect_soon`); its error
+    /// never repeats the URL.
+    pub(crate) fn start(
         &self,
-    ) -> Result<crate::revocation::RedisStore, crate::revocation::StoreError> {
-        Ok(crate::revocation::RedisStore::new(&self.url)?
-            .prefix(self.prefix.clone())
-            .timeout(self.timeout)
-            .replica(self.replica)
-            .replica_max_lag(self.replica_max_lag)
-            .replica_max_entries(self.replica_max_entries))
+    ) -> Result<Arc<crate::revocation::RedisStore>, crate::revocation::StoreError> {
+        let store = Arc::new(
+            crate::revocation::RedisStore::new(&self.url)?
+                .prefix(self.prefix.clone())
+                .timeout(self.timeout)
+                .replica(self.replica)
+                .replica_max_lag(self.replica_max_lag)
+                .replica_max_entries(self.replica_max_entries),
+        );
+        store.connect_soon();
+        Ok(store)
     }
 }
 
@@ -213,14 +220,19 @@ pub(crate) struct RedisClusterSetup {
 
 #[cfg(feature = "redis")]
 impl RedisClusterSetup {
-    /// The store; its error never repeats a URL.
-    pub(crate) fn build(
+    /// The store, connecting in the background (see `RedisClusterStore::connect_soon`); its
+    /// error never repeats a URL.
+    pub(crate) fn start(
         &self,
-    ) -> Result<crate::revocation::RedisClusterStore, crate::revocation::StoreError> {
+    ) -> Result<Arc<crate::revocation::RedisClusterStore>, crate::revocation::StoreError> {
         let urls = self.urls.iter().map(String::as_str);
-        Ok(crate::revocation::RedisClusterStore::new(urls)?
-            .prefix(self.prefix.clone())
-            .timeout(self.timeout))
+        let store = Arc::new(
+            crate::revocation::RedisClusterStore::new(urls)?
+                .prefix(self.prefix.clone())
+                .timeout(self.timeout),
+        );
+        store.connect_soon();
+        Ok(store)
     }
 }
 

@@ -28,8 +28,9 @@ pub use self::cluster::RedisClusterStore;
 ///
 /// Entries are plain keys (`<prefix>jti:<id>`, `<prefix>fam:<id>`, `<prefix>rot:<id>`, ...)
 /// with a Redis expiry, so Redis itself forgets them once their tokens have expired. The
-/// connection is opened on first use and re-opened after failures; every command is bounded
-/// by the timeout, so an unreachable server costs a request at most that long.
+/// connection is opened on first use (at launch, with the replica, for a store configured in
+/// `paseto.revocation`) and re-opened after failures; every command is bounded by the timeout,
+/// so an unreachable server costs a request at most that long.
 ///
 /// # The replica
 ///
@@ -169,6 +170,21 @@ impl RedisStore {
             })
             .await
             .cloned()
+    }
+
+    /// Starts the replica (or, without one, opens the connection) in the background, when a
+    /// runtime runs, so that the first guarded requests find it following Redis rather than
+    /// wait for Redis themselves. A failure is left to the first request that needs the store,
+    /// which tries again.
+    pub(crate) fn connect_soon(self: &Arc<Self>) {
+        if let Ok(runtime) = Handle::try_current() {
+            let store = self.clone();
+            runtime.spawn(async move {
+                if store.follower().await.is_none() {
+                    let _ = store.connection().await;
+                }
+            });
+        }
     }
 
     /// The replica, its feed started on first use; `None` when it is off.
