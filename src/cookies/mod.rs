@@ -73,8 +73,6 @@ pub struct PasetoCookies<'r> {
     pub(crate) request: &'r Request<'r>,
     pub(crate) issuer: &'r Issuer,
     secure: bool,
-    /// Set once a token cookie is written, so the response is marked `no-store`.
-    tokens_set: &'r TokensSet,
     /// The request's CSRF value when its method needs one, for [`logout`](Self::logout).
     csrf: CsrfSent<'r>,
 }
@@ -175,7 +173,8 @@ impl<'r> PasetoCookies<'r> {
 
     /// Adds token cookies, and marks the response `no-store`.
     pub(crate) fn add_tokens(&self, cookies: impl IntoIterator<Item = Cookie<'static>>) {
-        self.tokens_set.mark();
+        // Looked up here, not when the guard is made: most requests only read the jar.
+        TokensSet::of(self.request).mark();
         for cookie in cookies {
             self.jar.add(cookie);
         }
@@ -365,7 +364,6 @@ impl<'r> FromRequest<'r> for PasetoCookies<'r> {
             request,
             issuer,
             secure,
-            tokens_set: TokensSet::of(request),
             csrf,
         })
     }
