@@ -162,9 +162,10 @@ impl<S, V: Cacheable> Shard<S, V> {
     }
 }
 
-/// How many bytes at the end of a token's message its cache key is computed from: at least the
-/// 43 base64 characters of a v4.local tag, and the last 64 of a v4.public signature's 86.
-const HASHED_TAIL: usize = 64;
+/// How many bytes at the end of a token's message its cache key is computed from: part of the
+/// 43 base64 characters of a v4.local tag or of the 86 of a v4.public signature, 96 bits that
+/// no client can choose for a token that opens.
+const HASHED_TAIL: usize = 16;
 
 /// The length of the longer header, `v4.public.`: a dot beyond it ends the message.
 const LONGEST_HEADER: usize = "v4.public.".len();
@@ -233,16 +234,17 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
         })
     }
 
-    /// The key of `token` opened for `scope`, for [`get`](Self::get) and then
-    /// [`insert`](Self::insert).
+    /// The key of `token`, for [`get`](Self::get) and then [`insert`](Self::insert).
     ///
     /// Only the last [`HASHED_TAIL`] bytes of the message (before the footer, which is the same
-    /// for every token of a key) are hashed: in a v4.local token they are the authentication
-    /// tag and in a v4.public token the signature, so two different tokens that open never
-    /// share them (while the start of a public token, its payload, is much the same for every
-    /// token of a user). Tokens crafted to share a tail only share a slot: the full comparison
-    /// in `get` tells them apart, and tokens that fail to open are never inserted.
-    pub(crate) fn key<Q: Hash + ?Sized>(&self, scope: &Q, token: &str) -> CacheKey {
+    /// for every token of a key) are hashed, with the length: in a v4.local token they are part
+    /// of the authentication tag and in a v4.public token of the signature, so two different
+    /// tokens that open never share them (while the start of a public token, its payload, is
+    /// much the same for every token of a user). Tokens crafted to share a tail only share a
+    /// slot: the full comparison in `get` tells them apart, and tokens that fail to open are
+    /// never inserted. The scope is not hashed but compared on every hit: a token opens for one
+    /// scope only (its kind's `type` claim, or the assertion it was sealed with).
+    pub(crate) fn key(&self, token: &str) -> CacheKey {
         // The footer's dot is the last one; without a footer the last dot ends the header.
         let end = match token.rfind('.') {
             Some(dot) if dot + 1 > LONGEST_HEADER => dot,
@@ -250,7 +252,7 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
         };
         let tail = &token.as_bytes()[end.saturating_sub(HASHED_TAIL)..end];
         CacheKey {
-            hash: self.hasher.hash_one((scope, token.len(), tail)),
+            hash: self.hasher.hash_one((token.len(), tail)),
             epoch: self.epoch.load(Ordering::Acquire),
         }
     }
@@ -350,8 +352,26 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use time::OffsetDateTime;
+
     use super::{Cache, same_bytes};
-    use crate::token::Verified;
+    use crate::token::{Verified, claims};
+
+    /// The scope is not part of the key: a hit still needs the scope the token was opened for.
+    #[test]
+    fn an_entry_is_found_only_for_its_scope() {
+        let cache: Cache<usize, Verified> = Cache::new(16).unwrap();
+        let token = format!("v4.local.{}", "A".repeat(120));
+        let payload = r#"{"sub":"a","exp":"2100-01-01T00:00:00Z","type":"access"}"#;
+        let claims = claims::parse(payload).unwrap();
+        let verified = Arc::new(Verified::new(&token, payload.into(), claims));
+        let key = cache.key(&token);
+        cache.insert(key, 0, verified, OffsetDateTime::UNIX_EPOCH);
+        assert!(cache.get(key, &1, &token).is_none());
+        assert!(cache.get(key, &0, &token).is_some());
+    }
 
     /// The key comes from the end of the message, not from the footer all tokens of a key share.
     #[test]
@@ -361,14 +381,9 @@ mod tests {
             ".eyJraWQiOiJrNC5saWQuQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBIn0";
         let a = format!("v4.local.{}{footer}", "A".repeat(120));
         let b = format!("v4.local.{}B{footer}", "A".repeat(119));
-        let key = |t: &str| cache.key(&0, t).hash;
+        let key = |t: &str| cache.key(t).hash;
         assert_ne!(key(&a), key(&b));
         assert_eq!(key(&a), key(&a.clone()));
-        assert_ne!(
-            key(&a),
-            cache.key(&1, &a).hash,
-            "the scope is part of the key"
-        );
         let bare = |m: &str| format!("v4.public.{m}");
         assert_ne!(key(&bare("AAAA")), key(&bare("AAAB")), "no footer");
     }

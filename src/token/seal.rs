@@ -87,7 +87,7 @@ impl Authority {
         if !token.starts_with(Purpose::Local.header()) {
             return Err(Rejection::WrongPurpose);
         }
-        let key = cache.key(binding, token);
+        let key = cache.key(token);
         if let Some(hit) = cache.get(key, binding, token) {
             return Ok(hit);
         }

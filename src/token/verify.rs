@@ -89,7 +89,7 @@ impl Authority {
         if !token.starts_with(rules.purpose().header()) {
             return Err(Rejection::WrongPurpose);
         }
-        let key = cache.key(&index, token);
+        let key = cache.key(token);
         if let Some(hit) = cache.get(key, &index, token) {
             self.rules.check(rules, hit.claims(), now)?;
             return Ok(hit);
