@@ -2,9 +2,10 @@
 //! presented again skips the cryptography. Time claims are re-checked by the caller on every
 //! hit.
 //!
-//! Each shard keeps its entries in a `Vec`, found through a map from hash to position. When a
-//! full shard needs room, expired entries go first; otherwise a clock hand takes the next few
-//! positions in turn and the least recently used of them goes. The hand goes round the whole
+//! Each shard keeps what a hit needs (the scope, the token and the outcome) in a map by hash,
+//! and what eviction needs (when each entry was last used and when it expires) in a `Vec`. When
+//! a full shard needs room, expired entries go first; otherwise a clock hand takes the next few
+//! positions of the `Vec` in turn and the least recently used of them goes. The hand goes round the whole
 //! shard, so every entry comes up for eviction in turn. (A sample taken from the front of a hash
 //! map would see the same few buckets every time, and tokens no longer presented would pile up
 //! everywhere else.)
@@ -33,8 +34,9 @@ const SWEEP_INTERVAL: time::Duration = time::Duration::SECOND;
 /// What a cache keeps: the outcome of opening a token, which holds the token it came from and
 /// stops being accepted at some time.
 pub(crate) trait Cacheable {
-    /// The token this came from, compared in full on every hit.
-    fn token(&self) -> &str;
+    /// The token this came from, compared in full on every hit. Shared, so the cache holds it
+    /// next to the entry's key and a hit reads it without going through the outcome.
+    fn shared_token(&self) -> &Arc<str>;
     /// After this (plus any leeway the caller allows), the token is never accepted again.
     fn expires(&self) -> OffsetDateTime;
 }
@@ -57,23 +59,26 @@ pub(crate) struct CacheStats {
     pub(crate) entries: u64,
 }
 
-struct Entry<S, V> {
-    hash: u64,
+/// A cached token, as the index holds it: all that a hit reads.
+struct Slot<S, V> {
     scope: S,
+    token: Arc<str>,
     value: Arc<V>,
-    last_used: u64,
+    /// Its position in [`Shard::ages`].
+    at: usize,
 }
 
-impl<S, V: Cacheable> Entry<S, V> {
-    fn expires(&self) -> OffsetDateTime {
-        self.value.expires()
-    }
+/// What eviction reads of a cached token, packed so the clock hand walks a small array.
+struct Age {
+    hash: u64,
+    last_used: u64,
+    expires: OffsetDateTime,
 }
 
 struct Shard<S, V> {
-    /// Positions in `entries` by hash.
-    index: HashMap<u64, usize>,
-    entries: Vec<Entry<S, V>>,
+    index: HashMap<u64, Slot<S, V>>,
+    /// One for each entry of `index`, at its slot's `at`.
+    ages: Vec<Age>,
     /// Where the next eviction sample starts.
     hand: usize,
     /// Counts uses, to order them within the shard.
@@ -91,7 +96,7 @@ impl<S, V: Cacheable> Shard<S, V> {
     fn with_capacity(capacity: usize) -> Self {
         Shard {
             index: HashMap::with_capacity(capacity),
-            entries: Vec::with_capacity(capacity),
+            ages: Vec::with_capacity(capacity),
             hand: 0,
             clock: 0,
             soonest_expiry: None,
@@ -107,29 +112,59 @@ impl<S, V: Cacheable> Shard<S, V> {
         self.clock
     }
 
-    /// Adds an entry, making room first when the shard holds `capacity` of them. Entries that
-    /// expired before `expired_before` can never be accepted again, so they go first.
-    fn insert(&mut self, capacity: usize, entry: Entry<S, V>, expired_before: OffsetDateTime) {
-        if let Some(&at) = self.index.get(&entry.hash) {
-            self.entries[at] = entry;
+    /// Adds `value` under `hash`, making room first when the shard holds `capacity` entries.
+    /// Entries that expired before `expired_before` can never be accepted again, so they go
+    /// first.
+    fn insert(
+        &mut self,
+        capacity: usize,
+        hash: u64,
+        scope: S,
+        value: Arc<V>,
+        expired_before: OffsetDateTime,
+    ) {
+        let age = Age {
+            hash,
+            last_used: self.tick(),
+            expires: value.expires(),
+        };
+        self.soonest_expiry = Some(
+            self.soonest_expiry
+                .map_or(age.expires, |s| s.min(age.expires)),
+        );
+        let token = value.shared_token().clone();
+        if let Some(slot) = self.index.get_mut(&hash) {
+            self.ages[slot.at] = age;
+            *slot = Slot {
+                scope,
+                token,
+                value,
+                at: slot.at,
+            };
             return;
         }
-        if self.entries.len() >= capacity && self.sweep_due(expired_before) {
+        if self.ages.len() >= capacity && self.sweep_due(expired_before) {
             self.drop_expired(expired_before);
         }
-        let expires = entry.expires();
-        self.soonest_expiry = Some(self.soonest_expiry.map_or(expires, |s| s.min(expires)));
-        let at = if self.entries.len() < capacity {
-            self.entries.push(entry);
-            self.entries.len() - 1
+        let at = if self.ages.len() < capacity {
+            self.ages.push(age);
+            self.ages.len() - 1
         } else {
             let at = self.victim();
-            self.index.remove(&self.entries[at].hash);
-            self.entries[at] = entry;
+            self.index.remove(&self.ages[at].hash);
+            self.ages[at] = age;
             self.evictions += 1;
             at
         };
-        self.index.insert(self.entries[at].hash, at);
+        self.index.insert(
+            hash,
+            Slot {
+                scope,
+                token,
+                value,
+                at,
+            },
+        );
     }
 
     fn sweep_due(&self, expired_before: OffsetDateTime) -> bool {
@@ -140,24 +175,33 @@ impl<S, V: Cacheable> Shard<S, V> {
     }
 
     fn drop_expired(&mut self, expired_before: OffsetDateTime) {
-        let before = self.entries.len();
-        self.entries.retain(|e| e.expires() >= expired_before);
-        self.evictions += (before - self.entries.len()) as u64;
-        self.index.clear();
-        self.index
-            .extend(self.entries.iter().enumerate().map(|(at, e)| (e.hash, at)));
-        self.soonest_expiry = self.entries.iter().map(Entry::expires).min();
+        let before = self.ages.len();
+        let index = &mut self.index;
+        self.ages.retain(|age| {
+            let keep = age.expires >= expired_before;
+            if !keep {
+                index.remove(&age.hash);
+            }
+            keep
+        });
+        self.evictions += (before - self.ages.len()) as u64;
+        for (at, age) in self.ages.iter().enumerate() {
+            if let Some(slot) = self.index.get_mut(&age.hash) {
+                slot.at = at;
+            }
+        }
+        self.soonest_expiry = self.ages.iter().map(|age| age.expires).min();
         self.last_sweep = Some(expired_before);
     }
 
     /// The position to evict: the least recently used of the next few from the clock hand.
     fn victim(&mut self) -> usize {
-        let len = self.entries.len();
+        let len = self.ages.len();
         let start = self.hand % len;
         self.hand = (start + EVICTION_SAMPLE) % len;
         (start..start + EVICTION_SAMPLE.min(len))
             .map(|at| at % len)
-            .min_by_key(|&at| self.entries[at].last_used)
+            .min_by_key(|&at| self.ages[at].last_used)
             .unwrap_or(start)
     }
 }
@@ -268,22 +312,20 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
         S: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = key.hash;
         let mut shard = self.slot(key);
-        let found = shard.index.get(&hash).copied().filter(|&at| {
-            let entry = &shard.entries[at];
-            entry.scope.borrow() == scope
-                && same_bytes(entry.value.token().as_bytes(), token.as_bytes())
+        let found = shard.index.get(&key.hash).and_then(|slot| {
+            let same =
+                slot.scope.borrow() == scope && same_bytes(slot.token.as_bytes(), token.as_bytes());
+            same.then(|| (slot.at, slot.value.clone()))
         });
-        let Some(at) = found else {
+        let Some((at, value)) = found else {
             shard.misses += 1;
             return None;
         };
         shard.hits += 1;
         let now = shard.tick();
-        let entry = &mut shard.entries[at];
-        entry.last_used = now;
-        Some(entry.value.clone())
+        shard.ages[at].last_used = now;
+        Some(value)
     }
 
     /// Remembers a token opened for `scope`, evicting an entry when the shard is full: one that
@@ -295,21 +337,13 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
         value: Arc<V>,
         expired_before: OffsetDateTime,
     ) {
-        let hash = key.hash;
         let mut shard = self.slot(key);
         // Checked under the shard's lock, which `clear` takes after moving the epoch on: either
         // this entry is cleared, or it is not inserted.
         if self.epoch.load(Ordering::Acquire) != key.epoch {
             return;
         }
-        let last_used = shard.tick();
-        let entry = Entry {
-            hash,
-            scope,
-            value,
-            last_used,
-        };
-        shard.insert(self.per_shard, entry, expired_before);
+        shard.insert(self.per_shard, key.hash, scope, value, expired_before);
     }
 
     /// Forgets every entry (not the counts): what they were opened with is no longer trusted.
@@ -319,7 +353,7 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
         for shard in &self.shards {
             let mut shard = lock(shard);
             shard.index.clear();
-            shard.entries.clear();
+            shard.ages.clear();
             shard.hand = 0;
             shard.soonest_expiry = None;
         }
@@ -327,7 +361,7 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
 
     /// How many tokens are cached.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).entries.len()).sum()
+        self.shards.iter().map(|s| lock(s).ages.len()).sum()
     }
 
     /// The hits, misses and evictions so far, and the entries now.
@@ -340,7 +374,7 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
                     hits: sum.hits + shard.hits,
                     misses: sum.misses + shard.misses,
                     evictions: sum.evictions + shard.evictions,
-                    entries: sum.entries + shard.entries.len() as u64,
+                    entries: sum.entries + shard.ages.len() as u64,
                 }
             })
     }

@@ -2,6 +2,7 @@
 //! sealed value.
 
 use std::fmt;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -11,7 +12,7 @@ use super::claims::Claims;
 /// A token that passed every check.
 #[derive(Clone)]
 pub struct Verified {
-    token: String,
+    token: Arc<str>,
     payload: String,
     claims: Claims,
     /// For a refresh token: the claims its login loads now, which replace the same-named ones
@@ -23,7 +24,7 @@ impl Verified {
     /// A token that `verify` accepted, with its payload and claims.
     pub(super) fn new(token: &str, payload: String, claims: Claims) -> Self {
         Verified {
-            token: token.to_owned(),
+            token: token.into(),
             payload,
             claims,
             reloaded: None,
@@ -78,8 +79,8 @@ impl fmt::Debug for Verified {
 }
 
 impl Cacheable for Verified {
-    fn token(&self) -> &str {
-        Verified::token(self)
+    fn shared_token(&self) -> &Arc<str> {
+        &self.token
     }
 
     fn expires(&self) -> OffsetDateTime {
@@ -90,13 +91,13 @@ impl Cacheable for Verified {
 /// A sealed value that decrypted with its binding and has a well-formed payload: what the
 /// sealed-value cache keeps. Its expiry is checked, and its value read, on every use.
 pub(crate) struct Opened {
-    pub(super) token: String,
+    pub(super) token: Arc<str>,
     pub(super) payload: String,
     pub(super) expires: OffsetDateTime,
 }
 
 impl Cacheable for Opened {
-    fn token(&self) -> &str {
+    fn shared_token(&self) -> &Arc<str> {
         &self.token
     }
 

@@ -105,7 +105,7 @@ impl Authority {
         let payload = self.open_local(token, Some(binding))?;
         let expires = claims::parse_sealed(&payload)?;
         Ok(Opened {
-            token: token.to_owned(),
+            token: token.into(),
             payload,
             expires,
         })
