@@ -241,7 +241,9 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut raw = RawClaims::default();
-        let mut keys = KeySet::default();
+        // Registered claims are their own record of having been seen; other keys are kept here.
+        let mut other_keys = KeySet::default();
+        let duplicate = || de::Error::custom("duplicate key");
         while let Some(BorrowedStr(key)) = map.next_key::<BorrowedStr<'de>>()? {
             let slot = match key.as_ref() {
                 "sub" => Some(&mut raw.sub),
@@ -258,13 +260,19 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 _ => None,
             };
             if let Some(slot) = slot {
+                if slot.is_some() {
+                    return Err(duplicate());
+                }
                 *slot = Some(map.next_value::<BorrowedStr<'de>>()?.0);
             } else if key == "aud" {
+                if raw.aud.is_some() {
+                    return Err(duplicate());
+                }
                 raw.aud = Some(map.next_value::<Audience>()?.0);
             } else {
                 map.next_value_seed(Strict { footer: false })?;
+                other_keys.insert(key).map_err(de::Error::custom)?;
             }
-            keys.insert(key).map_err(de::Error::custom)?;
         }
         Ok(raw)
     }
@@ -464,6 +472,11 @@ mod tests {
         assert_eq!(parse(top), Err(ClaimsError::Malformed));
         let unknown = r#"{"sub":"a","x":1,"x":2,"exp":"2030-01-01T00:00:00Z","type":"access"}"#;
         assert_eq!(parse(unknown), Err(ClaimsError::Malformed));
+        let aud =
+            r#"{"sub":"a","aud":"x","aud":["y"],"exp":"2030-01-01T00:00:00Z","type":"access"}"#;
+        assert_eq!(parse(aud), Err(ClaimsError::Malformed));
+        let last = r#"{"sub":"a","exp":"2030-01-01T00:00:00Z","type":"access","exp":"2031-01-01T00:00:00Z"}"#;
+        assert_eq!(parse(last), Err(ClaimsError::Malformed));
         let nested =
             r#"{"sub":"a","x":{"y":1,"y":2},"exp":"2030-01-01T00:00:00Z","type":"access"}"#;
         assert_eq!(parse(nested), Err(ClaimsError::Malformed));
