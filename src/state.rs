@@ -111,9 +111,8 @@ impl AuthState {
             (&result, &self.discovery, fetches_seen)
             && self.authority.rules().kind(kind).map(|k| k.purpose())
                 == Some(crate::token::Purpose::Public)
-            && discovery
-                .refetch_for_unknown_key(&self.authority, seen)
-                .await
+            // Boxed: it is rare, and its state would otherwise enlarge every guard's future.
+            && Box::pin(discovery.refetch_for_unknown_key(&self.authority, seen)).await
         {
             return self
                 .authority

@@ -14,48 +14,53 @@ use tracing::{Instrument, Span, field::Empty};
 /// `future` in the span `rocket_paseto.guard`, with the checked `kind`, and `cause(error)` as
 /// its `cause` when it fails.
 #[cfg(feature = "tracing")]
-pub(crate) async fn guard<T, E>(
+pub(crate) fn guard<T, E>(
     kind: &'static str,
     future: impl Future<Output = Result<T, E>>,
     cause: fn(&E) -> &'static str,
-) -> Result<T, E> {
+) -> impl Future<Output = Result<T, E>> {
     let span = tracing::info_span!("rocket_paseto.guard", kind, cause = Empty);
-    in_span(span, future, cause).await
+    in_span(span, future, cause)
 }
 
 /// `future` in the span `rocket_paseto.refresh`, with `cause(error)` when it fails.
 #[cfg(feature = "tracing")]
-pub(crate) async fn refresh<T, E>(
+pub(crate) fn refresh<T, E>(
     future: impl Future<Output = Result<T, E>>,
     cause: fn(&E) -> &'static str,
-) -> Result<T, E> {
+) -> impl Future<Output = Result<T, E>> {
     let span = tracing::info_span!("rocket_paseto.refresh", cause = Empty);
-    in_span(span, future, cause).await
+    in_span(span, future, cause)
 }
 
 /// `future`, the store call `op` (`get`, `insert`, `swap`, …), in the span
 /// `rocket_paseto.store`; a failed call's `cause` is `store_error` (the error itself, which
 /// may name a server, goes to the log as before).
 #[cfg(feature = "tracing")]
-pub(crate) async fn store<T, E>(
+pub(crate) fn store<T, E>(
     op: &'static str,
     future: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
+) -> impl Future<Output = Result<T, E>> {
     let span = tracing::debug_span!("rocket_paseto.store", op, cause = Empty);
-    in_span(span, future, |_| "store_error").await
+    in_span(span, future, |_| "store_error")
 }
 
 #[cfg(feature = "tracing")]
-async fn in_span<T, E>(
+fn in_span<T, E>(
     span: Span,
     future: impl Future<Output = Result<T, E>>,
     cause: impl Fn(&E) -> &'static str,
-) -> Result<T, E> {
-    let result = future.instrument(span.clone()).await;
-    if let Err(error) = &result {
-        span.record("cause", cause(error));
+) -> impl Future<Output = Result<T, E>> {
+    // Boxed: an async block keeps the future it captured and the future it awaits apart, which
+    // would double the size of every guard's future (a bigger allocation on every request).
+    let instrumented = Box::pin(future).instrument(span.clone());
+    async move {
+        let result = instrumented.await;
+        if let Err(error) = &result {
+            span.record("cause", cause(error));
+        }
+        result
     }
-    result
 }
 
 #[cfg(not(feature = "tracing"))]

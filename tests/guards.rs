@@ -859,3 +859,26 @@ fn a_cached_token_still_meets_every_per_request_check() {
         Status::Unauthorized
     );
 }
+
+/// Rocket boxes each guard's future on every request. glibc's per-thread cache serves blocks
+/// of up to 1032 bytes; a bigger future takes the allocator's slow path (and a copy of that
+/// size) on every guarded request. The rare paths (a revocation store, implicit refresh,
+/// renewing, key discovery, tracing) keep their state in boxes of their own.
+#[test]
+fn a_guards_future_is_small() {
+    use rocket::request::FromRequest;
+    let client = app(with_keys(json!({})));
+    let request = client.get("/access");
+    for (guard, size) in [
+        ("Paseto<Access>", {
+            let future = <Paseto<Access> as FromRequest>::from_request(request.inner());
+            std::mem::size_of_val(&*future)
+        }),
+        ("Paseto<Refresh>", {
+            let future = <Paseto<Refresh> as FromRequest>::from_request(request.inner());
+            std::mem::size_of_val(&*future)
+        }),
+    ] {
+        assert!(size <= 512, "{guard}'s future is {size} bytes");
+    }
+}

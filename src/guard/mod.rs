@@ -321,7 +321,7 @@ async fn verify_in<K: TokenKind>(
     };
     let (token, source) = match (find_token(request, state, kind, with_query), implicit) {
         (Err(AuthError::Missing), Some(implicit)) => {
-            let refreshed = implicit.refresh(request, AuthError::Missing).await?;
+            let refreshed = Box::pin(implicit.refresh(request, AuthError::Missing)).await?;
             return Ok((refreshed, Source::Cookie));
         }
         (found, _) => found?,
@@ -332,7 +332,7 @@ async fn verify_in<K: TokenKind>(
     let verified = match (verified, implicit) {
         (Err(Rejection::Expired), Some(implicit)) if source == Source::Cookie => {
             let expired = AuthError::Invalid(Rejection::Expired);
-            let refreshed = implicit.refresh(request, expired).await?;
+            let refreshed = Box::pin(implicit.refresh(request, expired)).await?;
             return Ok((refreshed, Source::Cookie));
         }
         (result, _) => result.map_err(AuthError::Invalid)?,
@@ -348,10 +348,10 @@ async fn verify_in<K: TokenKind>(
     if let Some(revocation) = &state.revocation
         && kind.1.checked
     {
-        let standing = (revocation.check(verified.claims()).await)
+        let standing = (Box::pin(revocation.check(verified.claims())).await)
             .inspect_err(|r| state.reused(r, verified.claims(), Some(request)))?;
         if K::NAME == Refresh::NAME {
-            let found = renewing(request, state, verified, source).await?;
+            let found = Box::pin(renewing(request, state, verified, source)).await?;
             // Recorded last, so a rotation in this request starts from a read made as late as
             // the guard can (see `CheckedRefresh`).
             CheckedRefresh::record(request, found.0.claims().jti.as_deref(), &standing);
@@ -359,7 +359,7 @@ async fn verify_in<K: TokenKind>(
         }
     }
     if K::NAME == Refresh::NAME {
-        return renewing(request, state, verified, source).await;
+        return Box::pin(renewing(request, state, verified, source)).await;
     }
     Ok((verified, source))
 }
