@@ -110,11 +110,41 @@ fn verify(c: &mut Criterion) {
         })
         .collect();
     let mut turn = users.iter().cycle();
+    // Minted after `now`, and maybe in a later second.
+    let after_minting = OffsetDateTime::now_utc() + Duration::from_secs(1);
     g.bench_function("rocket_paseto local cached, 800 users", |b| {
         b.iter(|| {
             let token = turn.next().unwrap();
             cached
-                .verify("access", black_box(token), now, __private::cached())
+                .verify(
+                    "access",
+                    black_box(token),
+                    after_minting,
+                    __private::cached(),
+                )
+                .unwrap()
+        })
+    });
+    // A different token each time through a full cache: each verification misses, inserts and
+    // evicts another entry, as under `bench/alternate.sh`'s new-token row.
+    let fresh: Vec<String> = (0..20_000)
+        .map(|_| {
+            ours.mint("access", "alice", None::<&()>, MintOptions::new())
+                .unwrap()
+        })
+        .collect();
+    let mut next = fresh.iter().cycle();
+    let after_minting = OffsetDateTime::now_utc() + Duration::from_secs(1);
+    g.bench_function("rocket_paseto local cached, a new token each time", |b| {
+        b.iter(|| {
+            let token = next.next().unwrap();
+            cached
+                .verify(
+                    "access",
+                    black_box(token),
+                    after_minting,
+                    __private::cached(),
+                )
                 .unwrap()
         })
     });
