@@ -10,7 +10,7 @@ use rocket::http::{Cookie, Header};
 
 use super::{Family, Issuer};
 use crate::error::CookieError;
-use crate::token::{IssueError, MintOptions, REGISTERED_CLAIMS, Verified, random_id};
+use crate::token::{IssueError, MintOptions, Verified, random_id, unregistered_claims};
 
 /// A token being minted: add claims or a lifetime, then [`issue`](TokenBuilder::issue) it.
 #[must_use = "a token is only minted by `issue()`"]
@@ -233,9 +233,7 @@ pub(super) fn extra_claims(
     token: &Verified,
     csrf: Option<&str>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, IssueError> {
-    let mut extra: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(token.payload()).map_err(|_| IssueError::Build)?;
-    extra.retain(|name, _| !REGISTERED_CLAIMS.contains(&name.as_str()));
+    let mut extra = unregistered_claims(token.payload()).map_err(|_| IssueError::Build)?;
     if let Some(reloaded) = token.reloaded_claims() {
         // The CSRF value pairs the tokens with the browser's CSRF cookie: it is the login's.
         let loaded = reloaded.iter().filter(|(name, _)| *name != "csrf");

@@ -278,6 +278,37 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
     }
 }
 
+/// The claims of a verified `payload` other than the [`REGISTERED_CLAIMS`], which are skipped
+/// without being read into values: what a renewed token carries over.
+pub(crate) fn unregistered(
+    payload: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, ClaimsError> {
+    struct Unregistered;
+    impl<'de> Visitor<'de> for Unregistered {
+        type Value = serde_json::Map<String, serde_json::Value>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object of claims")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut extra = serde_json::Map::new();
+            while let Some(BorrowedStr(name)) = map.next_key::<BorrowedStr<'de>>()? {
+                if REGISTERED_CLAIMS.contains(&name.as_ref()) {
+                    map.next_value::<de::IgnoredAny>()?;
+                } else {
+                    extra.insert(name.into_owned(), map.next_value()?);
+                }
+            }
+            Ok(extra)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(payload);
+    let extra = de
+        .deserialize_map(Unregistered)
+        .map_err(|_| ClaimsError::Malformed)?;
+    de.end().map_err(|_| ClaimsError::Malformed)?;
+    Ok(extra)
+}
+
 /// A string borrowed from the payload when it has no escapes (serde's own `Cow` always copies).
 struct BorrowedStr<'de>(Cow<'de, str>);
 
@@ -464,6 +495,25 @@ mod tests {
         assert_eq!(c.sub, "alice");
         assert_eq!(c.kind, "access");
         assert!(c.aud.is_empty());
+    }
+
+    /// What a renewed token carries over: every claim but the registered ones, values as
+    /// they were (nested, escaped, any type), the same as reading the whole payload and
+    /// dropping those.
+    #[test]
+    fn unregistered_claims_are_the_payload_without_the_registered_ones() {
+        for payload in [
+            GOOD,
+            r#"{"sub":"a","exp":"2030-01-01T00:00:00Z","type":"access","roles":["admin","ops"],"org":{"id":7,"name":"A \"quoted\" \u00e9 name"},"n":-1.5,"csrf":"x","ok":true,"none":null,"fam":"f","aud":["b"],"iss":"i"}"#,
+            r#"{"sub":"a","exp":"2030-01-01T00:00:00Z","type":"access"}"#,
+        ] {
+            let mut expected: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(payload).unwrap();
+            expected.retain(|name, _| !REGISTERED_CLAIMS.contains(&name.as_str()));
+            assert_eq!(unregistered(payload).unwrap(), expected, "{payload}");
+        }
+        assert_eq!(unregistered("[1]"), Err(ClaimsError::Malformed));
+        assert_eq!(unregistered("{} x"), Err(ClaimsError::Malformed));
     }
 
     #[test]

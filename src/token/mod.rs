@@ -37,6 +37,7 @@ mod verify;
 pub use authority::Authority;
 pub(crate) use claims::Claims;
 pub use claims::REGISTERED_CLAIMS;
+pub(crate) use claims::unregistered as unregistered_claims;
 pub(crate) use crypto::encode_base64;
 #[cfg(feature = "discovery")]
 pub(crate) use document::DocumentError;
