@@ -860,6 +860,22 @@ fn a_cached_token_still_meets_every_per_request_check() {
     );
 }
 
+/// Rocket moves a guard's value through the route's future, and keeps a copy per argument and
+/// per await: the guard is a few words wide, whatever claims type it reads into.
+#[test]
+fn a_guard_is_a_few_words() {
+    for (guard, size) in [
+        ("Paseto<Access>", std::mem::size_of::<Paseto<Access>>()),
+        ("Paseto<Refresh>", std::mem::size_of::<Paseto<Refresh>>()),
+        (
+            "Paseto<Access, Role>",
+            std::mem::size_of::<Paseto<Access, Role>>(),
+        ),
+    ] {
+        assert!(size <= 32, "{guard} is {size} bytes");
+    }
+}
+
 /// Rocket boxes each guard's future on every request. glibc's per-thread cache serves blocks
 /// of up to 1032 bytes; a bigger future takes the allocator's slow path (and a copy of that
 /// size) on every guarded request. The rare paths (a revocation store, implicit refresh,

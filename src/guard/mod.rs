@@ -82,8 +82,9 @@ use self::source::{Source, find_token};
 /// Each kind is verified at most once per request, however many guards ask for it.
 pub struct Paseto<K: TokenKind = Access, C = Claims> {
     verified: Arc<Verified>,
-    /// `None` when `C` is [`Claims`]: they are read from `verified` instead of copied.
-    claims: Option<C>,
+    /// `None` when `C` is [`Claims`]: they are read from `verified` instead of copied. Boxed,
+    /// so that the guard stays a few words wide: Rocket moves it through the route's future.
+    claims: Option<Box<C>>,
     /// Whether the token came from the query string, where anyone may have read it.
     from_query: bool,
     kind: PhantomData<fn() -> K>,
@@ -115,7 +116,7 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
     /// whatever it declares, registered claims included (it is read from the whole payload).
     pub fn claims(&self) -> &C {
         match &self.claims {
-            Some(claims) => claims,
+            Some(claims) => claims.as_ref(),
             // Only the guard builds a `Paseto`, and it leaves `claims` empty only when `C` is
             // `Claims`, so this downcast always succeeds.
             None => (self.verified.claims() as &dyn Any)
@@ -127,7 +128,7 @@ impl<K: TokenKind, C: 'static> Paseto<K, C> {
     /// Takes the claims out.
     pub fn into_claims(self) -> C {
         match self.claims {
-            Some(claims) => claims,
+            Some(claims) => *claims,
             None => {
                 let registered: Box<dyn Any> = Box::new(self.verified.claims().clone());
                 *registered
@@ -385,11 +386,11 @@ async fn renewing(
 /// Reads the claims into `C`, or `None` when `C` is [`Claims`], which were parsed already.
 fn claims_of<C: DeserializeOwned + 'static>(
     verified: &Verified,
-) -> Result<Option<C>, serde_json::Error> {
+) -> Result<Option<Box<C>>, serde_json::Error> {
     if TypeId::of::<C>() == TypeId::of::<Claims>() {
         return Ok(None);
     }
-    serde_json::from_str::<C>(verified.payload()).map(Some)
+    serde_json::from_str::<C>(verified.payload()).map(|claims| Some(Box::new(claims)))
 }
 
 /// A serde error about claims, without the values it may quote (claims can be personal data).
