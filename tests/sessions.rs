@@ -6,7 +6,7 @@ mod common;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use rocket_paseto::revocation::MemoryStore;
-use rocket_paseto::{Access, Issuer, Refresh, Session, TokenPair};
+use rocket_paseto::{Access, Issuer, Refresh, Session, Sessions, TokenPair};
 use serde_json::{Value, json};
 
 use common::keys;
@@ -558,4 +558,19 @@ async fn a_short_browser_session_keeps_its_cookies_no_longer() {
         ages.contains(&("refresh_token".to_owned(), 1_209_600)),
         "{ages:?}"
     );
+}
+
+/// Rocket boxes each route's future on every request. A refresh keeps its state in boxes of
+/// its own, each within the blocks glibc's per-thread cache serves (1,032 bytes): in the
+/// route's future it would take the allocator's slow path on every refresh.
+#[rocket::async_test]
+async fn a_refreshs_future_is_small() {
+    let client = store_client(keys()).await;
+    let issuer = client.rocket().state::<Issuer>().unwrap();
+    let token = issuer.refresh("alice").issue().unwrap();
+    let verified = issuer.verify::<Refresh>(&token).unwrap();
+    let request = client.post("/refresh");
+    let sessions = request.inner().guard::<Sessions<'_>>().await.succeeded();
+    let size = std::mem::size_of_val(&sessions.unwrap().refresh(&verified));
+    assert!(size <= 256, "a refresh's future is {size} bytes");
 }

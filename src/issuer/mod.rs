@@ -180,7 +180,10 @@ impl Issuer {
         refresh: &Verified,
         csrf: bool,
     ) -> Result<(TokenPair, Option<String>), AuthError> {
-        let refreshing = self.refresh_session_now(request, refresh, csrf);
+        // Boxed, like the rotation inside it: the route's future (which Rocket boxes on every
+        // request) would otherwise hold a refresh's state and outgrow the allocator's
+        // per-thread cache (1 KiB), on the slow path of every refresh.
+        let refreshing = Box::pin(self.refresh_session_now(request, refresh, csrf));
         let refreshed = trace::refresh(refreshing, stats::cause).await?;
         (self.state).emit_about(EventKind::Refresh, refresh.claims(), Some(request));
         Ok(refreshed)
@@ -193,10 +196,12 @@ impl Issuer {
         csrf: bool,
     ) -> Result<(TokenPair, Option<String>), AuthError> {
         let state = self.state();
+        // Boxed: held across the renewal, it would widen every refresh's future by its size.
         let reloaded = (state.hooks)
             .reload(request, state.revocation.as_ref(), refresh)
-            .await?;
-        let refresh = reloaded.as_ref().unwrap_or(refresh);
+            .await?
+            .map(Box::new);
+        let refresh = reloaded.as_deref().unwrap_or(refresh);
         let new_csrf = match (csrf, &refresh.claims().csrf) {
             (true, None) => Some(random_id().map_err(CookieError::Issue)?),
             _ => None,
@@ -220,7 +225,9 @@ impl Issuer {
         seen: Option<Standing>,
     ) -> Result<TokenPair, AuthError> {
         if self.state.revocation.is_some() && self.state.rotate {
-            return self.rotate(refresh, csrf, seen).await;
+            // In a box of its own, so that each box stays within the allocator's per-thread
+            // cache (see `refresh_session`).
+            return Box::pin(self.rotate(refresh, csrf, seen)).await;
         }
         Ok(TokenPair {
             access_token: self.access_in_family(refresh, csrf).await?,

@@ -150,7 +150,8 @@ impl Revocation {
                     successor: generation.current.to_owned(),
                 })
             }
-            _ => Err(self.reuse(claims).await),
+            // Boxed: only a replayed token gets here, and its state would widen every check.
+            _ => Err(Box::pin(self.reuse(claims)).await),
         }
     }
 

@@ -56,7 +56,9 @@ impl Revocation {
         for _ in 0..ROTATION_ATTEMPTS {
             let standing = match seen.take() {
                 Some(standing) => standing,
-                None => self.check_strictly(claims).await?,
+                // Boxed: the guard's reading serves most rotations, and this state would
+                // widen every refresh's future.
+                None => Box::pin(self.check_strictly(claims)).await?,
             };
             let (record, list) = match standing {
                 Standing::Superseded { successor } => return Ok(successor),
