@@ -12,13 +12,15 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
+
+use super::crypto::LOCAL_HEADER;
 
 /// Shards keep lock contention low when several workers verify at once.
 const SHARDS: usize = 16;
@@ -75,8 +77,30 @@ struct Age {
     expires: OffsetDateTime,
 }
 
+/// The index's hasher. Its keys are hashes already, keyed with the cache's random state
+/// ([`Cache::key`]): hashing them again would only add a second SipHash to every lookup.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    /// Not used by a map of `u64`s; folds the bytes in all the same.
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+}
+
 struct Shard<S, V> {
-    index: HashMap<u64, Slot<S, V>>,
+    index: HashMap<u64, Slot<S, V>, BuildHasherDefault<KeyHasher>>,
     /// One for each entry of `index`, at its slot's `at`.
     ages: Vec<Age>,
     /// Where the next eviction sample starts.
@@ -95,7 +119,7 @@ struct Shard<S, V> {
 impl<S, V: Cacheable> Shard<S, V> {
     fn with_capacity(capacity: usize) -> Self {
         Shard {
-            index: HashMap::with_capacity(capacity),
+            index: HashMap::with_capacity_and_hasher(capacity, Default::default()),
             ages: Vec::with_capacity(capacity),
             hand: 0,
             clock: 0,
@@ -206,10 +230,10 @@ impl<S, V: Cacheable> Shard<S, V> {
     }
 }
 
-/// How many bytes at the end of a token's message its cache key is computed from: part of the
-/// 43 base64 characters of a v4.local tag or of the 86 of a v4.public signature, 96 bits that
-/// no client can choose for a token that opens.
-const HASHED_TAIL: usize = 16;
+/// How many bytes of a token's message its cache key is computed from: part of the 43 base64
+/// characters of a v4.local nonce or of the 86 of a v4.public signature, 96 bits that no client
+/// can choose for a token that opens.
+const HASHED: usize = 16;
 
 /// The length of the longer header, `v4.public.`: a dot beyond it ends the message.
 const LONGEST_HEADER: usize = "v4.public.".len();
@@ -280,29 +304,38 @@ impl<S: Hash + Eq, V: Cacheable> Cache<S, V> {
 
     /// The key of `token`, for [`get`](Self::get) and then [`insert`](Self::insert).
     ///
-    /// Only the last [`HASHED_TAIL`] bytes of the message (before the footer, which is the same
-    /// for every token of a key) are hashed, with the length: in a v4.local token they are part
-    /// of the authentication tag and in a v4.public token of the signature, so two different
-    /// tokens that open never share them (while the start of a public token, its payload, is
-    /// much the same for every token of a user). Tokens crafted to share a tail only share a
-    /// slot: the full comparison in `get` tells them apart, and tokens that fail to open are
-    /// never inserted. The scope is not hashed but compared on every hit: a token opens for one
+    /// Only [`HASHED`] bytes of the message are hashed, with the length: in a v4.local token
+    /// its first ones (they encode the random nonce, and are found without a search), in a
+    /// v4.public token its last ones before the footer (part of the signature: the start of a
+    /// public token, its payload, is much the same for every token of a user). Two different
+    /// tokens that open never share them. Tokens crafted to share them only share a slot: the
+    /// full comparison in `get` tells them apart, and tokens that fail to open are never
+    /// inserted. The scope is not hashed but compared on every hit: a token opens for one
     /// scope only (its kind's `type` claim, or the assertion it was sealed with).
     pub(crate) fn key(&self, token: &str) -> CacheKey {
-        // The footer's dot is the last one; without a footer the last dot ends the header.
-        let end = match token.rfind('.') {
-            Some(dot) if dot + 1 > LONGEST_HEADER => dot,
-            _ => token.len(),
+        let bytes = token.as_bytes();
+        let hashed = match bytes.strip_prefix(LOCAL_HEADER.as_bytes()) {
+            Some(message) => &message[..message.len().min(HASHED)],
+            None => {
+                // The footer's dot is the last one; without a footer the last dot ends the
+                // header.
+                let end = match token.rfind('.') {
+                    Some(dot) if dot + 1 > LONGEST_HEADER => dot,
+                    _ => token.len(),
+                };
+                &bytes[end.saturating_sub(HASHED)..end]
+            }
         };
-        let tail = &token.as_bytes()[end.saturating_sub(HASHED_TAIL)..end];
         CacheKey {
-            hash: self.hasher.hash_one((token.len(), tail)),
+            hash: self.hasher.hash_one((token.len(), hashed)),
             epoch: self.epoch.load(Ordering::Acquire),
         }
     }
 
     fn slot(&self, key: CacheKey) -> MutexGuard<'_, Shard<S, V>> {
-        lock(&self.shards[(key.hash as usize) % SHARDS])
+        // Bits the index's table does not use: it takes its buckets from the low bits and its
+        // tags from the top ones.
+        lock(&self.shards[((key.hash >> 32) as usize) % SHARDS])
     }
 
     /// The cached outcome of opening `token` for `scope`, if any. The stored token is compared
@@ -407,19 +440,22 @@ mod tests {
         assert!(cache.get(key, &0, &token).is_some());
     }
 
-    /// The key comes from the end of the message, not from the footer all tokens of a key share.
+    /// The key comes from the start of a local token's message (its nonce) and from the end of
+    /// a public token's (its signature), never from the footer all tokens of a key share.
     #[test]
     fn keys_differ_by_message_not_footer() {
         let cache: Cache<usize, Verified> = Cache::new(16).unwrap();
         let footer =
             ".eyJraWQiOiJrNC5saWQuQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBIn0";
-        let a = format!("v4.local.{}{footer}", "A".repeat(120));
-        let b = format!("v4.local.{}B{footer}", "A".repeat(119));
         let key = |t: &str| cache.key(t).hash;
+        let a = format!("v4.local.{}{footer}", "A".repeat(120));
+        let b = format!("v4.local.B{}{footer}", "A".repeat(119));
         assert_ne!(key(&a), key(&b));
         assert_eq!(key(&a), key(&a.clone()));
-        let bare = |m: &str| format!("v4.public.{m}");
-        assert_ne!(key(&bare("AAAA")), key(&bare("AAAB")), "no footer");
+        let public =
+            |last: char, footer: &str| format!("v4.public.{}{last}{footer}", "A".repeat(119));
+        assert_ne!(key(&public('A', footer)), key(&public('B', footer)));
+        assert_ne!(key(&public('A', "")), key(&public('B', "")), "no footer");
     }
 
     /// Every length up to a few blocks, whole or not, and a difference at every position, in
