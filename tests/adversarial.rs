@@ -282,6 +282,25 @@ fn duplicate_authorization_headers_are_refused() {
     assert_eq!(status_of(&client, &good), Status::Ok);
 }
 
+/// The guard finds its header by comparing names in turn: in any case, and only once.
+#[test]
+fn the_header_is_found_in_any_case_and_only_once() {
+    let client = local_app();
+    let good = good_local();
+    for name in ["authorization", "AUTHORIZATION", "AuThOrIzAtIoN"] {
+        let value = format!("Bearer {good}");
+        let once = client
+            .get("/access")
+            .header(Header::new(name, value.clone()));
+        assert_eq!(once.dispatch().status(), Status::Ok, "{name}");
+        let twice = client
+            .get("/access")
+            .header(bearer(&good))
+            .header(Header::new(name, value));
+        assert_eq!(twice.dispatch().status(), Status::Unauthorized, "{name}");
+    }
+}
+
 #[test]
 fn non_ascii_and_control_characters_are_refused() {
     let client = local_app();

@@ -1,5 +1,7 @@
 //! Where a guard finds its token: the header, the kind's cookie, or the kind's query parameter.
 
+use std::borrow::Cow;
+
 use rocket::request::Request;
 
 use super::query;
@@ -27,7 +29,7 @@ pub(super) fn find_token<'r>(
     with_query: bool,
 ) -> Result<(&'r str, Source), AuthError> {
     let http = &state.http;
-    let mut values = request.headers().get(&http.header);
+    let mut values = header_values(request, &http.header);
     match (values.next(), values.next()) {
         (Some(_), Some(_)) => Err(AuthError::Invalid(Rejection::Malformed)),
         (Some(value), None) => from_authorization(value, &http.scheme)
@@ -47,6 +49,21 @@ pub(super) fn find_token<'r>(
             None => Err(AuthError::Missing),
         },
     }
+}
+
+/// The values of the header `name`, found by comparing the request's few header names in
+/// turn: Rocket's lookup hashes a name (with SipHash, one byte at a time), which costs several
+/// times a scan on every guarded request.
+fn header_values<'r>(request: &'r Request<'_>, name: &str) -> impl Iterator<Item = &'r str> {
+    let headers = request.headers().iter();
+    headers
+        .filter(move |header| header.name() == name)
+        .filter_map(|header| match header.value {
+            Cow::Borrowed(value) => Some(value),
+            // `iter` lends the request's values: an owned one is never made, and could not
+            // outlive this call.
+            Cow::Owned(_) => None,
+        })
 }
 
 /// The token in the kind's query parameter, if it has one; given twice or empty, a bad token.
