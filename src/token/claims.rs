@@ -2,10 +2,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::DeserializeOwned;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::timestamp::{self, ClaimTime};
@@ -140,9 +142,9 @@ pub(crate) fn parse(payload: &str) -> Result<Claims, ClaimsError> {
 }
 
 /// Checks a sealed value's payload `{"exp": …, "iat": …, "v": …}`: exactly these keys, once
-/// each (at every depth), with valid times. Returns its expiry; the value is read with
-/// [`sealed_value`].
-pub(crate) fn parse_sealed(payload: &str) -> Result<OffsetDateTime, ClaimsError> {
+/// each (at every depth), with valid times. Returns its expiry and where the value's JSON lies
+/// in it, to read with [`sealed_value`].
+pub(crate) fn parse_sealed(payload: &str) -> Result<(OffsetDateTime, Range<usize>), ClaimsError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Raw<'a> {
@@ -150,8 +152,8 @@ pub(crate) fn parse_sealed(payload: &str) -> Result<OffsetDateTime, ClaimsError>
         exp: Cow<'a, str>,
         #[serde(borrow)]
         iat: Cow<'a, str>,
-        #[serde(rename = "v")]
-        _value: de::IgnoredAny,
+        #[serde(borrow)]
+        v: &'a RawValue,
     }
     // Derived structs reject duplicate fields, but only at the top level: check nesting too.
     let mut de = serde_json::Deserializer::from_str(payload);
@@ -160,18 +162,21 @@ pub(crate) fn parse_sealed(payload: &str) -> Result<OffsetDateTime, ClaimsError>
         .map_err(|_| ClaimsError::Malformed)?;
     let raw: Raw<'_> = serde_json::from_str(payload).map_err(|_| ClaimsError::Malformed)?;
     parse_time(&raw.iat, "iat")?;
-    parse_time(&raw.exp, "exp")
+    let expires = parse_time(&raw.exp, "exp")?;
+    // A borrowed raw value is a part of the payload: where it starts is its offset in it.
+    let value = raw.v.get();
+    let start = (value.as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
+    let span = start..start.wrapping_add(value.len());
+    match payload.get(span.clone()) {
+        Some(found) if found.as_ptr() == value.as_ptr() => Ok((expires, span)),
+        _ => Err(ClaimsError::Malformed),
+    }
 }
 
-/// The value of a payload that passed [`parse_sealed`], read into `T`.
-pub(crate) fn sealed_value<T: DeserializeOwned>(payload: &str) -> Result<T, ClaimsError> {
-    #[derive(Deserialize)]
-    struct Value<T> {
-        v: T,
-    }
-    serde_json::from_str::<Value<T>>(payload)
-        .map(|value| value.v)
-        .map_err(|_| ClaimsError::Malformed)
+/// A sealed value's JSON (its part of a payload that passed [`parse_sealed`]), read into `T`:
+/// a read of the jar parses the value alone, not the payload around it.
+pub(crate) fn sealed_value<T: DeserializeOwned>(value: &str) -> Result<T, ClaimsError> {
+    serde_json::from_str::<T>(value).map_err(|_| ClaimsError::Malformed)
 }
 
 /// Formats a time as RFC 3339 in UTC with whole seconds, as PASETO implementations expect.

@@ -2,6 +2,7 @@
 //! sealed value.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -93,7 +94,17 @@ impl Cacheable for Verified {
 pub(crate) struct Opened {
     pub(super) token: Arc<str>,
     pub(super) payload: String,
+    /// Where the value's JSON lies in `payload`.
+    pub(super) value: Range<usize>,
     pub(super) expires: OffsetDateTime,
+}
+
+impl Opened {
+    /// The value's JSON.
+    pub(super) fn value(&self) -> &str {
+        // `parse_sealed` found the range in this payload.
+        self.payload.get(self.value.clone()).unwrap_or_default()
+    }
 }
 
 impl Cacheable for Opened {

@@ -67,7 +67,7 @@ impl Authority {
         if now > opened.expires {
             return Err(Rejection::Expired);
         }
-        Ok(claims::sealed_value(&opened.payload)?)
+        Ok(claims::sealed_value(opened.value())?)
     }
 
     /// Opens `token` through the sealed-value cache, if it is on.
@@ -103,10 +103,11 @@ impl Authority {
     /// Decrypts `token` with `binding` and checks the payload's shape and times.
     fn open_sealed_uncached(&self, binding: &[u8], token: &str) -> Result<Opened, Rejection> {
         let payload = self.open_local(token, Some(binding))?;
-        let expires = claims::parse_sealed(&payload)?;
+        let (expires, value) = claims::parse_sealed(&payload)?;
         Ok(Opened {
             token: token.into(),
             payload,
+            value,
             expires,
         })
     }
@@ -125,6 +126,28 @@ mod tests {
         let key = || Some(LocalKey::from_paserk(&paserk).unwrap());
         let cached = authority_with(key(), rules()).with_sealed_cache(64);
         (authority_with(key(), rules()), cached)
+    }
+
+    /// A read parses the value's own JSON, found when the value was opened: values of any
+    /// shape read back as they were sealed, whatever their strings hold.
+    #[test]
+    fn values_of_any_shape_read_back() {
+        let (plain, cached) = plain_and_cached();
+        let values = [
+            serde_json::json!(null),
+            serde_json::json!(7),
+            serde_json::json!("a \"quoted\" ,\"v\":1} \u{e9}"),
+            serde_json::json!([1, {"v": 2}]),
+            serde_json::json!({"v": {"exp": "x"}, "iat": [], "s": "}"}),
+        ];
+        for value in values {
+            let sealed = cached.seal(b"cart", &value, Duration::from_secs(60));
+            let sealed = sealed.unwrap();
+            for a in [&plain, &cached, &cached] {
+                let read = a.unseal::<serde_json::Value>(b"cart", &sealed, now());
+                assert_eq!(read.unwrap(), value);
+            }
+        }
     }
 
     #[test]
