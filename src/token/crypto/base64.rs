@@ -27,36 +27,39 @@ const ALPHABET: [u8; 256] = {
 const CHARACTERS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Appends `input` to `out` in unpadded URL-safe base64 (ASCII, so `out` stays valid UTF-8
-/// wherever it was).
+/// wherever it was). Written into place, rather than appended four characters at a time with
+/// a capacity check each.
 pub(crate) fn encode_base64(input: &[u8], out: &mut Vec<u8>) {
     let character = |bits: u32| CHARACTERS[(bits & 0x3f) as usize];
-    out.reserve(input.len().div_ceil(3) * 4);
     let (chunks, tail) = input.as_chunks::<3>();
-    for &[x, y, z] in chunks {
+    let whole_len = chunks.len() * 4;
+    let tail_len = match tail.len() {
+        0 => 0,
+        n => n + 1,
+    };
+    let start = out.len();
+    out.resize(start + whole_len + tail_len, 0);
+    let (whole, rest) = out[start..].split_at_mut(whole_len);
+    for (&[x, y, z], slot) in chunks.iter().zip(whole.as_chunks_mut::<4>().0) {
         let bits = u32::from(x) << 16 | u32::from(y) << 8 | u32::from(z);
-        out.extend_from_slice(&[
+        *slot = [
             character(bits >> 18),
             character(bits >> 12),
             character(bits >> 6),
             character(bits),
-        ]);
+        ];
     }
-    match *tail {
-        [x] => {
-            let bits = u32::from(x) << 16;
-            out.extend_from_slice(&[character(bits >> 18), character(bits >> 12)]);
-        }
-        [x, y] => {
-            let bits = u32::from(x) << 16 | u32::from(y) << 8;
-            let last = [
-                character(bits >> 18),
-                character(bits >> 12),
-                character(bits >> 6),
-            ];
-            out.extend_from_slice(&last);
-        }
-        _ => {}
-    }
+    let bits = match *tail {
+        [x] => u32::from(x) << 16,
+        [x, y] => u32::from(x) << 16 | u32::from(y) << 8,
+        _ => 0,
+    };
+    let last = [
+        character(bits >> 18),
+        character(bits >> 12),
+        character(bits >> 6),
+    ];
+    rest.copy_from_slice(&last[..tail_len]);
 }
 
 /// Decodes unpadded URL-safe base64 into `out` (replacing its contents), refusing exactly what
