@@ -5,7 +5,6 @@ use std::time::Duration;
 use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use pasetors::version4::PublicToken;
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -127,7 +126,7 @@ impl Authority {
             aud: self.rules.stamped_audience(),
             extra,
         };
-        let payload = serde_json::to_vec(&payload).map_err(|_| IssueError::Build)?;
+        let payload = payload.to_json().map_err(|_| IssueError::Build)?;
         self.seal_payload(rules, &payload, options.implicit)
     }
 
@@ -202,32 +201,73 @@ struct Payload<'a> {
     extra: Option<&'a Map<String, Value>>,
 }
 
-impl Serialize for Payload<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("sub", self.sub)?;
-        map.serialize_entry("exp", &self.exp)?;
-        map.serialize_entry("iat", &self.iat)?;
-        map.serialize_entry("nbf", &self.iat)?;
-        map.serialize_entry("jti", self.jti)?;
-        map.serialize_entry("type", self.kind)?;
-        let optional = [
+impl Payload<'_> {
+    /// The payload's JSON, exactly as serde_json writes `self` (see the `Serialize` impl the
+    /// tests compare it with). Strings that need no escaping, as ids, kinds and times never
+    /// do, are copied as they are; serde_json writes the others and the extra claims' values.
+    /// It examined every byte of every string, keys included, on every mint.
+    fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(256);
+        let times = [("exp", &self.exp), ("iat", &self.iat), ("nbf", &self.iat)];
+        out.extend_from_slice(b"{\"sub\":");
+        write_str(&mut out, self.sub)?;
+        for (name, time) in times {
+            write_entry(&mut out, name, time.as_str())?;
+        }
+        write_entry(&mut out, "jti", self.jti)?;
+        write_entry(&mut out, "type", self.kind)?;
+        for (name, value) in self.optional() {
+            if let Some(value) = value {
+                write_entry(&mut out, name, value)?;
+            }
+        }
+        for (name, value) in self.extra.into_iter().flatten() {
+            out.push(b',');
+            write_str(&mut out, name)?;
+            out.push(b':');
+            serde_json::to_writer(&mut out, value)?;
+        }
+        out.push(b'}');
+        Ok(out)
+    }
+
+    /// The registered claims a token may lack, in the order they are written.
+    fn optional(&self) -> [(&'static str, Option<&str>); 5] {
+        [
             ("fresh", self.fresh.as_ref().map(ClaimTime::as_str)),
             ("fam", self.family),
             ("fam_exp", self.family_end.as_ref().map(ClaimTime::as_str)),
             ("iss", self.iss),
             ("aud", self.aud),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value {
-                map.serialize_entry(name, value)?;
-            }
-        }
-        for (name, value) in self.extra.into_iter().flatten() {
-            map.serialize_entry(name, value)?;
-        }
-        map.end()
+        ]
     }
+}
+
+/// Writes `,"name":"value"` (a registered claim's name, which needs no escaping).
+fn write_entry(out: &mut Vec<u8>, name: &str, value: &str) -> serde_json::Result<()> {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    write_str(out, value)
+}
+
+/// Writes `value` as a JSON string: as it is when it needs no escaping, by serde_json if not.
+fn write_str(out: &mut Vec<u8>, value: &str) -> serde_json::Result<()> {
+    if !needs_escaping(value) {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+        return Ok(());
+    }
+    serde_json::to_writer(out, value)
+}
+
+/// Whether serde_json escapes something in `value`: a control character, `"` or `\\`.
+pub(crate) fn needs_escaping(value: &str) -> bool {
+    // Without stopping early, so that the loop is vectorised: `any` was slower than serde.
+    value.bytes().fold(false, |escape, b| {
+        escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 /// A new token id, on the stack: see [`random_id`].
@@ -259,6 +299,66 @@ mod tests {
     use super::super::test_support::{authority, now};
     use super::super::{Rejection, VerifyOptions};
     use super::*;
+    use serde::ser::{SerializeMap, Serializer};
+
+    /// What `to_json` must write, byte for byte: the payload through serde.
+    impl Serialize for Payload<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("sub", self.sub)?;
+            map.serialize_entry("exp", &self.exp)?;
+            map.serialize_entry("iat", &self.iat)?;
+            map.serialize_entry("nbf", &self.iat)?;
+            map.serialize_entry("jti", self.jti)?;
+            map.serialize_entry("type", self.kind)?;
+            for (name, value) in self.optional() {
+                if let Some(value) = value {
+                    map.serialize_entry(name, value)?;
+                }
+            }
+            for (name, value) in self.extra.into_iter().flatten() {
+                map.serialize_entry(name, value)?;
+            }
+            map.end()
+        }
+    }
+
+    /// Plain and escaped strings, with and without the optional claims and extra claims of
+    /// every type: the same bytes as serde writes.
+    #[test]
+    fn payloads_are_written_as_serde_writes_them() {
+        let time = |t| ClaimTime::new(t).unwrap();
+        let extra: Map<String, Value> = serde_json::from_str(
+            r#"{"roles":["admin","ops"],"org":{"id":7,"name":"A \"q\" \u00e9\n"},"n":-1.5,"ok":true,"none":null,"na\"me":"x","csrf":"c"}"#,
+        )
+        .unwrap();
+        for (sub, jti, all) in [
+            ("alice", "AAAAAAAAAAAAAAAAAAAAAA", false),
+            ("a \"quoted\" \\ name\u{1}\t\u{e9}", "id", true),
+            ("", "", true),
+        ] {
+            let payload = Payload {
+                sub,
+                exp: time(now() + Duration::from_secs(60)),
+                iat: time(now()),
+                jti,
+                kind: "access",
+                fresh: all.then(|| time(now())),
+                family: all.then_some("fam\u{7f}ily"),
+                family_end: all.then(|| time(now() + Duration::from_secs(600))),
+                iss: all.then_some("https://issuer.example"),
+                aud: all.then_some("aud\"ience"),
+                extra: all.then_some(&extra),
+            };
+            let expected = serde_json::to_vec(&payload).unwrap();
+            let written = payload.to_json().unwrap();
+            assert_eq!(
+                String::from_utf8(written),
+                String::from_utf8(expected),
+                "{sub:?}"
+            );
+        }
+    }
 
     #[test]
     fn random_ids_are_22_characters_and_differ() {

@@ -50,7 +50,7 @@ pub use keys::{KeyError, LocalKey, PublicKey, SecretKey};
 pub use limits::DEFAULT_MAX_TOKEN_LENGTH;
 pub(crate) use limits::{MAX_LEEWAY, MAX_TTL};
 pub use mint::MintOptions;
-pub(crate) use mint::random_id;
+pub(crate) use mint::{needs_escaping, random_id};
 pub use opened::Verified;
 pub(crate) use purpose::Purpose;
 pub use rules::{KindRules, Rules};
