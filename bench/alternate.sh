@@ -9,7 +9,9 @@
 #
 # The bench_server example in release runs on CPU 0 with one Rocket worker, wrk (one thread,
 # 32 connections) on CPU 1. It prints each ratio's median and its spread across the cycles:
-# `/local` with a new token each request against `/jwt` (the hand-written HS256 guard), a
+# `/local` with a new token each request against `/jwt` (the hand-written HS256 guard, for a
+# token with `sub` and `exp` only) and against `/jwt-claims` (the same guard for a token with
+# the claims `/local`'s tokens carry), a
 # repeated token and a private cookie against `/open`, and a random one of 800 live users'
 # tokens (a new login every 10 requests) against `/open` under the same script.
 set -euo pipefail
@@ -38,7 +40,7 @@ import json, sys
 work = sys.argv[1]
 t = json.load(open(f"{work}/tokens.json"))
 open(f"{work}/fresh.txt", "w").write("\n".join(t["local"]) + "\n")
-for k in ("cookie", "jwt"):
+for k in ("cookie", "jwt", "jwt_claims"):
     open(f"{work}/{k}.txt", "w").write(t[k])
 open(f"{work}/local.txt", "w").write(t["local"][0])
 PY
@@ -56,6 +58,7 @@ run() {
 for cycle in $(seq "$CYCLES"); do
   run open /open header.lua
   run jwt /jwt header.lua Authorization "Bearer $(cat "$work/jwt.txt")"
+  run jwt-claims /jwt-claims header.lua Authorization "Bearer $(cat "$work/jwt_claims.txt")"
   run local-fresh /local fresh.lua
   run local /local header.lua Authorization "Bearer $(cat "$work/local.txt")"
   run cookie /cookie header.lua Cookie "session=$(cat "$work/cookie.txt")"
@@ -76,6 +79,7 @@ print(f"\n| ratio | median over {cycles} cycles | lowest – highest |")
 print("|---|---:|---:|")
 for label, a, b in (
     ("/local, a new token each request, against /jwt", "local-fresh", "jwt"),
+    ("/local, a new token each request, against /jwt-claims", "local-fresh", "jwt-claims"),
     ("/jwt against /open", "jwt", "open"),
     ("/local, the same token, against /open", "local", "open"),
     ("/cookie, the same cookie, against /open", "cookie", "open"),

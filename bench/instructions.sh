@@ -8,9 +8,10 @@
 #   bash bench/instructions.sh
 #
 # Rows: `/open` (no guard), `/local` with the same token each time (a cache hit), `/local` with a
-# new token each time, `/cookie` (a private-cookie read) and `/jwt` (the hand-written HS256
-# guard), each also as its share of `/open` (the open route's count divided by the route's). Counts differ between processors and builds:
-# compare builds on one machine, run in turn.
+# new token each time, `/cookie` (a private-cookie read), `/jwt` (the hand-written HS256 guard)
+# and `/jwt-claims` (the same guard, for a token with `/local`'s claims), each also as its share
+# of `/open` (the open route's count divided by the route's). Counts differ between processors
+# and builds: compare builds on one machine, run in turn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,8 @@ rows = [
     ("fresh", "`/local`, a new token each time", [("/local", bearer(t)) for t in tokens["local"][50:]]),
     ("cookie", "`/cookie`, the same cookie", [("/cookie", {"Cookie": f"session={tokens['cookie']}"})] * n),
     ("jwt", "`/jwt` (HS256, hand-written guard)", [("/jwt", bearer(tokens["jwt"]))] * n),
+    ("claims", "`/jwt-claims` (the same, `/local`'s claims)",
+     [("/jwt-claims", bearer(tokens["jwt_claims"]))] * n),
 ]
 for name, _, requests in rows:
     # Warm up on the route (with the tokens the counted requests do not use, for new tokens).

@@ -175,7 +175,7 @@ import json, sys
 work = sys.argv[1]
 t = json.load(open(f"{work}/tokens.json"))
 open(f"{work}/fresh.txt", "w").write("\n".join(t["local"]) + "\n")
-for k in ("public", "cookie", "jwt"):
+for k in ("public", "cookie", "jwt", "jwt_claims"):
     open(f"{work}/{k}.txt", "w").write(t[k])
 open(f"{work}/local.txt", "w").write(t["local"][0])
 t = json.load(open(f"{work}/nocache-tokens.json"))
@@ -225,6 +225,8 @@ for round in $(seq "$ROUNDS"); do
   run public "$PORT" /public header.lua Authorization "Bearer $(cat "$work/public.txt")"
   run cookie "$PORT" /cookie header.lua Cookie "session=$(cat "$work/cookie.txt")"
   run jwt "$PORT" /jwt header.lua Authorization "Bearer $(cat "$work/jwt.txt")"
+  run jwt-claims "$PORT" /jwt-claims header.lua Authorization \
+    "Bearer $(cat "$work/jwt_claims.txt")"
   run local-garbage "$PORT" /local header.lua Authorization "Bearer $garbage"
   run local-oversized "$PORT" /local header.lua Authorization "Bearer $oversized"
   run nocache-open "$NOCACHE_PORT" /open header.lua X-Unused none
@@ -307,7 +309,9 @@ table = [
       for n in live_users],
     ("public", "/public", "the same v4.public each request", "open", "cache", True),
     ("cookie", "/cookie", "the same private cookie each request", "open", "jar", True),
-    ("jwt", "/jwt", "the same HS256 JWT each request", "open", None, True),
+    ("jwt", "/jwt", "the same HS256 JWT each request (`sub`, `exp`)", "open", None, True),
+    ("jwt-claims", "/jwt-claims", "the same HS256 JWT each request, with /local's claims", "open",
+     None, True),
     ("local-garbage", "/local", "token-shaped garbage (401)", "open", "cache", False),
     ("local-oversized", "/local", "8 kB of garbage (401)", "open", "cache", False),
     ("nocache-open", "/open (cache off)", "none", "nocache-open", None, True),

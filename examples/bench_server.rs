@@ -4,7 +4,11 @@
 //! - `/local`: `Paseto<Access>` with `v4.local`;
 //! - `/public`: a `v4.public` kind (`Paseto<Signed>`);
 //! - `/cookie`: a value read from a `PasetoCookies` private cookie;
-//! - `/jwt`: a hand-written jsonwebtoken HS256 guard, the alternative many Rocket apps use;
+//! - `/jwt`: a hand-written jsonwebtoken HS256 guard, the alternative many Rocket apps use, for
+//!   a token that carries only `sub` and `exp`;
+//! - `/jwt-claims`: the same guard for a token that carries what `/local`'s access tokens carry
+//!   (`sub`, `exp`, `iat`, `nbf`, a `jti` and a `type`), with `nbf` and `type` checked too: what a
+//!   hand-written guard replacing this crate would verify;
 //! - `/tokens?n=N`: N fresh local tokens and one of everything else, for the load script;
 //! - `/stats`: the crate's counters ([`PasetoStats`]) as JSON, e.g. `cache_hits` and
 //!   `cache_misses` of the token cache and `jar_hits` and `jar_misses` of the cookie jar's, for
@@ -20,6 +24,7 @@
 
 use std::time::Duration;
 
+use ct_codecs::{Base64UrlSafeNoPadding, Encoder};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rocket::figment::Figment;
 use rocket::http::Status;
@@ -50,15 +55,40 @@ struct JwtClaims {
     exp: u64,
 }
 
+/// The claims of `/local`'s access tokens, as a JWT carries them.
+#[derive(Serialize, Deserialize)]
+#[serde(crate = "rocket::serde")]
+struct FullJwtClaims {
+    sub: String,
+    exp: u64,
+    iat: u64,
+    nbf: u64,
+    jti: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
 /// What a hand-written JWT guard keeps around: the key and the validation rules, built once.
 struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// With `nbf` checked as well as `exp`.
+    full_validation: Validation,
 }
 
 /// A typical hand-written HS256 guard.
 struct Jwt(JwtClaims);
+
+/// The same guard for tokens with an access token's claims, which also checks the kind.
+struct FullJwt(FullJwtClaims);
+
+fn bearer<'r>(request: &'r Request<'_>) -> Option<&'r str> {
+    request
+        .headers()
+        .get_one("Authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+}
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Jwt {
@@ -68,13 +98,30 @@ impl<'r> FromRequest<'r> for Jwt {
         let Some(keys) = request.rocket().state::<JwtKeys>() else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
-        let token = request
-            .headers()
-            .get_one("Authorization")
-            .and_then(|h| h.strip_prefix("Bearer "));
+        let token = bearer(request);
         match token.map(|t| jsonwebtoken::decode::<JwtClaims>(t, &keys.decoding, &keys.validation))
         {
             Some(Ok(data)) => Outcome::Success(Jwt(data.claims)),
+            _ => Outcome::Error((Status::Unauthorized, ())),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for FullJwt {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        let Some(keys) = request.rocket().state::<JwtKeys>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let decoded = bearer(request).map(|t| {
+            jsonwebtoken::decode::<FullJwtClaims>(t, &keys.decoding, &keys.full_validation)
+        });
+        match decoded {
+            Some(Ok(data)) if data.claims.kind == "access" => {
+                Outcome::Success(FullJwt(data.claims))
+            }
             _ => Outcome::Error((Status::Unauthorized, ())),
         }
     }
@@ -109,6 +156,12 @@ fn jwt(token: Jwt) -> &'static str {
     "ok"
 }
 
+#[get("/jwt-claims")]
+fn jwt_claims(token: FullJwt) -> &'static str {
+    let _ = token.0.sub;
+    "ok"
+}
+
 #[get("/tokens?<n>")]
 fn tokens(n: Option<usize>, issuer: &Issuer, jwt: &State<JwtKeys>) -> Json<Value> {
     let n = n.unwrap_or(1).clamp(1, 100_000);
@@ -128,8 +181,23 @@ fn tokens(n: Option<usize>, issuer: &Issuer, jwt: &State<JwtKeys>) -> Json<Value
         sub: "bench".into(),
         exp,
     };
-    let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &jwt.encoding).unwrap();
-    Json(json!({ "local": local, "public": public, "cookie": cookie, "jwt": jwt }))
+    let now = exp - 3600;
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).unwrap();
+    let full = FullJwtClaims {
+        sub: "bench".into(),
+        exp,
+        iat: now,
+        nbf: now,
+        jti: Base64UrlSafeNoPadding::encode_to_string(id).unwrap(),
+        kind: "access".into(),
+    };
+    let header = Header::new(Algorithm::HS256);
+    let jwt_claims = jsonwebtoken::encode(&header, &full, &jwt.encoding).unwrap();
+    let jwt = jsonwebtoken::encode(&header, &claims, &jwt.encoding).unwrap();
+    Json(json!({
+        "local": local, "public": public, "cookie": cookie, "jwt": jwt, "jwt_claims": jwt_claims,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -184,6 +252,11 @@ pub fn rocket() -> Rocket<Build> {
         encoding: EncodingKey::from_secret(&jwt_secret),
         decoding: DecodingKey::from_secret(&jwt_secret),
         validation: Validation::new(Algorithm::HS256),
+        full_validation: {
+            let mut rules = Validation::new(Algorithm::HS256);
+            rules.validate_nbf = true;
+            rules
+        },
     };
     rocket::custom(figment)
         .attach(PasetoFairing::default().kind::<Signed>())
@@ -191,7 +264,8 @@ pub fn rocket() -> Rocket<Build> {
         .mount(
             "/",
             routes![
-                open, local, public, cookie, jwt, tokens, stats, login, refresh, logout, logout_all
+                open, local, public, cookie, jwt, jwt_claims, tokens, stats, login, refresh,
+                logout, logout_all
             ],
         )
 }

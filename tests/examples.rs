@@ -545,7 +545,25 @@ fn bench_server_routes_accept_their_tokens_only() {
         client.get("/cookie").cookie(session).dispatch().status(),
         Status::Ok
     );
-    for route in ["/local", "/public", "/jwt", "/cookie"] {
+    // The JWT with an access token's claims, and its kind checked.
+    assert_eq!(
+        client
+            .get("/jwt-claims")
+            .header(auth(&tokens["jwt_claims"]))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
+    assert_eq!(
+        client
+            .get("/jwt-claims")
+            .header(auth(&tokens["jwt"]))
+            .dispatch()
+            .status(),
+        Status::Unauthorized,
+        "a JWT without the access token's claims"
+    );
+    for route in ["/local", "/public", "/jwt", "/jwt-claims", "/cookie"] {
         assert_eq!(
             client.get(route).dispatch().status(),
             Status::Unauthorized,
