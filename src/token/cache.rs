@@ -13,14 +13,12 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
-use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::crypto::LOCAL_HEADER;
+use super::crypto::{LOCAL_HEADER, same_bytes};
 
 /// Shards keep lock contention low when several workers verify at once.
 const SHARDS: usize = 16;
@@ -247,32 +245,6 @@ pub(crate) struct CacheKey {
     epoch: u64,
 }
 
-/// Whether `a` and `b` are equal, in a time that depends only on their lengths. Differences are
-/// gathered 32 bytes at a time in registers, each block's passed through a barrier (so the
-/// compiler cannot stop early once one is found), and judged once by `subtle`. Its byte-by-byte
-/// slice comparison costs about a nanosecond a byte, more than the rest of a cache hit for a
-/// typical token, and a barrier on every word keeps the sum in memory.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let ((a_blocks, a_rest), (b_blocks, b_rest)) = (a.as_chunks::<32>(), b.as_chunks::<32>());
-    let mut diff = 0u64;
-    for (x, y) in a_blocks.iter().zip(b_blocks) {
-        let (x_words, y_words) = (x.as_chunks::<8>().0, y.as_chunks::<8>().0);
-        let block = x_words.iter().zip(y_words).fold(0u64, |d, (x, y)| {
-            d | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y))
-        });
-        diff = black_box(diff | block);
-    }
-    let rest = a_rest
-        .iter()
-        .zip(b_rest)
-        .fold(0u64, |d, (x, y)| d | u64::from(x ^ y));
-    diff = black_box(diff | rest);
-    diff.ct_eq(&0).into()
-}
-
 /// Opened tokens `V` by (scope, token), at most `capacity` of them. The scope is what the token
 /// was opened for: a kind (verified tokens) or an implicit assertion (sealed values), so a
 /// token is only ever found again for what it was accepted for.
@@ -423,7 +395,7 @@ mod tests {
 
     use time::OffsetDateTime;
 
-    use super::{Cache, same_bytes};
+    use super::Cache;
     use crate::token::{Verified, claims};
 
     /// The scope is not part of the key: a hit still needs the scope the token was opened for.
@@ -456,27 +428,5 @@ mod tests {
             |last: char, footer: &str| format!("v4.public.{}{last}{footer}", "A".repeat(119));
         assert_ne!(key(&public('A', footer)), key(&public('B', footer)));
         assert_ne!(key(&public('A', "")), key(&public('B', "")), "no footer");
-    }
-
-    /// Every length up to a few blocks, whole or not, and a difference at every position, in
-    /// any bit.
-    #[test]
-    fn same_bytes_compares_every_byte() {
-        let text: Vec<u8> = (0..=100u8).map(|i| b'0' + i % 75).collect();
-        for len in 0..text.len() {
-            let token = &text[..len];
-            assert!(same_bytes(token, token), "length {len}");
-            for at in 0..len {
-                for bit in [0x01, 0x80] {
-                    let mut other = token.to_vec();
-                    other[at] ^= bit;
-                    assert!(
-                        !same_bytes(token, &other),
-                        "length {len}, difference at {at}"
-                    );
-                }
-            }
-            assert!(!same_bytes(&text[..len + 1], token), "length {len}");
-        }
     }
 }

@@ -14,11 +14,11 @@
 
 use std::fmt;
 
-use orion::hazardous::mac::blake2b::{Blake2b, SecretKey as MacKey, Tag};
+use orion::hazardous::mac::blake2b::{Blake2b, SecretKey as MacKey};
 use orion::hazardous::stream::xchacha20::{Nonce, SecretKey as StreamKey, XChaCha20};
 
 use super::base64::{decode_base64, encode_base64};
-use super::{Failure, LOCAL_HEADER, le64};
+use super::{Failure, LOCAL_HEADER, le64, same_bytes};
 
 const NONCE: usize = 32;
 const TAG: usize = 32;
@@ -76,13 +76,12 @@ impl LocalOpener {
         let (ciphertext, tag) = rest.split_at(rest.len() - TAG);
         let nonce: &[u8; NONCE] = nonce.try_into().map_err(|_| Failure::Malformed)?;
         let (stream_key, stream_nonce) = self.derive_stream(nonce)?;
-        let expected = Tag::try_from(tag).map_err(|_| Failure::Malformed)?;
         let mut mac = self.derive_mac(nonce)?;
         for piece in pre_auth_lengths_and_pieces(nonce, ciphertext, footer, implicit) {
             mac.update(piece.as_ref()).map_err(|_| Failure::Crypto)?;
         }
-        // `Tag`'s equality is constant-time.
-        if mac.finalize().map_err(|_| Failure::Crypto)? != expected {
+        let computed = mac.finalize().map_err(|_| Failure::Crypto)?;
+        if !same_bytes(computed.unprotected_as_ref(), tag) {
             return Err(Failure::Crypto);
         }
         let length = ciphertext.len();
