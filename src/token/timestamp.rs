@@ -50,13 +50,14 @@ impl serde::Serialize for ClaimTime {
 
 /// The time `value` names, in UTC, or `None` if it is not RFC 3339 with uppercase `T` and `Z`.
 pub(super) fn parse_utc(value: &str) -> Option<OffsetDateTime> {
+    // The usual form, whose uppercase `T` and `Z` are part of the pattern.
+    if let Some(t) = parse_fixed_utc(value.as_bytes()) {
+        return Some(t);
+    }
     // RFC 3339 allows lowercase `t` and `z`, and `time` accepts any date-time separator; the
     // PASETO spec wants uppercase `T` and `Z`.
     if value.as_bytes().get(10) != Some(&b'T') || value.bytes().any(|b| b == b't' || b == b'z') {
         return None;
-    }
-    if let Some(t) = parse_fixed_utc(value.as_bytes()) {
-        return Some(t);
     }
     // Normalised to UTC, so callers' own arithmetic never meets a time whose UTC form is out of
     // range (e.g. `9999-12-31T23:59:59-23:59`).
