@@ -115,8 +115,13 @@ pub(super) fn reset(key: &str) -> Cmd {
 /// The values of `keys`, each prefixed with `prefix`.
 pub(super) fn get(prefix: &str, keys: &[&str]) -> Cmd {
     let mut cmd = ::redis::cmd("MGET");
+    // The command copies each argument: one buffer serves them all.
+    let mut key_buffer = String::new();
     for key in keys {
-        cmd.arg(prefixed(prefix, key));
+        key_buffer.clear();
+        key_buffer.push_str(prefix);
+        key_buffer.push_str(key);
+        cmd.arg(key_buffer.as_str());
     }
     cmd
 }
