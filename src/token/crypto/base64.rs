@@ -91,9 +91,8 @@ pub(crate) fn decode_base64(input: &[u8], out: &mut Vec<u8>) -> Option<()> {
         let [_, _, decoded @ ..] = decode(characters).to_be_bytes();
         *bytes = decoded;
     }
-    if let [_, _, _, _, _, decoded @ ..] = decode(quartet).to_be_bytes() {
-        triplet.copy_from_slice(&decoded[..triplet.len()]);
-    }
+    let [.., x, y, z] = decode(quartet).to_be_bytes();
+    triplet.copy_from_slice(&[x, y, z][..triplet.len()]);
     let mut last = [0u8; 3];
     for (value, &c) in last.iter_mut().zip(tail) {
         *value = ALPHABET[usize::from(c)];
