@@ -1,5 +1,5 @@
-//! The crate's own PASETO v4 cryptography: `v4.local` decryption on orion's keyed BLAKE2b and
-//! XChaCha20, and `v4.public` signature verification on curve25519-dalek.
+//! The crate's own PASETO v4 cryptography: `v4.local` on orion's keyed BLAKE2b and
+//! RustCrypto's XChaCha20, and `v4.public` signature verification on curve25519-dalek.
 //!
 //! # Contract
 //!
